@@ -1,0 +1,203 @@
+"""The `clipdesk` command: the engine's jobs, headless. Qt is imported only by `gui`."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.types import Hit, IndexSummary, Progress
+
+DEFAULT_K = 20
+
+MODEL_HELP = (
+    f"embedding model: ARCH:TAG (default {DEFAULT_MODEL}), hf-hub:ORG/REPO, or "
+    "local-dir:FOLDER (open_clip_config.json + weights). Indexing with another model "
+    "re-embeds the library; queries always use the model that made the stored vectors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clipdesk", description="Find your photos by what is in them.")
+    parser.add_argument("--home", metavar="DIR",
+                        help="where the catalog, index and thumbnails live "
+                             "(default: $CLIPDESK_HOME or the user data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("index", help="add photo folders and index new or changed photos")
+    p.add_argument("folders", nargs="*", help="folders to add (default: the known ones)")
+    p.add_argument("--model", metavar="SPEC", help=MODEL_HELP)
+
+    p = sub.add_parser("search", help="photos that match a description, best first")
+    p.add_argument("text")
+    _add_result_options(p)
+
+    p = sub.add_parser("similar", help="photos that look like an image file")
+    p.add_argument("image", help="any image file, in the library or not")
+    _add_result_options(p)
+
+    p = sub.add_parser("status", help="what is indexed, problems, model, folders")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("problems", help="files that were skipped or failed, with reasons")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("models", help="list the built-in model specs open_clip knows")
+    return parser
+
+
+def _add_result_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
+                   help=f"how many results (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if getattr(args, "k", 1) < 1:
+        parser.error("-k must be at least 1")
+    try:
+        return _COMMANDS[args.command](args)
+    except ClipdeskError as exc:
+        print(f"clipdesk: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("clipdesk: interrupted; what was done so far is saved", file=sys.stderr)
+        return 130
+
+
+@contextlib.contextmanager
+def _library(args: argparse.Namespace) -> Iterator:
+    from clipdesk.core.library import Library
+
+    lib = Library(args.home)
+    try:
+        yield lib
+    finally:
+        lib.close()
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with _library(args) as lib, contextlib.closing(lib.index(args.folders, args.model)) as job:
+        summary = _drive(job)
+    if summary is not None:
+        _print_summary(summary)
+    return 0
+
+
+def _drive(job: Iterator[Progress]) -> IndexSummary | None:
+    """Run a job, with a progress bar on a terminal and silence when piped."""
+    bar = None
+    summary = None
+    show = sys.stderr.isatty()
+    try:
+        for step in job:
+            if step.summary is not None:
+                summary = step.summary
+            if not show or step.phase != "index":
+                continue
+            if bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=step.total, unit="photo", desc="Indexing", file=sys.stderr,
+                           dynamic_ncols=True)
+            bar.update(step.done - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    return summary
+
+
+def _print_summary(s: IndexSummary) -> None:
+    print(f"Indexed {s.embedded} photos in {s.seconds:.1f} s ({s.photos_per_second:.1f} photos/s): "
+          f"{s.new} new, {s.changed} changed, {s.moved} moved, {s.removed} removed, "
+          f"{s.unchanged} unchanged, {s.problems} problems")
+    if s.problems:
+        print("See them with: clipdesk problems")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        _print_hits(lib.search(args.text, args.k), args.json)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        _print_hits(lib.similar(args.image, args.k), args.json)
+    return 0
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4)} for h in hits])
+        return
+    out = sys.stdout.buffer
+    for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
+        out.write(f"{h.score:6.3f}  ".encode() + h.path + b"\n")
+    out.flush()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        st = lib.status()
+    if args.json:
+        _print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
+                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
+                     "index": st.index_state, "home": st.home})
+        return 0
+    print(f"Photos:   {st.photos} ({st.files} files)")
+    print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
+    print(f"Model:    {st.model or 'none yet'}")
+    if st.pending_model:
+        print(f"Switching to: {st.pending_model} (run clipdesk index to finish)")
+    print(f"Index:    {st.index_state}")
+    print("Folders:  " + (", ".join(st.roots) or "none yet"))
+    print(f"Data in:  {st.home}")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        problems = lib.problems()
+    if args.json:
+        _print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason}
+                     for p in problems])
+        return 0
+    out = sys.stdout.buffer
+    for p in problems:
+        out.write(p.path + f"\t{p.status}: {p.reason}\n".encode())
+    out.flush()
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from clipdesk.core.models import list_builtin
+
+    print(f"Default: {DEFAULT_MODEL}")
+    print("Also: hf-hub:ORG/REPO and local-dir:FOLDER. MobileCLIP weights are licensed "
+          "for research use only.")
+    for spec in list_builtin():
+        print(spec)
+    return 0
+
+
+def _print_json(data: object) -> None:
+    # ensure_ascii keeps non-UTF-8 names (surrogate escapes) round-trippable
+    print(json.dumps(data, ensure_ascii=True, indent=2))
+
+
+_COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
+             "status": cmd_status, "problems": cmd_problems, "models": cmd_models}

@@ -1,0 +1,1 @@
+"""The engine. Never imports Qt: usable from the CLI, the GUI and tests."""

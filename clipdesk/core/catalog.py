@@ -1,0 +1,272 @@
+"""The SQLite catalog: the source of truth for files, photos, embeddings and problems.
+
+Paths are stored as raw bytes (os.fsencode) so that any name the OS allows round-trips,
+non-UTF-8 names included. A photo is identified by the hash of its content, so its
+embedding (and later its tags and captions) follow it across moves and renames; `files`
+maps each path on disk to a photo, or records why the file is not one.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clipdesk.core.errors import CatalogError
+from clipdesk.core.types import Problem
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE roots(path BLOB PRIMARY KEY);
+    CREATE TABLE photos(
+        -- AUTOINCREMENT: an id is never reused, so a stale vector can never alias a new photo
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash TEXT NOT NULL UNIQUE,
+        width INTEGER, height INTEGER,
+        taken_at TEXT, camera TEXT, format TEXT,
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE files(
+        id INTEGER PRIMARY KEY,
+        path BLOB NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        photo_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+        status TEXT NOT NULL CHECK(status IN ('indexed', 'skipped', 'error')),
+        reason TEXT
+    );
+    CREATE INDEX files_photo ON files(photo_id);
+    CREATE TABLE embeddings(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY(photo_id, model)
+    );
+    """,
+}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: bytes
+    size: int
+    mtime_ns: int
+    status: str
+    photo_id: int | None
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    hash: str
+    width: int
+    height: int
+    taken_at: str | None
+    camera: str | None
+    format: str
+
+
+class Catalog:
+    """One connection to the catalog. Use one Catalog per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"{self.path} was written by a newer clipdesk (schema {version}); "
+                "upgrade clipdesk or use another --home"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as db:
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes of a batch land together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- settings ---------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._db.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
+
+    def roots(self) -> list[bytes]:
+        return [r[0] for r in self._db.execute("SELECT path FROM roots ORDER BY path")]
+
+    def add_roots(self, paths: Iterable[bytes]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO roots VALUES(?)", [(p,) for p in paths])
+
+    # -- files and photos -------------------------------------------------------------
+
+    def files_under(self, root: bytes) -> dict[bytes, FileRecord]:
+        """Every file recorded below `root` (a folder path, as bytes)."""
+        prefix = root.rstrip(b"/") + b"/"
+        rows = self._db.execute(
+            "SELECT path, size, mtime_ns, status, photo_id FROM files "
+            "WHERE substr(path, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        return {r[0]: FileRecord(*r) for r in rows}
+
+    def photo_id_for_hash(self, content_hash: str) -> int | None:
+        row = self._db.execute("SELECT id FROM photos WHERE hash=?", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def has_embedding(self, photo_id: int, model: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM embeddings WHERE photo_id=? AND model=?", (photo_id, model)
+        ).fetchone()
+        return row is not None
+
+    def files_missing_embedding(self, model: str) -> list[FileRecord]:
+        """One indexed file for each photo that has no vector from `model` yet."""
+        rows = self._db.execute(
+            "SELECT f.path, f.size, f.mtime_ns, f.status, f.photo_id FROM files f "
+            "WHERE f.status='indexed' AND f.photo_id NOT IN "
+            "(SELECT photo_id FROM embeddings WHERE model=?) GROUP BY f.photo_id",
+            (model,),
+        )
+        return [FileRecord(*r) for r in rows]
+
+    def add_photo(self, db: sqlite3.Connection, meta: PhotoMeta) -> int:
+        cur = db.execute(
+            "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO UPDATE SET hash=hash "
+            "RETURNING id",
+            (meta.hash, meta.width, meta.height, meta.taken_at, meta.camera, meta.format,
+             time.time()),
+        )
+        return cur.fetchone()[0]
+
+    @staticmethod
+    def put_embedding(db: sqlite3.Connection, photo_id: int, model: str, vector: np.ndarray) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO embeddings VALUES(?, ?, ?)",
+            (photo_id, model, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
+        )
+
+    @staticmethod
+    def put_file(db: sqlite3.Connection, path: bytes, size: int, mtime_ns: int,
+                 status: str, photo_id: int | None = None, reason: str | None = None) -> None:
+        db.execute(
+            "INSERT INTO files(path, size, mtime_ns, photo_id, status, reason) "
+            "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
+            "mtime_ns=excluded.mtime_ns, photo_id=excluded.photo_id, "
+            "status=excluded.status, reason=excluded.reason",
+            (path, size, mtime_ns, photo_id, status, reason),
+        )
+
+    def remove_files(self, paths: Iterable[bytes]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
+
+    def remove_orphan_photos(self) -> list[int]:
+        """Drop photos that no file on disk shows any more; returns their ids."""
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM photos WHERE id NOT IN "
+                "(SELECT photo_id FROM files WHERE photo_id IS NOT NULL)"
+            )]
+            db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
+        return ids
+
+    def drop_other_models(self, model: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM embeddings WHERE model<>?", (model,))
+
+    # -- queries ----------------------------------------------------------------------
+
+    def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every photo embedded with `model`, in id order."""
+        rows = self._db.execute(
+            "SELECT photo_id, vector FROM embeddings WHERE model=? ORDER BY photo_id", (model,)
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vecs.reshape(len(rows), -1)
+
+    def vector(self, photo_id: int, model: str) -> np.ndarray | None:
+        row = self._db.execute("SELECT vector FROM embeddings WHERE photo_id=? AND model=?",
+                               (photo_id, model)).fetchone()
+        return np.frombuffer(row[0], dtype=np.float32) if row else None
+
+    def hashes_with_embedding(self, model: str) -> dict[str, int]:
+        """content hash -> photo id, for photos that already have a vector from `model`."""
+        return dict(self._db.execute(
+            "SELECT p.hash, p.id FROM photos p JOIN embeddings e ON e.photo_id=p.id "
+            "WHERE e.model=?", (model,)))
+
+    def embedding_ids(self, model: str) -> set[int]:
+        return {r[0] for r in self._db.execute(
+            "SELECT photo_id FROM embeddings WHERE model=?", (model,))}
+
+    def paths_for(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
+        """One current path for each photo (the first by name when it has several)."""
+        ids = list(photo_ids)
+        out: dict[int, bytes] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, path in self._db.execute(
+                f"SELECT photo_id, min(path) FROM files WHERE status='indexed' "
+                f"AND photo_id IN ({marks}) GROUP BY photo_id", chunk,
+            ):
+                out[pid] = path
+        return out
+
+    def photo_for_path(self, path: bytes) -> tuple[int | None, str | None]:
+        row = self._db.execute(
+            "SELECT photo_id, status FROM files WHERE path=?", (path,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def problems(self) -> list[Problem]:
+        rows = self._db.execute(
+            "SELECT path, status, reason FROM files WHERE status<>'indexed' ORDER BY path")
+        return [Problem(path=r[0], status=r[1], reason=r[2] or "") for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        q = self._db.execute
+        return {
+            "photos": q("SELECT count(*) FROM photos").fetchone()[0],
+            "files": q("SELECT count(*) FROM files WHERE status='indexed'").fetchone()[0],
+            "problems": q("SELECT count(*) FROM files WHERE status<>'indexed'").fetchone()[0],
+        }
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,68 @@
+"""Batched image and text encoding with a loaded open_clip model."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from clipdesk.core.models import LoadedModel
+
+TEXT_CACHE_SIZE = 512
+
+
+class Embedder:
+    """Turns images and texts into unit-length float32 vectors in one shared space."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.loaded.spec.id
+
+    @property
+    def batch_size(self) -> int:
+        return 128 if self.loaded.device == "cuda" else 32
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        """The model input for one image (CPU tensor). Safe to call from worker threads."""
+        return self.loaded.preprocess(image)
+
+    @torch.inference_mode()
+    def encode_images(self, inputs: Sequence[torch.Tensor]) -> np.ndarray:
+        batch = torch.stack(list(inputs))
+        if self.loaded.device == "cuda":
+            batch = batch.pin_memory()
+        batch = batch.to(self.loaded.device, self.loaded.dtype, non_blocking=True)
+        features = self.loaded.model.encode_image(batch)
+        return _unit(features)
+
+    def encode_image(self, image: Image.Image) -> np.ndarray:
+        return self.encode_images([self.prepare(image)])[0]
+
+    def encode_text(self, text: str) -> np.ndarray:
+        """Repeated queries (typing, paging) are served from a small LRU cache."""
+        with self._lock:
+            if text in self._text_cache:
+                self._text_cache.move_to_end(text)
+                return self._text_cache[text]
+        with torch.inference_mode():
+            tokens = self.loaded.tokenizer([text]).to(self.loaded.device)
+            vector = _unit(self.loaded.model.encode_text(tokens))[0]
+        with self._lock:
+            self._text_cache[text] = vector
+            while len(self._text_cache) > TEXT_CACHE_SIZE:
+                self._text_cache.popitem(last=False)
+        return vector
+
+
+def _unit(features: torch.Tensor) -> np.ndarray:
+    features = features.float()
+    features = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return features.cpu().numpy().astype(np.float32, copy=False)

@@ -1,0 +1,254 @@
+"""Safe decoding: one decode per photo gives the model input, the thumbnail and metadata.
+
+Everything a broken or hostile file can do here ends as a DecodeError with a reason a
+person can read; the caller records it and moves on.
+"""
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from clipdesk.core.errors import DecodeError
+
+try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is a dependency; tolerate a broken build
+    pillow_heif = None
+
+# A 200 MP phone photo is a real photo; 300 MP is where we stop and call it a bomb.
+MAX_PIXELS = 300_000_000
+MAX_FILE_BYTES = 1 << 30
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself refuses at 2x this
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+THUMBNAIL_SIZE = 320
+
+_ISOBMFF_BRANDS = {
+    b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
+    b"hevx": "HEIF", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF",
+}
+# Pillow's format names that may open each sniffed kind (an explicit allowlist: a broken
+# HEIC must never be tried as, say, a huge TGA).
+_OPENERS = {
+    "JPEG": ["JPEG", "MPO"], "PNG": ["PNG"], "GIF": ["GIF"], "BMP": ["BMP"],
+    "TIFF": ["TIFF"], "WEBP": ["WEBP"], "HEIF": ["HEIF"], "AVIF": ["AVIF", "HEIF"],
+}
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Everything Pillow and its plugins are known to raise on real-world broken files.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, TypeError, RuntimeError,
+                  NotImplementedError, IndexError, KeyError, struct.error, EOFError,
+                  MemoryError, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The one decode of a photo, reduced to what every consumer needs."""
+
+    image: Image.Image  # RGB, upright, shortest side reduced to at most the working size
+    width: int  # full size, upright
+    height: int
+    format: str
+    taken_at: str | None
+    camera: str | None
+
+
+def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
+    """Read a whole file, refusing anything that is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DecodeError("not a regular file", skipped=True)
+        if st.st_size > MAX_FILE_BYTES:
+            raise DecodeError(f"file is {st.st_size >> 20} MB, over the 1 GB limit", skipped=True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read()
+        return data, st
+    finally:
+        os.close(fd)
+
+
+def sniff(data: bytes) -> str:
+    """The photo format by content, not extension; DecodeError for everything else."""
+    head = data[:64]
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM") and len(head) >= 18:
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
+        for brand in brands:
+            if brand in _ISOBMFF_BRANDS:
+                return _ISOBMFF_BRANDS[brand]
+        raise DecodeError(f"not a photo (video or other media, brand {head[8:12]!r})",
+                          skipped=True)
+    raise DecodeError(f"not a photo ({_describe(head)})", skipped=True)
+
+
+def _describe(head: bytes) -> str:
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "looks like an HTML page"
+    if text.startswith(b"<"):
+        return "looks like XML or HTML text"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith((b"PK\x03\x04", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")):
+        return "an archive"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "looks like text"
+    return "unrecognised format"
+
+
+def check_isobmff_complete(data: bytes) -> None:
+    """HEIC/AVIF decoders accept truncated files silently: the top-level boxes must
+    exactly tile the file."""
+    offset = 0
+    while offset < len(data):
+        if offset + 8 > len(data):
+            raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
+        size, = struct.unpack(">I", data[offset:offset + 4])
+        if size == 1:
+            if offset + 16 > len(data):
+                raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
+            size, = struct.unpack(">Q", data[offset + 8:offset + 16])
+        elif size == 0:  # box runs to the end of the file
+            return
+        if size < 8:
+            raise DecodeError(f"corrupt HEIF/AVIF file (box of {size} bytes)")
+        if offset + size > len(data):
+            missing = offset + size - len(data)
+            raise DecodeError(f"truncated HEIF/AVIF file ({missing} bytes missing)")
+        offset += size
+
+
+def decode(data: bytes, working_side: int) -> Decoded:
+    """Decode `data` once, reduced so its shortest side is about `working_side` pixels."""
+    fmt = sniff(data)
+    if fmt in ("HEIF", "AVIF"):
+        check_isobmff_complete(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _decode(data, fmt, working_side)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"image too large, possible decompression bomb ({exc})") from exc
+    except MemoryError as exc:
+        raise DecodeError("not enough memory to decode this image") from exc
+    except _DECODE_ERRORS as exc:
+        raise DecodeError(f"cannot decode {fmt}: {exc or type(exc).__name__}") from exc
+
+
+def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
+    im = Image.open(io.BytesIO(data), formats=_OPENERS[fmt])
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise DecodeError(
+            f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+            f"{MAX_PIXELS // 1_000_000} MP limit (possible decompression bomb)")
+    exif = _exif(im)
+    orientation = exif.get(0x0112, 1) if exif is not None else 1
+    if fmt == "JPEG":  # DCT-domain downscale: 4-5x faster than a full decode
+        im.draft("RGB", (working_side, working_side))
+    im.load()
+    im = _to_rgb(im)
+    im = _reduce(im, working_side)
+    if orientation in _ORIENTATION:
+        im = im.transpose(_ORIENTATION[orientation])
+        if orientation >= 5:
+            width, height = height, width
+    return Decoded(image=im, width=width, height=height, format=fmt,
+                   taken_at=_taken_at(exif), camera=_camera(exif))
+
+
+def _exif(im: Image.Image) -> Image.Exif | None:
+    try:
+        return im.getexif()
+    except _DECODE_ERRORS:
+        return None
+
+
+def _taken_at(exif: Image.Exif | None) -> str | None:
+    if exif is None:
+        return None
+    try:
+        value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+    except _DECODE_ERRORS:
+        return None
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    date, _, clock = value.strip("\x00 ").partition(" ")
+    if len(date) != 10 or not date.replace(":", "").isdigit():
+        return None
+    return f"{date.replace(':', '-')}T{clock[:8]}"
+
+
+def _camera(exif: Image.Exif | None) -> str | None:
+    if exif is None:
+        return None
+    parts = [exif.get(0x010F), exif.get(0x0110)]
+    words = [str(p).strip("\x00 ") for p in parts if isinstance(p, str) and p.strip("\x00 ")]
+    if len(words) == 2 and words[1].lower().startswith(words[0].lower()):
+        words = words[1:]  # "Canon" + "Canon EOS R6" -> "Canon EOS R6"
+    return " ".join(words) or None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey
+        arr = np.asarray(im, dtype=np.float32)
+        top = float(arr.max()) or 1.0
+        scale = 255.0 / (65535.0 if top > 255 else 255.0)
+        return Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8)).convert("RGB")
+    if im.mode in ("P", "PA") or "A" in im.getbands() or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return im.convert("RGB")
+
+
+def _reduce(im: Image.Image, working_side: int) -> Image.Image:
+    short = min(im.size)
+    if short <= working_side:
+        return im
+    scale = working_side / short
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    thumb.save(buf, "JPEG", quality=85, optimize=True)
+    return buf.getvalue()
+
+
+

@@ -1,0 +1,339 @@
+"""The facade over the engine: index(), search(), similar(), status(), problems().
+
+Long jobs are generators that yield Progress; closing the generator cancels the job and
+runs its clean-up. One Library per thread (it owns one catalog connection).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from clipdesk.core import imaging, pipeline, scanner
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.embedder import Embedder
+from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
+from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
+from clipdesk.core.paths import catalog_path, home_dir, index_dir
+from clipdesk.core.types import Hit, IndexSummary, Problem, Progress, Status
+from clipdesk.core.vindex import VectorIndex
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_S = 300.0
+
+
+class Library:
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = home_dir(home)
+        self.catalog = Catalog(catalog_path(self.home))
+        self._index: VectorIndex | None = None
+        self._last_save = time.monotonic()
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- model ------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str | None:
+        """The model whose vectors answer queries."""
+        return self.catalog.get_meta("model")
+
+    def _embedder(self, model_id: str) -> Embedder:
+        return Embedder(load_model(model_id))
+
+    def _query_embedder(self) -> Embedder:
+        if self.model_id is None:
+            raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
+        return self._embedder(self.model_id)
+
+    # -- the vector index -------------------------------------------------------------
+
+    def _index_path(self, model_id: str) -> Path:
+        return index_dir(self.home) / f"{pipeline.content_hash(model_id.encode())}.hnsw"
+
+    def vector_index(self) -> VectorIndex:
+        """The index for the active model, rebuilt from the catalog unless it is intact."""
+        model_id = self.model_id
+        if self._index is None and model_id is not None:
+            expected = self.catalog.embedding_ids(model_id)
+            self._index = VectorIndex.load(self._index_path(model_id), model_id, expected)
+            if self._index is None:
+                self._index = VectorIndex.build(*self.catalog.vectors(model_id))
+                self._index.save(self._index_path(model_id), model_id)
+        if self._index is None:
+            return VectorIndex()
+        return self._index
+
+    def index_state(self) -> str:
+        model_id = self.model_id
+        if model_id is None:
+            return "empty"
+        expected = self.catalog.embedding_ids(model_id)
+        loaded = VectorIndex.load(self._index_path(model_id), model_id, expected)
+        return "ok" if loaded is not None else "stale (rebuilt from the catalog on next use)"
+
+    # -- indexing ---------------------------------------------------------------------
+
+    def index(self, roots: list[str | bytes] | None = None, model: str | None = None
+              ) -> Iterator[Progress]:
+        """Scan the roots, then decode and embed what is new or changed."""
+        started = time.monotonic()
+        target = self._choose_model(model)
+        root_list = self._resolve_roots(roots)
+        if self.model_id is None:
+            self.catalog.set_meta("model", target)
+        switching = target != self.model_id
+        self.catalog.set_meta("target_model", target if switching else None)
+
+        yield Progress("scan", message="Looking for photos…")
+        jobs: list = []
+        removed: list[bytes] = []
+        problems: list = []
+        stats = dict.fromkeys(("new", "changed", "moved", "problems", "embedded", "unchanged"), 0)
+        for root in root_list:
+            yield from self._scan_root(root, target, jobs, removed, problems, stats)
+        jobs.extend(self._needs_embedding(target, jobs))
+        # loaded only when there is work: a re-run over an unchanged library is instant
+        embedder = self._embedder(target) if jobs else None
+        self._record_scan_problems(problems, stats)
+        if not switching:
+            self.vector_index()
+
+        if embedder is not None:
+            yield from self._process(jobs, embedder, _BatchWriter(self, embedder, switching, stats))
+        removed_ids = self._remove(removed)
+        if not switching:
+            self.vector_index().delete(removed_ids)
+        if switching and not self.catalog.files_missing_embedding(target):
+            self._switch_model(target)
+        yield Progress("save", message="Saving the index…")
+        self._save_index()
+        seconds = time.monotonic() - started
+        summary = IndexSummary(removed=len(removed), seconds=seconds, **stats)
+        yield Progress("done", done=len(jobs), total=len(jobs), summary=summary)
+
+    def _choose_model(self, model: str | None) -> str:
+        if model:
+            return parse_spec(model).id
+        return self.catalog.get_meta("target_model") or self.model_id or DEFAULT_MODEL
+
+    def _resolve_roots(self, roots: list[str | bytes] | None) -> list[bytes]:
+        if roots:
+            given = [os.path.abspath(os.fsencode(r)) for r in roots]
+            for root in given:
+                if not os.path.isdir(root):
+                    raise RootError(f"{os.fsdecode(root)} is not a folder")
+                if not os.access(root, os.R_OK | os.X_OK):
+                    raise RootError(f"cannot read folder {os.fsdecode(root)}: permission denied")
+            self.catalog.add_roots(given)
+        stored = self.catalog.roots()
+        if not stored:
+            raise RootError("no photo folders yet: run `clipdesk index FOLDER`")
+        # a root inside another root is scanned with its parent
+        return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)]
+
+    def _scan_root(self, root: bytes, target: str, jobs: list, removed: list, problems: list,
+                   stats: dict) -> Iterator[Progress]:
+        """Sorts every file below `root` into jobs, removed paths and problems."""
+        if not os.path.isdir(root):
+            # an unplugged drive is not a deleted library: keep its photos
+            log.warning("folder %r is not available; its photos are kept", root)
+            return
+        recorded = self.catalog.files_under(root)
+        has_vector = self.catalog.embedding_ids(target)
+        seen: set[bytes] = set()
+        exclude = (os.fsencode(str(self.home)),)
+        for entry in scanner.walk(root, exclude):
+            seen.add(entry.path)
+            if len(seen) % 1000 == 0:
+                yield Progress("scan", done=len(seen), message="Looking for photos…")
+            if entry.problem:
+                problems.append(entry)
+                continue
+            rec = recorded.get(entry.path)
+            if (rec is not None and (rec.size, rec.mtime_ns) == (entry.size, entry.mtime_ns)
+                    and (rec.status != "indexed" or rec.photo_id in has_vector)):
+                stats["unchanged"] += 1
+            else:
+                jobs.append((pipeline.Job(entry.path, entry.size, entry.mtime_ns), rec is None))
+        removed.extend(p for p in recorded if p not in seen)
+
+    def _needs_embedding(self, target: str, jobs: list) -> list:
+        """Unchanged photos still lacking a vector from the target model (a model switch)."""
+        queued = {job.path for job, _ in jobs}
+        return [(pipeline.Job(f.path, f.size, f.mtime_ns), False)
+                for f in self.catalog.files_missing_embedding(target) if f.path not in queued]
+
+    def _record_scan_problems(self, problems: list, stats: dict) -> None:
+        with self.catalog.transaction() as db:
+            for entry in problems:
+                self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, "skipped",
+                                      reason=entry.problem)
+        stats["problems"] += len(problems)
+
+    def _process(self, jobs: list, embedder: Embedder, writer: _BatchWriter
+                 ) -> Iterator[Progress]:
+        """Decode on a thread pool, overlapped with embedding on this thread."""
+        total = len(jobs)
+        if not total:
+            return
+        known = writer.known_hashes()
+        side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
+        workers = max(1, min(8, os.cpu_count() or 1))
+        in_flight: deque[tuple[Future, bool]] = deque()
+        pending = iter(jobs)
+        started, done = time.monotonic(), 0
+        with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-decode") as pool:
+            try:
+                while True:
+                    while len(in_flight) < embedder.batch_size * 2:
+                        nxt = next(pending, None)
+                        if nxt is None:
+                            break
+                        job, is_new = nxt
+                        future = pool.submit(pipeline.process, job, known.get,
+                                             embedder.prepare, side, self.home)
+                        in_flight.append((future, is_new))
+                    if not in_flight:
+                        break
+                    future, is_new = in_flight.popleft()
+                    done += 1
+                    if writer.add(future.result(), is_new) or not in_flight:
+                        writer.flush()
+                        rate = done / max(time.monotonic() - started, 1e-6)
+                        yield Progress("index", done=done, total=total, rate=rate,
+                                       eta=(total - done) / rate if rate else None)
+                        self._maybe_save()
+            finally:
+                for future, _ in in_flight:
+                    future.cancel()
+
+    def _maybe_save(self) -> None:
+        """The catalog is the truth; saving the index now and then only saves a rebuild."""
+        if time.monotonic() - self._last_save > SAVE_EVERY_S:
+            self._save_index()
+
+
+    def _save_index(self) -> None:
+        if self._index is not None and self.model_id is not None:
+            self._index.save(self._index_path(self.model_id), self.model_id)
+        self._last_save = time.monotonic()
+
+    def _remove(self, removed: list[bytes]) -> list[int]:
+        if removed:
+            self.catalog.remove_files(removed)
+        return self.catalog.remove_orphan_photos()
+
+    def _switch_model(self, target: str) -> None:
+        """Every photo has a vector from the new model: start answering with it."""
+        with self.catalog.transaction():
+            self.catalog.set_meta("model", target)
+            self.catalog.set_meta("target_model", None)
+        self.catalog.drop_other_models(target)
+        self._index = None
+        self.vector_index()
+
+    # -- queries ----------------------------------------------------------------------
+
+    def search(self, text: str, k: int = 20) -> list[Hit]:
+        if not text.strip():
+            raise ClipdeskError("the search text is empty")
+        vector = self._query_embedder().encode_text(text)
+        return self._hits(self.vector_index().query(vector, k))
+
+    def similar(self, path: str | bytes, k: int = 20) -> list[Hit]:
+        """Photos that look like the image at `path`, in the library or not."""
+        raw = os.path.abspath(os.fsencode(path))
+        embedder = self._query_embedder()
+        photo_id, status = self.catalog.photo_for_path(raw)
+        vector = self.catalog.vector(photo_id, embedder.model_id) if photo_id else None
+        if vector is None:
+            vector = self._embed_file(raw, embedder)
+            photo_id = None
+        exclude = {photo_id} if photo_id is not None else set()
+        return self._hits(self.vector_index().query(vector, k, exclude=exclude))
+
+    def _embed_file(self, path: bytes, embedder: Embedder) -> np.ndarray:
+        name = os.fsdecode(path)
+        try:
+            data, _ = imaging.read_file(path)
+            decoded = imaging.decode(data, embedder.loaded.image_size)
+        except FileNotFoundError:
+            raise ClipdeskError(f"{name}: no such file") from None
+        except OSError as exc:
+            raise ClipdeskError(f"{name}: cannot read file: {exc.strerror or exc}") from None
+        except DecodeError as exc:
+            raise ClipdeskError(f"{name}: {exc.reason}") from None
+        return embedder.encode_image(decoded.image)
+
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
+        paths = self.catalog.paths_for(i for i, _ in ranked)
+        return [Hit(i, paths[i], score) for i, score in ranked if i in paths]
+
+    def status(self) -> Status:
+        counts = self.catalog.counts()
+        return Status(photos=counts["photos"], files=counts["files"],
+                      problems=counts["problems"], model=self.model_id,
+                      pending_model=self.catalog.get_meta("target_model"),
+                      roots=[os.fsdecode(r) for r in self.catalog.roots()],
+                      index_state=self.index_state(), home=str(self.home))
+
+    def problems(self) -> list[Problem]:
+        return self.catalog.problems()
+
+
+class _BatchWriter:
+    """Collects per-file results and writes each batch in one transaction."""
+
+    def __init__(self, library: Library, embedder: Embedder, switching: bool, stats: dict
+                 ) -> None:
+        self.lib, self.embedder, self.switching, self.stats = library, embedder, switching, stats
+        self.target = embedder.model_id
+        self.prepared: list[tuple[pipeline.Prepared, bool]] = []
+        self.others: list[tuple[pipeline.Result, bool]] = []
+        self._known = library.catalog.hashes_with_embedding(self.target)
+
+    def known_hashes(self) -> dict[str, int]:
+        return self._known
+
+    def add(self, result: pipeline.Result, is_new: bool) -> bool:
+        """True when a batch is ready to be written."""
+        if isinstance(result, pipeline.Prepared):
+            self.prepared.append((result, is_new))
+        else:
+            self.others.append((result, is_new))
+        return len(self.prepared) >= self.embedder.batch_size or len(self.others) >= 256
+
+    def flush(self) -> None:
+        vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
+                   if self.prepared else np.zeros((0, 0), np.float32))
+        cat, ids = self.lib.catalog, []
+        with cat.transaction() as db:
+            for (res, is_new), vector in zip(self.prepared, vectors):
+                photo_id = cat.add_photo(db, res.meta)
+                cat.put_embedding(db, photo_id, self.target, vector)
+                cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", photo_id)
+                self._known[res.meta.hash] = photo_id
+                ids.append(photo_id)
+                self.stats["new" if is_new else "changed"] += 1
+            for res, is_new in self.others:
+                if isinstance(res, pipeline.Known):
+                    cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", res.photo_id)
+                    self.stats["moved" if is_new else "changed"] += 1
+                else:
+                    cat.put_file(db, res.path, res.size, res.mtime_ns, res.status,
+                                 reason=res.reason)
+                    self.stats["problems"] += 1
+        self.stats["embedded"] += len(ids)
+        if ids and not self.switching:
+            self.lib.vector_index().add(np.array(ids), vectors)
+        self.prepared.clear()
+        self.others.clear()

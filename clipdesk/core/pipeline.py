@@ -1,0 +1,115 @@
+"""The per-file half of indexing, run on a pool of decode threads: read once, hash,
+and (only for content not embedded yet) decode once into the model input, the thumbnail
+and the metadata. Everything that can go wrong with one file ends as a Failed result."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clipdesk.core import imaging
+from clipdesk.core.catalog import PhotoMeta
+from clipdesk.core.errors import DecodeError
+from clipdesk.core.paths import thumbnail_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    path: bytes
+    size: int  # as scanned; the recorded values come from the read itself
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Failed:
+    path: bytes
+    size: int
+    mtime_ns: int
+    status: str  # "skipped" | "error"
+    reason: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """Content that already has a vector: a moved, renamed, touched or copied photo."""
+
+    path: bytes
+    size: int
+    mtime_ns: int
+    photo_id: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    path: bytes
+    size: int
+    mtime_ns: int
+    meta: PhotoMeta
+    model_input: Any  # a tensor for the embedder
+
+
+Result = Failed | Known | Prepared
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any], Any],
+            working_side: int, home: Path) -> Result:
+    """Read, identify and (if needed) decode one file. Never raises for a bad file."""
+    try:
+        data, st = imaging.read_file(job.path)
+    except FileNotFoundError:
+        return Failed(job.path, job.size, job.mtime_ns, "error",
+                      "file disappeared during indexing")
+    except DecodeError as exc:
+        return Failed(job.path, job.size, job.mtime_ns, "skipped", exc.reason)
+    except OSError as exc:
+        return Failed(job.path, job.size, job.mtime_ns, "error",
+                      f"cannot read file: {exc.strerror or exc}")
+    size, mtime = st.st_size, st.st_mtime_ns
+    if _changed_since(job.path, st):
+        # recorded with the stat before the read, so the next run sees a change and retries
+        return Failed(job.path, size, mtime, "error",
+                      "file changed while being read; it will be retried on the next run")
+    digest = content_hash(data)
+    photo_id = known(digest)
+    if photo_id is not None:
+        return Known(job.path, size, mtime, photo_id)
+    try:
+        decoded = imaging.decode(data, working_side)
+        model_input = prepare(decoded.image)
+        _write_thumbnail(home, digest, decoded)
+    except DecodeError as exc:
+        return Failed(job.path, size, mtime, "skipped" if exc.skipped else "error", exc.reason)
+    except Exception as exc:  # a bug must cost one file, not the run
+        log.exception("unexpected failure on %r", job.path)
+        return Failed(job.path, size, mtime, "error", f"internal error: {exc!r}")
+    meta = PhotoMeta(hash=digest, width=decoded.width, height=decoded.height,
+                     taken_at=decoded.taken_at, camera=decoded.camera, format=decoded.format)
+    return Prepared(job.path, size, mtime, meta, model_input)
+
+
+def _changed_since(path: bytes, before: os.stat_result) -> bool:
+    try:
+        after = os.stat(path)
+    except OSError:
+        return True
+    return (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)
+
+
+def _write_thumbnail(home: Path, digest: str, decoded: imaging.Decoded) -> None:
+    target = thumbnail_path(home, digest)
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{id(decoded)}.tmp")
+    tmp.write_bytes(imaging.thumbnail_jpeg(decoded.image))
+    os.replace(tmp, target)

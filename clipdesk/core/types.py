@@ -1,0 +1,64 @@
+"""Small immutable values passed between the engine and its front ends."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a photo, the path of one of its files and a score (higher is better)."""
+
+    photo_id: int
+    path: bytes
+    score: float
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that was skipped (not a photo) or failed (a broken photo), with the reason."""
+
+    path: bytes
+    status: str  # "skipped" | "error"
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    removed: int = 0
+    reembedded: int = 0
+    problems: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    embedded: int = 0
+
+    @property
+    def photos_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long job. `total` is 0 while unknown; `summary` is set on the last step."""
+
+    phase: str  # "scan" | "index" | "save" | "done"
+    done: int = 0
+    total: int = 0
+    rate: float = 0.0  # items per second
+    eta: float | None = None  # seconds
+    message: str = ""
+    summary: IndexSummary | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Status:
+    photos: int
+    files: int
+    problems: int
+    model: str | None
+    pending_model: str | None
+    roots: list[str]
+    index_state: str
+    home: str

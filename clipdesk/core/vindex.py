@@ -1,0 +1,167 @@
+"""The hnswlib vector index: a cache of the catalog's vectors for fast nearest-neighbour
+queries. It is never trusted: a missing, corrupt, foreign or out-of-date file is rebuilt
+from the catalog."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+_M = 16
+_EF_CONSTRUCTION = 200
+
+
+class VectorIndex:
+    """Cosine nearest neighbours over unit vectors, labelled by photo id. Thread-safe."""
+
+    def __init__(self, dim: int | None = None, capacity: int = 1024) -> None:
+        """`dim` may be left out until the first vectors arrive."""
+        self.dim = dim
+        self._capacity = max(capacity, 16)
+        self._index: hnswlib.Index | None = None
+        if dim is not None:
+            self._create(dim)
+        self._deleted: set[int] = set()
+        self._live: set[int] = set()
+        # hnswlib fails when items are added while another thread queries
+        self._lock = threading.RLock()
+
+    def _create(self, dim: int) -> None:
+        self.dim = dim
+        self._index = hnswlib.Index(space="cosine", dim=dim)
+        self._index.init_index(max_elements=self._capacity, M=_M,
+                               ef_construction=_EF_CONSTRUCTION)
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        index = cls(capacity=int(len(ids) * 1.25) + 16)
+        index.add(ids, vectors)
+        return index
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @property
+    def ids(self) -> set[int]:
+        with self._lock:
+            return set(self._live)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        with self._lock:
+            if self._index is None:
+                self._create(vectors.shape[1])
+            needed = self._index.get_current_count() + len(ids)
+            if needed > self._index.get_max_elements():
+                self._index.resize_index(max(needed, int(self._index.get_max_elements() * 1.5)))
+            self._index.add_items(np.asarray(vectors, dtype=np.float32),
+                                  np.asarray(ids, dtype=np.int64), num_threads=1)
+            self._live.update(int(i) for i in ids)
+            self._deleted.difference_update(int(i) for i in ids)
+
+    def delete(self, ids: list[int]) -> None:
+        with self._lock:
+            for i in ids:
+                if i in self._live:
+                    self._index.mark_deleted(i)
+                    self._live.discard(i)
+                    self._deleted.add(i)
+
+    def query(self, vector: np.ndarray, k: int, exclude: set[int] | None = None
+              ) -> list[tuple[int, float]]:
+        """The k nearest photos as (id, cosine similarity), best first."""
+        exclude = exclude or set()
+        with self._lock:
+            n = min(len(self._live), k + len(exclude))
+            if n <= 0 or self._index is None:
+                return []
+            # ef is not saved with the index; text queries need a wider search than images
+            self._index.set_ef(max(96, 2 * n))
+            labels, distances = self._index.knn_query(
+                np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n)
+        hits = [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])
+                if int(i) not in exclude]
+        return hits[:k]
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self, path: Path, model_id: str) -> None:
+        """Write to a temp file, fsync, verify, then rename over the old index."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with self._lock:
+            if self._index is None:
+                return  # nothing to save; an empty index is rebuilt for free
+            self._index.save_index(str(tmp))
+            deleted = sorted(self._deleted)
+            live = len(self._live)
+        _fsync(tmp)
+        size = tmp.stat().st_size if tmp.exists() else 0
+        if size == 0:  # hnswlib reports no error on a full disk or a bad path
+            raise OSError(f"could not write the vector index to {tmp}")
+        meta = {"format": FORMAT, "model": model_id, "dim": self.dim, "count": live,
+                "deleted": deleted, "size": size, "digest": _digest(tmp)}
+        os.replace(tmp, path)
+        _write_json_atomic(_meta_path(path), meta)
+
+    @classmethod
+    def load(cls, path: Path, model_id: str, expected: set[int]) -> VectorIndex | None:
+        """The saved index if it is intact, from `model_id` and holds exactly `expected`."""
+        meta_path = _meta_path(path)
+        try:
+            meta = json.loads(meta_path.read_text())
+            if (meta.get("format") != FORMAT or meta.get("model") != model_id
+                    or meta.get("count") != len(expected)
+                    or path.stat().st_size != meta["size"] or _digest(path) != meta["digest"]):
+                log.info("vector index %s is stale or damaged; rebuilding", path)
+                return None
+            index = cls()
+            index.dim = int(meta["dim"])
+            index._index = hnswlib.Index(space="cosine", dim=index.dim)
+            index._index.load_index(str(path), max_elements=0)
+            index._deleted = set(meta["deleted"])
+            index._live = set(index._index.get_ids_list()) - index._deleted
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            log.info("vector index %s unusable (%s); rebuilding", path, exc)
+            return None
+        if index._live != expected:
+            log.info("vector index %s disagrees with the catalog; rebuilding", path)
+            return None
+        return index
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "blake2b").hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    if path.exists():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
