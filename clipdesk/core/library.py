@@ -12,17 +12,20 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from clipdesk.core import imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog
-from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
 from clipdesk.core.paths import catalog_path, home_dir, index_dir
 from clipdesk.core.types import Hit, IndexSummary, Problem, Progress, Status
 from clipdesk.core.vindex import VectorIndex
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ class Library:
         return self.catalog.get_meta("model")
 
     def _embedder(self, model_id: str) -> Embedder:
+        from clipdesk.core.embedder import Embedder  # torch: imported only when needed
+
         return Embedder(load_model(model_id))
 
     def _query_embedder(self) -> Embedder:

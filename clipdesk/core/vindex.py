@@ -86,7 +86,7 @@ class VectorIndex:
             if n <= 0 or self._index is None:
                 return []
             # ef is not saved with the index; text queries need a wider search than images
-            self._index.set_ef(max(96, 2 * n))
+            self._index.set_ef(max(128, 3 * n))
             labels, distances = self._index.knn_query(
                 np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n)
         hits = [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])

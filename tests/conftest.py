@@ -1,0 +1,62 @@
+"""Shared fixtures: the tiny trained model, a generated photo library, an in-process CLI."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.photolib import PhotoLibrary, make_library
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODEL = f"local-dir:{REPO / 'tests' / 'models' / 'tiny-clip'}"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never reach a model hub: make any accidental attempt fail fast.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@dataclass
+class CliResult:
+    rc: int
+    out: str  # decoded with surrogateescape, so non-UTF-8 names survive
+    err: str
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run `clipdesk ARGS` in this process (the model stays loaded between calls)."""
+    from clipdesk.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    old = sys.stdout, sys.stderr
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors="surrogateescape")
+    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", errors="surrogateescape")
+    try:
+        try:
+            rc = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            rc = exc.code if isinstance(exc.code, int) else 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        sys.stdout, sys.stderr = old
+    return CliResult(rc, out.getvalue().decode("utf-8", "surrogateescape"),
+                     err.getvalue().decode("utf-8", "surrogateescape"))
+
+
+@pytest.fixture(scope="session")
+def photo_library(tmp_path_factory) -> PhotoLibrary:
+    """A library with good photos of every kind and every bad input (do not modify)."""
+    return make_library(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture(scope="session")
+def indexed_home(photo_library, tmp_path_factory) -> Path:
+    """A clipdesk home with `photo_library` indexed by the tiny model (do not modify)."""
+    home = tmp_path_factory.mktemp("home")
+    result = run_cli("--home", str(home), "index", str(photo_library.root), "--model", TINY_MODEL)
+    assert result.rc == 0, result.err
+    return home

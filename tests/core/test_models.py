@@ -1,0 +1,103 @@
+"""Real model specs resolve through open_clip; only the hub download is faked."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import pytest
+from PIL import Image
+
+from clipdesk.core import models
+from clipdesk.core.embedder import Embedder
+from clipdesk.core.errors import ModelLoadError
+from tests.conftest import TINY_MODEL
+
+TINY_DIR = Path(TINY_MODEL.removeprefix("local-dir:"))
+
+
+@pytest.fixture
+def fake_hub(monkeypatch, tmp_path):
+    """Stands in for huggingface_hub.hf_hub_download: serves files from `repos`."""
+    repos: dict[str, Path] = {}
+    calls: list[tuple[str, str]] = []
+
+    def hf_hub_download(repo_id, filename, revision=None, cache_dir=None, **kwargs):
+        calls.append((repo_id, filename))
+        path = repos.get(repo_id, tmp_path / "missing") / filename
+        if not path.is_file():
+            raise FileNotFoundError(f"{repo_id}/{filename} not on the fake hub")
+        return str(path)
+
+    monkeypatch.setattr(open_clip.pretrained, "hf_hub_download", hf_hub_download)
+    monkeypatch.setattr(models, "_cache", {})
+    return repos, calls
+
+
+def test_default_spec_resolves_through_open_clip(fake_hub, tmp_path):
+    repos, calls = fake_hub
+    # Random weights in the real architecture: what the download would bring, minus training.
+    repo = tmp_path / "vitb32"
+    repo.mkdir()
+    from safetensors.torch import save_file
+
+    arch = open_clip.create_model("ViT-B-32-256")
+    save_file({k: v.half().contiguous() for k, v in arch.state_dict().items()},
+              repo / "open_clip_model.safetensors")
+    del arch
+    repos["laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"] = repo
+
+    loaded = models.load_model(models.DEFAULT_MODEL, device="cpu")
+    assert calls and calls[0][0] == "laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"
+    assert loaded.image_size == 256
+    embedder = Embedder(loaded)
+    vec = embedder.encode_image(Image.new("RGB", (640, 480), (200, 50, 50)))
+    assert vec.shape == (512,) and abs(float(np.linalg.norm(vec)) - 1) < 1e-4
+    assert embedder.encode_text("a dog").shape == (512,)
+
+
+def test_hf_hub_spec_loads_the_same_model_as_local_dir(fake_hub):
+    repos, calls = fake_hub
+    repos["clipdesk/tiny-clip"] = TINY_DIR
+    hub = Embedder(models.load_model("hf-hub:clipdesk/tiny-clip", device="cpu"))
+    local = Embedder(models.load_model(TINY_MODEL, device="cpu"))
+    assert hub.model_id == "hf-hub:clipdesk/tiny-clip"
+    assert np.allclose(hub.encode_text("a red circle"), local.encode_text("a red circle"),
+                       atol=1e-5)
+
+
+def test_hub_weights_that_cannot_be_fetched_are_an_error_not_random_weights(fake_hub, tmp_path):
+    repos, _ = fake_hub
+    config_only = tmp_path / "config-only"
+    config_only.mkdir()
+    shutil.copy(TINY_DIR / "open_clip_config.json", config_only)
+    repos["clipdesk/no-weights"] = config_only
+    with pytest.raises(ModelLoadError, match="cannot load model hf-hub:clipdesk/no-weights"):
+        models.load_model("hf-hub:clipdesk/no-weights", device="cpu")
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("ViT-B-32-256", "ARCH:TAG"),
+    ("ViT-B-32-256:no_such_tag", "known: ViT-B-32-256:datacomp_s34b_b86k"),
+    ("hf-hub:just-a-name", "ORG/REPO"),
+    ("local-dir:", "needs a folder"),
+])
+def test_bad_specs_say_what_is_wrong(spec, message, fake_hub):
+    with pytest.raises(ModelLoadError, match=message):
+        models.load_model(spec, device="cpu")
+
+
+def test_local_dir_spec_is_canonical_and_absolute():
+    spec = models.parse_spec(f"local-dir:{os.path.relpath(TINY_DIR)}")
+    assert spec.id == TINY_MODEL
+
+
+def test_best_device_is_cpu_without_an_accelerator():
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available() and torch.backends.mps.is_available():
+        expected = "mps"
+    assert models.best_device() == expected

@@ -1,0 +1,155 @@
+"""Builds a photo library on disk for the tests: photo-sized files of known content in
+every supported format, EXIF-rotated ones, re-encodes, and the bad input real folders hold."""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image
+
+from tests.synthetic import render
+
+pillow_heif.register_heif_opener()
+
+PHOTO_SIZE = (1600, 1200)
+ORIENTATION_TAG = 0x0112
+
+
+@dataclass
+class PhotoLibrary:
+    root: Path
+    # (color, shape) of every good photo, by path
+    content: dict[Path, tuple[str, str]] = field(default_factory=dict)
+    # path -> a word the problem's reason must contain
+    bad: dict[Path, str] = field(default_factory=dict)
+
+    def paths_of(self, color: str, shape: str) -> set[Path]:
+        return {p for p, c in self.content.items() if c == (color, shape)}
+
+
+def exif_bytes(orientation: int = 1, taken: str | None = None, make: str | None = None,
+               model: str | None = None) -> bytes:
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    if make:
+        exif[0x010F] = make
+    if model:
+        exif[0x0110] = model
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    return exif.tobytes()
+
+
+def save(image: Image.Image, path: Path, fmt: str, **options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, fmt, **options)
+    return path
+
+
+def make_library(root: Path, with_bad: bool = True) -> PhotoLibrary:
+    lib = PhotoLibrary(root)
+    seed = 0
+
+    def add(color: str, shape: str, bg: str, path: Path, fmt: str, size=PHOTO_SIZE,
+            transform=None, **options) -> Path:
+        nonlocal seed
+        seed += 1
+        image = render(color, shape, bg, size, seed=seed)
+        if transform is not None:
+            image = transform(image)
+        save(image, path, fmt, **options)
+        lib.content[path] = (color, shape)
+        return path
+
+    # Two JPEGs of every colour x shape, on varying backgrounds, in nested folders.
+    backgrounds = ["white", "gray", "black"]
+    n = 0
+    for color in ("red", "green", "blue", "yellow", "orange"):
+        for shape in ("circle", "square", "triangle"):
+            for copy in range(2):
+                bg = backgrounds[(n + copy) % 3]
+                folder = root / ("2023" if copy == 0 else "2024/trip")
+                add(color, shape, bg, folder / f"{color}-{shape}-{copy}.jpg", "JPEG",
+                    quality=90, exif=exif_bytes(taken=f"202{3 + copy}:07:0{1 + n % 9} 10:00:00",
+                                                make="Canon", model="Canon EOS R6"))
+            n += 1
+    # Every other format clipdesk reads (purple appears only here).
+    fmt_dir = root / "formats"
+    add("purple", "circle", "white", fmt_dir / "purple-circle.png", "PNG")
+    add("purple", "square", "white", fmt_dir / "purple-square.webp", "WEBP", quality=90)
+    # (HEIC encoding is slow: a smaller photo keeps the suite quick)
+    add("purple", "triangle", "gray", fmt_dir / "purple-triangle.heic", "HEIF", size=(800, 600),
+        quality=80)
+    add("purple", "circle", "gray", fmt_dir / "purple-circle.avif", "AVIF", quality=80)
+    add("purple", "square", "black", fmt_dir / "purple-square.tiff", "TIFF")
+    add("purple", "triangle", "white", fmt_dir / "purple-triangle.bmp", "BMP")
+    add("purple", "circle", "black", fmt_dir / "purple-circle.gif", "GIF")
+    # Odd but valid: CMYK, 16-bit, palette, animated, a wrong extension, EXIF-rotated.
+    odd = root / "odd"
+    add("green", "circle", "white", odd / "cmyk.jpg", "JPEG",
+        transform=lambda im: im.convert("CMYK"))
+    add("blue", "square", "white", odd / "palette.png", "PNG",
+        transform=lambda im: im.convert("P", palette=Image.Palette.ADAPTIVE))
+    add("red", "triangle", "white", odd / "really-a-png.jpg", "PNG")
+    _add_animated(lib, odd / "animated.webp")
+    _add_16bit(lib, odd / "gray16.png")
+    add("orange", "circle", "white", odd / "rotated.jpg", "JPEG",
+        transform=lambda im: im.transpose(Image.Transpose.ROTATE_90),
+        exif=exif_bytes(orientation=6))
+    # A non-UTF-8 file name must round-trip.
+    weird = os.fsencode(str(odd)) + b"/caf\xe9-\xff.jpg"
+    image = render("yellow", "circle", "black", PHOTO_SIZE, seed=999)
+    with open(weird, "wb") as f:
+        image.save(f, "JPEG", quality=90)
+    lib.content[Path(os.fsdecode(weird))] = ("yellow", "circle")
+    if with_bad:
+        _add_bad(lib, root / "bad")
+    return lib
+
+
+def _add_animated(lib: PhotoLibrary, path: Path) -> None:
+    frames = [render("blue", "circle", "black", (800, 600), seed=500 + i) for i in range(3)]
+    frames[0].save(path, "WEBP", save_all=True, append_images=frames[1:], duration=100)
+    lib.content[path] = ("blue", "circle")
+
+
+def _add_16bit(lib: PhotoLibrary, path: Path) -> None:
+    import numpy as np
+
+    grey = np.asarray(render("yellow", "square", "black", (800, 600), seed=77).convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(path, "PNG")
+    # colourless, so it is a valid photo with no colour to search for
+    lib.content[path] = ("grey", "square")
+
+
+def _add_bad(lib: PhotoLibrary, bad: Path) -> None:
+    bad.mkdir(parents=True)
+    good = render("red", "circle", "white", PHOTO_SIZE, seed=4242)
+    jpeg = io.BytesIO()
+    good.save(jpeg, "JPEG", quality=90)
+    heic = io.BytesIO()
+    good.resize((800, 600)).save(heic, "HEIF", quality=80)
+
+    (bad / "empty.jpg").write_bytes(b"")
+    lib.bad[bad / "empty.jpg"] = "empty"
+    (bad / "truncated.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    lib.bad[bad / "truncated.jpg"] = "truncated"
+    (bad / "truncated.heic").write_bytes(heic.getvalue()[: len(heic.getvalue()) * 2 // 3])
+    lib.bad[bad / "truncated.heic"] = "truncated"
+    (bad / "saved-page.jpg").write_text("<!DOCTYPE html><html><body>404</body></html>")
+    lib.bad[bad / "saved-page.jpg"] = "HTML"
+    (bad / "notes.txt").write_text("shopping list: milk, eggs\n")
+    lib.bad[bad / "notes.txt"] = "text"
+    # A decompression bomb: 400 MP declared in a tiny PNG.
+    Image.new("1", (20000, 20000)).save(bad / "bomb.png", "PNG")
+    lib.bad[bad / "bomb.png"] = "bomb"
+    # Not regular files / broken links: never opened, never hang the scan.
+    os.mkfifo(bad / "pipe.jpg")
+    lib.bad[bad / "pipe.jpg"] = "regular"
+    os.symlink(bad / "gone.jpg", bad / "dangling.jpg")
+    lib.bad[bad / "dangling.jpg"] = "symbolic link"
+    # A folder symlink loop: must not be followed forever.
+    os.symlink(bad, bad / "loop")
