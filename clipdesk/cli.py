@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     sub.add_parser("models", help="list the built-in model specs open_clip knows")
+    sub.add_parser("gui", help="open the desktop app (the default with no command)")
     return parser
 
 
@@ -64,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        parser.print_help()
-        return 0
+        args.command = "gui"
     if getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
     try:
@@ -194,10 +194,21 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+        raise ClipdeskError("no screen to show the app on (DISPLAY is not set); the "
+                            "command line works without one: see clipdesk --help")
+    from clipdesk.qt.app import main as gui_main  # the only place the CLI touches Qt
+
+    return gui_main(args.home)
+
+
 def _print_json(data: object) -> None:
     # ensure_ascii keeps non-UTF-8 names (surrogate escapes) round-trippable
     print(json.dumps(data, ensure_ascii=True, indent=2))
 
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
-             "status": cmd_status, "problems": cmd_problems, "models": cmd_models}
+             "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
+             "gui": cmd_gui}

@@ -39,9 +39,10 @@ def run_cli(*args: str) -> CliResult:
             rc = main(list(args))
         except SystemExit as exc:  # argparse usage errors
             rc = exc.code if isinstance(exc.code, int) else 1
-        sys.stdout.flush()
-        sys.stderr.flush()
     finally:
+        for wrapper in (sys.stdout, sys.stderr):
+            wrapper.flush()
+            wrapper.detach()  # keep the BytesIO open for reading
         sys.stdout, sys.stderr = old
     return CliResult(rc, out.getvalue().decode("utf-8", "surrogateescape"),
                      err.getvalue().decode("utf-8", "surrogateescape"))

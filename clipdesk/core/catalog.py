@@ -8,6 +8,7 @@ maps each path on disk to a photo, or records why the file is not one.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from clipdesk.core.errors import CatalogError
-from clipdesk.core.types import Problem
+from clipdesk.core.types import PhotoInfo, Problem
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +44,7 @@ _MIGRATIONS: dict[int, str] = {
         reason TEXT
     );
     CREATE INDEX files_photo ON files(photo_id);
+    CREATE INDEX photos_taken ON photos(taken_at DESC, id DESC);
     CREATE TABLE embeddings(
         photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
@@ -73,18 +75,36 @@ class PhotoMeta:
 
 
 class Catalog:
-    """One connection to the catalog. Use one Catalog per thread."""
+    """The catalog, usable from any thread: each thread gets its own connection (WAL lets
+    readers go on while the one writer thread writes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         self._migrate()
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -254,6 +274,18 @@ class Catalog:
         row = self._db.execute(
             "SELECT photo_id, status FROM files WHERE path=?", (path,)).fetchone()
         return (row[0], row[1]) if row else (None, None)
+
+    def photo_ids_newest_first(self) -> list[int]:
+        """Every photo, newest first by date taken (photos without a date last)."""
+        return [r[0] for r in self._db.execute(
+            "SELECT id FROM photos ORDER BY taken_at IS NULL, taken_at DESC, id DESC")]
+
+    def photo_info(self, photo_id: int) -> PhotoInfo | None:
+        row = self._db.execute(
+            "SELECT p.id, min(f.path), p.hash, p.width, p.height, p.taken_at, p.camera, "
+            "p.format, f.size FROM photos p JOIN files f ON f.photo_id=p.id "
+            "WHERE p.id=? AND f.status='indexed'", (photo_id,)).fetchone()
+        return PhotoInfo(*row) if row and row[0] is not None else None
 
     def problems(self) -> list[Problem]:
         rows = self._db.execute(

@@ -1,12 +1,14 @@
 """The facade over the engine: index(), search(), similar(), status(), problems().
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
-runs its clean-up. One Library per thread (it owns one catalog connection).
+runs its clean-up. A Library may be shared between threads (the catalog gives each thread
+its own connection and the vector index is locked), with one writer at a time.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -20,8 +22,8 @@ from clipdesk.core import imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
-from clipdesk.core.paths import catalog_path, home_dir, index_dir
-from clipdesk.core.types import Hit, IndexSummary, Problem, Progress, Status
+from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
+from clipdesk.core.types import Hit, IndexSummary, PhotoInfo, Problem, Progress, Status
 from clipdesk.core.vindex import VectorIndex
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class Library:
         self.home = home_dir(home)
         self.catalog = Catalog(catalog_path(self.home))
         self._index: VectorIndex | None = None
+        self._index_lock = threading.Lock()  # one load/rebuild at a time across threads
         self._last_save = time.monotonic()
 
     def close(self) -> None:
@@ -59,6 +62,12 @@ class Library:
             raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
         return self._embedder(self.model_id)
 
+    def warm_up(self) -> None:
+        """Load the query model and the index ahead of the first search."""
+        if self.model_id is not None:
+            self._query_embedder()
+            self.vector_index()
+
     # -- the vector index -------------------------------------------------------------
 
     def _index_path(self, model_id: str) -> Path:
@@ -67,15 +76,15 @@ class Library:
     def vector_index(self) -> VectorIndex:
         """The index for the active model, rebuilt from the catalog unless it is intact."""
         model_id = self.model_id
-        if self._index is None and model_id is not None:
-            expected = self.catalog.embedding_ids(model_id)
-            self._index = VectorIndex.load(self._index_path(model_id), model_id, expected)
-            if self._index is None:
-                self._index = VectorIndex.build(*self.catalog.vectors(model_id))
-                self._index.save(self._index_path(model_id), model_id)
-        if self._index is None:
-            return VectorIndex()
-        return self._index
+        with self._index_lock:
+            if self._index is None and model_id is not None:
+                expected = self.catalog.embedding_ids(model_id)
+                index = VectorIndex.load(self._index_path(model_id), model_id, expected)
+                if index is None:
+                    index = VectorIndex.build(*self.catalog.vectors(model_id))
+                    index.save(self._index_path(model_id), model_id)
+                self._index = index
+            return self._index if self._index is not None else VectorIndex()
 
     def index_state(self) -> str:
         model_id = self.model_id
@@ -125,6 +134,11 @@ class Library:
         summary = IndexSummary(removed=len(removed), seconds=seconds, **stats)
         yield Progress("done", done=len(jobs), total=len(jobs), summary=summary)
 
+    def choose_model(self, spec: str) -> None:
+        """Use `spec` from the next index() on (the library is re-embedded with it)."""
+        target = parse_spec(spec).id
+        self.catalog.set_meta("target_model", None if target == self.model_id else target)
+
     def _choose_model(self, model: str | None) -> str:
         if model:
             return parse_spec(model).id
@@ -160,10 +174,13 @@ class Library:
             seen.add(entry.path)
             if len(seen) % 1000 == 0:
                 yield Progress("scan", done=len(seen), message="Looking for photos…")
-            if entry.problem:
-                problems.append(entry)
-                continue
             rec = recorded.get(entry.path)
+            if entry.problem:
+                if rec is None or rec.status == "indexed":
+                    problems.append(entry)
+                else:  # a pipe or broken link already on the problems list
+                    stats["unchanged"] += 1
+                continue
             if (rec is not None and (rec.size, rec.mtime_ns) == (entry.size, entry.mtime_ns)
                     and (rec.status != "indexed" or rec.photo_id in has_vector)):
                 stats["unchanged"] += 1
@@ -293,6 +310,29 @@ class Library:
 
     def problems(self) -> list[Problem]:
         return self.catalog.problems()
+
+    def photo_ids(self) -> list[int]:
+        return self.catalog.photo_ids_newest_first()
+
+    def photo_info(self, photo_id: int) -> PhotoInfo | None:
+        return self.catalog.photo_info(photo_id)
+
+    def preview(self, photo_id: int, side: int = 1600):
+        """A large upright RGB rendering of a photo (PIL image), for viewing."""
+        info = self.photo_info(photo_id)
+        if info is None:
+            raise ClipdeskError("this photo is no longer in the library")
+        try:
+            data, _ = imaging.read_file(info.path)
+            return imaging.decode(data, side).image
+        except OSError as exc:
+            raise ClipdeskError(f"{os.fsdecode(info.path)}: cannot read file: "
+                                f"{exc.strerror or exc}") from None
+        except DecodeError as exc:
+            raise ClipdeskError(f"{os.fsdecode(info.path)}: {exc.reason}") from None
+
+    def thumbnail(self, content_hash: str) -> Path:
+        return thumbnail_path(self.home, content_hash)
 
 
 class _BatchWriter:

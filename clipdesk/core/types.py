@@ -14,6 +14,21 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class PhotoInfo:
+    """What the details panel shows about one photo."""
+
+    id: int
+    path: bytes
+    hash: str
+    width: int
+    height: int
+    taken_at: str | None
+    camera: str | None
+    format: str
+    file_size: int
+
+
+@dataclass(frozen=True)
 class Problem:
     """A file that was skipped (not a photo) or failed (a broken photo), with the reason."""
 

@@ -1,0 +1,1 @@
+"""The desktop app: presentation and wiring only; all work is done by clipdesk.core."""

@@ -1,0 +1,168 @@
+"""The photo grid: a list model that holds photo ids only, and thumbnails loaded lazily
+off the GUI thread from the disk cache the engine writes. Nothing per photo is a widget."""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect,
+                            QSize, Qt, Signal)
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from clipdesk.core.types import Hit, PhotoInfo
+from clipdesk.qt.worker import Jobs
+
+PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+CACHE_SIZE = 3000
+
+
+class ThumbnailCache(QObject):
+    """Loads thumbnails on the reader pool; emits `loaded(photo_id)` when one is ready."""
+
+    loaded = Signal(int)
+
+    def __init__(self, jobs: Jobs, info: Callable[[int], PhotoInfo | None],
+                 thumb_path: Callable[[str], os.PathLike], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs, self._info, self._thumb_path = jobs, info, thumb_path
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._pending: set[int] = set()
+        self.paths: dict[int, bytes] = {}  # photo id -> path, learnt while loading
+
+    def get(self, photo_id: int) -> QPixmap | None:
+        pixmap = self._pixmaps.get(photo_id)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(photo_id)
+            return pixmap
+        if photo_id not in self._pending:
+            self._pending.add(photo_id)
+            job = self._jobs.create(lambda: self._load(photo_id))
+            job.finished.connect(self._store)
+            job.failed.connect(lambda _e, i=photo_id: self._pending.discard(i))
+            self._jobs.start_reader(job)
+        return None
+
+    def _load(self, photo_id: int) -> tuple[int, QImage, bytes | None]:
+        """Runs on a reader thread: QImage (unlike QPixmap) may be made off the GUI thread."""
+        info = self._info(photo_id)
+        if info is None:
+            return photo_id, QImage(), None
+        return photo_id, QImage(os.fspath(self._thumb_path(info.hash))), info.path
+
+    def _store(self, result: tuple[int, QImage, bytes | None]) -> None:
+        photo_id, image, path = result
+        self._pending.discard(photo_id)
+        if path is not None:
+            self.paths[photo_id] = path
+        self._pixmaps[photo_id] = QPixmap.fromImage(image) if not image.isNull() else _missing()
+        while len(self._pixmaps) > CACHE_SIZE:
+            self._pixmaps.popitem(last=False)
+        self.loaded.emit(photo_id)
+
+
+def _missing() -> QPixmap:
+    pixmap = QPixmap(64, 48)
+    pixmap.fill(QColor("#5a5a5a"))
+    return pixmap
+
+
+class PhotoGridModel(QAbstractListModel):
+    """Photo ids (and, for results, scores) in display order. Thumbnails come from the cache."""
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids: list[int] = []
+        self._scores: list[float] | None = None
+        self._rows: dict[int, int] = {}
+        self._thumbnails = thumbnails
+        self._placeholder = QPixmap(8, 6)
+        self._placeholder.fill(QColor("#3a3a3a"))
+        thumbnails.loaded.connect(self._thumbnail_loaded)
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def set_photos(self, ids: Sequence[int]) -> None:
+        self._set(list(ids), None)
+
+    def set_hits(self, hits: Sequence[Hit]) -> None:
+        self._set([h.photo_id for h in hits], [h.score for h in hits])
+
+    def _set(self, ids: list[int], scores: list[float] | None) -> None:
+        if ids == self._ids and scores == self._scores:
+            return
+        if scores is None and self._scores is None and ids[:len(self._ids)] == self._ids:
+            # the library grew at the end: append, so the view keeps its place
+            if len(ids) > len(self._ids):
+                self.beginInsertRows(QModelIndex(), len(self._ids), len(ids) - 1)
+                self._ids = ids
+                self._rows = {pid: row for row, pid in enumerate(ids)}
+                self.endInsertRows()
+            return
+        self.beginResetModel()
+        self._ids, self._scores = ids, scores
+        self._rows = {pid: row for row, pid in enumerate(ids)}
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._ids):
+            return None
+        photo_id = self._ids[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnails.get(photo_id) or self._placeholder
+        if role == PHOTO_ID_ROLE:
+            return photo_id
+        if role == SCORE_ROLE:
+            return self._scores[index.row()] if self._scores is not None else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            path = self._thumbnails.paths.get(photo_id)
+            name = os.fsdecode(path) if path else ""
+            if self._scores is not None:
+                return f"score {self._scores[index.row()]:.3f}\n{name}"
+            return name or None
+        return None
+
+    def _thumbnail_loaded(self, photo_id: int) -> None:
+        row = self._rows.get(photo_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Paints a thumbnail fitted (not cropped) into its cell, with a selection frame."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cell = 160
+
+    def cell_size(self) -> QSize:
+        """Cells are 4:3, the shape of most photos; others are fitted inside."""
+        return QSize(self.cell, self.cell * 3 // 4)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        return self.cell_size()
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        box = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.fillRect(option.rect, QColor("#3d5a80") if selected else QColor("#2b2b2b"))
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(box.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pixmap)
+        if selected:
+            painter.setPen(QPen(QColor("#8ab4f8"), 3))
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+        painter.restore()

@@ -1,0 +1,198 @@
+"""The side panel and the dialogs: details, first-run folder picker, problems, preview."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from clipdesk.core.types import PhotoInfo, Problem
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+def human_date(iso: str | None) -> str:
+    if not iso:
+        return "unknown"
+    try:
+        return datetime.fromisoformat(iso).strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return iso
+
+
+class DetailsPanel(QWidget):
+    """Preview and facts about the selected photo."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(260)
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(200)
+        self.preview.setStyleSheet("background: #202020; border-radius: 4px;")
+        self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
+                                    Qt.TextInteractionFlag.TextSelectableByMouse)
+                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File")}
+        form = QFormLayout()
+        for name, label in self.fields.items():
+            form.addRow(f"<b>{name}</b>", label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.preview)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self.show_info(None)
+
+    def show_info(self, info: PhotoInfo | None, thumbnail: QPixmap | None = None) -> None:
+        if info is None:
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("Select a photo to see its details")
+            for label in self.fields.values():
+                label.setText("")
+            return
+        path = os.fsdecode(info.path)
+        self.fields["Name"].setText(os.path.basename(path))
+        self.fields["Folder"].setText(os.path.dirname(path))
+        self.fields["Size"].setText(f"{info.width} × {info.height} px "
+                                    f"({info.width * info.height / 1e6:.1f} MP)")
+        self.fields["Taken"].setText(human_date(info.taken_at))
+        self.fields["Camera"].setText(info.camera or "unknown")
+        self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
+        if thumbnail is not None and not thumbnail.isNull():
+            self.preview.setPixmap(thumbnail.scaled(
+                self.preview.width() - 8, 320, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+
+
+class FirstRunDialog(QDialog):
+    """Asks which folders to index, suggesting the Pictures folder."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to clipdesk")
+        intro = QLabel(
+            "<h2>Which folders hold your photos?</h2>"
+            "<p>clipdesk looks at every photo in these folders so you can find them by "
+            "what is in them. Your photos stay on this computer and are never changed.</p>",
+            wordWrap=True)
+        self.folders = QListWidget()
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        if pictures and Path(pictures).is_dir():
+            self.folders.addItem(pictures)
+        add, remove = QPushButton("Add folder…"), QPushButton("Remove")
+        add.clicked.connect(self._add)
+        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i))
+                                        for i in self.folders.selectedItems()])
+        buttons = QDialogButtonBox()
+        self.start = buttons.addButton("Start indexing", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.folders)
+        layout.addLayout(row)
+        layout.addWidget(buttons)
+        self.resize(520, 360)
+        self.folders.model().rowsInserted.connect(self._update)
+        self.folders.model().rowsRemoved.connect(self._update)
+        self._update()
+
+    def _add(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
+            self.folders.addItem(folder)
+
+    def _update(self) -> None:
+        self.start.setEnabled(self.folders.count() > 0)
+
+    def chosen(self) -> list[str]:
+        return [self.folders.item(i).text() for i in range(self.folders.count())]
+
+
+class ProblemsDialog(QDialog):
+    """Files that were skipped or failed, with the reason."""
+
+    def __init__(self, problems: list[Problem], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Problems ({len(problems)})")
+        self.table = QTableWidget(len(problems), 3)
+        self.table.setHorizontalHeaderLabels(["File", "Status", "Reason"])
+        for row, p in enumerate(problems):
+            for col, text in enumerate((os.fsdecode(p.path), p.status, p.reason)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, col, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        note = QLabel("These files are not in the library. Nothing was changed on disk; a "
+                      "file is tried again when it changes." if problems else
+                      "No problems: every file was read.", wordWrap=True)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.table)
+        layout.addWidget(close)
+        self.resize(860, 420)
+
+
+class PreviewDialog(QDialog):
+    """A large view of one photo; arrow keys ask for the previous or next one."""
+
+    step = Signal(int)  # -1 / +1
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preview")
+        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.image.setStyleSheet("background: #111;")
+        self.caption = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.addWidget(self.image, 1)
+        layout.addWidget(self.caption)
+        self.resize(1000, 760)
+        self._current = QPixmap()
+
+    def show_image(self, image: QImage, caption: str) -> None:
+        self._current = QPixmap.fromImage(image)
+        self.caption.setText(caption)
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self._current.isNull():
+            self.image.setPixmap(self._current.scaled(
+                self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.step.emit(-1)
+        elif event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.step.emit(1)
+        elif event.key() == Qt.Key.Key_Space:
+            self.close()
+        else:
+            super().keyPressEvent(event)

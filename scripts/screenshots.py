@@ -1,0 +1,113 @@
+"""Screenshots of the real window on a generated library, for people to look at.
+
+    xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshots.py [OUT_DIR]
+
+Builds a photo library (tests/photolib.py), indexes it with the tiny test model, opens
+the app and saves PNGs of: the library grid, a search result, similar results, the
+details panel, and the first-run folder picker. Exits non-zero if a shot is missing or
+blank. Runs under any Qt platform; under xvfb it is the real X11 window.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from clipdesk.cli import main as cli  # noqa: E402
+from clipdesk.qt.app import create_window  # noqa: E402
+from tests.photolib import make_library  # noqa: E402
+
+TINY_MODEL = f"local-dir:{REPO / 'tests/models/tiny-clip'}"
+
+
+def wait_until(app: QApplication, condition, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app: QApplication, seconds: float = 0.5) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def shoot(widget: QWidget, path: Path) -> None:
+    screen = widget.screen()
+    image = screen.grabWindow(widget.winId()).toImage() if screen else QImage()
+    if image.isNull() or _is_blank(image):  # platforms without window grabbing
+        image = widget.grab().toImage()
+    if _is_blank(image):
+        raise RuntimeError(f"{path.name} came out blank")
+    image.save(str(path))
+    print(f"saved {path}")
+
+
+def _is_blank(image: QImage) -> bool:
+    small = image.scaled(40, 30)
+    colours = {small.pixel(x, y) for x in range(small.width()) for y in range(small.height())}
+    return len(colours) < 4
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "screenshots").absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a home folder with a Pictures folder, as a person has: the first run suggests it
+        os.environ["HOME"] = tmp
+        app = QApplication.instance() or QApplication([])
+        lib = make_library(Path(tmp) / "Pictures")
+        home = Path(tmp) / "home"
+        if cli(["--home", str(home), "index", str(lib.root), "--model", TINY_MODEL]) != 0:
+            return 1
+        window = create_window(str(home))
+        window.resize(1280, 820)
+        window.show()
+        wait_until(app, lambda: window.model.rowCount() > 0 and window.index_job is None)
+        settle(app, 1.5)  # thumbnails
+        shoot(window, out / "1-library.png")
+
+        window.search.setText("a red circle")
+        wait_until(app, lambda: window.mode == "search")
+        settle(app, 1.0)
+        shoot(window, out / "2-search.png")
+
+        rect = window.grid.visualRect(window.model.index(0))
+        window.grid.customContextMenuRequested.emit(rect.center())
+        window.context_menu.actions()[0].trigger()
+        window.context_menu.close()
+        wait_until(app, lambda: window.mode == "similar")
+        settle(app, 1.0)
+        shoot(window, out / "3-similar.png")
+
+        window.grid.setCurrentIndex(window.model.index(1))
+        wait_until(app, lambda: window.details.fields["Name"].text() != "")
+        settle(app, 0.5)
+        shoot(window, out / "4-details.png")
+        window.close()
+
+        first = create_window(str(Path(tmp) / "new-home"))
+        first.resize(1280, 820)
+        first.show()
+        wait_until(app, lambda: getattr(first, "first_run", None) is not None)
+        settle(app, 0.5)
+        shoot(first.first_run, out / "5-first-run.png")
+        first.first_run.reject()
+        first.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

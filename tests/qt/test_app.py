@@ -1,0 +1,235 @@
+"""The real window, driven offscreen with pytest-qt, over the tiny test model."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.library import Library
+from clipdesk.core.types import Progress
+from clipdesk.qt import app as qt_app
+from clipdesk.qt.grid import PHOTO_ID_ROLE
+from clipdesk.qt.main_window import MainWindow
+from clipdesk.qt.worker import Jobs
+from tests.conftest import TINY_MODEL, run_cli
+from tests.synthetic import COLORS, SHAPES, render
+
+WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[Path, tuple[str, str]]:
+    root = tmp_path_factory.mktemp("qt-photos")
+    content = {}
+    for i, color in enumerate(COLORS):
+        for j, shape in enumerate(SHAPES):
+            path = root / f"{color}-{shape}.jpg"
+            render(color, shape, ("white", "gray", "black")[(i + j) % 3], (1200, 900),
+                   seed=i * 10 + j).save(path, quality=90)
+            content[path] = (color, shape)
+    return content
+
+
+@pytest.fixture(scope="module")
+def home(photos, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("qt-home")
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    return home
+
+
+@pytest.fixture
+def window(qtbot, home) -> MainWindow:
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)  # the catch-up run
+    return win
+
+
+def shown_paths(win: MainWindow, n: int) -> list[Path]:
+    ids = [win.model.index(r).data(PHOTO_ID_ROLE) for r in range(min(n, win.model.rowCount()))]
+    paths = win.library.catalog.paths_for(ids)
+    return [Path(os.fsdecode(paths[i])) for i in ids]
+
+
+def test_first_launch_asks_for_folders_and_indexes_through_the_worker(qtbot, photos, tmp_path):
+    win = qt_app.create_window(str(tmp_path / "home"))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: getattr(win, "first_run", None) is not None
+                    and win.first_run.isVisible(), timeout=10_000)
+    dialog = win.first_run
+    dialog.folders.clear()
+    dialog.folders.addItem(str(next(iter(photos)).parent))
+    progress: list[Progress] = []
+    win.library.choose_model(TINY_MODEL)  # as if picked in settings: no download in tests
+    dialog.start.click()
+    assert win.index_job is not None
+    win.index_job.progress.connect(progress.append)
+    with qtbot.waitSignal(win.index_job.finished, timeout=WAIT_MS):
+        pass
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
+    assert any(p.phase == "index" for p in progress)
+    assert "Library — 18 photos" in win.heading.text()
+    assert all(isinstance(i, int) for i in win.model.ids)
+
+
+def test_typing_a_query_ranks_the_right_photos_first(qtbot, window, photos):
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "search"):
+        qtbot.keyClicks(window.search, "a blue triangle")
+    assert photos[shown_paths(window, 1)[0]] == ("blue", "triangle")
+    tooltip = window.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip is None or tooltip.startswith("score ")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "library"):
+        qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert window.search.text() == ""
+
+
+def test_dropping_an_image_file_finds_its_look_alikes(qtbot, window, photos, tmp_path):
+    original = next(p for p, c in photos.items() if c == ("orange", "square"))
+    copy = tmp_path / "downloaded.png"
+    with Image.open(original) as im:
+        im.resize((600, 450)).save(copy)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(copy))])
+    enter = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "similar"):
+        QApplication.sendEvent(window, event)
+    assert window.mode == "similar"
+    assert shown_paths(window, 1)[0] == original
+
+
+def test_right_click_find_similar(qtbot, window, photos):
+    rect = window.grid.visualRect(window.model.index(0))
+    first = shown_paths(window, 1)[0]
+    window.grid.customContextMenuRequested.emit(rect.center())
+    menu = window.context_menu
+    labels = [a.text() for a in menu.actions()]
+    assert labels == ["Find similar", "Open", "Show in folder", "Copy path"]
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "similar"):
+        menu.actions()[0].trigger()
+    menu.close()
+    results = shown_paths(window, 5)
+    assert first not in results  # the photo itself is not its own look-alike
+    assert len(results) == 5
+    menu.actions()[3].trigger()
+    assert QApplication.clipboard().text() == str(first)
+
+
+def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
+    window.grid.setCurrentIndex(window.model.index(0))
+    qtbot.waitUntil(lambda: window.details.fields["Name"].text() != "", timeout=10_000)
+    assert window.details.fields["Size"].text().startswith("1200 × 900")
+    assert window.details.fields["File"].text().startswith("JPEG")
+
+
+def test_cancel_then_resume_indexing(qtbot, tmp_path):
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(120):
+        render(list(COLORS)[i % 6], SHAPES[i % 3], "gray", (800, 600), seed=i).save(
+            root / f"{i:03d}.jpg")
+    win = MainWindow(Library(str(tmp_path / "home")))
+    qtbot.addWidget(win)
+    win.library.choose_model(TINY_MODEL)
+    win.start_index([str(root)])
+    job = win.index_job
+    with qtbot.waitSignal(job.progress, timeout=WAIT_MS,
+                          check_params_cb=lambda p: p.phase == "index"):
+        pass
+    with qtbot.waitSignal(job.cancelled, timeout=WAIT_MS):
+        win.cancel_button.click()
+    partial = win.library.status().photos
+    assert 0 < partial < 120
+    assert "cancelled" in win.status_text.text()
+    win.start_index()
+    with qtbot.waitSignal(win.index_job.finished, timeout=WAIT_MS):
+        pass
+    assert win.library.status().photos == 120
+
+
+def test_pause_holds_the_job_between_steps(qtbot):
+    jobs = Jobs()
+    gate = threading.Event()
+
+    def steps():
+        for i in range(3):
+            gate.wait(5)
+            yield Progress("index", done=i + 1, total=3)
+
+    job = jobs.create(steps)
+    seen: list[int] = []
+    job.progress.connect(lambda p: seen.append(p.done))
+    jobs.start_writer(job)
+    job.pause()
+    gate.set()
+    qtbot.waitUntil(lambda: seen == [1], timeout=5_000)
+    qtbot.wait(300)
+    assert seen == [1]  # held while paused
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        job.resume()
+    assert seen == [1, 2, 3]
+
+
+def test_job_signals_reach_slots_on_the_gui_thread(qtbot):
+    jobs = Jobs()
+    ran_on: list[object] = []
+    slot_on: list[object] = []
+
+    def work():
+        ran_on.append(QThread.currentThread())
+        yield Progress("index", done=1, total=1)
+
+    job = jobs.create(work)
+    job.progress.connect(lambda _p: slot_on.append(QThread.currentThread()))
+    job.finished.connect(lambda _r: slot_on.append(QThread.currentThread()))
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        jobs.start_reader(job)
+    gui = QApplication.instance().thread()
+    assert ran_on and ran_on[0] is not gui
+    assert slot_on and all(t is gui for t in slot_on)
+
+
+def test_a_model_that_cannot_load_offers_a_local_folder(qtbot, window):
+    window.show_error(ModelLoadError("cannot load model X: offline"))
+    box = window.error_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "cannot load model X" in box.text()
+    assert any(b.text() == "Choose model folder…" for b in box.buttons())
+    box.close()
+
+
+def test_problems_view_lists_bad_files(qtbot, window, photos, tmp_path):
+    bad = next(iter(photos)).parent / "zz-broken.jpg"
+    bad.write_bytes(b"<html>not a photo</html>")
+    try:
+        window.start_index()
+        with qtbot.waitSignal(window.index_job.finished, timeout=WAIT_MS):
+            pass
+        problems = window.library.problems()
+        assert [os.fsdecode(p.path) for p in problems] == [str(bad)]
+        from clipdesk.qt.panels import ProblemsDialog
+
+        dialog = ProblemsDialog(problems, window)
+        assert dialog.table.rowCount() == 1
+        assert "HTML" in dialog.table.item(0, 2).text()
+    finally:
+        bad.unlink()

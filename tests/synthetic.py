@@ -1,0 +1,104 @@
+"""Deterministic renderer of simple synthetic "photos": one coloured shape on a plain background.
+
+Used both by ``scripts/train_tiny_clip.py`` (to train the tiny test CLIP model) and by the
+test-suite (to create photo-sized image files with known content).
+
+Every image is fully determined by ``(color, shape, background, size, seed)``.  The shape gets a
+seeded random position, scale and rotation and always lies inside the centred square of side
+``min(W, H)`` — the region that survives CLIP's "resize shortest side + centre crop" preprocessing.
+A mild, seeded, low-frequency texture plus a fine grain is added so that files are not trivially
+identical.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw
+
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 30, 30),
+    "green": (30, 170, 50),
+    "blue": (30, 70, 225),
+    "yellow": (245, 215, 30),
+    "purple": (135, 45, 180),
+    "orange": (250, 135, 20),
+}
+
+SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
+
+BACKGROUNDS: dict[str, tuple[int, int, int]] = {
+    "white": (240, 240, 240),
+    "black": (20, 20, 20),
+    "gray": (128, 128, 128),
+}
+
+# Diameter of the shape's circumscribed circle, as a fraction of min(W, H).
+_MIN_EXTENT, _MAX_EXTENT = 0.35, 0.6
+_TEXTURE_AMPLITUDE = 10  # +- grey levels of the low-frequency texture
+_GRAIN_AMPLITUDE = 6  # +- grey levels of the fine grain
+
+
+def caption(color: str, shape: str, background: str) -> str:
+    """Canonical caption, e.g. ``"a red circle on a white background"``."""
+    return f"a {color} {shape} on a {background} background"
+
+
+def _shape_polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> list[tuple[float, float]]:
+    """Vertices of a regular polygon (square or triangle) with circumradius ``radius``."""
+    n = {"square": 4, "triangle": 3}[shape]
+    return [
+        (cx + radius * math.cos(angle + 2 * math.pi * k / n), cy + radius * math.sin(angle + 2 * math.pi * k / n))
+        for k in range(n)
+    ]
+
+
+def _noise_layer(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """RGB noise image centred on 128: a smooth low-frequency texture plus a fine grain.
+
+    Built at a quarter of the resolution and bilinearly upscaled, so it stays cheap for large images.
+    """
+    gw, gh = max(2, size[0] // 4), max(2, size[1] // 4)
+    coarse = rng.integers(-_TEXTURE_AMPLITUDE, _TEXTURE_AMPLITUDE + 1, size=(max(2, gh // 16), max(2, gw // 16), 3))
+    texture = Image.fromarray((coarse + 128).astype(np.uint8), "RGB").resize((gw, gh), Image.Resampling.BILINEAR)
+    grain = rng.integers(-_GRAIN_AMPLITUDE, _GRAIN_AMPLITUDE + 1, size=(gh, gw, 3))
+    noise = np.asarray(texture, dtype=np.int16) + grain
+    return Image.fromarray(noise.astype(np.uint8), "RGB").resize(size, Image.Resampling.BILINEAR)
+
+
+def render(
+    color: str,
+    shape: str,
+    background: str,
+    size: tuple[int, int] = (640, 480),
+    seed: int = 0,
+) -> Image.Image:
+    """Render ``shape`` filled with ``color`` on ``background`` as an RGB image of ``size`` = (W, H)."""
+    if color not in COLORS:
+        raise ValueError(f"unknown color {color!r}; expected one of {sorted(COLORS)}")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"unknown background {background!r}; expected one of {sorted(BACKGROUNDS)}")
+    width, height = size
+    side = min(width, height)
+    rng = np.random.default_rng(seed)
+
+    img = Image.new("RGB", (width, height), BACKGROUNDS[background])
+    draw = ImageDraw.Draw(img)
+
+    # Geometry, relative to the centred square that survives the centre crop.
+    radius = side * rng.uniform(_MIN_EXTENT, _MAX_EXTENT) / 2
+    x0, y0 = (width - side) / 2, (height - side) / 2
+    cx = x0 + rng.uniform(radius, side - radius)
+    cy = y0 + rng.uniform(radius, side - radius)
+    angle = rng.uniform(0, 2 * math.pi)
+    fill = COLORS[color]
+    if shape == "circle":
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
+    else:
+        draw.polygon(_shape_polygon(shape, cx, cy, radius, angle), fill=fill)
+
+    # Mild seeded texture so that files are not trivially identical.
+    return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
