@@ -48,6 +48,7 @@ def fake_catalog(home: Path, n: int) -> None:
     from clipdesk.core.catalog import Catalog, PhotoMeta
     from clipdesk.core.library import Library
 
+    home.mkdir(parents=True, exist_ok=True)
     cat = Catalog(home / "catalog.sqlite")
     rng = np.random.default_rng(0)
     with cat.transaction() as db:

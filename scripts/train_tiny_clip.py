@@ -164,7 +164,9 @@ def save_model(model: torch.nn.Module, out_dir: Path) -> None:
         k: (v.to(torch.float16) if v.is_floating_point() else v).detach().contiguous()
         for k, v in model.state_dict().items()
     }
-    save_file(state, str(out_dir / "open_clip_model.safetensors"))
+    weights = out_dir / "open_clip_model.safetensors"
+    save_file(state, str(weights))
+    weights.chmod(0o644)  # safetensors creates the file owner-only
 
 
 # --------------------------------------------------------------------------- training

@@ -52,6 +52,7 @@ def test_sigkill_mid_index_then_resume(tmp_path):
     assert kills, "the run finished before any kill"
     assert all(0 < n < N_PHOTOS for n in kills)
 
+    print(f"SIGKILLed {len(kills)} times, with {kills} of {N_PHOTOS} photos committed")
     final = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
     lib = Library(home)

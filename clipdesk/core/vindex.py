@@ -65,7 +65,7 @@ class VectorIndex:
             if needed > self._index.get_max_elements():
                 self._index.resize_index(max(needed, int(self._index.get_max_elements() * 1.5)))
             self._index.add_items(np.asarray(vectors, dtype=np.float32),
-                                  np.asarray(ids, dtype=np.int64), num_threads=1)
+                                  np.asarray(ids, dtype=np.int64))
             self._live.update(int(i) for i in ids)
             self._deleted.difference_update(int(i) for i in ids)
 

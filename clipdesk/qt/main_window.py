@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import QMimeData, QModelIndex, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setStyleSheet("color: #888; font-size: 15px;")
         self._set_zoom(self.zoom.value())
+        self.grid.viewport().installEventFilter(self)
 
         self.details = DetailsPanel()
         left = QWidget()
@@ -149,9 +150,16 @@ class MainWindow(QMainWindow):
         return action
 
     def _set_zoom(self, size: int) -> None:
-        self.delegate.cell = size
+        """Cells of about `size` px, stretched so the columns fill the grid's width."""
+        width = self.grid.viewport().width()
+        columns = max(1, width // size)
+        self.delegate.cell = max(size, width // columns) if width > size else size
         self.grid.setGridSize(self.delegate.cell_size())
-        self.grid.doItemsLayout()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.grid.viewport() and event.type() == QEvent.Type.Resize:
+            self._set_zoom(self.zoom.value())
+        return super().eventFilter(watched, event)
 
     # -- library and results ------------------------------------------------------------
 

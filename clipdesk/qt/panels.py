@@ -44,12 +44,14 @@ class DetailsPanel(QWidget):
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
                        for name in ("Name", "Folder", "Size", "Taken", "Camera", "File")}
-        form = QFormLayout()
+        self.facts = QWidget()
+        form = QFormLayout(self.facts)
+        form.setContentsMargins(0, 0, 0, 0)
         for name, label in self.fields.items():
             form.addRow(f"<b>{name}</b>", label)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview)
-        layout.addLayout(form)
+        layout.addWidget(self.facts)
         layout.addStretch(1)
         self.show_info(None)
 
@@ -59,7 +61,9 @@ class DetailsPanel(QWidget):
             self.preview.setText("Select a photo to see its details")
             for label in self.fields.values():
                 label.setText("")
+            self.facts.hide()
             return
+        self.facts.show()
         path = os.fsdecode(info.path)
         self.fields["Name"].setText(os.path.basename(path))
         self.fields["Folder"].setText(os.path.dirname(path))

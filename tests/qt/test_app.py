@@ -141,6 +141,20 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     assert window.details.fields["File"].text().startswith("JPEG")
 
 
+def test_space_opens_a_preview_and_arrows_move_through_photos(qtbot, window):
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.model.index(0))
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    preview = window.preview
+    assert preview is not None and preview.isVisible()
+    qtbot.waitUntil(lambda: not preview.image.pixmap().isNull(), timeout=10_000)
+    assert preview.caption.text() == f"1 of {window.model.rowCount()}"
+    qtbot.keyClick(preview, Qt.Key.Key_Right)
+    assert window.grid.currentIndex().row() == 1
+    qtbot.waitUntil(lambda: preview.caption.text().startswith("2 of"), timeout=10_000)
+    preview.close()
+
+
 def test_cancel_then_resume_indexing(qtbot, tmp_path):
     root = tmp_path / "many"
     root.mkdir()
@@ -155,6 +169,8 @@ def test_cancel_then_resume_indexing(qtbot, tmp_path):
     with qtbot.waitSignal(job.progress, timeout=WAIT_MS,
                           check_params_cb=lambda p: p.phase == "index"):
         pass
+    assert "photos/s" in win.status_text.text()
+    assert win.progress.maximum() == 120
     with qtbot.waitSignal(job.cancelled, timeout=WAIT_MS):
         win.cancel_button.click()
     partial = win.library.status().photos
