@@ -74,25 +74,43 @@ class Library:
         return index_dir(self.home) / f"{pipeline.content_hash(model_id.encode())}.hnsw"
 
     def vector_index(self) -> VectorIndex:
-        """The index for the active model, rebuilt from the catalog unless it is intact."""
+        """The index for the active model, made to agree with the catalog: loaded if the
+        file is intact, then repaired (a crash loses only the vectors added since the last
+        save); rebuilt from the catalog if the file is missing, damaged or foreign."""
         model_id = self.model_id
         with self._index_lock:
             if self._index is None and model_id is not None:
-                expected = self.catalog.embedding_ids(model_id)
-                index = VectorIndex.load(self._index_path(model_id), model_id, expected)
+                path = self._index_path(model_id)
+                index = VectorIndex.load(path, model_id)
                 if index is None:
                     index = VectorIndex.build(*self.catalog.vectors(model_id))
-                    index.save(self._index_path(model_id), model_id)
+                    index.save(path, model_id)
+                elif self._reconcile(index, model_id):
+                    index.save(path, model_id)
                 self._index = index
             return self._index if self._index is not None else VectorIndex()
+
+    def _reconcile(self, index: VectorIndex, model_id: str) -> bool:
+        """Add what the catalog has and the index lacks, drop what it no longer has."""
+        expected, live = self.catalog.embedding_ids(model_id), index.ids
+        missing, extra = expected - live, live - expected
+        if missing:
+            index.add(*self.catalog.vectors(model_id, sorted(missing)))
+        index.delete(sorted(extra))
+        if missing or extra:
+            log.info("vector index repaired: %d added, %d removed", len(missing), len(extra))
+        return bool(missing or extra)
 
     def index_state(self) -> str:
         model_id = self.model_id
         if model_id is None:
             return "empty"
-        expected = self.catalog.embedding_ids(model_id)
-        loaded = VectorIndex.load(self._index_path(model_id), model_id, expected)
-        return "ok" if loaded is not None else "stale (rebuilt from the catalog on next use)"
+        index = VectorIndex.load(self._index_path(model_id), model_id)
+        if index is None:
+            return "missing or damaged (rebuilt from the catalog on next use)"
+        if index.ids != self.catalog.embedding_ids(model_id):
+            return "behind the catalog (repaired on next use)"
+        return "ok"
 
     # -- indexing ---------------------------------------------------------------------
 

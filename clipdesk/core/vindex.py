@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 _M = 16
-_EF_CONSTRUCTION = 200
+_EF_CONSTRUCTION = 100
 
 
 class VectorIndex:
@@ -115,15 +115,14 @@ class VectorIndex:
         _write_json_atomic(_meta_path(path), meta)
 
     @classmethod
-    def load(cls, path: Path, model_id: str, expected: set[int]) -> VectorIndex | None:
-        """The saved index if it is intact, from `model_id` and holds exactly `expected`."""
-        meta_path = _meta_path(path)
+    def load(cls, path: Path, model_id: str) -> VectorIndex | None:
+        """The saved index if the file is intact and from `model_id`; None otherwise.
+        Whether it holds the right photos is the caller's to check (see Library)."""
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads(_meta_path(path).read_text())
             if (meta.get("format") != FORMAT or meta.get("model") != model_id
-                    or meta.get("count") != len(expected)
                     or path.stat().st_size != meta["size"] or _digest(path) != meta["digest"]):
-                log.info("vector index %s is stale or damaged; rebuilding", path)
+                log.info("vector index %s is damaged or from another model", path)
                 return None
             index = cls()
             index.dim = int(meta["dim"])
@@ -132,10 +131,7 @@ class VectorIndex:
             index._deleted = set(meta["deleted"])
             index._live = set(index._index.get_ids_list()) - index._deleted
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            log.info("vector index %s unusable (%s); rebuilding", path, exc)
-            return None
-        if index._live != expected:
-            log.info("vector index %s disagrees with the catalog; rebuilding", path)
+            log.info("vector index %s unusable (%s)", path, exc)
             return None
         return index
 

@@ -27,8 +27,8 @@ def create_window(home: str | None = None) -> MainWindow:
 def start(window: MainWindow) -> None:
     """First launch asks for folders and starts at once; later launches catch up."""
     if window.library.catalog.roots():
-        window.warm_up()
-        window.start_index()
+        window.after_first_load(window.warm_up)
+        window.after_first_load(window.start_index)
         return
     dialog = FirstRunDialog(window)
     window.first_run = dialog

@@ -7,9 +7,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect,
-                            QSize, Qt, Signal)
+                            QSize, Qt, QTimer, Signal)
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PIL import Image
 
 from clipdesk.core.types import Hit, PhotoInfo
 from clipdesk.qt.worker import Jobs
@@ -20,9 +21,14 @@ CACHE_SIZE = 3000
 
 
 class ThumbnailCache(QObject):
-    """Loads thumbnails on the reader pool; emits `loaded(photo_id)` when one is ready."""
+    """Loads thumbnails on the reader pool; emits `loaded(photo_id)` when one is ready.
+
+    Requests made while the GUI paints are gathered and loaded as one job: one job per
+    thumbnail would keep the reader threads busy with Python overhead, and every one of
+    them competes with the GUI thread for the interpreter lock."""
 
     loaded = Signal(int)
+    BATCH = 48
 
     def __init__(self, jobs: Jobs, info: Callable[[int], PhotoInfo | None],
                  thumb_path: Callable[[str], os.PathLike], parent: QObject | None = None) -> None:
@@ -30,6 +36,7 @@ class ThumbnailCache(QObject):
         self._jobs, self._info, self._thumb_path = jobs, info, thumb_path
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
+        self._queue: list[int] = []
         self.paths: dict[int, bytes] = {}  # photo id -> path, learnt while loading
 
     def get(self, photo_id: int) -> QPixmap | None:
@@ -39,28 +46,43 @@ class ThumbnailCache(QObject):
             return pixmap
         if photo_id not in self._pending:
             self._pending.add(photo_id)
-            job = self._jobs.create(lambda: self._load(photo_id))
-            job.finished.connect(self._store)
-            job.failed.connect(lambda _e, i=photo_id: self._pending.discard(i))
-            self._jobs.start_reader(job)
+            if not self._queue:
+                QTimer.singleShot(0, self._flush)
+            self._queue.append(photo_id)
         return None
 
+    def _flush(self) -> None:
+        queue, self._queue = self._queue, []
+        for start in range(0, len(queue), self.BATCH):
+            ids = queue[start:start + self.BATCH]
+            job = self._jobs.create(lambda ids=ids: [self._load(i) for i in ids])
+            job.finished.connect(self._store)
+            job.failed.connect(lambda _e, ids=ids: self._pending.difference_update(ids))
+            self._jobs.start_reader(job)
+
     def _load(self, photo_id: int) -> tuple[int, QImage, bytes | None]:
-        """Runs on a reader thread: QImage (unlike QPixmap) may be made off the GUI thread."""
+        """Runs on a reader thread. QImage, unlike QPixmap, may be made here."""
         info = self._info(photo_id)
         if info is None:
             return photo_id, QImage(), None
-        return photo_id, QImage(os.fspath(self._thumb_path(info.hash))), info.path
+        try:
+            with Image.open(self._thumb_path(info.hash)) as im:
+                rgb = im.convert("RGB")
+        except OSError:
+            return photo_id, QImage(), info.path
+        image = QImage(rgb.tobytes(), rgb.width, rgb.height, 3 * rgb.width,
+                       QImage.Format.Format_RGB888).copy()
+        return photo_id, image, info.path
 
-    def _store(self, result: tuple[int, QImage, bytes | None]) -> None:
-        photo_id, image, path = result
-        self._pending.discard(photo_id)
-        if path is not None:
-            self.paths[photo_id] = path
-        self._pixmaps[photo_id] = QPixmap.fromImage(image) if not image.isNull() else _missing()
+    def _store(self, results: list[tuple[int, QImage, bytes | None]]) -> None:
+        for photo_id, image, path in results:
+            self._pending.discard(photo_id)
+            if path is not None:
+                self.paths[photo_id] = path
+            self._pixmaps[photo_id] = QPixmap.fromImage(image) if not image.isNull() else _missing()
+            self.loaded.emit(photo_id)
         while len(self._pixmaps) > CACHE_SIZE:
             self._pixmaps.popitem(last=False)
-        self.loaded.emit(photo_id)
 
 
 def _missing() -> QPixmap:

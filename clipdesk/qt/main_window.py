@@ -38,6 +38,8 @@ class MainWindow(QMainWindow):
         self._query_serial = 0
         self._last_refresh = 0.0
         self.mode = "library"
+        self._shown_once = False
+        self._after_first_load: list = []
         self.setWindowTitle("clipdesk")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -171,7 +173,20 @@ class MainWindow(QMainWindow):
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
+    def after_first_load(self, callback) -> None:
+        """Run `callback` once the library is on screen (background work waits for that,
+        so it does not compete with the first paint)."""
+        if self._shown_once:
+            callback()
+        else:
+            self._after_first_load.append(callback)
+
     def _library_loaded(self, ids: list[int]) -> None:
+        if not self._shown_once:
+            self._shown_once = True
+            for callback in self._after_first_load:
+                QTimer.singleShot(0, callback)
+            self._after_first_load.clear()
         if self.mode != "library":
             return
         self.model.set_photos(ids)

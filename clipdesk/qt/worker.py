@@ -96,7 +96,7 @@ _CANCELLED = object()
 class Jobs(QObject):
     """The app's two pools. Keeps every job alive until it ends."""
 
-    def __init__(self, parent: QObject | None = None, readers: int = 4) -> None:
+    def __init__(self, parent: QObject | None = None, readers: int = 2) -> None:
         super().__init__(parent)
         self._writer = QThreadPool(self)
         self._writer.setMaxThreadCount(1)

@@ -42,22 +42,20 @@ def test_save_load_round_trip_keeps_deletions(tmp_path):
     index.delete([7])
     path = tmp_path / "i.hnsw"
     index.save(path, "m")
-    loaded = VectorIndex.load(path, "m", set(range(50)) - {7})
-    assert loaded is not None and len(loaded) == 49
+    loaded = VectorIndex.load(path, "m")
+    assert loaded is not None and loaded.ids == set(range(50)) - {7}
     assert loaded.query(vecs[3], 1)[0][0] == 3
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_stale_foreign_or_damaged_files_are_refused(tmp_path):
+def test_foreign_or_damaged_files_are_refused(tmp_path):
     path = tmp_path / "i.hnsw"
     VectorIndex.build(np.arange(20), unit_vectors(20)).save(path, "m")
-    assert VectorIndex.load(path, "other-model", set(range(20))) is None
-    assert VectorIndex.load(path, "m", set(range(21))) is None  # catalog has one more
-    assert VectorIndex.load(path, "m", set(range(1, 21))) is None  # same count, other ids
+    assert VectorIndex.load(path, "other-model") is None
     data = bytearray(path.read_bytes())
     data[100] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert VectorIndex.load(path, "m", set(range(20))) is None
+    assert VectorIndex.load(path, "m") is None
     path.write_bytes(b"")
-    assert VectorIndex.load(path, "m", set(range(20))) is None
-    assert VectorIndex.load(tmp_path / "missing.hnsw", "m", set()) is None
+    assert VectorIndex.load(path, "m") is None
+    assert VectorIndex.load(tmp_path / "missing.hnsw", "m") is None
