@@ -114,6 +114,7 @@ def test_a_second_run_decodes_and_embeds_nothing(indexed_home, monkeypatch):
     monkeypatch.setattr(imaging, "decode", fail)
     result = run_cli("--home", str(indexed_home), "index")
     assert result.rc == 0, result.err
+    assert result.err == ""  # no progress bar when output is not a terminal
     assert "Indexed 0 photos" in result.out
     assert "0 new, 0 changed, 0 moved, 0 removed" in result.out
 
@@ -164,7 +165,9 @@ def test_moved_file_keeps_its_identity_without_reembedding(small_library, tmp_pa
 
 def test_deleted_photo_disappears_and_changed_photo_is_reembedded(small_library, tmp_path):
     home = tmp_path / "home"
-    run_cli("--home", str(home), "index", str(small_library), "--model", TINY_MODEL)
+    first = run_cli("--home", str(home), "index", str(small_library), "--model", TINY_MODEL)
+    assert first.rc == 0 and first.err == ""  # piped: no progress bar
+    assert "Indexed 4 photos" in first.out
     (small_library / "blue.jpg").unlink()
     render("purple", "triangle", "black", (1200, 900), seed=7).save(small_library / "green.jpg")
     result = run_cli("--home", str(home), "index")
