@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="photos that match a description, best first")
     p.add_argument("text")
     _add_result_options(p)
+    p.add_argument("--all", action="store_true",
+                   help="also show the weaker matches below the relevance cutoff")
 
     p = sub.add_parser("similar", help="photos that look like an image file")
     p.add_argument("image", help="any image file, in the library or not")
@@ -130,7 +132,12 @@ def _print_summary(s: IndexSummary) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        _print_hits(lib.search(args.text, args.k), args.json)
+        hits = lib.search(args.text, args.k)
+    shown = hits if args.all else [h for h in hits if h.relevant]
+    _print_hits(shown, args.json)
+    if len(shown) < len(hits):
+        print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
+              "--all shows them", file=sys.stderr)
     return 0
 
 

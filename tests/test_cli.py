@@ -39,7 +39,8 @@ def test_text_search_ranks_the_described_photos_first(indexed_home, photo_librar
     found = wanted = 0
     for color, shape in QUERIES:
         expected = {str(p) for p in photo_library.paths_of(color, shape)}
-        hits = search(indexed_home, "search", f"a {color} {shape}", "-k", str(len(expected)))
+        hits = search(indexed_home, "search", f"a {color} {shape}", "-k", str(len(expected)),
+                      "--all")
         assert hits[0]["path"] in expected, f"a {color} {shape}: got {hits[0]['path']}"
         found += len(expected & {h["path"] for h in hits})
         wanted += len(expected)
@@ -47,7 +48,7 @@ def test_text_search_ranks_the_described_photos_first(indexed_home, photo_librar
 
 
 def test_search_json_is_best_first_absolute_and_respects_k(indexed_home):
-    hits = search(indexed_home, "search", "a blue square", "-k", "7")
+    hits = search(indexed_home, "search", "a blue square", "-k", "7", "--all")
     assert len(hits) == 7
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
@@ -56,7 +57,39 @@ def test_search_json_is_best_first_absolute_and_respects_k(indexed_home):
 
 
 def test_default_k_is_a_screenful(indexed_home):
-    assert len(search(indexed_home, "search", "a green triangle")) == 20
+    assert len(search(indexed_home, "search", "a green triangle", "--all")) == 20
+
+
+def test_the_cutoff_hides_irrelevant_photos_and_keeps_the_relevant(indexed_home, photo_library):
+    everything = len(photo_library.content)
+    hidden_irrelevant = irrelevant = kept = relevant = 0
+    for color, shape in QUERIES:
+        expected = {str(p) for p in photo_library.paths_of(color, shape)}
+        shown = {h["path"] for h in search(indexed_home, "search", f"a {color} {shape}",
+                                           "-k", str(everything))}
+        irrelevant += everything - len(expected)
+        hidden_irrelevant += everything - len(expected) - len(shown - expected)
+        relevant += len(expected)
+        kept += len(shown & expected)
+    assert hidden_irrelevant / irrelevant >= 0.95
+    assert kept / relevant >= 0.9
+    all_hits = search(indexed_home, "search", "a red circle", "-k", str(everything), "--all")
+    assert len(all_hits) == everything
+
+
+def test_hidden_results_are_announced_on_stderr(indexed_home):
+    result = run_cli("--home", str(indexed_home), "search", "a purple square", "--json")
+    assert result.rc == 0 and 0 < len(json.loads(result.out)) < 20
+    assert "weaker matches hidden" in result.err and "--all" in result.err
+
+
+def test_folder_and_file_names_are_searchable(indexed_home, photo_library):
+    trip = {str(p) for p in photo_library.content if "/trip/" in str(p)}
+    shown = search(indexed_home, "search", "trip", "-k", "40")
+    # CLIP knows no "trip"; the folder name does, and lifts all of them to the top
+    assert {h["path"] for h in shown[:len(trip)]} == trip
+    top = search(indexed_home, "search", "really a png", "-k", "1")
+    assert top[0]["path"].endswith("odd/really-a-png.jpg")
 
 
 def test_plain_output_prints_score_and_path(indexed_home, photo_library):

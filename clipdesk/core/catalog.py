@@ -45,6 +45,8 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX files_photo ON files(photo_id);
     CREATE INDEX photos_taken ON photos(taken_at DESC, id DESC);
+    -- words of each photo's file and folder names (relative to its root), for FTS5 search
+    CREATE VIRTUAL TABLE photo_text USING fts5(names, tokenize="unicode61 remove_diacritics 2");
     CREATE TABLE embeddings(
         photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
@@ -72,6 +74,16 @@ class PhotoMeta:
     taken_at: str | None
     camera: str | None
     format: str
+
+
+def _relative(path: bytes, roots: list[bytes]) -> bytes:
+    """The part of `path` below the deepest root holding it (its names, not /home/...)."""
+    best = b""
+    for root in roots:
+        prefix = root.rstrip(b"/") + b"/"
+        if path.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    return path[len(best):]
 
 
 class Catalog:
@@ -210,6 +222,41 @@ class Catalog:
             (path, size, mtime_ns, photo_id, status, reason),
         )
 
+    @staticmethod
+    def put_names(db: sqlite3.Connection, photo_ids: Iterable[int], roots: list[bytes]) -> None:
+        """Refresh the searchable names of these photos from their current files."""
+        for photo_id in set(photo_ids):
+            paths = [r[0] for r in db.execute(
+                "SELECT path FROM files WHERE photo_id=? AND status='indexed'", (photo_id,))]
+            db.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
+            if paths:
+                names = " ".join(_relative(p, roots).decode("utf-8", "replace") for p in paths)
+                db.execute("INSERT INTO photo_text(rowid, names) VALUES(?, ?)", (photo_id, names))
+
+    def match_names(self, query: str, limit: int = 1000) -> set[int]:
+        """Photos whose file or folder names match an FTS5 query."""
+        try:
+            rows = self._db.execute("SELECT rowid FROM photo_text WHERE photo_text MATCH ? "
+                                    "LIMIT ?", (query, limit))
+            return {r[0] for r in rows}
+        except sqlite3.OperationalError:  # a query FTS5 cannot parse matches nothing
+            return set()
+
+    def sample_vectors(self, model: str, n: int) -> np.ndarray:
+        rows = self._db.execute("SELECT vector FROM embeddings WHERE model=? "
+                                "ORDER BY random() LIMIT ?", (model, n)).fetchall()
+        if not rows:
+            return np.zeros((0, 0), np.float32)
+        return np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), -1)
+
+    def photos_of_paths(self, paths: Iterable[bytes]) -> set[int]:
+        ids = set()
+        for path in paths:
+            row = self._db.execute("SELECT photo_id FROM files WHERE path=?", (path,)).fetchone()
+            if row and row[0] is not None:
+                ids.add(row[0])
+        return ids
+
     def remove_files(self, paths: Iterable[bytes]) -> None:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
@@ -222,6 +269,7 @@ class Catalog:
                 "(SELECT photo_id FROM files WHERE photo_id IS NOT NULL)"
             )]
             db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
+            db.executemany("DELETE FROM photo_text WHERE rowid=?", [(i,) for i in ids])
         return ids
 
     def drop_other_models(self, model: str) -> None:

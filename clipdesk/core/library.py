@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import imaging, pipeline, scanner
+from clipdesk.core import imaging, pipeline, ranking, scanner
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
@@ -40,6 +40,7 @@ class Library:
         self.catalog = Catalog(catalog_path(self.home))
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()  # one load/rebuild at a time across threads
+        self._sample: tuple | None = None  # (model, library size, vectors) for ranking
         self._last_save = time.monotonic()
 
     def close(self) -> None:
@@ -268,9 +269,13 @@ class Library:
         self._last_save = time.monotonic()
 
     def _remove(self, removed: list[bytes]) -> list[int]:
+        touched = self.catalog.photos_of_paths(removed)
         if removed:
             self.catalog.remove_files(removed)
-        return self.catalog.remove_orphan_photos()
+        gone = self.catalog.remove_orphan_photos()
+        with self.catalog.transaction() as db:  # a moved photo loses its old name
+            self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
+        return gone
 
     def _switch_model(self, target: str) -> None:
         """Every photo has a vector from the new model: start answering with it."""
@@ -284,10 +289,35 @@ class Library:
     # -- queries ----------------------------------------------------------------------
 
     def search(self, text: str, k: int = 20) -> list[Hit]:
+        """The k best photos for `text`: photos whose file or folder names hold every word
+        of the query first, then by CLIP similarity (the score). Each hit says whether it
+        is above the query's relevance threshold (see ranking.py)."""
         if not text.strip():
             raise ClipdeskError("the search text is empty")
-        vector = self._query_embedder().encode_text(text)
-        return self._hits(self.vector_index().query(vector, k))
+        embedder = self._query_embedder()
+        vector = embedder.encode_text(text)
+        scores = dict(self.vector_index().query(vector, max(k, 100)))
+        terms = ranking.name_terms(text)
+        named = self.catalog.match_names(ranking.fts_query(terms)) if terms else set()
+        unscored = sorted(named - scores.keys())
+        if unscored:
+            ids, vecs = self.catalog.vectors(embedder.model_id, unscored)
+            scores.update(zip(ids.tolist(), (vecs @ vector).tolist()))
+        threshold = ranking.relevance_threshold(vector, self._background(embedder.model_id))
+        ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
+                        reverse=True)[:k]
+        paths = self.catalog.paths_for(i for i, _ in ranked)
+        return [Hit(i, paths[i], score, relevant=i in named or score >= threshold)
+                for i, score in ranked if i in paths]
+
+    def _background(self, model_id: str):
+        """A random sample of the library's vectors (cached until the library grows)."""
+        size = len(self.vector_index())
+        cached = self._sample
+        if cached is None or cached[0] != model_id or abs(cached[1] - size) > 0.1 * cached[1]:
+            cached = (model_id, size, self.catalog.sample_vectors(model_id, ranking.SAMPLE))
+            self._sample = cached
+        return cached[2]
 
     def similar(self, path: str | bytes, k: int = 20) -> list[Hit]:
         """Photos that look like the image at `path`, in the library or not."""
@@ -360,6 +390,7 @@ class _BatchWriter:
                  ) -> None:
         self.lib, self.embedder, self.switching, self.stats = library, embedder, switching, stats
         self.target = embedder.model_id
+        self.roots = library.catalog.roots()
         self.prepared: list[tuple[pipeline.Prepared, bool]] = []
         self.others: list[tuple[pipeline.Result, bool]] = []
         self._known = library.catalog.hashes_with_embedding(self.target)
@@ -390,13 +421,16 @@ class _BatchWriter:
             for res, is_new in self.others:
                 if isinstance(res, pipeline.Known):
                     cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", res.photo_id)
+                    ids.append(res.photo_id)
                     self.stats["moved" if is_new else "changed"] += 1
                 else:
                     cat.put_file(db, res.path, res.size, res.mtime_ns, res.status,
                                  reason=res.reason)
                     self.stats["problems"] += 1
-        self.stats["embedded"] += len(ids)
-        if ids and not self.switching:
-            self.lib.vector_index().add(np.array(ids), vectors)
+            cat.put_names(db, ids, self.roots)
+        embedded = ids[:len(vectors)]
+        self.stats["embedded"] += len(embedded)
+        if embedded and not self.switching:
+            self.lib.vector_index().add(np.array(embedded), vectors)
         self.prepared.clear()
         self.others.clear()

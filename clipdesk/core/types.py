@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a photo, the path of one of its files and a score (higher is better)."""
+    """One search result: a photo, the path of one of its files and a score (higher is
+    better). `relevant` is False below the query's relevance cutoff."""
 
     photo_id: int
     path: bytes
     score: float
+    relevant: bool = True
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,14 @@ class MainWindow(QMainWindow):
         self.heading.setStyleSheet("font-size: 15px; font-weight: 600; padding: 2px;")
         self.back = QPushButton("Back to library")
         self.back.clicked.connect(self.show_library)
+        self.more = QPushButton()
+        self.more.setToolTip("Show the weaker matches below the relevance cutoff")
+        self.more.clicked.connect(self.show_more)
+        self.more.hide()
+        self._hits: list[Hit] = []
         head = QHBoxLayout()
         head.addWidget(self.heading, 1)
+        head.addWidget(self.more)
         head.addWidget(self.back)
 
         self.thumbnails = ThumbnailCache(self.jobs, self.library.photo_info,
@@ -203,18 +209,30 @@ class MainWindow(QMainWindow):
             self.search.blockSignals(True)
             self.search.clear()
             self.search.blockSignals(False)
+        self.more.hide()
         self.refresh_library()
 
     def _show_hits(self, mode: str, title: str, serial: int, hits: list[Hit]) -> None:
         if serial != self._query_serial:
             return  # an older query answered late
         self.mode = mode
-        self.model.set_hits(hits)
+        self._hits = hits
+        shown = [h for h in hits if h.relevant]
+        self.model.set_hits(shown)
         self.heading.setText(title)
-        self._update_empty("Nothing matched." if not hits else "")
+        hidden = len(hits) - len(shown)
+        self.more.setText(f"Show {hidden} weaker matches")
+        self.more.setVisible(hidden > 0)
+        self._update_empty("Nothing clearly matches." if not shown else "")
         self.back.show()
         self.grid.scrollToTop()
         self.results_shown.emit(mode)
+
+    def show_more(self) -> None:
+        """Lift the relevance cutoff for the results on screen."""
+        self.model.set_hits(self._hits)
+        self.more.hide()
+        self._update_empty("Nothing matched." if not self._hits else "")
 
     def _update_empty(self, text: str) -> None:
         self.empty.setText(text)
@@ -227,7 +245,8 @@ class MainWindow(QMainWindow):
         self.status_text.setText("Searching…")
         job = self.jobs.create(fn)
         job.finished.connect(lambda hits: self._show_hits(mode, title, serial, hits))
-        job.finished.connect(lambda hits: self.status_text.setText(f"{len(hits)} results"))
+        job.finished.connect(lambda hits: self.status_text.setText(
+            f"{sum(h.relevant for h in hits)} results"))
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 

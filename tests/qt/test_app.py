@@ -88,6 +88,10 @@ def test_typing_a_query_ranks_the_right_photos_first(qtbot, window, photos):
                           check_params_cb=lambda mode: mode == "search"):
         qtbot.keyClicks(window.search, "a blue triangle")
     assert photos[shown_paths(window, 1)[0]] == ("blue", "triangle")
+    assert window.model.rowCount() < len(photos)  # the unrelated ones are held back
+    assert window.more.isVisible()
+    window.more.click()
+    assert window.model.rowCount() == len(photos)
     tooltip = window.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip is None or tooltip.startswith("score ")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
