@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_result_options(p)
     p.add_argument("--all", action="store_true",
                    help="also show the weaker matches below the relevance cutoff")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="only photos with this tag (repeat for several)")
+
+    p = sub.add_parser("tags", help="every tag with its count, or one photo's tags")
+    p.add_argument("image", nargs="?", help="a photo in the library")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("similar", help="photos that look like an image file")
     p.add_argument("image", help="any image file, in the library or not")
@@ -132,7 +138,7 @@ def _print_summary(s: IndexSummary) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        hits = lib.search(args.text, args.k)
+        hits = lib.search(args.text, args.k, tags=args.tag)
     shown = hits if args.all else [h for h in hits if h.relevant]
     _print_hits(shown, args.json)
     if len(shown) < len(hits):
@@ -155,6 +161,25 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
         out.write(f"{h.score:6.3f}  ".encode() + h.path + b"\n")
     out.flush()
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.image is None:
+            counts = lib.catalog.tag_counts()
+            if args.json:
+                _print_json([{"tag": t, "count": n} for t, n in counts])
+            for tag, n in [] if args.json else counts:
+                print(f"{n:6d}  {tag}")
+            return 0
+        tags = lib.tags(args.image)
+    if args.json:
+        _print_json({"path": os.path.abspath(args.image), "tags": [
+            {"tag": t, "score": None if s is None else round(s, 4), "source": src}
+            for t, s, src in tags]})
+    else:
+        print(", ".join(t for t, _, _ in tags) or "(no tags)")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -218,4 +243,4 @@ def _print_json(data: object) -> None:
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
-             "gui": cmd_gui}
+             "gui": cmd_gui, "tags": cmd_tags}

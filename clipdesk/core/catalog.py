@@ -47,6 +47,15 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX photos_taken ON photos(taken_at DESC, id DESC);
     -- words of each photo's file and folder names (relative to its root), for FTS5 search
     CREATE VIRTUAL TABLE photo_text USING fts5(names, tokenize="unicode61 remove_diacritics 2");
+    -- source: auto (zero-shot), manual (a person added it), removed (a person took it off)
+    CREATE TABLE tags(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        source TEXT NOT NULL CHECK(source IN ('auto', 'manual', 'removed')),
+        score REAL,
+        PRIMARY KEY(photo_id, tag)
+    );
+    CREATE INDEX tags_tag ON tags(tag);
     CREATE TABLE embeddings(
         photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
@@ -248,6 +257,38 @@ class Catalog:
         if not rows:
             return np.zeros((0, 0), np.float32)
         return np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), -1)
+
+    def set_auto_tags(self, assigned: dict[int, list[tuple[str, float]]]) -> None:
+        """Replace every automatic tag; a person's tags and removals are left alone."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM tags WHERE source='auto'")
+            db.executemany(
+                "INSERT OR IGNORE INTO tags(photo_id, tag, source, score) VALUES(?, ?, 'auto', ?)",
+                [(pid, tag, score) for pid, pairs in assigned.items() for tag, score in pairs])
+
+    def set_tag(self, photo_id: int, tag: str, on: bool) -> None:
+        """A person's decision: it outlives every re-tagging."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
+                       "VALUES(?, ?, ?, NULL)", (photo_id, tag.lower(), "manual" if on else "removed"))
+
+    def tags_of(self, photo_id: int) -> list[tuple[str, float | None, str]]:
+        return self._db.execute(
+            "SELECT tag, score, source FROM tags WHERE photo_id=? AND source<>'removed' "
+            "ORDER BY source='auto', score DESC", (photo_id,)).fetchall()
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        return self._db.execute(
+            "SELECT tag, count(*) FROM tags WHERE source<>'removed' GROUP BY tag "
+            "ORDER BY count(*) DESC, tag").fetchall()
+
+    def photos_with_tags(self, tags: list[str]) -> set[int]:
+        result: set[int] | None = None
+        for tag in tags:
+            ids = {r[0] for r in self._db.execute(
+                "SELECT photo_id FROM tags WHERE tag=? AND source<>'removed'", (tag.lower(),))}
+            result = ids if result is None else result & ids
+        return result or set()
 
     def photos_of_paths(self, paths: Iterable[bytes]) -> set[int]:
         ids = set()

@@ -27,6 +27,11 @@ class Embedder:
         return self.loaded.spec.id
 
     @property
+    def logit_scale(self) -> float:
+        """The model's own temperature for zero-shot classification."""
+        return float(self.loaded.model.logit_scale.exp().item())
+
+    @property
     def batch_size(self) -> int:
         return 128 if self.loaded.device == "cuda" else 32
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import imaging, pipeline, ranking, scanner
+from clipdesk.core import imaging, pipeline, ranking, scanner, tagging
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
@@ -41,6 +41,7 @@ class Library:
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()  # one load/rebuild at a time across threads
         self._sample: tuple | None = None  # (model, library size, vectors) for ranking
+        self._tag_vectors: tuple | None = None  # (tags version, one vector per tag)
         self._last_save = time.monotonic()
 
     def close(self) -> None:
@@ -149,9 +150,60 @@ class Library:
             self._switch_model(target)
         yield Progress("save", message="Saving the index…")
         self._save_index()
+        if embedder is not None or removed or switching or self._tags_stale():
+            yield Progress("tag", message="Tagging…")
+            self.retag()
         seconds = time.monotonic() - started
         summary = IndexSummary(removed=len(removed), seconds=seconds, **stats)
         yield Progress("done", done=len(jobs), total=len(jobs), summary=summary)
+
+    # -- tags -------------------------------------------------------------------------
+
+    def vocabulary(self) -> list[tagging.TagDef]:
+        """The user's tags.txt in the home folder if there is one, else the default."""
+        own = self.home / "tags.txt"
+        path = own if own.exists() else tagging.DEFAULT_VOCABULARY
+        return tagging.parse_vocabulary(path.read_text(encoding="utf-8"))
+
+    def _tags_version(self) -> str:
+        text = "\n".join(f"{t.name}:{'|'.join(t.prompts)}" for t in self.vocabulary())
+        return pipeline.content_hash(f"{self.model_id}\n{text}".encode())
+
+    def _tags_stale(self) -> bool:
+        return self.model_id is not None and \
+            self.catalog.get_meta("tags_version") != self._tags_version()
+
+    def retag(self) -> None:
+        """Recompute every automatic tag from the stored vectors (seconds at 100k photos)."""
+        if self.model_id is None:
+            return
+        embedder = self._query_embedder()
+        vocabulary = self.vocabulary()
+        version = self._tags_version()
+        if self._tag_vectors is None or self._tag_vectors[0] != version:
+            self._tag_vectors = (version, tagging.tag_vectors(vocabulary, embedder.encode_text))
+        tag_vecs = self._tag_vectors[1]
+        ids, vectors = self.catalog.vectors(self.model_id)
+        chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
+        self.catalog.set_auto_tags({
+            int(pid): [(vocabulary[t].name, score) for t, score in pairs]
+            for pid, pairs in zip(ids, chosen) if pairs})
+        self.catalog.set_meta("tags_version", version)
+
+    def tags(self, path: str | bytes) -> list[tuple[str, float | None, str]]:
+        """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
+        return self.catalog.tags_of(self._photo_id(path))
+
+    def set_tag(self, path: str | bytes, tag: str, on: bool = True) -> None:
+        """Add (on) or take off a tag by hand; it wins over automatic tagging for good."""
+        self.catalog.set_tag(self._photo_id(path), tag, on)
+
+    def _photo_id(self, path: str | bytes) -> int:
+        raw = os.path.abspath(os.fsencode(path))
+        photo_id, _ = self.catalog.photo_for_path(raw)
+        if photo_id is None:
+            raise ClipdeskError(f"{os.fsdecode(raw)} is not in the library")
+        return photo_id
 
     def choose_model(self, spec: str) -> None:
         """Use `spec` from the next index() on (the library is re-embedded with it)."""
@@ -288,7 +340,7 @@ class Library:
 
     # -- queries ----------------------------------------------------------------------
 
-    def search(self, text: str, k: int = 20) -> list[Hit]:
+    def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
         """The k best photos for `text`: photos whose file or folder names hold every word
         of the query first, then by CLIP similarity (the score). Each hit says whether it
         is above the query's relevance threshold (see ranking.py)."""
@@ -303,6 +355,11 @@ class Library:
         if unscored:
             ids, vecs = self.catalog.vectors(embedder.model_id, unscored)
             scores.update(zip(ids.tolist(), (vecs @ vector).tolist()))
+        if tags:  # only photos carrying every tag, ranked among themselves
+            allowed = self.catalog.photos_with_tags(tags)
+            ids, vecs = self.catalog.vectors(embedder.model_id, sorted(allowed))
+            scores = dict(zip(ids.tolist(), (vecs @ vector).tolist())) if len(ids) else {}
+            named &= allowed
         threshold = ranking.relevance_threshold(vector, self._background(embedder.model_id))
         ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
                         reverse=True)[:k]

@@ -1,0 +1,126 @@
+"""Zero-shot tags: calibrated per tag, absent concepts assigned to nothing, people win."""
+from __future__ import annotations
+
+import pytest
+
+from clipdesk.core import tagging
+from clipdesk.core.library import Library
+from tests.conftest import TINY_MODEL, run_cli
+from tests.synthetic import COLORS, SHAPES, render
+
+# What the tiny model knows (it maps words it never saw, like "dog", to arbitrary points,
+# so absent concepts are ones it knows that the library lacks: purple, orange).
+VOCABULARY = """
+red: a red shape | red
+green: a green shape | green
+blue: a blue shape | blue
+yellow: a yellow shape | yellow
+purple: a purple shape | purple
+orange: an orange shape | orange
+circle: a circle | a round shape
+square: a square
+triangle: a triangle
+"""
+ABSENT = ("purple", "orange")
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tag-photos")
+    truth = {}
+    i = 0
+    for color in ("red", "green", "blue", "yellow"):
+        for shape in SHAPES:
+            for bg in ("white", "black"):
+                path = root / f"p{i:03d}.jpg"
+                render(color, shape, bg, (800, 600), seed=1000 + i).save(path)
+                truth[path] = (color, shape)
+                i += 1
+    home = tmp_path_factory.mktemp("tag-home")
+    (home / "tags.txt").write_text(VOCABULARY)
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    return home, truth
+
+
+def tags_by_path(home, truth):
+    lib = Library(home)
+    try:
+        return {p: {t for t, _, _ in lib.tags(p)} for p in truth}
+    finally:
+        lib.close()
+
+
+def test_vocabulary_format_and_default_size():
+    tags = tagging.parse_vocabulary("dog: a dog | a puppy\ncat\n# comment\n\nDog: a hound")
+    assert [t.name for t in tags] == ["dog", "cat"]
+    assert tags[0].prompts == ("a hound",) and tags[1].prompts == ("a photo of cat",)
+    default = tagging.parse_vocabulary(tagging.DEFAULT_VOCABULARY.read_text())
+    assert len(default) >= 250 and {"dog", "beach", "screenshot", "sunset"} <= {
+        t.name for t in default}
+
+
+def test_a_concept_absent_from_the_library_is_assigned_to_nothing(tagged):
+    home, truth = tagged
+    found = tags_by_path(home, truth)
+    for absent in ABSENT:
+        assert not [p for p, tags in found.items() if absent in tags]
+
+
+def test_tags_are_precise_and_few(tagged):
+    home, truth = tagged
+    found = tags_by_path(home, truth)
+    correct = assigned = should = hit = 0
+    for path, (color, shape) in truth.items():
+        right = {color, shape}
+        assert len(found[path]) <= tagging.MAX_TAGS
+        assigned += len(found[path])
+        correct += len(found[path] & right)
+        should += len(right)
+        hit += len(found[path] & right)
+    assert correct / assigned >= 0.9  # precision
+    assert hit / should >= 0.6  # recall
+
+
+def test_tags_cli_lists_counts_and_one_photos_tags(tagged):
+    home, truth = tagged
+    import json
+
+    counts = json.loads(run_cli("--home", str(home), "tags", "--json").out)
+    assert counts and all(c["count"] > 0 for c in counts)
+    assert counts == sorted(counts, key=lambda c: -c["count"])
+    red = next(p for p, c in truth.items() if c == ("red", "circle"))
+    mine = json.loads(run_cli("--home", str(home), "tags", str(red), "--json").out)
+    assert mine["path"] == str(red)
+    outside = run_cli("--home", str(home), "tags", "/nowhere/x.jpg")
+    assert outside.rc == 1 and "not in the library" in outside.err
+
+
+def test_search_by_tag_keeps_only_tagged_photos(tagged):
+    home, truth = tagged
+    import json
+
+    hits = json.loads(run_cli("--home", str(home), "search", "a shape", "--tag", "blue",
+                              "--all", "-k", "50", "--json").out)
+    assert hits
+    lib = Library(home)
+    try:
+        assert all("blue" in {t for t, _, _ in lib.tags(h["path"])} for h in hits)
+    finally:
+        lib.close()
+
+
+def test_manual_tags_and_removals_survive_retagging_and_reindexing(tagged, tmp_path):
+    home, truth = tagged
+    lib = Library(home)
+    try:
+        photo, wrong = next((p, t) for p, t in tags_by_path(home, truth).items() if t)
+        removed = sorted(wrong)[0]
+        lib.set_tag(photo, "holiday")
+        lib.set_tag(photo, removed, on=False)
+        lib.retag()
+        for _ in lib.index():
+            pass
+        tags = {t for t, _, _ in lib.tags(photo)}
+        assert "holiday" in tags and removed not in tags
+    finally:
+        lib.close()
