@@ -292,9 +292,10 @@ class MainWindow(QMainWindow):
             self.details.show_info(None)
             return
         photo_id = current.data(PHOTO_ID_ROLE)
-        job = self.jobs.create(lambda: self.library.photo_info(photo_id))
-        job.finished.connect(lambda info: self.details.show_info(
-            info, self.thumbnails.get(photo_id)) if self.grid.currentIndex().data(
+        job = self.jobs.create(lambda: (self.library.photo_info(photo_id), [
+            t for t, _, _ in self.library.catalog.tags_of(photo_id)]))
+        job.finished.connect(lambda found: self.details.show_info(
+            found[0], self.thumbnails.get(photo_id), found[1]) if self.grid.currentIndex().data(
                 PHOTO_ID_ROLE) == photo_id else None)
         self.jobs.start_reader(job)
 

@@ -43,7 +43,7 @@ class DetailsPanel(QWidget):
         self.preview.setStyleSheet("background: #202020; border-radius: 4px;")
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
-                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File")}
+                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File", "Tags")}
         self.facts = QWidget()
         form = QFormLayout(self.facts)
         form.setContentsMargins(0, 0, 0, 0)
@@ -55,7 +55,8 @@ class DetailsPanel(QWidget):
         layout.addStretch(1)
         self.show_info(None)
 
-    def show_info(self, info: PhotoInfo | None, thumbnail: QPixmap | None = None) -> None:
+    def show_info(self, info: PhotoInfo | None, thumbnail: QPixmap | None = None,
+                  tags: list[str] | None = None) -> None:
         if info is None:
             self.preview.setPixmap(QPixmap())
             self.preview.setText("Select a photo to see its details")
@@ -72,6 +73,7 @@ class DetailsPanel(QWidget):
         self.fields["Taken"].setText(human_date(info.taken_at))
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
+        self.fields["Tags"].setText(", ".join(tags or []) or "none yet")
         if thumbnail is not None and not thumbnail.isNull():
             self.preview.setPixmap(thumbnail.scaled(
                 self.preview.width() - 8, 320, Qt.AspectRatioMode.KeepAspectRatio,

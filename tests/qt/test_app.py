@@ -143,6 +143,13 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     qtbot.waitUntil(lambda: window.details.fields["Name"].text() != "", timeout=10_000)
     assert window.details.fields["Size"].text().startswith("1200 × 900")
     assert window.details.fields["File"].text().startswith("JPEG")
+    photo_id = window.model.index(0).data(PHOTO_ID_ROLE)
+    window.library.set_tag(window.library.catalog.paths_for([photo_id])[photo_id], "holiday")
+    window.grid.setCurrentIndex(window.model.index(1))
+    window.grid.setCurrentIndex(window.model.index(0))
+    qtbot.waitUntil(lambda: "holiday" in window.details.fields["Tags"].text(), timeout=10_000)
+    expected = ", ".join(t for t, _, _ in window.library.catalog.tags_of(photo_id))
+    assert window.details.fields["Tags"].text() == expected
 
 
 def test_space_opens_a_preview_and_arrows_move_through_photos(qtbot, window):
