@@ -41,7 +41,6 @@ class Library:
         self._index: VectorIndex | None = None
         self._index_lock = threading.Lock()  # one load/rebuild at a time across threads
         self._sample: tuple | None = None  # (model, library size, vectors) for ranking
-        self._tag_vectors: tuple | None = None  # (tags version, one vector per tag)
         self._last_save = time.monotonic()
 
     def close(self) -> None:
@@ -180,9 +179,14 @@ class Library:
         embedder = self._query_embedder()
         vocabulary = self.vocabulary()
         version = self._tags_version()
-        if self._tag_vectors is None or self._tag_vectors[0] != version:
-            self._tag_vectors = (version, tagging.tag_vectors(vocabulary, embedder.encode_text))
-        tag_vecs = self._tag_vectors[1]
+        cache = self.home / f"tag-vectors-{version}.npy"  # prompts are encoded once
+        if cache.exists():
+            tag_vecs = np.load(cache)
+        else:
+            tag_vecs = tagging.tag_vectors(vocabulary, embedder.encode_texts)
+            for old in self.home.glob("tag-vectors-*.npy"):
+                old.unlink()
+            np.save(cache, tag_vecs)
         ids, vectors = self.catalog.vectors(self.model_id)
         chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
         self.catalog.set_auto_tags({

@@ -45,11 +45,14 @@ def parse_vocabulary(text: str) -> list[TagDef]:
     return list(tags.values())
 
 
-def tag_vectors(tags: list[TagDef], encode_text) -> np.ndarray:
+def tag_vectors(tags: list[TagDef], encode_texts) -> np.ndarray:
     """One unit vector per tag: the mean of its prompts' embeddings."""
-    rows = []
+    prompts = [p for tag in tags for p in tag.prompts]
+    vectors = encode_texts(prompts)
+    rows, start = [], 0
     for tag in tags:
-        mean = np.mean([encode_text(p) for p in tag.prompts], axis=0)
+        mean = vectors[start:start + len(tag.prompts)].mean(axis=0)
+        start += len(tag.prompts)
         rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
     return np.asarray(rows, dtype=np.float32)
 

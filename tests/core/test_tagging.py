@@ -124,3 +124,19 @@ def test_manual_tags_and_removals_survive_retagging_and_reindexing(tagged, tmp_p
         assert "holiday" in tags and removed not in tags
     finally:
         lib.close()
+
+
+def test_tag_prompts_are_encoded_once_per_model_and_vocabulary(tagged, monkeypatch):
+    home, _ = tagged
+    assert len(list(home.glob("tag-vectors-*.npy"))) == 1
+    from clipdesk.core.embedder import Embedder
+
+    def no_encoding(self, texts):
+        raise AssertionError("encoded the tag prompts again")
+
+    monkeypatch.setattr(Embedder, "encode_texts", no_encoding)
+    lib = Library(home)
+    try:
+        lib.retag()  # served from the cache file
+    finally:
+        lib.close()
