@@ -9,12 +9,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from clipdesk.core import imaging
 from clipdesk.core.catalog import PhotoMeta
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.paths import thumbnail_path
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +119,56 @@ def _write_thumbnail(home: Path, digest: str, decoded: imaging.Decoded) -> None:
     tmp = target.with_name(f"{target.name}.{os.getpid()}.{id(decoded)}.tmp")
     tmp.write_bytes(imaging.thumbnail_jpeg(decoded.image))
     os.replace(tmp, target)
+
+
+class BatchWriter:
+    """Collects per-file results and writes each batch in one transaction."""
+
+    def __init__(self, library: Library, embedder: Embedder, switching: bool, stats: dict
+                 ) -> None:
+        self.lib, self.embedder, self.switching, self.stats = library, embedder, switching, stats
+        self.target = embedder.model_id
+        self.roots = library.catalog.roots()
+        self.prepared: list[tuple[Prepared, bool]] = []
+        self.others: list[tuple[Result, bool]] = []
+        self._known = library.catalog.hashes_with_embedding(self.target)
+
+    def known_hashes(self) -> dict[str, int]:
+        return self._known
+
+    def add(self, result: Result, is_new: bool) -> bool:
+        """True when a batch is ready to be written."""
+        if isinstance(result, Prepared):
+            self.prepared.append((result, is_new))
+        else:
+            self.others.append((result, is_new))
+        return len(self.prepared) >= self.embedder.batch_size or len(self.others) >= 256
+
+    def flush(self) -> None:
+        vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
+                   if self.prepared else np.zeros((0, 0), np.float32))
+        cat, ids = self.lib.catalog, []
+        with cat.transaction() as db:
+            for (res, is_new), vector in zip(self.prepared, vectors):
+                photo_id = cat.add_photo(db, res.meta)
+                cat.put_embedding(db, photo_id, self.target, vector)
+                cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", photo_id)
+                self._known[res.meta.hash] = photo_id
+                ids.append(photo_id)
+                self.stats["new" if is_new else "changed"] += 1
+            for res, is_new in self.others:
+                if isinstance(res, Known):
+                    cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", res.photo_id)
+                    ids.append(res.photo_id)
+                    self.stats["moved" if is_new else "changed"] += 1
+                else:
+                    cat.put_file(db, res.path, res.size, res.mtime_ns, res.status,
+                                 reason=res.reason)
+                    self.stats["problems"] += 1
+            cat.put_names(db, ids, self.roots)
+        embedded = ids[:len(vectors)]
+        self.stats["embedded"] += len(embedded)
+        if embedded and not self.switching:
+            self.lib.vector_index().add(np.array(embedded), vectors)
+        self.prepared.clear()
+        self.others.clear()

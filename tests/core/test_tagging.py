@@ -6,7 +6,7 @@ import pytest
 from clipdesk.core import tagging
 from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, run_cli
-from tests.synthetic import COLORS, SHAPES, render
+from tests.synthetic import SHAPES, render
 
 # What the tiny model knows (it maps words it never saw, like "dog", to arbitrary points,
 # so absent concepts are ones it knows that the library lacks: purple, orange).
