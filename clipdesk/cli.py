@@ -50,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="any image file, in the library or not")
     _add_result_options(p)
 
+    p = sub.add_parser("teach", help="teach a tag by example: photos that show it (and not)")
+    p.add_argument("tag")
+    p.add_argument("--yes", nargs="+", default=[], metavar="IMG", help="photos that show it")
+    p.add_argument("--no", nargs="+", default=[], metavar="IMG", help="photos that do not")
+
+    p = sub.add_parser("suggest", help="photos a taught tag would add, most likely first")
+    p.add_argument("tag")
+    p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
+                   help=f"how many (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("status", help="what is indexed, problems, model, folders")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -182,6 +193,20 @@ def cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teach(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        count = lib.teach(args.tag, args.yes, args.no)
+    print(f"Taught {args.tag!r}: {len(args.yes)} yes, {len(args.no)} no; {count} photos "
+          f"suggested (clipdesk suggest {args.tag})")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        _print_hits(lib.suggest(args.tag, args.k), args.json)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         st = lib.status()
@@ -243,4 +268,4 @@ def _print_json(data: object) -> None:
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
-             "gui": cmd_gui, "tags": cmd_tags}
+             "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest}

@@ -56,6 +56,15 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY(photo_id, tag)
     );
     CREATE INDEX tags_tag ON tags(tag);
+    -- tags taught by example: a person's yes (1) / no (0) answers, and the newest photo
+    -- the tag was taught with (photos after it are tagged by the classifier as they come)
+    CREATE TABLE examples(
+        tag TEXT NOT NULL,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        label INTEGER NOT NULL CHECK(label IN (0, 1)),
+        PRIMARY KEY(tag, photo_id)
+    );
+    CREATE TABLE taught(tag TEXT PRIMARY KEY, until_photo INTEGER NOT NULL);
     CREATE TABLE embeddings(
         photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
@@ -251,9 +260,13 @@ class Catalog:
         except sqlite3.OperationalError:  # a query FTS5 cannot parse matches nothing
             return set()
 
-    def sample_vectors(self, model: str, n: int) -> np.ndarray:
-        rows = self._db.execute("SELECT vector FROM embeddings WHERE model=? "
-                                "ORDER BY random() LIMIT ?", (model, n)).fetchall()
+    def sample_vectors(self, model: str, n: int, exclude: Iterable[int] = ()) -> np.ndarray:
+        """Up to n vectors of random photos (leaving out `exclude`)."""
+        skip = list(exclude)
+        rows = self._db.execute(
+            f"SELECT vector FROM embeddings WHERE model=? AND photo_id NOT IN "
+            f"({','.join('?' * len(skip))}) ORDER BY random() LIMIT ?",
+            (model, *skip, n)).fetchall()
         if not rows:
             return np.zeros((0, 0), np.float32)
         return np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), -1)
@@ -271,6 +284,25 @@ class Catalog:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
                        "VALUES(?, ?, ?, NULL)", (photo_id, tag.lower(), "manual" if on else "removed"))
+
+    def add_examples(self, tag: str, yes: list[int], no: list[int]) -> None:
+        tag = tag.lower()
+        with self.transaction() as db:
+            for label, ids in ((1, yes), (0, no)):
+                for pid in ids:
+                    db.execute("INSERT OR REPLACE INTO examples VALUES(?, ?, ?)", (tag, pid, label))
+                    db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
+                               "VALUES(?, ?, ?, NULL)", (pid, tag, "manual" if label else "removed"))
+            newest = db.execute("SELECT coalesce(max(id), 0) FROM photos").fetchone()[0]
+            db.execute("INSERT OR REPLACE INTO taught VALUES(?, ?)", (tag, newest))
+
+    def examples(self, tag: str) -> tuple[list[int], list[int]]:
+        rows = self._db.execute("SELECT photo_id, label FROM examples WHERE tag=?",
+                                (tag.lower(),)).fetchall()
+        return [p for p, label in rows if label], [p for p, label in rows if not label]
+
+    def taught_tags(self) -> list[tuple[str, int]]:
+        return self._db.execute("SELECT tag, until_photo FROM taught ORDER BY tag").fetchall()
 
     def tags_of(self, photo_id: int) -> list[tuple[str, float | None, str]]:
         return self._db.execute(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import imaging, pipeline, ranking, scanner, tagging
+from clipdesk.core import imaging, pipeline, ranking, scanner, tagging, teaching
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
@@ -189,9 +189,15 @@ class Library:
             np.save(cache, tag_vecs)
         ids, vectors = self.catalog.vectors(self.model_id)
         chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
-        self.catalog.set_auto_tags({
-            int(pid): [(vocabulary[t].name, score) for t, score in pairs]
-            for pid, pairs in zip(ids, chosen) if pairs})
+        assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
+                    for pid, pairs in zip(ids, chosen) if pairs}
+        for tag, until in self.catalog.taught_tags():  # photos that came after the teaching
+            newer = ids > until
+            if newer.any() and (model := self._classifier(tag)) is not None:
+                for pid, p in zip(ids[newer], teaching.probability(vectors[newer], model)):
+                    if p >= teaching.SUGGEST_AT:
+                        assigned.setdefault(int(pid), []).append((tag, float(p)))
+        self.catalog.set_auto_tags(assigned)
         self.catalog.set_meta("tags_version", version)
 
     def tags(self, path: str | bytes) -> list[tuple[str, float | None, str]]:
@@ -201,6 +207,39 @@ class Library:
     def set_tag(self, path: str | bytes, tag: str, on: bool = True) -> None:
         """Add (on) or take off a tag by hand; it wins over automatic tagging for good."""
         self.catalog.set_tag(self._photo_id(path), tag, on)
+
+    def teach(self, tag: str, yes: list[str | bytes], no: list[str | bytes] = ()) -> int:
+        """Record a person's examples for `tag` (yes: they get it; no: they never do).
+        Returns how many other photos the taught tag now suggests."""
+        if not yes and not self.catalog.examples(tag)[0]:
+            raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
+        self.catalog.add_examples(tag, [self._photo_id(p) for p in yes],
+                                  [self._photo_id(p) for p in no])
+        return len(self.suggest(tag, k=1_000_000))
+
+    def _classifier(self, tag: str):
+        yes, no = self.catalog.examples(tag)
+        if not yes or self.model_id is None:
+            return None
+        _, positives = self.catalog.vectors(self.model_id, yes)
+        _, negatives = self.catalog.vectors(self.model_id, no) if no else (None, positives[:0])
+        background = self.catalog.sample_vectors(self.model_id, teaching.BACKGROUND, yes + no)
+        return teaching.train(positives, negatives, background)
+
+    def suggest(self, tag: str, k: int = 20) -> list[Hit]:
+        """Photos the taught tag would add, most likely first (score = probability)."""
+        model = self._classifier(tag)
+        if model is None:
+            raise ClipdeskError(f"{tag!r} has not been taught: clipdesk teach {tag} --yes PHOTO...")
+        yes, no = self.catalog.examples(tag)
+        ids, vectors = self.catalog.vectors(self.model_id)
+        probs = teaching.probability(vectors, model)
+        labelled = set(yes) | set(no)
+        ranked = [(int(i), float(p)) for i, p in zip(ids, probs)
+                  if p >= teaching.SUGGEST_AT and int(i) not in labelled]
+        ranked.sort(key=lambda pair: -pair[1])
+        paths = self.catalog.paths_for(i for i, _ in ranked[:k])
+        return [Hit(i, paths[i], p) for i, p in ranked[:k] if i in paths]
 
     def _photo_id(self, path: str | bytes) -> int:
         raw = os.path.abspath(os.fsencode(path))
