@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how many (default {DEFAULT_K})")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser("flagged", help="photos with the sensitive-content flag")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = sub.add_parser("status", help="what is indexed, problems, model, folders")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -207,6 +210,18 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flagged(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        hits = lib.flagged()
+        if args.json:
+            _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                          "tags": [t for t, _, _ in lib.catalog.tags_of(h.photo_id)]}
+                         for h in hits])
+            return 0
+    _print_hits(hits, False)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         st = lib.status()
@@ -268,4 +283,5 @@ def _print_json(data: object) -> None:
 
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
-             "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest}
+             "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest,
+             "flagged": cmd_flagged}

@@ -309,6 +309,13 @@ class Catalog:
             "SELECT tag, score, source FROM tags WHERE photo_id=? AND source<>'removed' "
             "ORDER BY source='auto', score DESC", (photo_id,)).fetchall()
 
+    def flagged(self, prefix: str) -> list[tuple[int, float]]:
+        """(photo id, strongest score) of photos with a tag starting with `prefix`."""
+        return self._db.execute(
+            "SELECT photo_id, max(coalesce(score, 1.0)) AS s FROM tags WHERE substr(tag, 1, ?)=? "
+            "AND source<>'removed' GROUP BY photo_id ORDER BY s DESC",
+            (len(prefix), prefix)).fetchall()
+
     def tag_counts(self) -> list[tuple[str, int]]:
         return self._db.execute(
             "SELECT tag, count(*) FROM tags WHERE source<>'removed' GROUP BY tag "

@@ -159,10 +159,23 @@ class Library:
     # -- tags -------------------------------------------------------------------------
 
     def vocabulary(self) -> list[tagging.TagDef]:
-        """The user's tags.txt in the home folder if there is one, else the default."""
-        own = self.home / "tags.txt"
-        path = own if own.exists() else tagging.DEFAULT_VOCABULARY
-        return tagging.parse_vocabulary(path.read_text(encoding="utf-8"))
+        """Everyday tags and sensitive concepts: the user's tags.txt and sensitive.txt in
+        the home folder where they exist, else the defaults."""
+        tags = []
+        for name, default, prefix in (("tags.txt", tagging.DEFAULT_VOCABULARY, ""),
+                                      ("sensitive.txt", tagging.DEFAULT_SENSITIVE,
+                                       tagging.SENSITIVE)):
+            own = self.home / name
+            text = (own if own.exists() else default).read_text(encoding="utf-8")
+            tags += [tagging.TagDef(prefix + t.name, t.prompts)
+                     for t in tagging.parse_vocabulary(text)]
+        return tags
+
+    def flagged(self) -> list[Hit]:
+        """Photos with a sensitive-content flag, the strongest first (score: similarity)."""
+        rows = self.catalog.flagged(tagging.SENSITIVE)
+        paths = self.catalog.paths_for(pid for pid, _ in rows)
+        return [Hit(pid, paths[pid], score) for pid, score in rows if pid in paths]
 
     def _tags_version(self) -> str:
         text = "\n".join(f"{t.name}:{'|'.join(t.prompts)}" for t in self.vocabulary())

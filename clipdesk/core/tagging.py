@@ -22,7 +22,12 @@ import numpy as np
 SEPARATION = 3.0
 P_MIN = 0.01
 MAX_TAGS = 5
-DEFAULT_VOCABULARY = Path(__file__).resolve().parents[1] / "resources" / "tags.txt"
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+DEFAULT_VOCABULARY = RESOURCES / "tags.txt"
+DEFAULT_SENSITIVE = RESOURCES / "sensitive.txt"
+# Sensitive concepts are tags with this prefix: found the same way, and a person's
+# removal of one (this photo is fine) is kept like any other.
+SENSITIVE = "sensitive:"
 
 
 @dataclass(frozen=True)

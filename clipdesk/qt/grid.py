@@ -100,6 +100,8 @@ class PhotoGridModel(QAbstractListModel):
         self._scores: list[float] | None = None
         self._rows: dict[int, int] = {}
         self._thumbnails = thumbnails
+        self.veiled: set[int] = set()  # flagged photos shown blurred until clicked
+        self._blurred: dict[int, QPixmap] = {}
         self._placeholder = QPixmap(8, 6)
         self._placeholder.fill(QColor("#3a3a3a"))
         thumbnails.loaded.connect(self._thumbnail_loaded)
@@ -138,7 +140,12 @@ class PhotoGridModel(QAbstractListModel):
             return None
         photo_id = self._ids[index.row()]
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbnails.get(photo_id) or self._placeholder
+            pixmap = self._thumbnails.get(photo_id)
+            if pixmap is None:
+                return self._placeholder
+            if photo_id in self.veiled:
+                return self._blur(photo_id, pixmap)
+            return pixmap
         if role == PHOTO_ID_ROLE:
             return photo_id
         if role == SCORE_ROLE:
@@ -150,6 +157,20 @@ class PhotoGridModel(QAbstractListModel):
                 return f"score {self._scores[index.row()]:.3f}\n{name}"
             return name or None
         return None
+
+    def _blur(self, photo_id: int, pixmap: QPixmap) -> QPixmap:
+        if photo_id not in self._blurred:
+            tiny = pixmap.scaled(12, 9, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+            self._blurred[photo_id] = tiny.scaled(pixmap.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.SmoothTransformation)
+        return self._blurred[photo_id]
+
+    def reveal(self, photo_id: int) -> None:
+        """A person clicked a blurred photo: show it."""
+        if photo_id in self.veiled:
+            self.veiled.discard(photo_id)
+            self._thumbnail_loaded(photo_id)
 
     def _thumbnail_loaded(self, photo_id: int) -> None:
         row = self._rows.get(photo_id)

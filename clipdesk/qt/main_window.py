@@ -5,7 +5,7 @@ import os
 import time
 
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
+from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
@@ -38,6 +38,9 @@ class MainWindow(QMainWindow):
         self._query_serial = 0
         self._last_refresh = 0.0
         self.mode = "library"
+        self.flagged: set[int] = set()
+        self.revealed: set[int] = set()
+        self.sensitive = library.catalog.get_meta("sensitive_display") or "blur"
         self._shown_once = False
         self._after_first_load: list = []
         self.setWindowTitle("clipdesk")
@@ -148,6 +151,18 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.ZoomOut)
         self._action(view, "Preview", lambda: self.open_preview(self.grid.currentIndex().row()),
                      QKeySequence("Space"))
+        view.addSeparator()
+        self._action(view, "Flagged photos", self.show_flagged)
+        sensitive = view.addMenu("Sensitive photos")
+        group = QActionGroup(self)
+        self.sensitive_actions = {}
+        for mode, text in (("blur", "Blur until clicked"), ("hide", "Hide"), ("show", "Show")):
+            action = sensitive.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(mode == self.sensitive)
+            action.triggered.connect(lambda _=False, m=mode: self.set_sensitive(m))
+            group.addAction(action)
+            self.sensitive_actions[mode] = action
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = menu.addAction(text)
@@ -174,7 +189,8 @@ class MainWindow(QMainWindow):
     def refresh_library(self) -> None:
         """Reload the photo ids (off the GUI thread) when the library view is shown."""
         self._last_refresh = time.monotonic()
-        job = self.jobs.create(self.library.photo_ids)
+        job = self.jobs.create(lambda: (self.library.photo_ids(),
+                                        {h.photo_id for h in self.library.flagged()}))
         job.finished.connect(self._library_loaded)
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
@@ -187,7 +203,8 @@ class MainWindow(QMainWindow):
         else:
             self._after_first_load.append(callback)
 
-    def _library_loaded(self, ids: list[int]) -> None:
+    def _library_loaded(self, found: tuple[list[int], set[int]]) -> None:
+        ids, self.flagged = found
         if not self._shown_once:
             self._shown_once = True
             for callback in self._after_first_load:
@@ -195,7 +212,8 @@ class MainWindow(QMainWindow):
             self._after_first_load.clear()
         if self.mode != "library":
             return
-        self.model.set_photos(ids)
+        self.model.veiled = self._veiled()
+        self.model.set_photos(self._visible(ids))
         self.heading.setText(f"Library — {len(ids):,} photos")
         self._update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
                            if not ids else "")
@@ -216,8 +234,11 @@ class MainWindow(QMainWindow):
         if serial != self._query_serial:
             return  # an older query answered late
         self.mode = mode
+        if mode != "flagged":  # asked for by name, flagged photos are listed (blurred)
+            hits = [h for h in hits if h.photo_id in self._visible([h.photo_id])]
         self._hits = hits
         shown = [h for h in hits if h.relevant]
+        self.model.veiled = self._veiled()
         self.model.set_hits(shown)
         self.heading.setText(title)
         hidden = len(hits) - len(shown)
@@ -227,6 +248,27 @@ class MainWindow(QMainWindow):
         self.back.show()
         self.grid.scrollToTop()
         self.results_shown.emit(mode)
+
+    # -- sensitive content -------------------------------------------------------------
+
+    def _visible(self, ids: list[int]) -> list[int]:
+        if self.sensitive != "hide":
+            return ids
+        return [i for i in ids if i not in self.flagged or i in self.revealed]
+
+    def _veiled(self) -> set[int]:
+        return self.flagged - self.revealed if self.sensitive == "blur" else set()
+
+    def set_sensitive(self, mode: str) -> None:
+        """blur (until clicked) / hide / show; remembered in the catalog."""
+        self.sensitive = mode
+        self.library.catalog.set_meta("sensitive_display", mode)
+        self.sensitive_actions[mode].setChecked(True)
+        self.show_library()
+
+    def show_flagged(self) -> None:
+        self._query("flagged", "Photos flagged as sensitive",
+                    lambda: [h for h in self.library.flagged()])
 
     def show_more(self) -> None:
         """Lift the relevance cutoff for the results on screen."""
@@ -292,6 +334,8 @@ class MainWindow(QMainWindow):
             self.details.show_info(None)
             return
         photo_id = current.data(PHOTO_ID_ROLE)
+        self.revealed.add(photo_id)
+        self.model.reveal(photo_id)
         job = self.jobs.create(lambda: (self.library.photo_info(photo_id), [
             t for t, _, _ in self.library.catalog.tags_of(photo_id)]))
         job.finished.connect(lambda found: self.details.show_info(

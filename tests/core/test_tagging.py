@@ -38,6 +38,7 @@ def tagged(tmp_path_factory):
                 i += 1
     home = tmp_path_factory.mktemp("tag-home")
     (home / "tags.txt").write_text(VOCABULARY)
+    (home / "sensitive.txt").write_text("# no sensitive concepts in this test\n")
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     return home, truth
 

@@ -260,3 +260,39 @@ def test_problems_view_lists_bad_files(qtbot, window, photos, tmp_path):
         assert "HTML" in dialog.table.item(0, 2).text()
     finally:
         bad.unlink()
+
+
+def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "sensitive.txt").write_text("unwanted: a purple shape | purple\n")
+    (home / "tags.txt").write_text("red: a red shape\nblue: a blue shape\ncircle: a circle\n")
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
+    purple = {p for p, c in photos.items() if c[0] == "purple"}
+    paths = win.library.catalog.paths_for(win.flagged)
+    assert {Path(os.fsdecode(p)) for p in paths.values()} == purple
+    assert win.model.veiled == win.flagged  # blur is the default
+
+    row = next(r for r in range(win.model.rowCount())
+               if win.model.index(r).data(PHOTO_ID_ROLE) in win.flagged)
+    photo_id = win.model.index(row).data(PHOTO_ID_ROLE)
+    qtbot.waitUntil(lambda: win.thumbnails.get(photo_id) is not None, timeout=10_000)
+    shown = win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
+    real = win.thumbnails.get(photo_id).toImage()
+    assert shown.size() == real.size() and shown != real  # blurred
+    win.grid.setCurrentIndex(win.model.index(row))  # a click reveals it
+    assert win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage() == real
+
+    win.set_sensitive("hide")
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos) - len(purple) + 1,
+                    timeout=10_000)  # the one already revealed stays
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "flagged"):
+        win.show_flagged()
+    assert set(shown_paths(win, 50)) == purple
+    win.set_sensitive("blur")
