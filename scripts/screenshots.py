@@ -2,8 +2,9 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshots.py [OUT_DIR]
 
-Builds a photo library (tests/photolib.py), indexes it with the tiny test model, opens
-the app and saves PNGs of: the library grid, a search result, similar results, the
+Builds a photo library (tests/photolib.py), indexes it with the tiny test model (with
+colour and shape tags, and purple standing in for sensitive content), opens the app and
+saves PNGs of: the library grid, a search result, similar results, the
 details panel, and the first-run folder picker. Exits non-zero if a shot is missing or
 blank. Runs under any Qt platform; under xvfb it is the real X11 window.
 """
@@ -70,6 +71,13 @@ def main() -> int:
         app = QApplication.instance() or QApplication([])
         lib = make_library(Path(tmp) / "Pictures")
         home = Path(tmp) / "home"
+        home.mkdir()
+        # the tiny model knows only colours and shapes: give it tags it can see, and let
+        # purple play the sensitive content (the real prompts mean nothing to it)
+        (home / "tags.txt").write_text("\n".join(
+            f"{w}: a {w} shape | {w}" for w in ("red", "green", "blue", "yellow", "orange"))
+            + "\ncircle: a circle\nsquare: a square\ntriangle: a triangle\n")
+        (home / "sensitive.txt").write_text("unwanted: a purple shape | purple\n")
         if cli(["--home", str(home), "index", str(lib.root), "--model", TINY_MODEL]) != 0:
             return 1
         window = create_window(str(home))
