@@ -472,8 +472,13 @@ class Library:
     def problems(self) -> list[Problem]:
         return self.catalog.problems()
 
-    def photo_ids(self) -> list[int]:
-        return self.catalog.photo_ids_newest_first()
+    def photo_ids(self, tags: list[str] | None = None) -> list[int]:
+        """Every photo (or those with all `tags`), newest first by date taken."""
+        ids = self.catalog.photo_ids_newest_first()
+        if tags:
+            allowed = self.catalog.photos_with_tags(tags)
+            ids = [i for i in ids if i in allowed]
+        return ids
 
     def photo_info(self, photo_id: int) -> PhotoInfo | None:
         return self.catalog.photo_info(photo_id)

@@ -8,13 +8,15 @@ from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Sig
 from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
-                               QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
+                               QLineEdit, QListView, QListWidget, QListWidgetItem,
+                               QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QPushButton, QSlider, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.tagging import SENSITIVE
 from clipdesk.core.types import Hit, Progress
 from clipdesk.qt.grid import PHOTO_ID_ROLE, PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
@@ -70,7 +72,8 @@ class MainWindow(QMainWindow):
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 15px; font-weight: 600; padding: 2px;")
         self.back = QPushButton("Back to library")
-        self.back.clicked.connect(self.show_library)
+        self.back.clicked.connect(lambda: self.set_tag_filter(None) if self.tag_filter
+                                  and self.mode == "library" else self.show_library())
         self.more = QPushButton()
         self.more.setToolTip("Show the weaker matches below the relevance cutoff")
         self.more.clicked.connect(self.show_more)
@@ -104,6 +107,14 @@ class MainWindow(QMainWindow):
         self.grid.viewport().installEventFilter(self)
 
         self.details = DetailsPanel()
+        self.tag_filter: str | None = None
+        self.tag_list = QListWidget()
+        self.tag_list.itemClicked.connect(self._tag_clicked)
+        tags_panel = QWidget()
+        tags_column = QVBoxLayout(tags_panel)
+        tags_column.setContentsMargins(0, 0, 0, 0)
+        tags_column.addWidget(QLabel("<b>Tags</b>"))
+        tags_column.addWidget(self.tag_list, 1)
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
@@ -111,10 +122,11 @@ class MainWindow(QMainWindow):
         column.addWidget(self.grid, 1)
         column.addWidget(self.empty, 1)
         splitter = QSplitter()
+        splitter.addWidget(tags_panel)
         splitter.addWidget(left)
         splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 1)
-        splitter.setSizes([880, 300])
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([170, 760, 290])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -189,8 +201,10 @@ class MainWindow(QMainWindow):
     def refresh_library(self) -> None:
         """Reload the photo ids (off the GUI thread) when the library view is shown."""
         self._last_refresh = time.monotonic()
-        job = self.jobs.create(lambda: (self.library.photo_ids(),
-                                        {h.photo_id for h in self.library.flagged()}))
+        tags = [self.tag_filter] if self.tag_filter else None
+        job = self.jobs.create(lambda: (self.library.photo_ids(tags),
+                                        {h.photo_id for h in self.library.flagged()},
+                                        self.library.catalog.tag_counts()))
         job.finished.connect(self._library_loaded)
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
@@ -203,8 +217,9 @@ class MainWindow(QMainWindow):
         else:
             self._after_first_load.append(callback)
 
-    def _library_loaded(self, found: tuple[list[int], set[int]]) -> None:
-        ids, self.flagged = found
+    def _library_loaded(self, found: tuple[list[int], set[int], list]) -> None:
+        ids, self.flagged, counts = found
+        self._show_tag_counts(counts)
         if not self._shown_once:
             self._shown_once = True
             for callback in self._after_first_load:
@@ -214,11 +229,38 @@ class MainWindow(QMainWindow):
             return
         self.model.veiled = self._veiled()
         self.model.set_photos(self._visible(ids))
-        self.heading.setText(f"Library — {len(ids):,} photos")
+        self.heading.setText(f"Tagged “{self.tag_filter}” — {len(ids):,} photos"
+                             if self.tag_filter else f"Library — {len(ids):,} photos")
         self._update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
                            if not ids else "")
-        self.back.hide()
+        self.back.setVisible(self.tag_filter is not None)
         self.results_shown.emit("library")
+
+    # -- tags -------------------------------------------------------------------------
+
+    def _show_tag_counts(self, counts: list[tuple[str, int]]) -> None:
+        """The tag list with counts (sensitive flags are not browsed here)."""
+        self.tag_list.clear()
+        self.tag_list.addItem("All photos")
+        for tag, n in counts:
+            if not tag.startswith(SENSITIVE):
+                item = QListWidgetItem(f"{tag} ({n})")
+                item.setData(Qt.ItemDataRole.UserRole, tag)
+                self.tag_list.addItem(item)
+                if tag == self.tag_filter:
+                    item.setSelected(True)
+
+    def _tag_clicked(self, item: QListWidgetItem) -> None:
+        tag = item.data(Qt.ItemDataRole.UserRole)
+        self.set_tag_filter(None if tag == self.tag_filter else tag)
+
+    def set_tag_filter(self, tag: str | None) -> None:
+        """Show only photos with `tag`; a search runs within them."""
+        self.tag_filter = tag
+        if self.search.text().strip():
+            self._run_search()
+        else:
+            self.show_library()
 
     def show_library(self) -> None:
         self._query_serial += 1
@@ -313,9 +355,11 @@ class MainWindow(QMainWindow):
 
     def _run_search(self) -> None:
         text = self.search.text().strip()
+        tags = [self.tag_filter] if self.tag_filter else None
         if text:
-            self._query("search", f"Photos matching “{text}”",
-                        lambda: self.library.search(text, RESULTS))
+            where = f" tagged “{self.tag_filter}”" if self.tag_filter else ""
+            self._query("search", f"Photos{where} matching “{text}”",
+                        lambda: self.library.search(text, RESULTS, tags=tags))
 
     def find_similar(self, path: str | bytes) -> None:
         name = os.path.basename(os.fsdecode(path))

@@ -296,3 +296,35 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
         win.show_flagged()
     assert set(shown_paths(win, 50)) == purple
     win.set_sensitive("blur")
+
+
+def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "tags.txt").write_text("red: a red shape | red\nblue: a blue shape | blue\n"
+                                   "circle: a circle\nsquare: a square\n")
+    (home / "sensitive.txt").write_text("")
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.tag_list.count() > 1, timeout=WAIT_MS)
+    items = {win.tag_list.item(i).data(Qt.ItemDataRole.UserRole): win.tag_list.item(i)
+             for i in range(1, win.tag_list.count())}
+    red_ids = win.library.catalog.photos_with_tags(["red"])
+    assert items["red"].text() == f"red ({len(red_ids)})" and red_ids
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.tag_list.itemClicked.emit(items["red"])
+    assert set(win.model.ids) == red_ids
+    assert win.heading.text().startswith("Tagged “red”")
+    assert all(photos[p][0] == "red" for p in shown_paths(win, 50))
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "search"):
+        win.search.setText("a circle")
+    assert win._hits and {h.photo_id for h in win._hits} <= red_ids
+    assert photos[shown_paths(win, 1)[0]] == ("red", "circle")
+    win.search.clear()
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.tag_list.itemClicked.emit(win.tag_list.item(0))  # "All photos"
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=10_000)
