@@ -262,16 +262,24 @@ def test_problems_view_lists_bad_files(qtbot, window, photos, tmp_path):
         bad.unlink()
 
 
-def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos, tmp_path):
-    home = tmp_path / "home"
+def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str) -> MainWindow:
+    """A window over `photos` indexed with these tags.txt and sensitive.txt."""
     home.mkdir()
-    (home / "sensitive.txt").write_text("unwanted: a purple shape | purple\n")
-    (home / "tags.txt").write_text("red: a red shape\nblue: a blue shape\ncircle: a circle\n")
+    (home / "tags.txt").write_text(tags)
+    (home / "sensitive.txt").write_text(sensitive)
     root = next(iter(photos)).parent
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     win.show()
+    return win
+
+
+def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos, tmp_path):
+    win = window_with_vocabulary(
+        qtbot, photos, tmp_path / "home",
+        "red: a red shape\nblue: a blue shape\ncircle: a circle\n",
+        "unwanted: a purple shape | purple\n")
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
     purple = {p for p, c in photos.items() if c[0] == "purple"}
     paths = win.library.catalog.paths_for(win.flagged)
@@ -299,16 +307,9 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
 
 
 def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "tags.txt").write_text("red: a red shape | red\nblue: a blue shape | blue\n"
-                                   "circle: a circle\nsquare: a square\n")
-    (home / "sensitive.txt").write_text("")
-    root = next(iter(photos)).parent
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    win.show()
+    win = window_with_vocabulary(
+        qtbot, photos, tmp_path / "home", "red: a red shape | red\nblue: a blue shape | blue\n"
+        "circle: a circle\nsquare: a square\n", "")
     qtbot.waitUntil(lambda: win.tag_list.count() > 1, timeout=WAIT_MS)
     items = {win.tag_list.item(i).data(Qt.ItemDataRole.UserRole): win.tag_list.item(i)
              for i in range(1, win.tag_list.count())}
