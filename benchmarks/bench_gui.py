@@ -45,7 +45,8 @@ import os; os._exit(0)
 
 def fake_catalog(home: Path, n: int) -> None:
     """n photos with 512-d vectors, written straight through the catalog API."""
-    from clipdesk.core.catalog import Catalog, PhotoMeta
+    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.types import PhotoMeta
     from clipdesk.core.library import Library
 
     home.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from clipdesk.core.errors import CatalogError
-from clipdesk.core.types import PhotoInfo, Problem
+from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
 SCHEMA_VERSION = 1
 
@@ -82,16 +82,6 @@ class FileRecord:
     mtime_ns: int
     status: str
     photo_id: int | None
-
-
-@dataclass(frozen=True)
-class PhotoMeta:
-    hash: str
-    width: int
-    height: int
-    taken_at: str | None
-    camera: str | None
-    format: str
 
 
 def _relative(path: bytes, roots: list[bytes]) -> bytes:
@@ -421,10 +411,10 @@ class Catalog:
 
     def photo_info(self, photo_id: int) -> PhotoInfo | None:
         row = self._db.execute(
-            "SELECT p.id, min(f.path), p.hash, p.width, p.height, p.taken_at, p.camera, "
-            "p.format, f.size FROM photos p JOIN files f ON f.photo_id=p.id "
+            "SELECT p.hash, p.width, p.height, p.taken_at, p.camera, p.format, p.id, "
+            "min(f.path), f.size FROM photos p JOIN files f ON f.photo_id=p.id "
             "WHERE p.id=? AND f.status='indexed'", (photo_id,)).fetchone()
-        return PhotoInfo(*row) if row and row[0] is not None else None
+        return PhotoInfo(*row) if row and row[6] is not None else None
 
     def problems(self) -> list[Problem]:
         rows = self._db.execute(

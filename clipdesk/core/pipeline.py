@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clipdesk.core import imaging
-from clipdesk.core.catalog import PhotoMeta
+from clipdesk.core.types import PhotoMeta
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.paths import thumbnail_path
 

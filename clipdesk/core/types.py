@@ -16,17 +16,23 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class PhotoInfo:
-    """What the details panel shows about one photo."""
+class PhotoMeta:
+    """What one decode tells about a photo's content (stored once per distinct content)."""
 
-    id: int
-    path: bytes
     hash: str
     width: int
     height: int
     taken_at: str | None
     camera: str | None
     format: str
+
+
+@dataclass(frozen=True)
+class PhotoInfo(PhotoMeta):
+    """What the details panel shows about one photo: its metadata and one of its files."""
+
+    id: int
+    path: bytes
     file_size: int
 
 
