@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 
+from clipdesk.core.captions import DEFAULT_CAPTIONER
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.models import DEFAULT_MODEL
 from clipdesk.core.types import Hit, IndexSummary, Progress
@@ -59,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tag")
     p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
                    help=f"how many (default {DEFAULT_K})")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("caption", help="a photo's caption, written first if it has none")
+    p.add_argument("image", nargs="?", help="an image file, in the library or not")
+    p.add_argument("--all", action="store_true",
+                   help="write a caption for every photo in the library that has none")
+    p.add_argument("--set", metavar="TEXT", help="give a library photo your own caption")
+    p.add_argument("--model", metavar="SPEC",
+                   help=f"the CoCa model that writes captions (default {DEFAULT_CAPTIONER}); "
+                        "remembered for this library")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("flagged", help="photos with the sensitive-content flag")
@@ -119,7 +130,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drive(job: Iterator[Progress]) -> IndexSummary | None:
+def _drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | None:
     """Run a job, with a progress bar on a terminal and silence when piped."""
     bar = None
     summary = None
@@ -128,12 +139,12 @@ def _drive(job: Iterator[Progress]) -> IndexSummary | None:
         for step in job:
             if step.summary is not None:
                 summary = step.summary
-            if not show or step.phase != "index":
+            if not show or step.phase not in ("index", "caption"):
                 continue
             if bar is None:
                 from tqdm import tqdm
 
-                bar = tqdm(total=step.total, unit="photo", desc="Indexing", file=sys.stderr,
+                bar = tqdm(total=step.total, unit="photo", desc=title, file=sys.stderr,
                            dynamic_ncols=True)
             bar.update(step.done - bar.n)
     finally:
@@ -153,8 +164,8 @@ def _print_summary(s: IndexSummary) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         hits = lib.search(args.text, args.k, tags=args.tag)
-    shown = hits if args.all else [h for h in hits if h.relevant]
-    _print_hits(shown, args.json)
+        shown = hits if args.all else [h for h in hits if h.relevant]
+        _print_hits(shown, args.json, lib)
     if len(shown) < len(hits):
         print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
               "--all shows them", file=sys.stderr)
@@ -163,13 +174,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        _print_hits(lib.similar(args.image, args.k), args.json)
+        _print_hits(lib.similar(args.image, args.k), args.json, lib)
     return 0
 
 
-def _print_hits(hits: list[Hit], as_json: bool) -> None:
+def _print_hits(hits: list[Hit], as_json: bool, lib) -> None:
     if as_json:
-        _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4)} for h in hits])
+        _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                      "tags": [t for t, _, _ in lib.catalog.tags_of(h.photo_id)],
+                      "caption": lib.catalog.caption(h.photo_id)[0]} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
@@ -206,19 +219,35 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        _print_hits(lib.suggest(args.tag, args.k), args.json)
+        _print_hits(lib.suggest(args.tag, args.k), args.json, lib)
     return 0
 
 
 def cmd_flagged(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        hits = lib.flagged()
-        if args.json:
-            _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
-                          "tags": [t for t, _, _ in lib.catalog.tags_of(h.photo_id)]}
-                         for h in hits])
+        _print_hits(lib.flagged(), args.json, lib)
+    return 0
+
+
+def cmd_caption(args: argparse.Namespace) -> int:
+    if args.image is None and not args.all:
+        raise ClipdeskError("name an image, or use --all to caption the whole library")
+    with _library(args) as lib:
+        if args.model:
+            lib.choose_captioner(args.model)
+        if args.all:
+            with contextlib.closing(lib.write_captions()) as job:
+                _drive(job, "Captioning")
+            print(f"{len(lib.catalog.photos_without_caption())} photos still without a caption")
+        if args.image is None:
             return 0
-    _print_hits(hits, False)
+        if args.set is not None:
+            lib.set_caption(lib.photo_id(args.image), args.set)
+        caption = lib.caption_file(args.image)
+    if args.json:
+        _print_json({"path": os.path.abspath(args.image), "caption": caption})
+    else:
+        print(caption)
     return 0
 
 
@@ -284,4 +313,4 @@ def _print_json(data: object) -> None:
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
              "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest,
-             "flagged": cmd_flagged}
+             "flagged": cmd_flagged, "caption": cmd_caption}

@@ -152,14 +152,14 @@ def make_dataset(transform: Callable, n: int) -> tuple[torch.Tensor, torch.Tenso
 # --------------------------------------------------------------------------- model io
 
 
-def write_config(out_dir: Path) -> None:
+def write_config(out_dir: Path, model_cfg: dict = MODEL_CFG) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = {"model_cfg": MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}
+    cfg = {"model_cfg": model_cfg, "preprocess_cfg": PREPROCESS_CFG}
     (out_dir / "open_clip_config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 
 
-def save_model(model: torch.nn.Module, out_dir: Path) -> None:
-    write_config(out_dir)
+def save_model(model: torch.nn.Module, out_dir: Path, model_cfg: dict = MODEL_CFG) -> None:
+    write_config(out_dir, model_cfg)
     state = {
         k: (v.to(torch.float16) if v.is_floating_point() else v).detach().contiguous()
         for k, v in model.state_dict().items()
@@ -181,19 +181,24 @@ def _param_groups(model: torch.nn.Module) -> list[dict]:
     return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": WEIGHT_DECAY}]
 
 
+def new_model(model_cfg: dict = MODEL_CFG) -> tuple[torch.nn.Module, Callable, Callable]:
+    """An untrained model, its eval transform and tokenizer, built through open_clip's local-dir path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_config(Path(tmp), model_cfg)
+        logging.getLogger().setLevel(logging.ERROR)  # "no weights found, initialised randomly" is expected
+        model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{tmp}")
+        logging.getLogger().setLevel(logging.WARNING)
+        tokenizer = open_clip.get_tokenizer(f"local-dir:{tmp}")
+    return model, preprocess, tokenizer
+
+
 def train(out_dir: Path) -> None:
     torch.set_num_threads(THREADS)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(SEED)
     t_start = time.perf_counter()
 
-    # Build the (untrained) model and its eval transform through open_clip's own local-dir path.
-    with tempfile.TemporaryDirectory() as tmp:
-        write_config(Path(tmp))
-        logging.getLogger().setLevel(logging.ERROR)  # "no weights found, initialised randomly" is expected
-        model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{tmp}")
-        logging.getLogger().setLevel(logging.WARNING)
-        tokenizer = open_clip.get_tokenizer(f"local-dir:{tmp}")
+    model, preprocess, tokenizer = new_model()
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters; eval transform:\n{preprocess}")
 

@@ -14,6 +14,27 @@ from tests.photolib import PhotoLibrary, make_library
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = f"local-dir:{REPO / 'tests' / 'models' / 'tiny-clip'}"
 
+# What the tiny model knows (it maps words it never saw, like "dog", to arbitrary points,
+# so the default vocabulary would tag its photos at random).
+TINY_VOCABULARY = """
+red: a red shape | red
+green: a green shape | green
+blue: a blue shape | blue
+yellow: a yellow shape | yellow
+purple: a purple shape | purple
+orange: an orange shape | orange
+circle: a circle | a round shape
+square: a square
+triangle: a triangle
+"""
+
+
+def use_tiny_vocabulary(home: Path) -> None:
+    """Tags the tiny model can judge, and no sensitive concepts."""
+    (home / "tags.txt").write_text(TINY_VOCABULARY)
+    (home / "sensitive.txt").write_text("# no sensitive concepts in this test\n")
+
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach a model hub: make any accidental attempt fail fast.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -58,6 +79,7 @@ def photo_library(tmp_path_factory) -> PhotoLibrary:
 def indexed_home(photo_library, tmp_path_factory) -> Path:
     """A clipdesk home with `photo_library` indexed by the tiny model (do not modify)."""
     home = tmp_path_factory.mktemp("home")
+    use_tiny_vocabulary(home)
     result = run_cli("--home", str(home), "index", str(photo_library.root), "--model", TINY_MODEL)
     assert result.rc == 0, result.err
     return home

@@ -20,7 +20,7 @@ import numpy as np
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -72,7 +72,25 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY(photo_id, model)
     );
     """,
+    2: """
+    -- a photo's caption, and who wrote it: the captioning model's id, or 'manual'
+    ALTER TABLE photos ADD COLUMN caption TEXT;
+    ALTER TABLE photos ADD COLUMN caption_by TEXT;
+    -- the searchable words of each photo: file and folder names, tags, caption
+    CREATE VIRTUAL TABLE photo_words USING fts5(names, tags, caption,
+        tokenize="unicode61 remove_diacritics 2");
+    INSERT INTO photo_words(rowid, names, tags) SELECT rowid, names,
+        (SELECT group_concat(tag, ' ') FROM tags WHERE photo_id=photo_text.rowid
+         AND source<>'removed') FROM photo_text;
+    DROP TABLE photo_text;
+    """,
 }
+
+# the tags and caption of the photos in photo_words (all, or those in a temp list)
+_REFRESH_WORDS = (
+    "UPDATE photo_words SET "
+    "tags=(SELECT group_concat(tag, ' ') FROM tags WHERE photo_id=photo_words.rowid "
+    "AND source<>'removed'), caption=(SELECT caption FROM photos WHERE id=photo_words.rowid)")
 
 
 @dataclass(frozen=True)
@@ -232,19 +250,28 @@ class Catalog:
 
     @staticmethod
     def put_names(db: sqlite3.Connection, photo_ids: Iterable[int], roots: list[bytes]) -> None:
-        """Refresh the searchable names of these photos from their current files."""
+        """Refresh the searchable words of these photos from their current files."""
         for photo_id in set(photo_ids):
             paths = [r[0] for r in db.execute(
                 "SELECT path FROM files WHERE photo_id=? AND status='indexed'", (photo_id,))]
-            db.execute("DELETE FROM photo_text WHERE rowid=?", (photo_id,))
+            db.execute("DELETE FROM photo_words WHERE rowid=?", (photo_id,))
             if paths:
                 names = " ".join(_relative(p, roots).decode("utf-8", "replace") for p in paths)
-                db.execute("INSERT INTO photo_text(rowid, names) VALUES(?, ?)", (photo_id, names))
+                db.execute("INSERT INTO photo_words(rowid, names) VALUES(?, ?)", (photo_id, names))
+                db.execute(_REFRESH_WORDS + " WHERE rowid=?", (photo_id,))
 
-    def match_names(self, query: str, limit: int = 1000) -> set[int]:
-        """Photos whose file or folder names match an FTS5 query."""
+    @staticmethod
+    def _refresh_words(db: sqlite3.Connection, photo_ids: Iterable[int] | None = None) -> None:
+        """Copy tags and captions into the search text (of all photos when ids is None)."""
+        if photo_ids is None:
+            db.execute(_REFRESH_WORDS)
+        else:
+            db.executemany(_REFRESH_WORDS + " WHERE rowid=?", [(i,) for i in set(photo_ids)])
+
+    def match_words(self, query: str, limit: int = 1000) -> set[int]:
+        """Photos whose names, tags or caption match an FTS5 query."""
         try:
-            rows = self._db.execute("SELECT rowid FROM photo_text WHERE photo_text MATCH ? "
+            rows = self._db.execute("SELECT rowid FROM photo_words WHERE photo_words MATCH ? "
                                     "LIMIT ?", (query, limit))
             return {r[0] for r in rows}
         except sqlite3.OperationalError:  # a query FTS5 cannot parse matches nothing
@@ -268,12 +295,14 @@ class Catalog:
             db.executemany(
                 "INSERT OR IGNORE INTO tags(photo_id, tag, source, score) VALUES(?, ?, 'auto', ?)",
                 [(pid, tag, score) for pid, pairs in assigned.items() for tag, score in pairs])
+            self._refresh_words(db)
 
     def set_tag(self, photo_id: int, tag: str, on: bool) -> None:
         """A person's decision: it outlives every re-tagging."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
                        "VALUES(?, ?, ?, NULL)", (photo_id, tag.lower(), "manual" if on else "removed"))
+            self._refresh_words(db, [photo_id])
 
     def add_examples(self, tag: str, yes: list[int], no: list[int]) -> None:
         tag = tag.lower()
@@ -285,6 +314,7 @@ class Catalog:
                                "VALUES(?, ?, ?, NULL)", (pid, tag, "manual" if label else "removed"))
             newest = db.execute("SELECT coalesce(max(id), 0) FROM photos").fetchone()[0]
             db.execute("INSERT OR REPLACE INTO taught VALUES(?, ?)", (tag, newest))
+            self._refresh_words(db, yes + no)
 
     def examples(self, tag: str) -> tuple[list[int], list[int]]:
         rows = self._db.execute("SELECT photo_id, label FROM examples WHERE tag=?",
@@ -327,6 +357,47 @@ class Catalog:
                 ids.add(row[0])
         return ids
 
+    def rename_tag(self, old: str, new: str) -> None:
+        """Every photo's `old` tag (automatic, manual or removed) becomes `new`; so do its
+        examples if it was taught."""
+        old, new = old.lower(), new.lower()
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT photo_id FROM tags WHERE tag=?", (old,))]
+            db.execute("DELETE FROM tags WHERE tag=? AND photo_id IN "
+                       "(SELECT photo_id FROM tags WHERE tag=?)", (new, old))
+            db.execute("UPDATE tags SET tag=? WHERE tag=?", (new, old))
+            db.execute("DELETE FROM examples WHERE tag=?", (new,))
+            db.execute("UPDATE examples SET tag=? WHERE tag=?", (new, old))
+            db.execute("DELETE FROM taught WHERE tag=?", (new,))
+            db.execute("UPDATE taught SET tag=? WHERE tag=?", (new, old))
+            self._refresh_words(db, ids)
+
+    def remove_tag(self, tag: str) -> None:
+        """Take `tag` off every photo and forget its examples."""
+        tag = tag.lower()
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT photo_id FROM tags WHERE tag=?", (tag,))]
+            for table in ("tags", "examples", "taught"):
+                db.execute(f"DELETE FROM {table} WHERE tag=?", (tag,))
+            self._refresh_words(db, ids)
+
+    def caption(self, photo_id: int) -> tuple[str | None, str | None]:
+        """(caption, who wrote it: a model id or 'manual'), or (None, None)."""
+        row = self._db.execute("SELECT caption, caption_by FROM photos WHERE id=?",
+                               (photo_id,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def set_caption(self, photo_id: int, text: str | None, by: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE photos SET caption=?, caption_by=? WHERE id=?",
+                       (text, by if text else None, photo_id))
+            self._refresh_words(db, [photo_id])
+
+    def photos_without_caption(self) -> list[int]:
+        """Photos with no caption yet, newest first."""
+        return [r[0] for r in self._db.execute(
+            "SELECT id FROM photos WHERE caption IS NULL ORDER BY taken_at DESC, id DESC")]
+
     def remove_files(self, paths: Iterable[bytes]) -> None:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
@@ -339,7 +410,7 @@ class Catalog:
                 "(SELECT photo_id FROM files WHERE photo_id IS NOT NULL)"
             )]
             db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
-            db.executemany("DELETE FROM photo_text WHERE rowid=?", [(i,) for i in ids])
+            db.executemany("DELETE FROM photo_words WHERE rowid=?", [(i,) for i in ids])
         return ids
 
     def drop_other_models(self, model: str) -> None:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import imaging, pipeline, ranking, scanner, tagging, teaching
+from clipdesk.core import captions, imaging, pipeline, ranking, scanner, tagging, teaching
 from clipdesk.core.catalog import Catalog
-from clipdesk.core.errors import ClipdeskError, DecodeError, RootError
+from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
 from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
 from clipdesk.core.types import Hit, IndexSummary, PhotoInfo, Problem, Progress, Status
@@ -162,14 +162,45 @@ class Library:
         """Everyday tags and sensitive concepts: the user's tags.txt and sensitive.txt in
         the home folder where they exist, else the defaults."""
         tags = []
-        for name, default, prefix in (("tags.txt", tagging.DEFAULT_VOCABULARY, ""),
-                                      ("sensitive.txt", tagging.DEFAULT_SENSITIVE,
-                                       tagging.SENSITIVE)):
-            own = self.home / name
-            text = (own if own.exists() else default).read_text(encoding="utf-8")
+        for name, prefix in (("tags.txt", ""), ("sensitive.txt", tagging.SENSITIVE)):
             tags += [tagging.TagDef(prefix + t.name, t.prompts)
-                     for t in tagging.parse_vocabulary(text)]
+                     for t in tagging.parse_vocabulary(self.vocabulary_text(name))]
         return tags
+
+    def vocabulary_text(self, name: str = "tags.txt") -> str:
+        """The text of a vocabulary file: the user's own copy, else the default."""
+        own = self.home / name
+        default = tagging.RESOURCES / name
+        return (own if own.exists() else default).read_text(encoding="utf-8")
+
+    def save_vocabulary(self, text: str, name: str = "tags.txt") -> None:
+        """Keep the user's own vocabulary; automatic tags follow it at the next retag()."""
+        own = self.home / name
+        tmp = own.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(own)
+
+    def rename_tag(self, old: str, new: str) -> None:
+        """Rename a tag on every photo and in the vocabulary."""
+        new = " ".join(new.split()).lower()
+        if not new or ":" in new or "#" in new:
+            raise ClipdeskError(f"{new!r} cannot be a tag name (no ':' or '#', not empty)")
+        self._edit_vocabulary(old, new)
+        self.catalog.rename_tag(old, new)
+
+    def remove_tag(self, tag: str) -> None:
+        """Take a tag off every photo and out of the vocabulary."""
+        self._edit_vocabulary(tag, None)
+        self.catalog.remove_tag(tag)
+
+    def _edit_vocabulary(self, old: str, new: str | None) -> None:
+        if old.startswith(tagging.SENSITIVE):
+            return  # sensitive concepts are edited in sensitive.txt
+        text = self.vocabulary_text()
+        edited = tagging.edit_vocabulary(text, old, new)
+        if [t.name for t in tagging.parse_vocabulary(edited)] != \
+                [t.name for t in tagging.parse_vocabulary(text)]:
+            self.save_vocabulary(edited)
 
     def flagged(self) -> list[Hit]:
         """Photos with a sensitive-content flag, the strongest first (score: similarity)."""
@@ -192,14 +223,7 @@ class Library:
         embedder = self._query_embedder()
         vocabulary = self.vocabulary()
         version = self._tags_version()
-        cache = self.home / f"tag-vectors-{version}.npy"  # prompts are encoded once
-        if cache.exists():
-            tag_vecs = np.load(cache)
-        else:
-            tag_vecs = tagging.tag_vectors(vocabulary, embedder.encode_texts)
-            for old in self.home.glob("tag-vectors-*.npy"):
-                old.unlink()
-            np.save(cache, tag_vecs)
+        tag_vecs = tagging.tag_vectors(vocabulary, self._prompt_vectors(embedder))
         ids, vectors = self.catalog.vectors(self.model_id)
         chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
         assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
@@ -213,22 +237,44 @@ class Library:
         self.catalog.set_auto_tags(assigned)
         self.catalog.set_meta("tags_version", version)
 
+    def _prompt_vectors(self, embedder: Embedder):
+        """encode_texts with a file cache per model: editing the vocabulary encodes only
+        the new prompts (all 357 default prompts take about 40 s on a CPU)."""
+        cache = self.home / f"prompts-{pipeline.content_hash(embedder.model_id.encode())}.npz"
+        known: dict[str, np.ndarray] = {}
+        if cache.exists():
+            with np.load(cache) as stored:
+                known = dict(zip(stored["prompts"].tolist(), stored["vectors"]))
+
+        def encode(prompts: list[str]) -> np.ndarray:
+            missing = [p for p in dict.fromkeys(prompts) if p not in known]
+            if missing:
+                known.update(zip(missing, embedder.encode_texts(missing)))
+                tmp = cache.with_suffix(".tmp.npz")
+                np.savez(tmp, prompts=np.array(list(known)), vectors=np.stack(list(known.values())))
+                tmp.replace(cache)
+            return np.stack([known[p] for p in prompts])
+        return encode
+
     def tags(self, path: str | bytes) -> list[tuple[str, float | None, str]]:
         """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
-        return self.catalog.tags_of(self._photo_id(path))
+        return self.catalog.tags_of(self.photo_id(path))
 
     def set_tag(self, path: str | bytes, tag: str, on: bool = True) -> None:
         """Add (on) or take off a tag by hand; it wins over automatic tagging for good."""
-        self.catalog.set_tag(self._photo_id(path), tag, on)
+        self.catalog.set_tag(self.photo_id(path), tag, on)
 
     def teach(self, tag: str, yes: list[str | bytes], no: list[str | bytes] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
+        self.teach_photos(tag, [self.photo_id(p) for p in yes], [self.photo_id(p) for p in no])
+        return len(self.suggest(tag, k=1_000_000))
+
+    def teach_photos(self, tag: str, yes: list[int], no: list[int] = ()) -> None:
+        """teach() by photo ids."""
         if not yes and not self.catalog.examples(tag)[0]:
             raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
-        self.catalog.add_examples(tag, [self._photo_id(p) for p in yes],
-                                  [self._photo_id(p) for p in no])
-        return len(self.suggest(tag, k=1_000_000))
+        self.catalog.add_examples(tag, list(yes), list(no))
 
     def _classifier(self, tag: str):
         yes, no = self.catalog.examples(tag)
@@ -254,7 +300,57 @@ class Library:
         paths = self.catalog.paths_for(i for i, _ in ranked[:k])
         return [Hit(i, paths[i], p) for i, p in ranked[:k] if i in paths]
 
-    def _photo_id(self, path: str | bytes) -> int:
+    # -- captions ---------------------------------------------------------------------
+
+    @property
+    def captioner_id(self) -> str:
+        return self.catalog.get_meta("caption_model") or captions.DEFAULT_CAPTIONER
+
+    def choose_captioner(self, spec: str) -> None:
+        """Write new captions with `spec` (a CoCa model); existing ones are kept."""
+        self.catalog.set_meta("caption_model", parse_spec(spec).id)
+
+    def caption(self, photo_id: int, write: bool = True) -> str | None:
+        """The photo's caption; when it has none and `write`, one is written and stored
+        (about a second on a CPU; the caption model loads on first use)."""
+        text, _ = self.catalog.caption(photo_id)
+        if text is None and write:
+            loaded = load_model(self.captioner_id)
+            text = captions.write_caption(loaded, self.preview(photo_id, loaded.image_size))
+            self.catalog.set_caption(photo_id, text, loaded.spec.id)
+        return text
+
+    def caption_file(self, path: str | bytes) -> str:
+        """The caption of any image file: the stored one for a library photo."""
+        raw = os.path.abspath(os.fsencode(path))
+        photo_id, _ = self.catalog.photo_for_path(raw)
+        if photo_id is not None:
+            return self.caption(photo_id)
+        loaded = load_model(self.captioner_id)
+        return captions.write_caption(loaded, self._decode_file(raw, loaded.image_size))
+
+    def set_caption(self, photo_id: int, text: str) -> None:
+        """A person's caption: kept for good (an empty one lets the model write again)."""
+        text = " ".join(text.split())
+        self.catalog.set_caption(photo_id, text or None, "manual")
+
+    def write_captions(self) -> Iterator[Progress]:
+        """Caption every photo that has none, newest first (a low-priority pass). A photo
+        that cannot be read is left for the next pass."""
+        ids = self.catalog.photos_without_caption()
+        started = time.monotonic()
+        for done, photo_id in enumerate(ids, 1):
+            try:
+                self.caption(photo_id)
+            except ModelLoadError:
+                raise
+            except ClipdeskError as exc:
+                log.warning("no caption for photo %d: %s", photo_id, exc)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            yield Progress("caption", done=done, total=len(ids), rate=rate,
+                           eta=(len(ids) - done) / rate)
+
+    def photo_id(self, path: str | bytes) -> int:
         raw = os.path.abspath(os.fsencode(path))
         photo_id, _ = self.catalog.photo_for_path(raw)
         if photo_id is None:
@@ -397,8 +493,8 @@ class Library:
     # -- queries ----------------------------------------------------------------------
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
-        """The k best photos for `text`: photos whose file or folder names hold every word
-        of the query first, then by CLIP similarity (the score). Each hit says whether it
+        """The k best photos for `text`: photos whose names, tags or caption hold every
+        word of the query first, then by CLIP similarity (the score). Each hit says whether it
         is above the query's relevance threshold (see ranking.py)."""
         if not text.strip():
             raise ClipdeskError("the search text is empty")
@@ -406,7 +502,7 @@ class Library:
         vector = embedder.encode_text(text)
         scores = dict(self.vector_index().query(vector, max(k, 100)))
         terms = ranking.name_terms(text)
-        named = self.catalog.match_names(ranking.fts_query(terms)) if terms else set()
+        named = self.catalog.match_words(ranking.fts_query(terms)) if terms else set()
         unscored = sorted(named - scores.keys())
         if unscored:
             ids, vecs = self.catalog.vectors(embedder.model_id, unscored)
@@ -445,17 +541,22 @@ class Library:
         return self._hits(self.vector_index().query(vector, k, exclude=exclude))
 
     def _embed_file(self, path: bytes, embedder: Embedder) -> np.ndarray:
+        return embedder.encode_image(self._decode_file(path, embedder.loaded.image_size))
+
+    @staticmethod
+    def _decode_file(path: bytes, side: int):
+        """An upright RGB image at least `side` px on its short side, or a ClipdeskError
+        that says what is wrong with the file."""
         name = os.fsdecode(path)
         try:
             data, _ = imaging.read_file(path)
-            decoded = imaging.decode(data, embedder.loaded.image_size)
+            return imaging.decode(data, side).image
         except FileNotFoundError:
             raise ClipdeskError(f"{name}: no such file") from None
         except OSError as exc:
             raise ClipdeskError(f"{name}: cannot read file: {exc.strerror or exc}") from None
         except DecodeError as exc:
             raise ClipdeskError(f"{name}: {exc.reason}") from None
-        return embedder.encode_image(decoded.image)
 
     def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
         paths = self.catalog.paths_for(i for i, _ in ranked)
@@ -488,14 +589,7 @@ class Library:
         info = self.photo_info(photo_id)
         if info is None:
             raise ClipdeskError("this photo is no longer in the library")
-        try:
-            data, _ = imaging.read_file(info.path)
-            return imaging.decode(data, side).image
-        except OSError as exc:
-            raise ClipdeskError(f"{os.fsdecode(info.path)}: cannot read file: "
-                                f"{exc.strerror or exc}") from None
-        except DecodeError as exc:
-            raise ClipdeskError(f"{os.fsdecode(info.path)}: {exc.reason}") from None
+        return self._decode_file(info.path, side)
 
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)

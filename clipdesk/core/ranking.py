@@ -1,5 +1,5 @@
-"""Ranking that knows when to stop: photos whose file or folder names hold every word of
-the query first, then CLIP similarity; cut where a result is no longer clearly more
+"""Ranking that knows when to stop: photos whose file or folder names, tags or caption
+hold every word of the query first, then CLIP similarity; cut where a result is no longer clearly more
 similar to the query than the library at large."""
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def name_terms(text: str) -> list[str]:
-    """The words of a query worth matching against names (FTS5 tokens, no stopwords)."""
+    """The words of a query worth matching against a photo's words (FTS5 tokens, no
+    stopwords)."""
     return [w for w in (m.group(0).lower() for m in _WORD.finditer(text))
             if w not in _STOPWORDS]
 

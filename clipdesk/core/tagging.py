@@ -24,7 +24,6 @@ P_MIN = 0.01
 MAX_TAGS = 5
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEFAULT_VOCABULARY = RESOURCES / "tags.txt"
-DEFAULT_SENSITIVE = RESOURCES / "sensitive.txt"
 # Sensitive concepts are tags with this prefix: found the same way, and a person's
 # removal of one (this photo is fine) is kept like any other.
 SENSITIVE = "sensitive:"
@@ -48,6 +47,20 @@ def parse_vocabulary(text: str) -> list[TagDef]:
         variants = tuple(p.strip() for p in prompts.split("|") if p.strip())
         tags[name] = TagDef(name, variants or (f"a photo of {name}",))
     return list(tags.values())
+
+
+def edit_vocabulary(text: str, old: str, new: str | None) -> str:
+    """The vocabulary file's text with tag `old` renamed to `new` (None: removed); its
+    prompts, comments and the other lines stay as they were."""
+    lines = []
+    for line in text.splitlines():
+        body = line.split("#", 1)[0]
+        name, colon, rest = body.partition(":")
+        if name.strip().lower() != old.lower() or not body.strip():
+            lines.append(line)
+        elif new is not None:
+            lines.append(f"{new}{colon}{rest}" + line[len(body):])
+    return "\n".join(lines) + "\n"
 
 
 def tag_vectors(tags: list[TagDef], encode_texts) -> np.ndarray:

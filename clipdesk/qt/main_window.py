@@ -8,18 +8,17 @@ from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Sig
 from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
-                               QLineEdit, QListView, QListWidget, QListWidgetItem,
-                               QMainWindow, QMenu, QMessageBox,
+                               QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QPushButton, QSlider, QSplitter, QToolButton,
                                QVBoxLayout, QWidget)
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import DEFAULT_MODEL
-from clipdesk.core.tagging import SENSITIVE
 from clipdesk.core.types import Hit, Progress
 from clipdesk.qt.grid import PHOTO_ID_ROLE, PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
+from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
 from clipdesk.qt.worker import Job, Jobs
 
 RESULTS = 200
@@ -30,7 +29,8 @@ REFRESH_EVERY_S = 1.0
 class MainWindow(QMainWindow):
     """Every long task runs as a Job; this class only presents and wires."""
 
-    results_shown = Signal(str)  # "library" | "search" | "similar"
+    results_shown = Signal(str)  # "library" | "search" | "similar" | "flagged" | "teach"
+    details_shown = Signal(int)  # a photo's details (tags, caption) are on screen
 
     def __init__(self, library: Library) -> None:
         super().__init__()
@@ -45,6 +45,10 @@ class MainWindow(QMainWindow):
         self.sensitive = library.catalog.get_meta("sensitive_display") or "blur"
         self._shown_once = False
         self._after_first_load: list = []
+        self.teaching: str | None = None
+        self.caption_job: Job | None = None
+        self.captions = library.catalog.get_meta("captions") or (
+            "all" if _has_gpu() else "selected")
         self.setWindowTitle("clipdesk")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -107,22 +111,31 @@ class MainWindow(QMainWindow):
         self.grid.viewport().installEventFilter(self)
 
         self.details = DetailsPanel()
+        self.details.tag_added.connect(lambda tag: self._edit_current(
+            lambda pid: self.library.catalog.set_tag(pid, tag, True)))
+        self.details.tag_removed.connect(lambda tag: self._edit_current(
+            lambda pid: self.library.catalog.set_tag(pid, tag, False)))
+        self.details.caption_edited.connect(lambda text: self._edit_current(
+            lambda pid: self.library.set_caption(pid, text)))
         self.tag_filter: str | None = None
-        self.tag_list = QListWidget()
-        self.tag_list.itemClicked.connect(self._tag_clicked)
-        tags_panel = QWidget()
-        tags_column = QVBoxLayout(tags_panel)
-        tags_column.setContentsMargins(0, 0, 0, 0)
-        tags_column.addWidget(QLabel("<b>Tags</b>"))
-        tags_column.addWidget(self.tag_list, 1)
+        self.tags = TagSidebar()
+        self.tags.chosen.connect(lambda tag: self.set_tag_filter(
+            None if tag == self.tag_filter else tag))
+        self.tags.rename_requested.connect(self.rename_tag)
+        self.tags.remove_requested.connect(self.remove_tag)
+        self.teach_bar = TeachBar()
+        self.teach_bar.accept.connect(lambda: self._answer(True))
+        self.teach_bar.reject.connect(lambda: self._answer(False))
+        self.teach_bar.done.connect(self._teaching_done)
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(head)
+        column.addWidget(self.teach_bar)
         column.addWidget(self.grid, 1)
         column.addWidget(self.empty, 1)
         splitter = QSplitter()
-        splitter.addWidget(tags_panel)
+        splitter.addWidget(self.tags)
         splitter.addWidget(left)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 1)
@@ -165,6 +178,22 @@ class MainWindow(QMainWindow):
                      QKeySequence("Space"))
         view.addSeparator()
         self._action(view, "Flagged photos", self.show_flagged)
+        tags = self.menuBar().addMenu("&Tags")
+        self._action(tags, "Teach a tag from the selected photos…", self.teach_dialog,
+                     QKeySequence("Ctrl+T"))
+        self._action(tags, "Edit the tag vocabulary…", self.edit_vocabulary)
+        captions = tags.addMenu("Captions")
+        group = QActionGroup(self)
+        self.caption_actions = {}
+        for mode, text in (("selected", "Write one when a photo is selected"),
+                           ("all", "Write them for every photo, in the background"),
+                           ("off", "Off")):
+            action = captions.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(mode == self.captions)
+            action.triggered.connect(lambda _=False, m=mode: self.set_captions(m))
+            group.addAction(action)
+            self.caption_actions[mode] = action
         sensitive = view.addMenu("Sensitive photos")
         group = QActionGroup(self)
         self.sensitive_actions = {}
@@ -219,7 +248,9 @@ class MainWindow(QMainWindow):
 
     def _library_loaded(self, found: tuple[list[int], set[int], list]) -> None:
         ids, self.flagged, counts = found
-        self._show_tag_counts(counts)
+        self.tags.show_counts(counts, self.tag_filter)
+        self.details.set_known_tags(sorted({t.name for t in self.library.vocabulary()
+                                            if ":" not in t.name} | set(self.tags.tags())))
         if not self._shown_once:
             self._shown_once = True
             for callback in self._after_first_load:
@@ -238,22 +269,6 @@ class MainWindow(QMainWindow):
 
     # -- tags -------------------------------------------------------------------------
 
-    def _show_tag_counts(self, counts: list[tuple[str, int]]) -> None:
-        """The tag list with counts (sensitive flags are not browsed here)."""
-        self.tag_list.clear()
-        self.tag_list.addItem("All photos")
-        for tag, n in counts:
-            if not tag.startswith(SENSITIVE):
-                item = QListWidgetItem(f"{tag} ({n})")
-                item.setData(Qt.ItemDataRole.UserRole, tag)
-                self.tag_list.addItem(item)
-                if tag == self.tag_filter:
-                    item.setSelected(True)
-
-    def _tag_clicked(self, item: QListWidgetItem) -> None:
-        tag = item.data(Qt.ItemDataRole.UserRole)
-        self.set_tag_filter(None if tag == self.tag_filter else tag)
-
     def set_tag_filter(self, tag: str | None) -> None:
         """Show only photos with `tag`; a search runs within them."""
         self.tag_filter = tag
@@ -265,6 +280,8 @@ class MainWindow(QMainWindow):
     def show_library(self) -> None:
         self._query_serial += 1
         self.mode = "library"
+        self.teaching = None
+        self.teach_bar.hide()
         if self.search.text():
             self.search.blockSignals(True)
             self.search.clear()
@@ -288,8 +305,80 @@ class MainWindow(QMainWindow):
         self.more.setVisible(hidden > 0)
         self._update_empty("Nothing clearly matches." if not shown else "")
         self.back.show()
+        if mode == "teach":
+            self.teach_bar.show_tag(self.teaching, len(hits))
+            self._update_empty("" if hits else "No more suggestions.")
+        elif self.teaching:
+            self.teaching = None
+            self.teach_bar.hide()
         self.grid.scrollToTop()
         self.results_shown.emit(mode)
+
+    def rename_tag(self, tag: str) -> None:
+        new, ok = QInputDialog.getText(self, "Rename tag", f"New name for “{tag}”:", text=tag)
+        if ok and new.strip() and new.strip().lower() != tag:
+            self._retag(lambda: self.library.rename_tag(tag, new))
+            if self.tag_filter == tag:
+                self.tag_filter = " ".join(new.split()).lower()
+
+    def remove_tag(self, tag: str) -> None:
+        answer = QMessageBox.question(
+            self, "Remove tag", f"Take “{tag}” off every photo and out of the vocabulary? "
+            "The photos themselves are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            if self.tag_filter == tag:
+                self.tag_filter = None
+            self._retag(lambda: self.library.remove_tag(tag))
+
+    def edit_vocabulary(self) -> None:
+        dialog = VocabularyDialog(self.library.vocabulary_text(), self)
+        dialog.accepted.connect(lambda: self._retag(
+            lambda: self.library.save_vocabulary(dialog.text())))
+        dialog.show()
+        self.vocabulary_dialog = dialog
+
+    def _retag(self, change) -> None:
+        """Apply a vocabulary change, then re-judge the automatic tags (writer thread)."""
+        self.status_text.setText("Updating tags…")
+        job = self.jobs.create(lambda: (change(), self.library.retag()))
+        job.finished.connect(lambda _: (self.status_text.setText("Tags updated."),
+                                        self.refresh_library()))
+        job.failed.connect(self.show_error)
+        self.jobs.start_writer(job)
+
+    # -- teaching a tag ----------------------------------------------------------------
+
+    def teach_dialog(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            self.show_error(ClipdeskError("Select one or more photos that show the tag first."))
+            return
+        known = sorted({t for t, _ in self.library.catalog.taught_tags()} | set(self.tags.tags()))
+        tag, ok = QInputDialog.getItem(
+            self, "Teach a tag", f"What do the {len(ids)} selected photos show? clipdesk "
+            "then suggests other photos that show it.", known, editable=True)
+        tag = " ".join(tag.split()).lower()
+        if ok and tag:
+            self.teaching = tag
+            self._teach(ids, [])
+
+    def _answer(self, yes: bool) -> None:
+        ids = self.selected_ids()
+        if self.teaching and ids:
+            self._teach(ids if yes else [], [] if yes else ids)
+
+    def _teach(self, yes: list[int], no: list[int]) -> None:
+        """Record the answers, retrain (well under a second), show the new suggestions."""
+        tag = self.teaching
+        self._query("teach", f"Photos that might show “{tag}”",
+                    lambda: self.library.teach_photos(tag, yes, no) or self.library.suggest(
+                        tag, RESULTS))
+
+    def _teaching_done(self) -> None:
+        tag, self.teaching = self.teaching, None
+        self.teach_bar.hide()
+        self.tag_filter = tag
+        self.show_library()
 
     # -- sensitive content -------------------------------------------------------------
 
@@ -381,10 +470,40 @@ class MainWindow(QMainWindow):
         self.revealed.add(photo_id)
         self.model.reveal(photo_id)
         job = self.jobs.create(lambda: (self.library.photo_info(photo_id), [
-            t for t, _, _ in self.library.catalog.tags_of(photo_id)]))
-        job.finished.connect(lambda found: self.details.show_info(
-            found[0], self.thumbnails.get(photo_id), found[1]) if self.grid.currentIndex().data(
-                PHOTO_ID_ROLE) == photo_id else None)
+            t for t, _, _ in self.library.catalog.tags_of(photo_id)],
+            self.library.caption(photo_id, write=False)))
+        job.finished.connect(lambda found: self._show_details(photo_id, *found))
+        self.jobs.start_reader(job)
+
+    def _is_current(self, photo_id: int) -> bool:
+        return self.grid.currentIndex().data(PHOTO_ID_ROLE) == photo_id
+
+    def _show_details(self, photo_id: int, info, tags: list[str], caption: str | None) -> None:
+        if not self._is_current(photo_id):
+            return
+        self.details.show_info(info, self.thumbnails.get(photo_id), tags)
+        write = caption is None and self.captions != "off" and info is not None
+        self.details.show_caption(caption, pending=write)
+        self.details_shown.emit(photo_id)
+        if write:  # shown when ready; never blocks
+            job = self.jobs.create(lambda: self.library.caption(photo_id))
+            job.finished.connect(lambda text: self.details.show_caption(text)
+                                 if self._is_current(photo_id) else None)
+            job.failed.connect(lambda error: self.details.show_caption(
+                f"No caption: {error}") if self._is_current(photo_id) else None)
+            self.jobs.start_reader(job)
+
+    def _edit_current(self, change) -> None:
+        """A person's edit of the current photo's tags or caption, then a fresh view."""
+        photo_id = self.grid.currentIndex().data(PHOTO_ID_ROLE)
+        if photo_id is None:
+            return
+        job = self.jobs.create(lambda: (change(photo_id), [
+            t for t, _, _ in self.library.catalog.tags_of(photo_id)])[1])
+        job.finished.connect(lambda tags: (self.details.show_tags(tags)
+                                           if self._is_current(photo_id) else None,
+                                           self.refresh_library()))
+        job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
     def _path_of(self, row: int) -> bytes | None:
@@ -403,6 +522,8 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         menu.addAction("Find similar", lambda: self.find_similar(path))
+        menu.addAction("Teach a tag from the selected photos…", self.teach_dialog)
+        menu.addSeparator()
         menu.addAction("Open", lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(os.fsdecode(path))))
         menu.addAction("Show in folder", lambda: QDesktopServices.openUrl(
@@ -426,11 +547,44 @@ class MainWindow(QMainWindow):
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
+    # -- captions ---------------------------------------------------------------------
+
+    def set_captions(self, mode: str) -> None:
+        """selected (written when a photo is selected) / all (a background pass) / off."""
+        self.captions = mode
+        self.library.catalog.set_meta("captions", mode)
+        self.caption_actions[mode].setChecked(True)
+        if mode == "all":
+            self.write_captions()
+        elif self.caption_job is not None:
+            self.caption_job.cancel()
+
+    def write_captions(self) -> None:
+        """The low-priority pass: it yields the writer thread to any indexing."""
+        if self.captions != "all" or self.caption_job is not None or self.index_job is not None:
+            return
+        job = self.jobs.create(self.library.write_captions)
+        job.progress.connect(lambda step: self.status_text.setText(
+            f"Writing captions… {step.done:,} of {step.total:,}"))
+        job.finished.connect(lambda _: self._captions_ended("Captions written."))
+        job.cancelled.connect(lambda: self._captions_ended(""))
+        job.failed.connect(lambda error: (self._captions_ended(f"Captions stopped: {error}"),
+                                          self.show_error(error)))
+        self.caption_job = job
+        self.jobs.start_writer(job)
+
+    def _captions_ended(self, text: str) -> None:
+        self.caption_job = None
+        if text:
+            self.status_text.setText(text)
+
     # -- indexing ---------------------------------------------------------------------
 
     def start_index(self, folders: list[str] | None = None, model: str | None = None) -> None:
         if self.index_job is not None:
             self.index_job.cancel()  # the new run covers the old one's work
+        if self.caption_job is not None:
+            self.caption_job.cancel()  # indexing first; captions resume after it
         job = self.jobs.create(lambda: self.library.index(folders, model))
         job.progress.connect(self._index_progress)
         job.finished.connect(self._index_finished)
@@ -465,6 +619,7 @@ class MainWindow(QMainWindow):
         self._index_ended(text)
         if self.mode == "library":
             self.refresh_library()
+        self.write_captions()
 
     def _index_failed(self, error: ClipdeskError) -> None:
         self._index_ended(f"Indexing stopped: {error}")
@@ -570,6 +725,14 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.jobs.wait(30_000)
         super().closeEvent(event)
+
+
+def _has_gpu() -> bool:
+    """Whether torch sees a GPU, without importing torch just to ask."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return bool(torch is not None and torch.cuda.is_available())
 
 
 def _to_qimage(image) -> QImage:

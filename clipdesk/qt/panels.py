@@ -5,11 +5,14 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from html import escape
+
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCompleter, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QTableWidget, QTableWidgetItem, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from clipdesk.core.types import PhotoInfo, Problem
 
@@ -33,7 +36,11 @@ def human_date(iso: str | None) -> str:
 
 
 class DetailsPanel(QWidget):
-    """Preview and facts about the selected photo."""
+    """Preview and facts about the selected photo; its tags and caption can be edited."""
+
+    tag_added = Signal(str)
+    tag_removed = Signal(str)
+    caption_edited = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,17 +50,43 @@ class DetailsPanel(QWidget):
         self.preview.setStyleSheet("background: #202020; border-radius: 4px;")
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
-                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File", "Tags")}
+                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File")}
+        self.caption = QLabel(wordWrap=True)
+        self.caption.setStyleSheet("font-style: italic;")
+        self.caption_edit = QLineEdit(placeholderText="Write a caption, then press Enter")
+        self.caption_edit.returnPressed.connect(self._caption_done)
+        self.caption_edit.hide()
+        self.edit_caption = QToolButton(text="Edit")
+        self.edit_caption.setToolTip("Write your own caption (it is kept for good)")
+        self.edit_caption.clicked.connect(self._start_caption_edit)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.caption, 1)
+        caption_row.addWidget(self.caption_edit, 1)
+        caption_row.addWidget(self.edit_caption, 0, Qt.AlignmentFlag.AlignTop)
+        self.tags = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.tags.setToolTip("Click × to take a tag off this photo")
+        self.tags.linkActivated.connect(self.tag_removed.emit)
+        self.add_tag = QLineEdit(placeholderText="Add a tag…")
+        self.add_tag.returnPressed.connect(self._tag_done)
         self.facts = QWidget()
         form = QFormLayout(self.facts)
         form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("<b>Caption</b>", caption_row)
         for name, label in self.fields.items():
             form.addRow(f"<b>{name}</b>", label)
+        form.addRow("<b>Tags</b>", self.tags)
+        form.addRow("", self.add_tag)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
         layout.addStretch(1)
         self.show_info(None)
+
+    def set_known_tags(self, tags: list[str]) -> None:
+        """What "Add a tag…" offers as you type."""
+        completer = QCompleter(tags, self.add_tag)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.add_tag.setCompleter(completer)
 
     def show_info(self, info: PhotoInfo | None, thumbnail: QPixmap | None = None,
                   tags: list[str] | None = None) -> None:
@@ -73,11 +106,40 @@ class DetailsPanel(QWidget):
         self.fields["Taken"].setText(human_date(info.taken_at))
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
-        self.fields["Tags"].setText(", ".join(tags or []) or "none yet")
+        self.show_tags(tags or [])
+        self.show_caption(None)
         if thumbnail is not None and not thumbnail.isNull():
             self.preview.setPixmap(thumbnail.scaled(
                 self.preview.width() - 8, 320, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
+
+    def show_tags(self, tags: list[str]) -> None:
+        self.tags.setText(", ".join(
+            f'{escape(t)} <a href="{escape(t)}" style="text-decoration:none">×</a>'
+            for t in tags) or "none yet")
+
+    def show_caption(self, text: str | None, pending: bool = False) -> None:
+        self.caption_edit.hide()
+        self.caption.show()
+        self.caption.setText(text or ("Writing a caption…" if pending else "none"))
+
+    def _start_caption_edit(self) -> None:
+        current = self.caption.text()
+        self.caption_edit.setText("" if current in ("none", "Writing a caption…") else current)
+        self.caption.hide()
+        self.caption_edit.show()
+        self.caption_edit.setFocus()
+
+    def _caption_done(self) -> None:
+        text = self.caption_edit.text().strip()
+        self.show_caption(text)
+        self.caption_edited.emit(text)
+
+    def _tag_done(self) -> None:
+        tag = " ".join(self.add_tag.text().split()).lower()
+        self.add_tag.clear()
+        if tag:
+            self.tag_added.emit(tag)
 
 
 class FirstRunDialog(QDialog):

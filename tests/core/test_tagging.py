@@ -1,26 +1,18 @@
 """Zero-shot tags: calibrated per tag, absent concepts assigned to nothing, people win."""
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 from clipdesk.core import tagging
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
-from tests.conftest import TINY_MODEL, run_cli
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_vocabulary
 from tests.synthetic import SHAPES, render
 
-# What the tiny model knows (it maps words it never saw, like "dog", to arbitrary points,
-# so absent concepts are ones it knows that the library lacks: purple, orange).
-VOCABULARY = """
-red: a red shape | red
-green: a green shape | green
-blue: a blue shape | blue
-yellow: a yellow shape | yellow
-purple: a purple shape | purple
-orange: an orange shape | orange
-circle: a circle | a round shape
-square: a square
-triangle: a triangle
-"""
+# absent concepts are ones the tiny model knows that the library lacks
 ABSENT = ("purple", "orange")
 
 
@@ -37,10 +29,15 @@ def tagged(tmp_path_factory):
                 truth[path] = (color, shape)
                 i += 1
     home = tmp_path_factory.mktemp("tag-home")
-    (home / "tags.txt").write_text(VOCABULARY)
-    (home / "sensitive.txt").write_text("# no sensitive concepts in this test\n")
+    use_tiny_vocabulary(home)
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     return home, truth
+
+
+def search_json(home, text: str) -> list[dict]:
+    result = run_cli("--home", str(home), "search", text, "--json", "-k", "50")
+    assert result.rc == 0, result.err
+    return json.loads(result.out)
 
 
 def tags_by_path(home, truth):
@@ -127,17 +124,58 @@ def test_manual_tags_and_removals_survive_retagging_and_reindexing(tagged, tmp_p
         lib.close()
 
 
-def test_tag_prompts_are_encoded_once_per_model_and_vocabulary(tagged, monkeypatch):
+def test_tag_prompts_are_encoded_once_and_an_edit_encodes_only_the_new_ones(tagged, monkeypatch,
+                                                                            tmp_path):
     home, _ = tagged
-    assert len(list(home.glob("tag-vectors-*.npy"))) == 1
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
     from clipdesk.core.embedder import Embedder
 
-    def no_encoding(self, texts):
-        raise AssertionError("encoded the tag prompts again")
-
-    monkeypatch.setattr(Embedder, "encode_texts", no_encoding)
-    lib = Library(home)
+    encoded: list[str] = []
+    real = Embedder.encode_texts
+    monkeypatch.setattr(Embedder, "encode_texts",
+                        lambda self, texts: encoded.extend(texts) or real(self, texts))
+    lib = Library(work)
     try:
         lib.retag()  # served from the cache file
+        assert encoded == []
+        lib.save_vocabulary(lib.vocabulary_text() + "pink: a pink shape\n")
+        lib.retag()
+        assert encoded == ["a pink shape"]
+    finally:
+        lib.close()
+
+
+def test_renaming_and_removing_a_tag_edits_the_photos_and_the_vocabulary(tagged, tmp_path):
+    home, truth = tagged
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    lib = Library(work)
+    try:
+        reds = {p for p, (color, _) in truth.items() if color == "red"}
+        photo = sorted(reds)[0]
+        lib.set_tag(photo, "red", on=False)  # a person's decision survives the rename
+        lib.rename_tag("red", "crimson")
+        assert "crimson: a red shape | red" in lib.vocabulary_text()
+        lib.retag()
+        renamed = tags_by_path(work, truth)
+        assert {p for p, t in renamed.items() if "crimson" in t} == reds - {photo}
+        assert not any("red" in t for t in renamed.values())
+        assert {h["path"] for h in search_json(work, "crimson")} >= {str(p) for p in reds - {photo}}
+
+        lib.remove_tag("crimson")
+        lib.retag()
+        assert "crimson" not in lib.vocabulary_text()
+        assert not any("crimson" in t for t in tags_by_path(work, truth).values())
+    finally:
+        lib.close()
+
+
+def test_a_tag_name_cannot_hold_the_file_syntax(tagged):
+    home, _ = tagged
+    lib = Library(home)
+    try:
+        with pytest.raises(ClipdeskError, match="cannot be a tag name"):
+            lib.rename_tag("red", "red: blue")
     finally:
         lib.close()

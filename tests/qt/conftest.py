@@ -1,0 +1,68 @@
+"""Shared by the app tests: a generated library, a window over it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clipdesk.qt import app as qt_app
+from clipdesk.qt.grid import PHOTO_ID_ROLE
+from clipdesk.qt.main_window import MainWindow
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_vocabulary
+from tests.synthetic import COLORS, SHAPES, render
+
+WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[Path, tuple[str, str]]:
+    root = tmp_path_factory.mktemp("qt-photos")
+    content = {}
+    for i, color in enumerate(COLORS):
+        for j, shape in enumerate(SHAPES):
+            path = root / f"{color}-{shape}.jpg"
+            render(color, shape, ("white", "gray", "black")[(i + j) % 3], (1200, 900),
+                   seed=i * 10 + j).save(path, quality=90)
+            content[path] = (color, shape)
+    return content
+
+
+@pytest.fixture(scope="module")
+def home(photos, tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("qt-home")
+    use_tiny_vocabulary(home)
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    return home
+
+
+@pytest.fixture
+def window(qtbot, home) -> MainWindow:
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)  # the catch-up run
+    return win
+
+
+def shown_paths(win: MainWindow, n: int) -> list[Path]:
+    ids = [win.model.index(r).data(PHOTO_ID_ROLE) for r in range(min(n, win.model.rowCount()))]
+    paths = win.library.catalog.paths_for(ids)
+    return [Path(os.fsdecode(paths[i])) for i in ids]
+
+
+def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str) -> MainWindow:
+    """A window over `photos` indexed with these tags.txt and sensitive.txt."""
+    home.mkdir()
+    (home / "tags.txt").write_text(tags)
+    (home / "sensitive.txt").write_text(sensitive)
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
