@@ -219,7 +219,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        _print_hits(lib.suggest(args.tag, args.k), args.json, lib)
+        _print_hits([h for h in lib.suggest(args.tag, args.k) if h.relevant], args.json, lib)
     return 0
 
 

@@ -128,6 +128,9 @@ def train(out_dir: Path) -> None:
 
     model, preprocess, tokenizer = new_model(MODEL_CFG)
     assert isinstance(model, open_clip.CoCa)
+    # open_clip 3.3.0 leaves the decoder's output projection as uninitialised memory (torch.empty; its
+    # MultimodalTransformer.init_parameters is never called); use the init that method intends.
+    torch.nn.init.normal_(model.text_decoder.text_projection, std=WIDTH**-0.5)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters; eval transform:\n{preprocess}")
 

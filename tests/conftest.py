@@ -13,6 +13,7 @@ from tests.photolib import PhotoLibrary, make_library
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = f"local-dir:{REPO / 'tests' / 'models' / 'tiny-clip'}"
+TINY_COCA = f"local-dir:{REPO / 'tests' / 'models' / 'tiny-coca'}"
 
 # What the tiny model knows (it maps words it never saw, like "dog", to arbitrary points,
 # so the default vocabulary would tag its photos at random).
@@ -29,10 +30,17 @@ triangle: a triangle
 """
 
 
-def use_tiny_vocabulary(home: Path) -> None:
-    """Tags the tiny model can judge, and no sensitive concepts."""
-    (home / "tags.txt").write_text(TINY_VOCABULARY)
-    (home / "sensitive.txt").write_text("# no sensitive concepts in this test\n")
+def use_tiny_models(home: Path, vocabulary: str = TINY_VOCABULARY, sensitive: str = "") -> None:
+    """A home whose tags the tiny model can judge, with no sensitive concepts (or these),
+    and whose captions the tiny CoCa writes."""
+    from clipdesk.core.library import Library
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "tags.txt").write_text(vocabulary)
+    (home / "sensitive.txt").write_text(sensitive or "# no sensitive concepts in this test\n")
+    lib = Library(home)
+    lib.choose_captioner(TINY_COCA)
+    lib.close()
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -79,7 +87,7 @@ def photo_library(tmp_path_factory) -> PhotoLibrary:
 def indexed_home(photo_library, tmp_path_factory) -> Path:
     """A clipdesk home with `photo_library` indexed by the tiny model (do not modify)."""
     home = tmp_path_factory.mktemp("home")
-    use_tiny_vocabulary(home)
+    use_tiny_models(home)
     result = run_cli("--home", str(home), "index", str(photo_library.root), "--model", TINY_MODEL)
     assert result.rc == 0, result.err
     return home

@@ -268,7 +268,7 @@ class Library:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
         self.teach_photos(tag, [self.photo_id(p) for p in yes], [self.photo_id(p) for p in no])
-        return len(self.suggest(tag, k=1_000_000))
+        return sum(h.relevant for h in self.suggest(tag, k=1_000_000))
 
     def teach_photos(self, tag: str, yes: list[int], no: list[int] = ()) -> None:
         """teach() by photo ids."""
@@ -286,7 +286,8 @@ class Library:
         return teaching.train(positives, negatives, background)
 
     def suggest(self, tag: str, k: int = 20) -> list[Hit]:
-        """Photos the taught tag would add, most likely first (score = probability)."""
+        """The k unlabelled photos most likely to show a taught tag, best first (score =
+        probability); those the tag would add (relevant) come first."""
         model = self._classifier(tag)
         if model is None:
             raise ClipdeskError(f"{tag!r} has not been taught: clipdesk teach {tag} --yes PHOTO...")
@@ -294,11 +295,11 @@ class Library:
         ids, vectors = self.catalog.vectors(self.model_id)
         probs = teaching.probability(vectors, model)
         labelled = set(yes) | set(no)
-        ranked = [(int(i), float(p)) for i, p in zip(ids, probs)
-                  if p >= teaching.SUGGEST_AT and int(i) not in labelled]
-        ranked.sort(key=lambda pair: -pair[1])
-        paths = self.catalog.paths_for(i for i, _ in ranked[:k])
-        return [Hit(i, paths[i], p) for i, p in ranked[:k] if i in paths]
+        ranked = sorted(((int(i), float(p)) for i, p in zip(ids, probs)
+                         if int(i) not in labelled), key=lambda pair: -pair[1])[:k]
+        paths = self.catalog.paths_for(i for i, _ in ranked)
+        return [Hit(i, paths[i], p, relevant=p >= teaching.SUGGEST_AT)
+                for i, p in ranked if i in paths]
 
     # -- captions ---------------------------------------------------------------------
 

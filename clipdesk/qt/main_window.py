@@ -296,7 +296,8 @@ class MainWindow(QMainWindow):
         if mode != "flagged":  # asked for by name, flagged photos are listed (blurred)
             hits = [h for h in hits if h.photo_id in self._visible([h.photo_id])]
         self._hits = hits
-        shown = [h for h in hits if h.relevant]
+        # suggestions to judge are all shown, the likely ones first
+        shown = hits if mode == "teach" else [h for h in hits if h.relevant]
         self.model.veiled = self._veiled()
         self.model.set_hits(shown)
         self.heading.setText(title)
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
         self._update_empty("Nothing clearly matches." if not shown else "")
         self.back.show()
         if mode == "teach":
-            self.teach_bar.show_tag(self.teaching, len(hits))
+            self.teach_bar.show_tag(self.teaching, len(hits), sum(h.relevant for h in hits))
             self._update_empty("" if hits else "No more suggestions.")
         elif self.teaching:
             self.teaching = None

@@ -83,13 +83,12 @@ class TeachBar(QWidget):
             row.addWidget(button)
         self.hide()
 
-    def show_tag(self, tag: str, suggestions: int) -> None:
+    def show_tag(self, tag: str, suggestions: int, likely: int) -> None:
         self.text.setText(
-            f"Teaching “{tag}”: {suggestions} suggestions, most likely first. Select the "
-            "ones that show it and accept them, or reject the ones that do not; the "
-            "suggestions improve with each answer." if suggestions else
-            f"Teaching “{tag}”: no more suggestions. Select other photos and teach again "
-            "to find more.")
+            f"Teaching “{tag}”: {likely} photos likely show it, then {suggestions - likely} "
+            "less likely ones. Select photos that show it and accept them, or reject the "
+            "ones that do not; the suggestions improve with each answer." if suggestions else
+            f"Teaching “{tag}”: nothing left to suggest.")
         self.show()
 
 

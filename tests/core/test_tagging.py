@@ -9,7 +9,7 @@ import pytest
 from clipdesk.core import tagging
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_vocabulary
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import SHAPES, render
 
 # absent concepts are ones the tiny model knows that the library lacks
@@ -29,7 +29,7 @@ def tagged(tmp_path_factory):
                 truth[path] = (color, shape)
                 i += 1
     home = tmp_path_factory.mktemp("tag-home")
-    use_tiny_vocabulary(home)
+    use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     return home, truth
 

@@ -9,7 +9,7 @@ import pytest
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.grid import PHOTO_ID_ROLE
 from clipdesk.qt.main_window import MainWindow
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_vocabulary
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import COLORS, SHAPES, render
 
 WAIT_MS = 120_000
@@ -31,7 +31,7 @@ def photos(tmp_path_factory) -> dict[Path, tuple[str, str]]:
 @pytest.fixture(scope="module")
 def home(photos, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("qt-home")
-    use_tiny_vocabulary(home)
+    use_tiny_models(home)
     root = next(iter(photos)).parent
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     return home
@@ -55,9 +55,7 @@ def shown_paths(win: MainWindow, n: int) -> list[Path]:
 
 def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str) -> MainWindow:
     """A window over `photos` indexed with these tags.txt and sensitive.txt."""
-    home.mkdir()
-    (home / "tags.txt").write_text(tags)
-    (home / "sensitive.txt").write_text(sensitive)
+    use_tiny_models(home, tags, sensitive)
     root = next(iter(photos)).parent
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     win = qt_app.create_window(str(home))

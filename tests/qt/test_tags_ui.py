@@ -1,0 +1,125 @@
+"""The app's tag editing: by hand in the details panel, taught by example, the vocabulary."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from clipdesk.qt.grid import PHOTO_ID_ROLE
+from tests.qt.conftest import WAIT_MS, shown_paths, window_with_vocabulary
+
+COLOURS_AND_SHAPES = ("red: a red shape | red\nblue: a blue shape | blue\n"
+                      "circle: a circle\nsquare: a square\n")
+
+
+def select_rows(win, rows: list[int]) -> None:
+    selection = win.grid.selectionModel()
+    selection.clearSelection()
+    selection.setCurrentIndex(win.model.index(rows[0]), selection.SelectionFlag.NoUpdate)
+    for row in rows:
+        selection.select(win.model.index(row), selection.SelectionFlag.Select)
+
+
+def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_path):
+    win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
+    win.set_captions("off")  # this test is about a person's edits
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
+    with qtbot.waitSignal(win.details_shown, timeout=10_000):
+        win.grid.setCurrentIndex(win.model.index(0))
+    photo_id = win.model.index(0).data(PHOTO_ID_ROLE)
+
+    qtbot.keyClicks(win.details.add_tag, "Summer  Holiday")
+    qtbot.keyClick(win.details.add_tag, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "summer holiday" in win.details.tags.text(), timeout=10_000)
+    assert ("summer holiday", None, "manual") in win.library.catalog.tags_of(photo_id)
+    qtbot.waitUntil(lambda: "summer holiday" in win.tags.tags(), timeout=10_000)
+
+    auto = next(t for t, _, src in win.library.catalog.tags_of(photo_id) if src == "auto")
+    win.details.tags.linkActivated.emit(auto)  # its × link
+    qtbot.waitUntil(lambda: f'{auto} <a' not in win.details.tags.text(), timeout=10_000)
+    assert auto not in {t for t, _, _ in win.library.catalog.tags_of(photo_id)}
+    win.library.retag()  # a removal outlives re-tagging
+    assert auto not in {t for t, _, _ in win.library.catalog.tags_of(photo_id)}
+
+    win.details.edit_caption.click()
+    assert win.details.caption_edit.isVisible()
+    qtbot.keyClicks(win.details.caption_edit, "grandma's kitchen table")
+    qtbot.keyClick(win.details.caption_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: win.library.catalog.caption(photo_id)[0] is not None, timeout=10_000)
+    assert win.library.catalog.caption(photo_id) == ("grandma's kitchen table", "manual")
+    assert win.details.caption.text() == "grandma's kitchen table"
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.search.setText("kitchen")  # a word CLIP cannot place finds it by its caption
+    assert win.model.index(0).data(PHOTO_ID_ROLE) == photo_id
+
+
+def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
+        qtbot, photos, tmp_path, monkeypatch):
+    win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
+    paths = shown_paths(win, len(photos))
+    greens = [r for r, p in enumerate(paths) if photos[p][0] == "green"]
+    select_rows(win, greens[:2])
+    taught = {win.model.index(r).data(PHOTO_ID_ROLE) for r in greens[:2]}
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Leafy", True))
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "teach"):
+        win.teach_dialog()
+    assert win.teach_bar.isVisible() and "leafy" in win.teach_bar.text.text()
+    scores = [h.score for h in win._hits]
+    assert win.model.rowCount() == len(photos) - 2  # every other photo, ranked to judge
+    assert not taught & set(win.model.ids) and scores == sorted(scores, reverse=True)
+
+    select_rows(win, [0])
+    accepted = win.model.index(0).data(PHOTO_ID_ROLE)
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.teach_bar.yes.click()
+    assert accepted not in win.model.ids  # answered: no longer a suggestion
+    if win.model.rowCount():
+        select_rows(win, [0])
+        rejected = win.model.index(0).data(PHOTO_ID_ROLE)
+        with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+            win.teach_bar.no.click()
+        assert rejected not in win.model.ids
+        assert rejected not in win.library.catalog.photos_with_tags(["leafy"])
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "library"):
+        win.teach_bar.done.emit()
+    assert not win.teach_bar.isVisible()
+    tagged = set(win.library.catalog.photos_with_tags(["leafy"]))
+    assert accepted in tagged and len(tagged) == 3  # two taught, one accepted
+    qtbot.waitUntil(lambda: set(win.model.ids) == tagged, timeout=10_000)
+
+
+def test_a_tag_is_renamed_and_removed_from_the_tag_list(qtbot, photos, tmp_path, monkeypatch):
+    win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
+    qtbot.waitUntil(lambda: "red" in win.tags.tags(), timeout=WAIT_MS)
+    reds = win.library.catalog.photos_with_tags(["red"])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Crimson", True))
+    win.tags.rename_requested.emit("red")
+    qtbot.waitUntil(lambda: "crimson" in win.tags.tags(), timeout=WAIT_MS)
+    assert "red" not in win.tags.tags()
+    assert win.library.catalog.photos_with_tags(["crimson"]) == reds
+    assert "crimson: a red shape" in win.library.vocabulary_text()
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    win.tags.remove_requested.emit("crimson")
+    qtbot.waitUntil(lambda: "crimson" not in win.tags.tags(), timeout=WAIT_MS)
+    assert not win.library.catalog.photos_with_tags(["crimson"])
+    assert "crimson" not in win.library.vocabulary_text()
+
+
+def test_the_vocabulary_is_edited_as_text_and_tags_follow(qtbot, photos, tmp_path):
+    win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
+    qtbot.waitUntil(lambda: "red" in win.tags.tags(), timeout=WAIT_MS)
+    win.edit_vocabulary()
+    dialog = win.vocabulary_dialog
+    assert dialog.text() == COLOURS_AND_SHAPES
+    dialog.editor.setPlainText(COLOURS_AND_SHAPES + "triangle: a triangle\n")
+    dialog.accept()
+    qtbot.waitUntil(lambda: "triangle" in win.tags.tags(), timeout=WAIT_MS)
+    triangles = {p for p, (_, shape) in photos.items() if shape == "triangle"}
+    tagged = win.library.catalog.paths_for(win.library.catalog.photos_with_tags(["triangle"]))
+    tagged_paths = {p.decode() for p in tagged.values()}
+    correct = tagged_paths & {str(p) for p in triangles}
+    assert len(correct) == len(triangles) and len(correct) / len(tagged_paths) >= 0.8
