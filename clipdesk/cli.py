@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also show the weaker matches below the relevance cutoff")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="only photos with this tag (repeat for several)")
+    p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
+                   help="order of the results (default: best match first)")
 
     p = sub.add_parser("tags", help="every tag with its count, or one photo's tags")
     p.add_argument("image", nargs="?", help="a photo in the library")
@@ -50,6 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("similar", help="photos that look like an image file")
     p.add_argument("image", help="any image file, in the library or not")
     _add_result_options(p)
+    p.add_argument("--sharper", action="store_true",
+                   help="only look-alikes sharper than IMAGE, sharpest first")
+    p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
+                   help="order of the results (default: most alike first)")
+
+    p = sub.add_parser("blurry", help="photos judged blurry, blurriest first")
+    p.add_argument("--below", type=float, metavar="SCORE",
+                   help="sharpness under which a photo counts as blurry "
+                        "(default 0.45; sharp photos score about 0.7-0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("groups", help="bursts and near-duplicates, best shot first")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("reject", help="mark photos as rejects (nothing is deleted)")
+    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("--undo", action="store_true", help="take the mark off again")
 
     p = sub.add_parser("teach", help="teach a tag by example: photos that show it (and not)")
     p.add_argument("tag")
@@ -165,6 +184,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         hits = lib.search(args.text, args.k, tags=args.tag)
         shown = hits if args.all else [h for h in hits if h.relevant]
+        if args.sort == "sharpness":
+            shown = lib.by_sharpness(shown)
         _print_hits(shown, args.json, lib)
     if len(shown) < len(hits):
         print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
@@ -174,13 +195,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        _print_hits(lib.similar(args.image, args.k), args.json, lib)
+        hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
+        _print_hits(lib.by_sharpness(hits) if args.sort == "sharpness" else hits, args.json, lib)
     return 0
 
 
 def _print_hits(hits: list[Hit], as_json: bool, lib) -> None:
     if as_json:
+        sharp = lib.catalog.sharpness_of(h.photo_id for h in hits)
         _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                      "sharpness": _rounded(sharp.get(h.photo_id)),
                       "tags": [t for t, _, _ in lib.catalog.tags_of(h.photo_id)],
                       "caption": lib.catalog.caption(h.photo_id)[0]} for h in hits])
         return
@@ -226,6 +250,52 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_flagged(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         _print_hits(lib.flagged(), args.json, lib)
+    return 0
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def cmd_blurry(args: argparse.Namespace) -> int:
+    from clipdesk.core.quality import BLURRY, describe
+
+    with _library(args) as lib:
+        hits = lib.blurry(BLURRY if args.below is None else args.below)
+        if args.json:
+            _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                          "sharpness": round(h.score, 4), "judged": describe(h.score)}
+                         for h in hits])
+            return 0
+    _print_hits(hits, False, None)
+    return 0
+
+
+def cmd_groups(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        groups = lib.groups()
+        if args.json:
+            _print_json([{"best": os.fsdecode(g[0].path), "members": [
+                {"path": os.fsdecode(m.path), "score": _rounded(m.sharpness),
+                 "sharpness": _rounded(m.sharpness), "rejected": m.rejected,
+                 "best": i == 0} for i, m in enumerate(g)]} for g in groups])
+            return 0
+    out = sys.stdout.buffer
+    for n, group in enumerate(groups, 1):
+        out.write(f"Group {n} ({len(group)} photos):\n".encode())
+        for i, m in enumerate(group):
+            mark = "best" if i == 0 else ("reject" if m.rejected else "")
+            sharp = "   -  " if m.sharpness is None else f"{m.sharpness:6.3f}"
+            out.write(f"  {sharp}  {mark:6s}  ".encode() + m.path + b"\n")
+    out.flush()
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        lib.set_rejected([lib.photo_id(p) for p in args.images], not args.undo)
+    print(f"{len(args.images)} photos {'no longer marked' if args.undo else 'marked'} as "
+          "rejects (the files are untouched)")
     return 0
 
 
@@ -313,4 +383,5 @@ def _print_json(data: object) -> None:
 _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
              "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest,
-             "flagged": cmd_flagged, "caption": cmd_caption}
+             "flagged": cmd_flagged, "caption": cmd_caption, "blurry": cmd_blurry,
+             "groups": cmd_groups, "reject": cmd_reject}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 30, 30),
@@ -102,3 +102,47 @@ def render(
 
     # Mild seeded texture so that files are not trivially identical.
     return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
+
+
+def scene(seed: int, size: tuple[int, int] = (1600, 1200)) -> Image.Image:
+    """A busy photo-like scene: many overlapping shapes in many colours, with edges all
+    over the frame (for sharpness tests, where one flat shape carries too little detail).
+    The same seed gives the same scene; different seeds give unrelated scenes."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    img = Image.new("RGB", size, tuple(int(v) for v in rng.integers(40, 216, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(60):
+        r = rng.uniform(0.02, 0.12) * min(size)
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
+        else:
+            draw.polygon(_shape_polygon(str(rng.choice(["square", "triangle"])), cx, cy, r,
+                                        rng.uniform(0, 2 * math.pi)), fill=fill)
+    return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
+
+
+def blur(image: Image.Image, sigma: float) -> Image.Image:
+    """Out of focus: a Gaussian blur of `sigma` pixels."""
+    return image.filter(ImageFilter.GaussianBlur(sigma)) if sigma > 0 else image.copy()
+
+
+def motion_blur(image: Image.Image, length: int) -> Image.Image:
+    """A horizontal shake of `length` pixels (the mean of shifted copies)."""
+    arr = np.asarray(image, dtype=np.float32)
+    out = np.zeros_like(arr)
+    for dx in range(length):
+        out += np.roll(arr, dx - length // 2, axis=1)
+    return Image.fromarray((out / length).round().astype(np.uint8))
+
+
+def bokeh(seed: int, size: tuple[int, int] = (1600, 1200), sigma: float = 12.0) -> Image.Image:
+    """A sharp subject (the middle third) on a strongly blurred background."""
+    background = blur(scene(seed + 1, size), sigma)
+    subject = scene(seed, size)
+    width, height = size
+    box = (width // 3, height // 3, 2 * width // 3, 2 * height // 3)
+    background.paste(subject.crop(box), box)
+    return background

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -83,6 +84,18 @@ _MIGRATIONS: dict[int, str] = {
         (SELECT group_concat(tag, ' ') FROM tags WHERE photo_id=photo_text.rowid
          AND source<>'removed') FROM photo_text;
     DROP TABLE photo_text;
+    """,
+    3: """
+    -- quality (see quality.py): NULL until measured (old photos are back-filled)
+    ALTER TABLE photos ADD COLUMN sharpness REAL;
+    ALTER TABLE photos ADD COLUMN motion INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN clipped REAL;
+    ALTER TABLE photos ADD COLUMN crushed REAL;
+    -- a person's "not this one" in a group (the file is never touched)
+    ALTER TABLE photos ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    -- burst or near-duplicate group: the smallest photo id in it, NULL when alone
+    ALTER TABLE photos ADD COLUMN group_id INTEGER;
+    CREATE INDEX photos_group ON photos(group_id) WHERE group_id IS NOT NULL;
     """,
 }
 
@@ -222,11 +235,11 @@ class Catalog:
 
     def add_photo(self, db: sqlite3.Connection, meta: PhotoMeta) -> int:
         cur = db.execute(
-            "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO UPDATE SET hash=hash "
-            "RETURNING id",
+            "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at, "
+            "sharpness, motion, clipped, crushed) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(hash) DO UPDATE SET hash=hash RETURNING id",
             (meta.hash, meta.width, meta.height, meta.taken_at, meta.camera, meta.format,
-             time.time()),
+             time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed),
         )
         return cur.fetchone()[0]
 
@@ -357,6 +370,72 @@ class Catalog:
                 ids.add(row[0])
         return ids
 
+    # -- quality and groups --------------------------------------------------------------
+
+    def photos_without_quality(self) -> list[int]:
+        return [r[0] for r in self._db.execute("SELECT id FROM photos WHERE sharpness IS NULL")]
+
+    def set_quality(self, measured: list[tuple[int, PhotoMeta]]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE photos SET sharpness=?, motion=?, clipped=?, crushed=? WHERE id=?",
+                [(m.sharpness, m.motion, m.clipped, m.crushed, pid) for pid, m in measured])
+
+    def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
+        ids = list(photo_ids)
+        out: dict[int, float | None] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            out.update(self._db.execute(
+                f"SELECT id, sharpness FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall())
+        return out
+
+    def blurry(self, below: float) -> list[tuple[int, float]]:
+        """(photo, sharpness) of photos scoring under `below`, blurriest first."""
+        return self._db.execute("SELECT id, sharpness FROM photos WHERE sharpness < ? "
+                                "ORDER BY sharpness, id", (below,)).fetchall()
+
+    def capture_times(self) -> dict[int, float]:
+        """photo -> capture time in seconds (for differences only: the zone is unknown)."""
+        out = {}
+        for pid, taken in self._db.execute(
+                "SELECT id, taken_at FROM photos WHERE taken_at IS NOT NULL"):
+            try:
+                out[pid] = datetime.fromisoformat(taken).replace(tzinfo=timezone.utc).timestamp()
+            except ValueError:
+                pass
+        return out
+
+    def group_map(self) -> dict[int, int]:
+        """photo -> group, for the photos in a group."""
+        return dict(self._db.execute(
+            "SELECT id, group_id FROM photos WHERE group_id IS NOT NULL").fetchall())
+
+    def set_groups(self, groups: dict[int, int]) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE photos SET group_id=NULL WHERE group_id IS NOT NULL")
+            db.executemany("UPDATE photos SET group_id=? WHERE id=?",
+                           [(g, p) for p, g in groups.items()])
+
+    def group_members(self) -> list[tuple]:
+        """(group, photo, path, pixels, sharpness, clipped, crushed, rejected) of every
+        photo in a group that has a file."""
+        return self._db.execute(
+            "SELECT p.group_id, p.id, min(f.path), p.width * p.height, p.sharpness, p.clipped, "
+            "p.crushed, p.rejected FROM photos p JOIN files f ON f.photo_id=p.id "
+            "AND f.status='indexed' WHERE p.group_id IS NOT NULL GROUP BY p.id").fetchall()
+
+    def set_rejected(self, photo_ids: Iterable[int], on: bool) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE photos SET rejected=? WHERE id=?",
+                           [(int(on), pid) for pid in photo_ids])
+
+    def photo_ids_by_sharpness(self) -> list[int]:
+        """Every photo, sharpest first (unmeasured ones last)."""
+        return [r[0] for r in self._db.execute(
+            "SELECT id FROM photos ORDER BY sharpness IS NULL, sharpness DESC, id DESC")]
+
     def rename_tag(self, old: str, new: str) -> None:
         """Every photo's `old` tag (automatic, manual or removed) becomes `new`; so do its
         examples if it was taught."""
@@ -402,16 +481,20 @@ class Catalog:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
 
-    def remove_orphan_photos(self) -> list[int]:
-        """Drop photos that no file on disk shows any more; returns their ids."""
+    def remove_orphan_photos(self) -> tuple[list[int], list[int]]:
+        """Drop photos that no file on disk shows any more. Returns their ids, and the
+        photos that were in a group with them (their group needs redoing)."""
         with self.transaction() as db:
             ids = [r[0] for r in db.execute(
                 "SELECT id FROM photos WHERE id NOT IN "
                 "(SELECT photo_id FROM files WHERE photo_id IS NOT NULL)"
             )]
+            mates = [r[0] for r in db.execute(
+                f"SELECT id FROM photos WHERE group_id IN (SELECT group_id FROM photos "
+                f"WHERE id IN ({','.join('?' * len(ids))}))", ids)] if ids else []
             db.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
             db.executemany("DELETE FROM photo_words WHERE rowid=?", [(i,) for i in ids])
-        return ids
+        return ids, sorted(set(mates) - set(ids))
 
     def drop_other_models(self, model: str) -> None:
         with self.transaction() as db:
@@ -483,9 +566,14 @@ class Catalog:
     def photo_info(self, photo_id: int) -> PhotoInfo | None:
         row = self._db.execute(
             "SELECT p.hash, p.width, p.height, p.taken_at, p.camera, p.format, p.id, "
-            "min(f.path), f.size FROM photos p JOIN files f ON f.photo_id=p.id "
+            "min(f.path), f.size, p.sharpness, p.motion, p.clipped, p.crushed, p.rejected, "
+            "(SELECT count(*) FROM photos g WHERE g.group_id=p.group_id) "
+            "FROM photos p JOIN files f ON f.photo_id=p.id "
             "WHERE p.id=? AND f.status='indexed'", (photo_id,)).fetchone()
-        return PhotoInfo(*row) if row and row[6] is not None else None
+        if not row or row[6] is None:
+            return None
+        return PhotoInfo(*row[:9], sharpness=row[9], motion=bool(row[10]), clipped=row[11],
+                         crushed=row[12], rejected=bool(row[13]), group_size=max(1, row[14]))
 
     def problems(self) -> list[Problem]:
         rows = self._db.execute(

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import captions, imaging, pipeline, ranking, scanner, tagging, teaching
+from clipdesk.core import (captions, imaging, pipeline, quality, ranking, scanner, tagging,
+                           teaching)
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
 from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
-from clipdesk.core.types import Hit, IndexSummary, PhotoInfo, Problem, Progress, Status
+from clipdesk.core.types import (GroupMember, Hit, IndexSummary, PhotoInfo, Problem, Progress,
+                                 Status)
 from clipdesk.core.vindex import VectorIndex
 
 if TYPE_CHECKING:
@@ -142,7 +144,7 @@ class Library:
 
         if embedder is not None:
             yield from self._process(jobs, embedder, pipeline.BatchWriter(self, embedder, switching, stats))
-        removed_ids = self._remove(removed)
+        removed_ids, mates = self._remove(removed)
         if not switching:
             self.vector_index().delete(removed_ids)
         if switching and not self.catalog.files_missing_embedding(target):
@@ -152,6 +154,11 @@ class Library:
         if embedder is not None or removed or switching or self._tags_stale():
             yield Progress("tag", message="Tagging…")
             self.retag()
+        yield from self._measure_missing()
+        ungrouped = self._ungrouped()
+        if ungrouped is None or ungrouped or mates:
+            yield Progress("group", message="Finding bursts and duplicates…")
+            self.regroup(None if ungrouped is None else ungrouped + mates)
         seconds = time.monotonic() - started
         summary = IndexSummary(removed=len(removed), seconds=seconds, **stats)
         yield Progress("done", done=len(jobs), total=len(jobs), summary=summary)
@@ -351,6 +358,117 @@ class Library:
             yield Progress("caption", done=done, total=len(ids), rate=rate,
                            eta=(len(ids) - done) / rate)
 
+    # -- quality and groups -------------------------------------------------------------
+
+    def _measure_missing(self) -> Iterator[Progress]:
+        """Back-fill sharpness and exposure for photos indexed before they existed: one
+        decode at the thumbnail scale each, no re-embedding."""
+        ids = self.catalog.photos_without_quality()
+        paths = self.catalog.paths_for(ids)
+        if not paths:
+            return
+
+        def measure(photo_id: int):
+            try:
+                data, _ = imaging.read_file(paths[photo_id])
+                decoded = imaging.decode(data, quality.QUALITY_SIDE)
+                return photo_id, pipeline.measured_meta(decoded, "")
+            except (OSError, DecodeError) as exc:  # the next index run reports the file
+                log.warning("cannot measure %r: %s", paths[photo_id], exc)
+                return None
+
+        workers = max(1, min(8, os.cpu_count() or 1))
+        done, measured = 0, []
+        with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-quality") as pool:
+            for result in pool.map(measure, list(paths)):
+                done += 1
+                if result is not None:
+                    measured.append(result)
+                if len(measured) >= 256 or done == len(paths):
+                    self.catalog.set_quality(measured)
+                    measured = []
+                    yield Progress("quality", done=done, total=len(paths),
+                                   message="Measuring sharpness…")
+
+    def _ungrouped(self) -> list[int] | None:
+        """Photos not looked at for groups yet (None: all of them, e.g. after a model
+        switch)."""
+        if self.model_id is None:
+            return []
+        if self.catalog.get_meta("grouped_model") != self.model_id:
+            return None
+        until = int(self.catalog.get_meta("grouped_until") or 0)
+        return sorted(i for i in self.vector_index().ids if i > until)
+
+    def regroup(self, photo_ids: list[int] | None = None) -> int:
+        """Group bursts and near-duplicates (quality.links) among `photo_ids` and the
+        photos they resemble, or across the whole library (None). Incremental: other
+        groups stay as they are. Returns how many groups the library has."""
+        model = self.model_id
+        if model is None:
+            return 0
+        current = self.catalog.group_map()
+        if photo_ids is None:
+            touched, keep = None, {}
+        else:
+            broken = {current[i] for i in photo_ids if i in current}
+            touched = set(photo_ids) | {p for p, g in current.items() if g in broken}
+            keep = {p: g for p, g in current.items() if p not in touched}
+        ids, vectors = self.catalog.vectors(model, None if touched is None else sorted(touched))
+        taken = self.catalog.capture_times()
+        pairs = list(keep.items())  # untouched groups stay together
+        for start in range(0, len(ids), 10_000):  # bounded memory at any library size
+            labels, sims = self.vector_index().neighbours(vectors[start:start + 10_000],
+                                                          quality.NEIGHBOURS)
+            pairs += quality.links(ids[start:start + 10_000], labels, sims, taken)
+        groups = quality.components(pairs)
+        self.catalog.set_groups(groups)
+        self.catalog.set_meta("grouped_model", model)
+        newest = max(self.vector_index().ids, default=0)
+        self.catalog.set_meta("grouped_until", str(newest))
+        return len(set(groups.values()))
+
+    def groups(self) -> list[list[GroupMember]]:
+        """Every group of bursts / near-duplicates, best shot first (quality.best_first)."""
+        by_group: dict[int, list[GroupMember]] = {}
+        for gid, pid, path, pixels, sharp, clipped, crushed, rejected in \
+                self.catalog.group_members():
+            by_group.setdefault(gid, []).append(GroupMember(
+                pid, path, sharp, clipped, crushed, pixels or 0, bool(rejected)))
+        groups = [quality.best_first(members) for members in by_group.values()
+                  if len(members) > 1]
+        groups.sort(key=lambda members: -members[0].photo_id)
+        return groups
+
+    def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
+        """Mark photos as rejects (or not). Nothing is deleted or moved."""
+        self.catalog.set_rejected(photo_ids, on)
+
+    def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
+        """Photos judged blurry, blurriest first (score = sharpness)."""
+        rows = self.catalog.blurry(below)
+        paths = self.catalog.paths_for(pid for pid, _ in rows)
+        return [Hit(pid, paths[pid], s) for pid, s in rows if pid in paths]
+
+    def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
+        """The same hits, sharpest first (unmeasured last)."""
+        sharp = self.catalog.sharpness_of(h.photo_id for h in hits)
+        return sorted(hits, key=lambda h: -1.0 if sharp.get(h.photo_id) is None
+                      else sharp[h.photo_id], reverse=True)
+
+    def sharper(self, path: str | bytes, k: int = 20) -> list[Hit]:
+        """Look-alikes of the image at `path` (same moment or same picture) that are
+        sharper than it, sharpest first."""
+        raw = os.path.abspath(os.fsencode(path))
+        photo_id, _ = self.catalog.photo_for_path(raw)
+        own = self.catalog.sharpness_of([photo_id]).get(photo_id) if photo_id else None
+        if own is None:
+            own = quality.measure(self._decode_file(raw, quality.QUALITY_SIDE)).sharpness
+        alike = [h for h in self.similar(path, max(50, k)) if h.score >= quality.BURST]
+        sharp = self.catalog.sharpness_of(h.photo_id for h in alike)
+        better = [h for h in alike if (sharp.get(h.photo_id) or 0.0) > own + 0.02]
+        return self.by_sharpness(better)[:k]
+
     def photo_id(self, path: str | bytes) -> int:
         raw = os.path.abspath(os.fsencode(path))
         photo_id, _ = self.catalog.photo_for_path(raw)
@@ -477,10 +595,10 @@ class Library:
         touched = self.catalog.photos_of_paths(removed)
         if removed:
             self.catalog.remove_files(removed)
-        gone = self.catalog.remove_orphan_photos()
+        gone, mates = self.catalog.remove_orphan_photos()
         with self.catalog.transaction() as db:  # a moved photo loses its old name
             self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
-        return gone
+        return gone, mates
 
     def _switch_model(self, target: str) -> None:
         """Every photo has a vector from the new model: start answering with it."""
@@ -574,9 +692,11 @@ class Library:
     def problems(self) -> list[Problem]:
         return self.catalog.problems()
 
-    def photo_ids(self, tags: list[str] | None = None) -> list[int]:
-        """Every photo (or those with all `tags`), newest first by date taken."""
-        ids = self.catalog.photo_ids_newest_first()
+    def photo_ids(self, tags: list[str] | None = None, sort: str = "date") -> list[int]:
+        """Every photo (or those with all `tags`), newest first by date taken (or
+        sharpest first: sort="sharpness")."""
+        ids = (self.catalog.photo_ids_by_sharpness() if sort == "sharpness"
+               else self.catalog.photo_ids_newest_first())
         if tags:
             allowed = self.catalog.photos_with_tags(tags)
             ids = [i for i in ids if i in allowed]

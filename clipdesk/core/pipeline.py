@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipdesk.core import imaging
+from clipdesk.core import imaging, quality
 from clipdesk.core.types import PhotoMeta
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.paths import thumbnail_path
@@ -93,14 +93,22 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
         _write_thumbnail(home, digest, decoded)
+        meta = measured_meta(decoded, digest)
     except DecodeError as exc:
         return Failed(job.path, size, mtime, "skipped" if exc.skipped else "error", exc.reason)
     except Exception as exc:  # a bug must cost one file, not the run
         log.exception("unexpected failure on %r", job.path)
         return Failed(job.path, size, mtime, "error", f"internal error: {exc!r}")
-    meta = PhotoMeta(hash=digest, width=decoded.width, height=decoded.height,
-                     taken_at=decoded.taken_at, camera=decoded.camera, format=decoded.format)
     return Prepared(job.path, size, mtime, meta, model_input)
+
+
+def measured_meta(decoded: imaging.Decoded, digest: str) -> PhotoMeta:
+    """What a decode tells about a photo, with its sharpness and exposure."""
+    q = quality.measure(decoded.image)
+    return PhotoMeta(hash=digest, width=decoded.width, height=decoded.height,
+                     taken_at=decoded.taken_at, camera=decoded.camera, format=decoded.format,
+                     sharpness=q.sharpness, motion=q.motion, clipped=q.clipped,
+                     crushed=q.crushed)
 
 
 def _changed_since(path: bytes, before: os.stat_result) -> bool:

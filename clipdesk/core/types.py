@@ -1,7 +1,7 @@
 """Small immutable values passed between the engine and its front ends."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class PhotoMeta:
     taken_at: str | None
     camera: str | None
     format: str
+    _: KW_ONLY
+    sharpness: float | None = None  # see quality.py; None until measured
+    motion: bool = False  # blurry because something moved
+    clipped: float | None = None  # fraction of blown-out pixels
+    crushed: float | None = None  # fraction of pixels crushed to black
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,22 @@ class PhotoInfo(PhotoMeta):
     id: int
     path: bytes
     file_size: int
+    _: KW_ONLY
+    rejected: bool = False
+    group_size: int = 1  # photos in its burst / near-duplicate group (1: none)
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A photo in a burst / near-duplicate group, with what picks the best shot."""
+
+    photo_id: int
+    path: bytes
+    sharpness: float | None
+    clipped: float | None
+    crushed: float | None
+    pixels: int
+    rejected: bool
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""Photo quality from the one decode indexing already does: sharpness (and the kind of
+blur), exposure, and the best shot of a group of near-duplicates.
+
+Sharpness is measured on a grayscale copy whose short side is QUALITY_SIDE pixels, in
+GRID×GRID tiles, along four directions (0, 45, 90, 135 degrees). A tile's score along a
+direction is sqrt(mean second derivative² / mean first derivative²): for an edge blurred
+by a Gaussian of sigma s it falls like 1/s whatever the edge's contrast, so a dim sharp
+photo is not judged softer than a bright one. Tiles with too little gradient that way
+(sky, walls) carry no evidence and are skipped. Per direction, the photo scores the mean
+of its best TOP_TILES fraction of tiles, so a sharp subject on a deliberately blurred
+background (bokeh) counts as sharp; the photo is as sharp as its softest direction, so a
+shake (which blurs one direction only) counts as blur, and is told apart from
+out-of-focus blur by how unequal the directions are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from clipdesk.core.types import GroupMember
+
+QUALITY_SIDE = 320  # the thumbnail scale: every decode reaches it
+GRID = 8  # tiles per side
+TOP_TILES = 0.1
+MIN_GRADIENT = 2.0  # RMS gradient (grey levels per pixel) below which a tile is flat that way
+# words for scores, calibrated on rendered 1600x1200 and 4000x3000 scenes (see
+# docs/architecture.md): unblurred 0.77-0.81 and a Gaussian blur of sigma 0.08% of the
+# short side 0.72-0.76 ("sharp"), 0.17% 0.59-0.62 ("slightly soft"), 0.33% 0.38-0.41
+# ("blurry"); a horizontal shake of 1.5% of the width 0.34-0.37 ("blurry (motion)")
+SHARP = 0.68
+BLURRY = 0.45
+MOTION_SPREAD = 0.6  # softest over sharpest direction below this in a blurry photo: motion
+FULL_SCALE = 1.5  # a ratio that counts as fully sharp (score 1)
+SAME_SHARPNESS = 0.05  # copies of one photo differ by up to about 0.02
+CLIPPED, CRUSHED = 250, 5  # grey levels counted as blown-out highlights / crushed shadows
+
+
+@dataclass(frozen=True)
+class Quality:
+    sharpness: float  # about 0 (no detail) to 1 (crisp at the thumbnail scale)
+    motion: bool  # the blur has a direction (camera or subject moved)
+    clipped: float  # fraction of pixels blown out
+    crushed: float  # fraction of pixels crushed to black
+
+
+def measure(image: Image.Image) -> Quality:
+    """Sharpness and exposure of a decoded (RGB) image."""
+    gray = image.convert("L")
+    short = min(gray.size)
+    if short > QUALITY_SIDE:
+        scale = QUALITY_SIDE / short
+        gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))),
+                           Image.Resampling.BOX)
+    g = np.asarray(gray, dtype=np.float32)
+    clipped = float((g >= CLIPPED).mean())
+    crushed = float((g <= CRUSHED).mean())
+    if min(g.shape) < 3 * GRID:
+        return Quality(0.0, False, clipped, crushed)
+    # per tile and direction (0, 45, 90, 135 degrees): the ratio of second to first
+    # derivative energy along that direction; blur along a direction (motion) lowers it
+    # there only, so a tile is as sharp as its softest direction
+    ratios = np.stack([_tile_ratios(g, dy, dx) for dy, dx in ((0, 1), (1, 1), (1, 0), (1, -1))])
+    by_direction = []
+    for tiles in ratios:
+        tiles = np.sort(tiles[np.isfinite(tiles)])[::-1]
+        if len(tiles):
+            by_direction.append(float(np.mean(tiles[:max(2, round(len(tiles) * TOP_TILES))])))
+    if len(by_direction) < 2:  # detail in one direction only cannot be told from motion
+        return Quality(0.0, False, clipped, crushed)
+    sharpness = float(np.clip(min(by_direction) / FULL_SCALE, 0.0, 1.0))
+    motion = min(by_direction) / max(by_direction) < MOTION_SPREAD
+    return Quality(sharpness, bool(sharpness < BLURRY and motion), clipped, crushed)
+
+
+def _tile_ratios(g: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """sqrt(mean second derivative² / mean first derivative²) along (dy, dx) in each of
+    GRID×GRID tiles; NaN where the tile has too little gradient that way to judge."""
+    h, w = g.shape
+    ys, xs = slice(1, h - 1), slice(1, w - 1)
+    ahead = g[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx]
+    behind = g[1 - dy:h - 1 - dy, 1 - dx:w - 1 - dx]
+    step = np.hypot(dy, dx)
+    first = ((ahead - behind) / (2 * step)) ** 2
+    second = ((ahead + behind - 2 * g[ys, xs]) / step ** 2) ** 2
+    out = np.full(GRID * GRID, np.nan)
+    rows = np.array_split(np.arange(first.shape[0]), GRID)
+    cols = np.array_split(np.arange(first.shape[1]), GRID)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            energy = first[r[0]:r[-1] + 1, c[0]:c[-1] + 1].mean()
+            if energy >= MIN_GRADIENT ** 2:
+                out[i * GRID + j] = np.sqrt(second[r[0]:r[-1] + 1, c[0]:c[-1] + 1].mean() / energy)
+    return out
+
+
+def describe(sharpness: float | None, motion: bool = False) -> str:
+    """A score in words: sharp, slightly soft, or blurry (saying which kind)."""
+    if sharpness is None:
+        return "not measured yet"
+    if sharpness >= SHARP:
+        return "sharp"
+    if sharpness >= BLURRY:
+        return "slightly soft"
+    return "blurry (motion)" if motion else "blurry (out of focus)"
+
+
+def best_first(members: list[GroupMember]) -> list[GroupMember]:
+    """A group's photos, best shot first: the sharpest, then the best exposed, then the
+    largest. Photos within SAME_SHARPNESS of the sharpest count as equally sharp, so a
+    larger, better exposed copy beats a re-encode that is sharper by noise alone."""
+    top = max((m.sharpness or 0.0) for m in members)
+
+    def key(m: GroupMember) -> tuple:
+        sharp = m.sharpness or 0.0
+        badly_exposed = (m.clipped or 0.0) + (m.crushed or 0.0)
+        tied = sharp >= top - SAME_SHARPNESS
+        return (tied, -round(badly_exposed, 2) if tied else 0.0, m.pixels if tied else 0, sharp)
+    return sorted(members, key=key, reverse=True)
+
+
+# -- groups: bursts and near-duplicates ------------------------------------------------
+
+DUPLICATE = 0.93  # cosine from which two photos are the same picture (re-encode, resize, crop)
+BURST = 0.85  # cosine from which two photos taken within BURST_SECONDS are one moment
+BURST_SECONDS = 30.0
+NEIGHBOURS = 8  # candidates looked at per photo
+
+
+def links(ids: np.ndarray, neighbours: np.ndarray, similarities: np.ndarray,
+          taken: dict[int, float]) -> list[tuple[int, int]]:
+    """Pairs (photo, neighbour) that belong together: near duplicates at any time, and
+    look-alikes taken seconds apart (a burst). `taken`: capture time (epoch seconds)."""
+    pairs = []
+    rows, cols = np.nonzero((similarities >= BURST) & (neighbours != ids[:, None]))
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        a, b = int(ids[r]), int(neighbours[r, c])
+        if similarities[r, c] >= DUPLICATE or (
+                a in taken and b in taken and abs(taken[a] - taken[b]) <= BURST_SECONDS):
+            pairs.append((a, b))
+    return pairs
+
+
+def components(pairs: list[tuple[int, int]]) -> dict[int, int]:
+    """photo -> group (the smallest photo id in it), for photos linked to another."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: root(x) for x in parent}
