@@ -17,6 +17,8 @@ from clipdesk.qt.worker import Jobs
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # photos in the stack this best shot stands for
+REJECTED_ROLE = Qt.ItemDataRole.UserRole + 4
 CACHE_SIZE = 3000
 
 
@@ -101,6 +103,8 @@ class PhotoGridModel(QAbstractListModel):
         self._rows: dict[int, int] = {}
         self._thumbnails = thumbnails
         self.veiled: set[int] = set()  # flagged photos shown blurred until clicked
+        self.stacks: dict[int, int] = {}  # best shot -> size of its stack (grid stacked)
+        self.rejected: set[int] = set()  # drawn dimmed
         self._blurred: dict[int, QPixmap] = {}
         self._placeholder = QPixmap(8, 6)
         self._placeholder.fill(QColor("#3a3a3a"))
@@ -148,6 +152,10 @@ class PhotoGridModel(QAbstractListModel):
             return pixmap
         if role == PHOTO_ID_ROLE:
             return photo_id
+        if role == STACK_ROLE:
+            return self.stacks.get(photo_id, 1)
+        if role == REJECTED_ROLE:
+            return photo_id in self.rejected
         if role == SCORE_ROLE:
             return self._scores[index.row()] if self._scores is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -199,13 +207,35 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.save()
         painter.fillRect(option.rect, QColor("#3d5a80") if selected else QColor("#2b2b2b"))
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        stack = index.data(STACK_ROLE) or 1
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            if stack > 1:  # the photos behind, as offset frames
+                painter.setPen(QPen(QColor("#9a9a9a"), 1))
+                for step in (6, 3):
+                    painter.drawRect(target.translated(step, -step))
+            if index.data(REJECTED_ROLE):
+                painter.setOpacity(0.35)
             painter.drawPixmap(target, pixmap)
+            painter.setOpacity(1.0)
+            if stack > 1:
+                self._badge(painter, target, f"{stack}")
+            if index.data(REJECTED_ROLE):
+                self._badge(painter, target, "reject")
         if selected:
             painter.setPen(QPen(QColor("#8ab4f8"), 3))
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()
+
+    @staticmethod
+    def _badge(painter: QPainter, target: QRect, text: str) -> None:
+        width = painter.fontMetrics().horizontalAdvance(text) + 10
+        badge = QRect(target.right() - width - 3, target.top() + 3, width, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(badge, 9, 9)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)

@@ -9,13 +9,13 @@ from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEv
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
-                               QProgressBar, QPushButton, QSlider, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import DEFAULT_MODEL
-from clipdesk.core.types import Hit, Progress
+from clipdesk.core.types import Hit
+from clipdesk.qt.background import BackgroundWork
 from clipdesk.qt.grid import PHOTO_ID_ROLE, PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
 from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
@@ -36,7 +36,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.library = library
         self.jobs = Jobs(self)
-        self.index_job: Job | None = None
         self._query_serial = 0
         self._last_refresh = 0.0
         self.mode = "library"
@@ -46,9 +45,6 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self._after_first_load: list = []
         self.teaching: str | None = None
-        self.caption_job: Job | None = None
-        self.captions = library.catalog.get_meta("captions") or (
-            "all" if _has_gpu() else "selected")
         self.setWindowTitle("clipdesk")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
@@ -146,17 +142,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
-        self.status_text = QLabel()
-        self.progress = QProgressBar(maximumWidth=220, textVisible=True)
-        self.pause_button = QToolButton(text="Pause")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.cancel_button = QToolButton(text="Cancel")
-        self.cancel_button.clicked.connect(self.cancel_index)
-        bar = self.statusBar()
-        bar.addWidget(self.status_text, 1)
-        for w in (self.progress, self.pause_button, self.cancel_button):
-            bar.addPermanentWidget(w)
-        self._show_indexing(False)
+        self.work = BackgroundWork(self.library, self.jobs, self.statusBar(),
+                                   self.library.catalog.get_meta("captions")
+                                   or ("all" if _has_gpu() else "selected"))
+        self.work.photos_added.connect(self._photos_added)
+        self.work.indexed.connect(lambda: self.refresh_library() if self.mode == "library"
+                                  else None)
+        self.work.failed.connect(self.show_error)
+        self.status_text = self.work.status_text
+        self.start_index = self.work.start_index
         self.preview: PreviewDialog | None = None
 
     def _build_menus(self) -> None:
@@ -190,7 +184,7 @@ class MainWindow(QMainWindow):
                            ("off", "Off")):
             action = captions.addAction(text)
             action.setCheckable(True)
-            action.setChecked(mode == self.captions)
+            action.setChecked(mode == self.work.captions)
             action.triggered.connect(lambda _=False, m=mode: self.set_captions(m))
             group.addAction(action)
             self.caption_actions[mode] = action
@@ -483,7 +477,7 @@ class MainWindow(QMainWindow):
         if not self._is_current(photo_id):
             return
         self.details.show_info(info, self.thumbnails.get(photo_id), tags)
-        write = caption is None and self.captions != "off" and info is not None
+        write = caption is None and self.work.captions != "off" and info is not None
         self.details.show_caption(caption, pending=write)
         self.details_shown.emit(photo_id)
         if write:  # shown when ready; never blocks
@@ -548,108 +542,20 @@ class MainWindow(QMainWindow):
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
-    # -- captions ---------------------------------------------------------------------
+    # -- background work ----------------------------------------------------------------
+
+    @property
+    def index_job(self) -> Job | None:
+        return self.work.index_job
 
     def set_captions(self, mode: str) -> None:
-        """selected (written when a photo is selected) / all (a background pass) / off."""
-        self.captions = mode
-        self.library.catalog.set_meta("captions", mode)
+        self.work.set_captions(mode)
         self.caption_actions[mode].setChecked(True)
-        if mode == "all":
-            self.write_captions()
-        elif self.caption_job is not None:
-            self.caption_job.cancel()
 
-    def write_captions(self) -> None:
-        """The low-priority pass: it yields the writer thread to any indexing."""
-        if self.captions != "all" or self.caption_job is not None or self.index_job is not None:
-            return
-        job = self.jobs.create(self.library.write_captions)
-        job.progress.connect(lambda step: self.status_text.setText(
-            f"Writing captions… {step.done:,} of {step.total:,}"))
-        job.finished.connect(lambda _: self._captions_ended("Captions written."))
-        job.cancelled.connect(lambda: self._captions_ended(""))
-        job.failed.connect(lambda error: (self._captions_ended(f"Captions stopped: {error}"),
-                                          self.show_error(error)))
-        self.caption_job = job
-        self.jobs.start_writer(job)
-
-    def _captions_ended(self, text: str) -> None:
-        self.caption_job = None
-        if text:
-            self.status_text.setText(text)
-
-    # -- indexing ---------------------------------------------------------------------
-
-    def start_index(self, folders: list[str] | None = None, model: str | None = None) -> None:
-        if self.index_job is not None:
-            self.index_job.cancel()  # the new run covers the old one's work
-        if self.caption_job is not None:
-            self.caption_job.cancel()  # indexing first; captions resume after it
-        job = self.jobs.create(lambda: self.library.index(folders, model))
-        job.progress.connect(self._index_progress)
-        job.finished.connect(self._index_finished)
-        job.failed.connect(self._index_failed)
-        job.cancelled.connect(lambda: self._index_ended("Indexing cancelled; it resumes next time."))
-        self.index_job = job
-        self._show_indexing(True)
-        self.status_text.setText("Starting…")
-        self.jobs.start_writer(job)
-
-    def _index_progress(self, step: Progress) -> None:
-        if step.phase == "scan":
-            self.status_text.setText(f"Looking for photos… {step.done:,} files")
-            self.progress.setRange(0, 0)
-        elif step.phase == "index":
-            self.progress.setRange(0, step.total)
-            self.progress.setValue(step.done)
-            eta = f" · {_duration(step.eta)} left" if step.eta else ""
-            self.status_text.setText(f"Indexing {step.done:,} of {step.total:,} photos · "
-                                     f"{step.rate:.1f} photos/s{eta}")
-            if self.mode == "library" and time.monotonic() - self._last_refresh > REFRESH_EVERY_S:
-                self.refresh_library()
-        elif step.phase == "save":
-            self.status_text.setText("Saving…")
-
-    def _index_finished(self, step: Progress | None) -> None:
-        s = step.summary if step is not None else None
-        text = "Library up to date."
-        if s is not None and (s.embedded or s.removed or s.moved or s.problems):
-            text = (f"Indexed {s.embedded:,} photos in {s.seconds:.0f} s; {s.removed:,} removed, "
-                    f"{s.problems:,} problems.")
-        self._index_ended(text)
-        if self.mode == "library":
+    def _photos_added(self) -> None:
+        """New photos appear while indexing goes on (at most once a second)."""
+        if self.mode == "library" and time.monotonic() - self._last_refresh > REFRESH_EVERY_S:
             self.refresh_library()
-        self.write_captions()
-
-    def _index_failed(self, error: ClipdeskError) -> None:
-        self._index_ended(f"Indexing stopped: {error}")
-        self.show_error(error)
-
-    def _index_ended(self, text: str) -> None:
-        self.index_job = None
-        self._show_indexing(False)
-        self.status_text.setText(text)
-
-    def _show_indexing(self, on: bool) -> None:
-        for w in (self.progress, self.pause_button, self.cancel_button):
-            w.setVisible(on)
-        self.pause_button.setText("Pause")
-
-    def toggle_pause(self) -> None:
-        if self.index_job is None:
-            return
-        if self.index_job.paused:
-            self.index_job.resume()
-            self.pause_button.setText("Pause")
-        else:
-            self.index_job.pause()
-            self.pause_button.setText("Resume")
-            self.status_text.setText("Paused")
-
-    def cancel_index(self) -> None:
-        if self.index_job is not None:
-            self.index_job.cancel()
 
     def add_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
@@ -741,13 +647,3 @@ def _to_qimage(image) -> QImage:
     data = image.tobytes()
     return QImage(data, image.width, image.height, 3 * image.width,
                   QImage.Format.Format_RGB888).copy()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-

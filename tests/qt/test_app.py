@@ -143,9 +143,9 @@ def test_cancel_then_resume_indexing(qtbot, tmp_path):
                           check_params_cb=lambda p: p.phase == "index"):
         pass
     assert "photos/s" in win.status_text.text()
-    assert win.progress.maximum() == 120
+    assert win.work.progress.maximum() == 120
     with qtbot.waitSignal(job.cancelled, timeout=WAIT_MS):
-        win.cancel_button.click()
+        win.work.cancel_button.click()
     partial = win.library.status().photos
     assert 0 < partial < 120
     assert "cancelled" in win.status_text.text()

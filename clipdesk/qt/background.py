@@ -1,0 +1,149 @@
+"""The long jobs of the app, shown in the status bar: indexing (with progress, pause and
+cancel) and the low-priority captions pass that follows it."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.library import Library
+from clipdesk.core.types import Progress
+from clipdesk.qt.worker import Job, Jobs
+
+
+class BackgroundWork(QObject):
+    """Runs indexing and captioning on the writer thread, one at a time; indexing
+    always goes first (a captions pass yields to it and resumes after)."""
+
+    photos_added = Signal()  # a batch of photos is in the library
+    indexed = Signal()  # an indexing run finished
+    failed = Signal(object)  # a ClipdeskError to show
+
+    def __init__(self, library: Library, jobs: Jobs, bar: QStatusBar, captions: str) -> None:
+        super().__init__(bar)
+        self.library, self.jobs = library, jobs
+        self.index_job: Job | None = None
+        self.caption_job: Job | None = None
+        self.captions = captions  # "selected" | "all" | "off"
+        self.status_text = QLabel()
+        self.progress = QProgressBar(maximumWidth=220, textVisible=True)
+        self.pause_button = QToolButton(text="Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button = QToolButton(text="Cancel")
+        self.cancel_button.clicked.connect(self.cancel_index)
+        bar.addWidget(self.status_text, 1)
+        for w in (self.progress, self.pause_button, self.cancel_button):
+            bar.addPermanentWidget(w)
+        self._show_indexing(False)
+
+    # -- indexing ---------------------------------------------------------------------
+
+    def start_index(self, folders: list[str] | None = None, model: str | None = None) -> None:
+        if self.index_job is not None:
+            self.index_job.cancel()  # the new run covers the old one's work
+        if self.caption_job is not None:
+            self.caption_job.cancel()  # indexing first; captions resume after it
+        job = self.jobs.create(lambda: self.library.index(folders, model))
+        job.progress.connect(self._index_progress)
+        job.finished.connect(self._index_finished)
+        job.failed.connect(self._index_failed)
+        job.cancelled.connect(lambda: self._index_ended("Indexing cancelled; it resumes next time."))
+        self.index_job = job
+        self._show_indexing(True)
+        self.status_text.setText("Starting…")
+        self.jobs.start_writer(job)
+
+    def _index_progress(self, step: Progress) -> None:
+        if step.phase == "scan":
+            self.status_text.setText(f"Looking for photos… {step.done:,} files")
+            self.progress.setRange(0, 0)
+        elif step.phase in ("index", "quality"):
+            self.progress.setRange(0, step.total)
+            self.progress.setValue(step.done)
+            if step.phase == "quality":
+                self.status_text.setText(f"Measuring sharpness… {step.done:,} of {step.total:,}")
+                return
+            eta = f" · {_duration(step.eta)} left" if step.eta else ""
+            self.status_text.setText(f"Indexing {step.done:,} of {step.total:,} photos · "
+                                     f"{step.rate:.1f} photos/s{eta}")
+            self.photos_added.emit()
+        elif step.message:
+            self.status_text.setText(step.message)
+
+    def _index_finished(self, step: Progress | None) -> None:
+        s = step.summary if step is not None else None
+        text = "Library up to date."
+        if s is not None and (s.embedded or s.removed or s.moved or s.problems):
+            text = (f"Indexed {s.embedded:,} photos in {s.seconds:.0f} s; {s.removed:,} removed, "
+                    f"{s.problems:,} problems.")
+        self._index_ended(text)
+        self.indexed.emit()
+        self.write_captions()
+
+    def _index_failed(self, error: ClipdeskError) -> None:
+        self._index_ended(f"Indexing stopped: {error}")
+        self.failed.emit(error)
+
+    def _index_ended(self, text: str) -> None:
+        self.index_job = None
+        self._show_indexing(False)
+        self.status_text.setText(text)
+
+    def _show_indexing(self, on: bool) -> None:
+        for w in (self.progress, self.pause_button, self.cancel_button):
+            w.setVisible(on)
+        self.pause_button.setText("Pause")
+
+    def toggle_pause(self) -> None:
+        if self.index_job is None:
+            return
+        if self.index_job.paused:
+            self.index_job.resume()
+            self.pause_button.setText("Pause")
+        else:
+            self.index_job.pause()
+            self.pause_button.setText("Resume")
+            self.status_text.setText("Paused")
+
+    def cancel_index(self) -> None:
+        if self.index_job is not None:
+            self.index_job.cancel()
+
+    # -- captions ---------------------------------------------------------------------
+
+    def set_captions(self, mode: str) -> None:
+        """selected (written when a photo is selected) / all (a background pass) / off."""
+        self.captions = mode
+        self.library.catalog.set_meta("captions", mode)
+        if mode == "all":
+            self.write_captions()
+        elif self.caption_job is not None:
+            self.caption_job.cancel()
+
+    def write_captions(self) -> None:
+        """The captions pass, when asked for and no indexing is under way."""
+        if self.captions != "all" or self.caption_job is not None or self.index_job is not None:
+            return
+        job = self.jobs.create(self.library.write_captions)
+        job.progress.connect(lambda step: self.status_text.setText(
+            f"Writing captions… {step.done:,} of {step.total:,}"))
+        job.finished.connect(lambda _: self._captions_ended("Captions written."))
+        job.cancelled.connect(lambda: self._captions_ended(""))
+        job.failed.connect(lambda error: (self._captions_ended(f"Captions stopped: {error}"),
+                                          self.failed.emit(error)))
+        self.caption_job = job
+        self.jobs.start_writer(job)
+
+    def _captions_ended(self, text: str) -> None:
+        self.caption_job = None
+        if text:
+            self.status_text.setText(text)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
