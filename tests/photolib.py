@@ -10,7 +10,7 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image
 
-from tests.synthetic import render
+from tests.synthetic import blur, bokeh, render
 
 pillow_heif.register_heif_opener()
 
@@ -153,3 +153,44 @@ def _add_bad(lib: PhotoLibrary, bad: Path) -> None:
     lib.bad[bad / "dangling.jpg"] = "symbolic link"
     # A folder symlink loop: must not be followed forever.
     os.symlink(bad, bad / "loop")
+
+
+SIGMAS = (0, 2, 4, 8)  # out-of-focus blur of each burst shot, in pixels at 1600x1200
+# Bursts and near-duplicates differ in colour, shape and background from each other and
+# from the single photos: the tiny model cannot tell two renders of one class apart.
+BURSTS = (("red", "circle", "white"), ("blue", "triangle", "black"), ("yellow", "square", "gray"))
+DUPLICATED = ("green", "circle", "black")
+SINGLES = (("purple", "square", "white"), ("orange", "triangle", "gray"))
+
+
+def make_bursts(root: Path) -> tuple[list[list[Path]], list[Path], list[Path]]:
+    """Bursts (one scene, sharp then more and more blurred, taken a second apart; each
+    sharpest first), near-duplicates (the original first, then re-encoded, resized and
+    cropped copies), and single photos (the last one a sharp subject on a blurred
+    background)."""
+    bursts, duplicates, singles = [], [], []
+    for b, (color, shape, bg) in enumerate(BURSTS):
+        base = render(color, shape, bg, (1600, 1200), seed=500 + b)
+        burst = []
+        for j, sigma in enumerate(SIGMAS):
+            # names do not follow sharpness, so no order can come from the file system
+            path = root / f"burst{b}-{(j * 7) % 4}.jpg"
+            blur(base, sigma).save(path, quality=92, exif=exif_bytes(
+                taken=f"2024:07:0{b + 1} 10:00:0{j}"))
+            burst.append(path)
+        bursts.append(burst)
+    original = render(*DUPLICATED, (1600, 1200), seed=600)
+    duplicates.append(root / "dup-original.jpg")
+    original.save(duplicates[-1], quality=95)
+    duplicates.append(root / "dup-reencoded.jpg")
+    original.save(duplicates[-1], quality=60)
+    duplicates.append(root / "dup-small.jpg")
+    original.resize((800, 600)).save(duplicates[-1], quality=90)
+    duplicates.append(root / "dup-cropped.jpg")
+    original.crop((80, 60, 1520, 1140)).save(duplicates[-1], quality=90)
+    for i, (color, shape, bg) in enumerate(SINGLES):
+        singles.append(root / f"single{i}.jpg")
+        render(color, shape, bg, (1600, 1200), seed=700 + i).save(singles[-1])
+    singles.append(root / "bokeh.jpg")
+    bokeh(42).save(singles[-1], quality=92)
+    return bursts, duplicates, singles

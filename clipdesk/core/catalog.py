@@ -431,6 +431,9 @@ class Catalog:
             db.executemany("UPDATE photos SET rejected=? WHERE id=?",
                            [(int(on), pid) for pid in photo_ids])
 
+    def rejected_ids(self) -> set[int]:
+        return {r[0] for r in self._db.execute("SELECT id FROM photos WHERE rejected=1")}
+
     def photo_ids_by_sharpness(self) -> list[int]:
         """Every photo, sharpest first (unmeasured ones last)."""
         return [r[0] for r in self._db.execute(

@@ -440,6 +440,27 @@ class Library:
         groups.sort(key=lambda members: -members[0].photo_id)
         return groups
 
+    def stacked(self, photo_ids: list[int]) -> tuple[list[int], dict[int, int]]:
+        """`photo_ids` with each group collapsed into its best shot (where the group's
+        first photo was), and best shot -> group size."""
+        allowed = set(photo_ids)
+        best_of, sizes = {}, {}
+        for group in self.groups():
+            best = next((m.photo_id for m in group if m.photo_id in allowed), None)
+            sizes[best] = len(group)
+            best_of.update((m.photo_id, best) for m in group)
+        out, seen = [], set()
+        for pid in photo_ids:
+            shown = best_of.get(pid, pid)
+            if shown not in seen:
+                seen.add(shown)
+                out.append(shown)
+        return out, sizes
+
+    def group_of(self, photo_id: int) -> list[GroupMember]:
+        """The photo's burst / near-duplicate group, best shot first ([] when alone)."""
+        return next((g for g in self.groups() if any(m.photo_id == photo_id for m in g)), [])
+
     def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
         """Mark photos as rejects (or not). Nothing is deleted or moved."""
         self.catalog.set_rejected(photo_ids, on)

@@ -7,16 +7,18 @@ import time
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
                            QImage, QKeySequence)
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
                                QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.quality import BLURRY
 from clipdesk.core.types import Hit
 from clipdesk.qt.background import BackgroundWork
-from clipdesk.qt.grid import PHOTO_ID_ROLE, PhotoGridModel, ThumbnailCache, ThumbnailDelegate
+from clipdesk.qt.grid import (PHOTO_ID_ROLE, REJECTED_ROLE, STACK_ROLE, PhotoGridModel,
+                              ThumbnailCache, ThumbnailDelegate)
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
 from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
 from clipdesk.qt.worker import Job, Jobs
@@ -64,8 +66,14 @@ class MainWindow(QMainWindow):
         self.zoom.setFixedWidth(140)
         self.zoom.setToolTip("Thumbnail size (Ctrl+plus / Ctrl+minus)")
         self.zoom.valueChanged.connect(self._set_zoom)
+        self.sort = QComboBox()
+        self.sort.addItem("Newest / best match first", "default")
+        self.sort.addItem("Sharpest first", "sharpness")
+        self.sort.setToolTip("The order of the library and of any result list")
+        self.sort.currentIndexChanged.connect(lambda _: self.redo_view())
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.sort)
         top.addWidget(QLabel("Size"))
         top.addWidget(self.zoom)
 
@@ -79,8 +87,16 @@ class MainWindow(QMainWindow):
         self.more.clicked.connect(self.show_more)
         self.more.hide()
         self._hits: list[Hit] = []
+        self.blur_limit = QSlider(Qt.Orientation.Horizontal, minimum=10, maximum=80,
+                                  value=round(BLURRY * 100))
+        self.blur_limit.setFixedWidth(140)
+        self.blur_limit.setToolTip("Sharpness under which a photo counts as blurry")
+        self.blur_limit.valueChanged.connect(lambda _: self.show_blurry())
+        self.blur_label = QLabel()
         head = QHBoxLayout()
         head.addWidget(self.heading, 1)
+        head.addWidget(self.blur_label)
+        head.addWidget(self.blur_limit)
         head.addWidget(self.more)
         head.addWidget(self.back)
 
@@ -171,6 +187,12 @@ class MainWindow(QMainWindow):
         self._action(view, "Preview", lambda: self.open_preview(self.grid.currentIndex().row()),
                      QKeySequence("Space"))
         view.addSeparator()
+        self._action(view, "Blurry photos", self.show_blurry)
+        self.stack_action = self._action(view, "Stack bursts and duplicates",
+                                         lambda on: self.set_stacking(on))
+        self.stack_action.setCheckable(True)
+        self.stack_action.setChecked(self.library.catalog.get_meta("stack") != "0")
+        view.addSeparator()
         self._action(view, "Flagged photos", self.show_flagged)
         tags = self.menuBar().addMenu("&Tags")
         self._action(tags, "Teach a tag from the selected photos…", self.teach_dialog,
@@ -225,9 +247,15 @@ class MainWindow(QMainWindow):
         """Reload the photo ids (off the GUI thread) when the library view is shown."""
         self._last_refresh = time.monotonic()
         tags = [self.tag_filter] if self.tag_filter else None
-        job = self.jobs.create(lambda: (self.library.photo_ids(tags),
-                                        {h.photo_id for h in self.library.flagged()},
-                                        self.library.catalog.tag_counts()))
+        sort, stack = self.sort.currentData(), self.stack_action.isChecked()
+
+        def load():
+            ids = self.library.photo_ids(tags, sort)
+            shown, stacks = self.library.stacked(ids) if stack else (ids, {})
+            return (ids, shown, stacks, self.library.catalog.rejected_ids(),
+                    {h.photo_id for h in self.library.flagged()},
+                    self.library.catalog.tag_counts())
+        job = self.jobs.create(load)
         job.finished.connect(self._library_loaded)
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
@@ -240,8 +268,8 @@ class MainWindow(QMainWindow):
         else:
             self._after_first_load.append(callback)
 
-    def _library_loaded(self, found: tuple[list[int], set[int], list]) -> None:
-        ids, self.flagged, counts = found
+    def _library_loaded(self, found: tuple) -> None:
+        ids, shown, stacks, self.model.rejected, self.flagged, counts = found
         self.tags.show_counts(counts, self.tag_filter)
         self.details.set_known_tags(sorted({t.name for t in self.library.vocabulary()
                                             if ":" not in t.name} | set(self.tags.tags())))
@@ -253,12 +281,14 @@ class MainWindow(QMainWindow):
         if self.mode != "library":
             return
         self.model.veiled = self._veiled()
-        self.model.set_photos(self._visible(ids))
+        self.model.stacks = stacks
+        self.model.set_photos(self._visible(shown))
         self.heading.setText(f"Tagged “{self.tag_filter}” — {len(ids):,} photos"
                              if self.tag_filter else f"Library — {len(ids):,} photos")
         self._update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
                            if not ids else "")
         self.back.setVisible(self.tag_filter is not None)
+        self._show_blur_limit(False)
         self.results_shown.emit("library")
 
     # -- tags -------------------------------------------------------------------------
@@ -293,6 +323,7 @@ class MainWindow(QMainWindow):
         # suggestions to judge are all shown, the likely ones first
         shown = hits if mode == "teach" else [h for h in hits if h.relevant]
         self.model.veiled = self._veiled()
+        self.model.stacks = {}
         self.model.set_hits(shown)
         self.heading.setText(title)
         hidden = len(hits) - len(shown)
@@ -306,6 +337,7 @@ class MainWindow(QMainWindow):
         elif self.teaching:
             self.teaching = None
             self.teach_bar.hide()
+        self._show_blur_limit(mode == "blurry")
         self.grid.scrollToTop()
         self.results_shown.emit(mode)
 
@@ -375,6 +407,51 @@ class MainWindow(QMainWindow):
         self.tag_filter = tag
         self.show_library()
 
+    # -- quality: sharpness, stacks, rejects -------------------------------------------
+
+    def redo_view(self) -> None:
+        """Show the current view again (after the order or the stacking changed)."""
+        if self.mode == "library":
+            self.refresh_library()
+        elif getattr(self, "_last_query", None):
+            self._query(*self._last_query)
+
+    def set_stacking(self, on: bool) -> None:
+        self.library.catalog.set_meta("stack", "1" if on else "0")
+        self.stack_action.setChecked(on)
+        self.redo_view()
+
+    def show_blurry(self) -> None:
+        below = self.blur_limit.value() / 100
+        self._query("blurry", f"Blurry photos (sharpness under {below:.2f}), blurriest first",
+                    lambda: self.library.blurry(below))
+
+    def _show_blur_limit(self, on: bool) -> None:
+        self.blur_label.setText(f"Blurry under {self.blur_limit.value() / 100:.2f}")
+        self.blur_label.setVisible(on)
+        self.blur_limit.setVisible(on)
+
+    def show_stack(self, photo_id: int) -> None:
+        """Every photo of a stack, best shot first (score: sharpness)."""
+        def members() -> list[Hit]:
+            return [Hit(m.photo_id, m.path, m.sharpness or 0.0)
+                    for m in self.library.group_of(photo_id)]
+        self._query("stack", "Burst / duplicates: best shot first", members)
+
+    def set_rejected(self, photo_ids: list[int], on: bool) -> None:
+        """Mark photos as rejects (drawn dimmed); nothing is deleted or moved."""
+        job = self.jobs.create(lambda: (self.library.set_rejected(photo_ids, on),
+                                        self.library.catalog.rejected_ids())[1])
+        job.finished.connect(lambda rejected: (setattr(self.model, "rejected", rejected),
+                                               self.grid.viewport().update()))
+        job.failed.connect(self.show_error)
+        self.jobs.start_reader(job)
+
+    def find_sharper(self, path: bytes) -> None:
+        name = os.path.basename(os.fsdecode(path))
+        self._query("similar", f"Sharper versions of {name}",
+                    lambda: self.library.sharper(path, RESULTS))
+
     # -- sensitive content -------------------------------------------------------------
 
     def _visible(self, ids: list[int]) -> list[int]:
@@ -410,8 +487,10 @@ class MainWindow(QMainWindow):
     def _query(self, mode: str, title: str, fn) -> None:
         self._query_serial += 1
         serial = self._query_serial
+        self._last_query = (mode, title, fn)
         self.status_text.setText("Searching…")
-        job = self.jobs.create(fn)
+        by_sharpness = self.sort.currentData() == "sharpness" and mode not in ("blurry", "stack")
+        job = self.jobs.create(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn())
         job.finished.connect(lambda hits: self._show_hits(mode, title, serial, hits))
         job.finished.connect(lambda hits: self.status_text.setText(
             f"{sum(h.relevant for h in hits)} results"))
@@ -515,9 +594,24 @@ class MainWindow(QMainWindow):
         path = self._path_of(index.row())
         if path is None:
             return
+        photo_id = index.data(PHOTO_ID_ROLE)
+        selected = self.selected_ids() or [photo_id]
         menu = QMenu(self)
         menu.addAction("Find similar", lambda: self.find_similar(path))
+        menu.addAction("Find sharper versions", lambda: self.find_sharper(path))
+        if self.mode != "stack" and (index.data(STACK_ROLE) or 1) > 1:
+            menu.addAction(f"Show all {index.data(STACK_ROLE)} in this stack",
+                           lambda: self.show_stack(photo_id))
+        menu.addSeparator()
         menu.addAction("Teach a tag from the selected photos…", self.teach_dialog)
+        if index.data(REJECTED_ROLE):
+            menu.addAction("Not a reject", lambda: self.set_rejected(selected, False))
+        else:
+            menu.addAction("Mark as reject", lambda: self.set_rejected(selected, True))
+        if self.mode == "stack" and self.model.rowCount() > 1:
+            others = self.model.ids[1:]
+            menu.addAction("Keep the best shot: mark the others as rejects",
+                           lambda: self.set_rejected(others, True))
         menu.addSeparator()
         menu.addAction("Open", lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(os.fsdecode(path))))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCompleter, QDialog, QDialogButtonBox, QFileDialo
                                QPushButton, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
+from clipdesk.core import quality
 from clipdesk.core.types import PhotoInfo, Problem
 
 
@@ -35,6 +36,14 @@ def human_date(iso: str | None) -> str:
         return iso
 
 
+def exposure_words(clipped: float | None, crushed: float | None) -> str:
+    if clipped is None or crushed is None:
+        return "not measured yet"
+    notes = [f"{clipped:.0%} blown out" if clipped >= 0.05 else "",
+             f"{crushed:.0%} crushed to black" if crushed >= 0.05 else ""]
+    return ", ".join(n for n in notes if n) or "fine"
+
+
 class DetailsPanel(QWidget):
     """Preview and facts about the selected photo; its tags and caption can be edited."""
 
@@ -50,7 +59,8 @@ class DetailsPanel(QWidget):
         self.preview.setStyleSheet("background: #202020; border-radius: 4px;")
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
-                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File")}
+                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File",
+                                    "Sharpness", "Exposure", "Stack")}
         self.caption = QLabel(wordWrap=True)
         self.caption.setStyleSheet("font-style: italic;")
         self.caption_edit = QLineEdit(placeholderText="Write a caption, then press Enter")
@@ -106,6 +116,12 @@ class DetailsPanel(QWidget):
         self.fields["Taken"].setText(human_date(info.taken_at))
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
+        self.fields["Sharpness"].setText(quality.describe(info.sharpness, info.motion) + (
+            f" ({info.sharpness:.2f})" if info.sharpness is not None else ""))
+        self.fields["Exposure"].setText(exposure_words(info.clipped, info.crushed))
+        self.fields["Stack"].setText(
+            (f"one of {info.group_size} look-alikes" if info.group_size > 1 else "none")
+            + (" · marked as a reject" if info.rejected else ""))
         self.show_tags(tags or [])
         self.show_caption(None)
         if thumbnail is not None and not thumbnail.isNull():

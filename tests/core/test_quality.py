@@ -15,16 +15,8 @@ from PIL import Image
 from clipdesk.core import imaging, quality
 from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.photolib import exif_bytes
+from tests.photolib import BURSTS, SIGMAS, make_bursts
 from tests.synthetic import blur, bokeh, motion_blur, render, scene
-
-SIGMAS = (0, 2, 4, 8)  # out-of-focus blur of each burst shot, in pixels at 1600x1200
-# Bursts and near-duplicates differ in colour, shape and background from each other and
-# from the single photos: the tiny model cannot tell two renders of one class apart.
-BURSTS = (("red", "circle", "white"), ("blue", "triangle", "black"), ("yellow", "square", "gray"))
-DUPLICATED = ("green", "circle", "black")
-SINGLES = (("purple", "square", "white"), ("orange", "triangle", "gray"))
-
 
 def decoded(image: Image.Image) -> Image.Image:
     buf = io.BytesIO()
@@ -38,34 +30,8 @@ def sharpness(image: Image.Image) -> float:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
-    """Bursts (one scene, sharp then more and more blurred, taken a second apart),
-    near-duplicates (re-encoded, resized, cropped), single photos and a bokeh shot."""
     root = tmp_path_factory.mktemp("quality-photos")
-    bursts, duplicates, singles = [], [], []
-    for b, (color, shape, bg) in enumerate(BURSTS):
-        base = render(color, shape, bg, (1600, 1200), seed=500 + b)
-        burst = []
-        for j, sigma in enumerate(SIGMAS):
-            # names do not follow sharpness, so no order can come from the file system
-            path = root / f"burst{b}-{(j * 7) % 4}.jpg"
-            blur(base, sigma).save(path, quality=92, exif=exif_bytes(
-                taken=f"2024:07:0{b + 1} 10:00:0{j}"))
-            burst.append(path)
-        bursts.append(burst)  # sharpest first
-    original = render(*DUPLICATED, (1600, 1200), seed=600)
-    duplicates.append(root / "dup-original.jpg")
-    original.save(duplicates[-1], quality=95)
-    duplicates.append(root / "dup-reencoded.jpg")
-    original.save(duplicates[-1], quality=60)
-    duplicates.append(root / "dup-small.jpg")
-    original.resize((800, 600)).save(duplicates[-1], quality=90)
-    duplicates.append(root / "dup-cropped.jpg")
-    original.crop((80, 60, 1520, 1140)).save(duplicates[-1], quality=90)
-    for i, (color, shape, bg) in enumerate(SINGLES):
-        singles.append(root / f"single{i}.jpg")
-        render(color, shape, bg, (1600, 1200), seed=700 + i).save(singles[-1])
-    singles.append(root / "bokeh.jpg")
-    bokeh(42).save(singles[-1], quality=92)
+    bursts, duplicates, singles = make_bursts(root)
     home = tmp_path_factory.mktemp("quality-home")
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0

@@ -87,7 +87,8 @@ def test_right_click_find_similar(qtbot, window, photos):
     window.grid.customContextMenuRequested.emit(rect.center())
     menu = window.context_menu
     labels = [a.text() for a in menu.actions()]
-    assert labels == ["Find similar", "Teach a tag from the selected photos…", "",
+    assert labels == ["Find similar", "Find sharper versions", "",
+                      "Teach a tag from the selected photos…", "Mark as reject", "",
                       "Open", "Show in folder", "Copy path"]
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "similar"):

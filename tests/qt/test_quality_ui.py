@@ -1,0 +1,128 @@
+"""The app's quality tools: stacks of bursts and duplicates, rejects, the sharpness sort,
+the blurry filter, sharper versions, and the details panel's words."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clipdesk.qt import app as qt_app
+from clipdesk.qt.grid import PHOTO_ID_ROLE, REJECTED_ROLE, STACK_ROLE
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
+from tests.photolib import SIGMAS, make_bursts
+from tests.qt.conftest import WAIT_MS, shown_paths
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    root = tmp_path_factory.mktemp("quality-ui-photos")
+    bursts, duplicates, singles = make_bursts(root)
+    home = tmp_path_factory.mktemp("quality-ui-home")
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    return home, bursts, duplicates, singles
+
+
+@pytest.fixture
+def window(qtbot, shots, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(shots[0], home)  # rejects and settings stay in this test
+    win = qt_app.create_window(str(home))
+    win.set_captions("off")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0 and win.index_job is None, timeout=WAIT_MS)
+    return win
+
+
+def row_of(win, path: Path) -> int:
+    return next(r for r, p in enumerate(shown_paths(win, win.model.rowCount())) if p == path)
+
+
+def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, shots):
+    _, bursts, duplicates, singles = shots
+    total = sum(map(len, bursts)) + len(duplicates) + len(singles)
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(bursts) + 1 + len(singles),
+                    timeout=WAIT_MS)
+    shown = set(shown_paths(window, window.model.rowCount()))
+    assert {b[0] for b in bursts} | {duplicates[0]} | set(singles) == shown
+    stacked = {window.model.index(row_of(window, b[0])).data(STACK_ROLE) for b in bursts}
+    assert stacked == {len(SIGMAS)}
+    assert window.model.index(row_of(window, singles[0])).data(STACK_ROLE) == 1
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.set_stacking(False)
+    qtbot.waitUntil(lambda: window.model.rowCount() == total, timeout=WAIT_MS)
+
+
+def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
+    _, bursts, _, _ = shots
+    qtbot.waitUntil(lambda: window.model.rowCount() < 19, timeout=WAIT_MS)
+    row = row_of(window, bursts[0][0])
+    window.grid.customContextMenuRequested.emit(
+        window.grid.visualRect(window.model.index(row)).center())
+    action = next(a for a in window.context_menu.actions() if a.text().startswith("Show all"))
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "stack"):
+        action.trigger()
+    assert shown_paths(window, 10) == bursts[0]  # best shot first, then by sharpness
+    window.grid.customContextMenuRequested.emit(
+        window.grid.visualRect(window.model.index(0)).center())
+    keep = next(a for a in window.context_menu.actions() if a.text().startswith("Keep the best"))
+    keep.trigger()
+    others = [window.model.index(r).data(PHOTO_ID_ROLE) for r in range(1, len(bursts[0]))]
+    qtbot.waitUntil(lambda: set(others) <= window.library.catalog.rejected_ids(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.model.index(1).data(REJECTED_ROLE), timeout=10_000)
+    assert not window.model.index(0).data(REJECTED_ROLE)
+    assert all(p.exists() for p in bursts[0])  # nothing deleted or moved
+
+
+def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
+    window.set_stacking(False)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 19, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.sort.setCurrentIndex(window.sort.findData("sharpness"))
+    ids = window.model.ids
+    sharp = window.library.catalog.sharpness_of(ids)
+    assert [sharp[i] for i in ids] == sorted(sharp.values(), reverse=True)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "search"):
+        window.search.setText("a red circle")
+    ids = window.model.ids
+    sharp = window.library.catalog.sharpness_of(ids)
+    assert len(ids) > 1 and [sharp[i] for i in ids] == sorted(sharp.values(), reverse=True)
+
+
+def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, window, shots):
+    _, bursts, _, singles = shots
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "blurry"):
+        window.show_blurry()
+    blurred = {p for b in bursts for p, s in zip(b, SIGMAS) if s >= 4}
+    assert set(shown_paths(window, 50)) == blurred and window.blur_limit.isVisible()
+    scores = [h.score for h in window._hits]
+    assert scores == sorted(scores)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.blur_limit.setValue(72)  # now slightly soft shots count too
+    softer = {p for b in bursts for p, s in zip(b, SIGMAS) if s >= 2}
+    assert set(shown_paths(window, 50)) == softer
+    assert singles[-1] not in shown_paths(window, 50)  # the bokeh shot stays sharp
+
+
+def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, window, shots):
+    _, bursts, _, _ = shots
+    window.set_stacking(False)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 19, timeout=WAIT_MS)
+    row = row_of(window, bursts[1][3])
+    with qtbot.waitSignal(window.details_shown, timeout=10_000):
+        window.grid.setCurrentIndex(window.model.index(row))
+    assert window.details.fields["Sharpness"].text().startswith("blurry")
+    assert window.details.fields["Stack"].text().startswith("one of 4")
+    window.grid.customContextMenuRequested.emit(
+        window.grid.visualRect(window.model.index(row)).center())
+    action = next(a for a in window.context_menu.actions() if a.text() == "Find sharper versions")
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        action.trigger()
+    assert shown_paths(window, 10) == bursts[1][:3]
+    assert os.path.basename(bursts[1][3]) in window.heading.text()
