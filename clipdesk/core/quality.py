@@ -78,21 +78,17 @@ def _tile_ratios(g: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """sqrt(mean second derivative² / mean first derivative²) along (dy, dx) in each of
     GRID×GRID tiles; NaN where the tile has too little gradient that way to judge."""
     h, w = g.shape
-    ys, xs = slice(1, h - 1), slice(1, w - 1)
     ahead = g[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx]
     behind = g[1 - dy:h - 1 - dy, 1 - dx:w - 1 - dx]
     step = np.hypot(dy, dx)
     first = ((ahead - behind) / (2 * step)) ** 2
-    second = ((ahead + behind - 2 * g[ys, xs]) / step ** 2) ** 2
-    out = np.full(GRID * GRID, np.nan)
-    rows = np.array_split(np.arange(first.shape[0]), GRID)
-    cols = np.array_split(np.arange(first.shape[1]), GRID)
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            energy = first[r[0]:r[-1] + 1, c[0]:c[-1] + 1].mean()
-            if energy >= MIN_GRADIENT ** 2:
-                out[i * GRID + j] = np.sqrt(second[r[0]:r[-1] + 1, c[0]:c[-1] + 1].mean() / energy)
-    return out
+    second = ((ahead + behind - 2 * g[1:h - 1, 1:w - 1]) / step ** 2) ** 2
+    th, tw = first.shape[0] // GRID, first.shape[1] // GRID  # the few leftover pixels
+    energy = first[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))
+    curvature = second[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.sqrt(curvature / energy)
+    return np.where(energy >= MIN_GRADIENT ** 2, ratios, np.nan).ravel()
 
 
 def describe(sharpness: float | None, motion: bool = False) -> str:
