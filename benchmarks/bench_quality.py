@@ -7,8 +7,9 @@
    the 320 px working size); the score is measured on that decode. Prints ms per photo
    for both and the ratio (the score's share of what indexing already pays).
 2. Grouping: a library of synthetic CLIP-like vectors (bench_search.clustered) with
-   planted groups: near-duplicates (cosine ~0.97 to their original) and bursts (cosine
-   ~0.90, taken seconds apart); every other photo has a capture time spread over years.
+   planted groups of 2-5: copies of one picture (cosine 0.975-0.995 to the original, any
+   time) and bursts (cosine 0.91-0.97, two seconds apart); every other photo has a capture
+   time spread over five years.
    Library.regroup() runs on a real catalog and index. The baseline is exact all-pairs
    similarity in numpy blocks over a subset (the "all pairs" way), extrapolated by n².
    Prints the time to group the whole library, an incremental regroup after 100 new
@@ -65,8 +66,11 @@ def planted_library(n: int, dim: int, rng: np.random.Generator):
         size = int(rng.integers(2, 6))
         burst = rng.random() < 0.5
         base = vecs[row]
-        noise = 0.48 if burst else 0.25  # cosine 1 / sqrt(1 + noise²): 0.90 / 0.97
         for j in range(1, size):
+            # cosine to the original 1 / sqrt(1 + noise²): 0.975-0.995 for copies of one
+            # picture, 0.91-0.97 for the other shots of a burst
+            cosine = rng.uniform(0.91, 0.97) if burst else rng.uniform(0.975, 0.995)
+            noise = np.sqrt(1 / cosine ** 2 - 1)
             v = base + noise * rng.normal(size=dim).astype(np.float32) / np.sqrt(dim)
             vecs[row + j] = v / np.linalg.norm(v)
             times[row + j] = times[row] + (j * 2.0 if burst else rng.uniform(0, 86400 * 300))

@@ -118,8 +118,11 @@ def best_first(members: list[GroupMember]) -> list[GroupMember]:
 
 # -- groups: bursts and near-duplicates ------------------------------------------------
 
-DUPLICATE = 0.93  # cosine from which two photos are the same picture (re-encode, resize, crop)
-BURST = 0.85  # cosine from which two photos taken within BURST_SECONDS are one moment
+# Cosine from which two photos are the same picture (re-encode, resize, modest crop): on
+# CLIP-like synthetic vectors no two distinct photos of 100k came this close (the closest
+# 0.1% of nearest neighbours: 0.95). Immich's duplicate finder uses 0.99.
+DUPLICATE = 0.97
+BURST = 0.90  # cosine from which two photos taken within BURST_SECONDS are one moment
 BURST_SECONDS = 30.0
 NEIGHBOURS = 8  # candidates looked at per photo
 
