@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from clipdesk.core.captions import DEFAULT_CAPTIONER
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.quality import BLURRY, describe
 from clipdesk.core.models import DEFAULT_MODEL
 from clipdesk.core.types import Hit, IndexSummary, Progress
 
@@ -59,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("blurry", help="photos judged blurry, blurriest first")
     p.add_argument("--below", type=float, metavar="SCORE",
-                   help="sharpness under which a photo counts as blurry "
-                        "(default 0.45; sharp photos score about 0.7-0.8)")
+                   help=f"sharpness under which a photo counts as blurry (default {BLURRY}; "
+                        "sharp photos score about 0.7-0.9)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("groups", help="bursts and near-duplicates, best shot first")
@@ -258,8 +259,6 @@ def _rounded(value: float | None) -> float | None:
 
 
 def cmd_blurry(args: argparse.Namespace) -> int:
-    from clipdesk.core.quality import BLURRY, describe
-
     with _library(args) as lib:
         hits = lib.blurry(BLURRY if args.below is None else args.below)
         if args.json:

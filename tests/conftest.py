@@ -91,3 +91,17 @@ def indexed_home(photo_library, tmp_path_factory) -> Path:
     result = run_cli("--home", str(home), "index", str(photo_library.root), "--model", TINY_MODEL)
     assert result.rc == 0, result.err
     return home
+
+
+@pytest.fixture(scope="session")
+def quality_shots(tmp_path_factory):
+    """A home with photolib.make_bursts indexed (do not modify: copy it):
+    (home, photo folder, bursts, duplicates, singles)."""
+    from tests.photolib import make_bursts
+
+    root = tmp_path_factory.mktemp("quality-photos")
+    bursts, duplicates, singles = make_bursts(root)
+    home = tmp_path_factory.mktemp("quality-home")
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    return home, root, bursts, duplicates, singles

@@ -24,7 +24,7 @@ class BackgroundWork(QObject):
         self.library, self.jobs = library, jobs
         self.index_job: Job | None = None
         self.caption_job: Job | None = None
-        self.captions = captions  # "selected" | "all" | "off"
+        self.captions = captions  # "selected" | "all" | "off" | "auto" (all with a GPU)
         self.status_text = QLabel()
         self.progress = QProgressBar(maximumWidth=220, textVisible=True)
         self.pause_button = QToolButton(text="Pause")
@@ -122,7 +122,8 @@ class BackgroundWork(QObject):
 
     def write_captions(self) -> None:
         """The captions pass, when asked for and no indexing is under way."""
-        if self.captions != "all" or self.caption_job is not None or self.index_job is not None:
+        wanted = self.captions == "all" or (self.captions == "auto" and has_gpu())
+        if not wanted or self.caption_job is not None or self.index_job is not None:
             return
         job = self.jobs.create(self.library.write_captions)
         job.progress.connect(lambda step: self.status_text.setText(
@@ -138,6 +139,15 @@ class BackgroundWork(QObject):
         self.caption_job = None
         if text:
             self.status_text.setText(text)
+
+
+def has_gpu() -> bool:
+    """Whether torch sees a GPU; False until torch is imported (by the first model load:
+    importing it here would freeze the window)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return bool(torch is not None and torch.cuda.is_available())
 
 
 def _duration(seconds: float) -> str:

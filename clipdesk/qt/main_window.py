@@ -159,8 +159,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.work = BackgroundWork(self.library, self.jobs, self.statusBar(),
-                                   self.library.catalog.get_meta("captions")
-                                   or ("all" if _has_gpu() else "selected"))
+                                   self.library.catalog.get_meta("captions") or "auto")
         self.work.photos_added.connect(self._photos_added)
         self.work.indexed.connect(lambda: self.refresh_library() if self.mode == "library"
                                   else None)
@@ -202,11 +201,13 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self.caption_actions = {}
         for mode, text in (("selected", "Write one when a photo is selected"),
-                           ("all", "Write them for every photo, in the background"),
+                           ("all", "Write them for every photo, in the background "
+                                   "(the default with a GPU)"),
                            ("off", "Off")):
             action = captions.addAction(text)
             action.setCheckable(True)
-            action.setChecked(mode == self.work.captions)
+            action.setChecked(mode == self.work.captions or (
+                self.work.captions == "auto" and mode == "selected"))
             action.triggered.connect(lambda _=False, m=mode: self.set_captions(m))
             group.addAction(action)
             self.caption_actions[mode] = action
@@ -726,14 +727,6 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.jobs.wait(30_000)
         super().closeEvent(event)
-
-
-def _has_gpu() -> bool:
-    """Whether torch sees a GPU, without importing torch just to ask."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    return bool(torch is not None and torch.cuda.is_available())
 
 
 def _to_qimage(image) -> QImage:

@@ -15,7 +15,7 @@ from PIL import Image
 from clipdesk.core import imaging, quality
 from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.photolib import BURSTS, SIGMAS, make_bursts
+from tests.photolib import BURSTS, SIGMAS
 from tests.synthetic import blur, bokeh, motion_blur, render, scene
 
 def decoded(image: Image.Image) -> Image.Image:
@@ -29,13 +29,8 @@ def sharpness(image: Image.Image) -> float:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    root = tmp_path_factory.mktemp("quality-photos")
-    bursts, duplicates, singles = make_bursts(root)
-    home = tmp_path_factory.mktemp("quality-home")
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
-    return home, root, bursts, duplicates, singles
+def shots(quality_shots):
+    return quality_shots
 
 
 def cli_json(home, *args):

@@ -10,19 +10,13 @@ import pytest
 
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.grid import PHOTO_ID_ROLE, REJECTED_ROLE, STACK_ROLE
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.photolib import SIGMAS, make_bursts
+from tests.photolib import SIGMAS
 from tests.qt.conftest import WAIT_MS, shown_paths
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    root = tmp_path_factory.mktemp("quality-ui-photos")
-    bursts, duplicates, singles = make_bursts(root)
-    home = tmp_path_factory.mktemp("quality-ui-home")
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
-    return home, bursts, duplicates, singles
+def shots(quality_shots):
+    return quality_shots
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def row_of(win, path: Path) -> int:
 
 
 def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, shots):
-    _, bursts, duplicates, singles = shots
+    _, _, bursts, duplicates, singles = shots
     total = sum(map(len, bursts)) + len(duplicates) + len(singles)
     qtbot.waitUntil(lambda: window.model.rowCount() == len(bursts) + 1 + len(singles),
                     timeout=WAIT_MS)
@@ -57,7 +51,7 @@ def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, 
 
 
 def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
-    _, bursts, _, _ = shots
+    _, _, bursts, _, _ = shots
     qtbot.waitUntil(lambda: window.model.rowCount() < 19, timeout=WAIT_MS)
     row = row_of(window, bursts[0][0])
     window.grid.customContextMenuRequested.emit(
@@ -95,7 +89,7 @@ def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
 
 
 def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, window, shots):
-    _, bursts, _, singles = shots
+    _, _, bursts, _, singles = shots
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "blurry"):
         window.show_blurry()
@@ -111,7 +105,7 @@ def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, wi
 
 
 def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, window, shots):
-    _, bursts, _, _ = shots
+    _, _, bursts, _, _ = shots
     window.set_stacking(False)
     qtbot.waitUntil(lambda: window.model.rowCount() == 19, timeout=WAIT_MS)
     row = row_of(window, bursts[1][3])

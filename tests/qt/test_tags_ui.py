@@ -123,3 +123,21 @@ def test_the_vocabulary_is_edited_as_text_and_tags_follow(qtbot, photos, tmp_pat
     tagged_paths = {p.decode() for p in tagged.values()}
     correct = tagged_paths & {str(p) for p in triangles}
     assert len(correct) == len(triangles) and len(correct) / len(tagged_paths) >= 0.8
+
+
+def test_a_caption_is_written_when_a_photo_is_selected_and_for_all_on_request(
+        qtbot, photos, tmp_path):
+    win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
+    win.set_captions("selected")
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
+    paths = shown_paths(win, len(photos))
+    row = next(r for r, p in enumerate(paths) if photos[p] == ("blue", "square"))
+    win.grid.setCurrentIndex(win.model.index(row))
+    qtbot.waitUntil(lambda: "square" in win.details.caption.text(), timeout=WAIT_MS)
+    assert "blue" in win.details.caption.text()
+    photo_id = win.model.index(row).data(PHOTO_ID_ROLE)
+    assert "square" in win.library.catalog.caption(photo_id)[0]  # stored
+
+    win.set_captions("all")  # the background pass captions the rest
+    qtbot.waitUntil(lambda: not win.library.catalog.photos_without_caption(), timeout=WAIT_MS)
+    assert win.library.catalog.get_meta("captions") == "all"
