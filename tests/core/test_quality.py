@@ -212,3 +212,9 @@ def test_an_old_catalog_is_back_filled_without_re_embedding(shots, tmp_path, mon
         assert len(lib.groups()) == len(BURSTS) + 1
     finally:
         lib.close()
+
+
+def test_a_blurry_shot_is_found_by_words_like_any_other(shots):
+    home, _, bursts, _, _ = shots
+    found = [h["path"] for h in cli_json(home, "search", "a blue triangle")]  # no --all
+    assert set(found[:len(bursts[1])]) == {str(p) for p in bursts[1]}  # the blurriest too
