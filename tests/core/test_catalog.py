@@ -1,0 +1,32 @@
+"""An older catalog is migrated on open, keeping what it knew."""
+from __future__ import annotations
+
+import sqlite3
+
+from clipdesk.core import catalog
+from clipdesk.core.catalog import Catalog
+
+
+def test_a_version_1_catalog_is_migrated_with_its_words_and_tags(tmp_path):
+    path = tmp_path / "catalog.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(catalog._MIGRATIONS[1] + """
+        INSERT INTO photos(id, hash, width, height, format, added_at)
+            VALUES(1, 'abc', 4000, 3000, 'JPEG', 0);
+        INSERT INTO files(path, size, mtime_ns, photo_id, status)
+            VALUES(X'2F612F74726970', 1, 1, 1, 'indexed');
+        INSERT INTO photo_text(rowid, names) VALUES(1, 'trip/IMG_1.jpg');
+        INSERT INTO tags VALUES(1, 'beach', 'auto', 0.3), (1, 'dog', 'removed', NULL);
+        PRAGMA user_version=1;
+    """)
+    db.close()
+    cat = Catalog(path)
+    try:
+        assert cat._db.execute("PRAGMA user_version").fetchone()[0] == catalog.SCHEMA_VERSION
+        assert cat.match_words('"trip"*') == {1}
+        assert cat.match_words('"beach"*') == {1}
+        assert cat.match_words('"dog"*') == set()  # a removed tag is not a word of the photo
+        assert cat.photos_without_quality() == [1]  # back-filled by the next index run
+        assert cat.caption(1) == (None, None) and cat.group_map() == {}
+    finally:
+        cat.close()
