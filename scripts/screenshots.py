@@ -4,8 +4,9 @@
 
 Builds a photo library (tests/photolib.py), indexes it with the tiny test model (with
 colour and shape tags, and purple standing in for sensitive content), opens the app and
-saves PNGs of: the library grid, a search result, similar results, the
-details panel, and the first-run folder picker. Exits non-zero if a shot is missing or
+saves PNGs of: the library grid (bursts stacked), a search result, similar results, the
+details panel with a caption, the first-run folder picker, an opened stack, the blurry
+filter and the teaching bar. Exits non-zero if a shot is missing or
 blank. Runs under any Qt platform; under xvfb it is the real X11 window.
 """
 from __future__ import annotations
@@ -23,10 +24,13 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from clipdesk.cli import main as cli  # noqa: E402
+from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.qt.app import create_window  # noqa: E402
-from tests.photolib import make_library  # noqa: E402
+from clipdesk.qt.grid import PHOTO_ID_ROLE, STACK_ROLE  # noqa: E402
+from tests.photolib import make_bursts, make_library  # noqa: E402
 
 TINY_MODEL = f"local-dir:{REPO / 'tests/models/tiny-clip'}"
+TINY_COCA = f"local-dir:{REPO / 'tests/models/tiny-coca'}"
 
 
 def wait_until(app: QApplication, condition, timeout: float = 60.0) -> None:
@@ -70,8 +74,13 @@ def main() -> int:
         os.environ["HOME"] = tmp
         app = QApplication.instance() or QApplication([])
         lib = make_library(Path(tmp) / "Pictures")
+        (lib.root / "bursts").mkdir()
+        make_bursts(lib.root / "bursts")
         home = Path(tmp) / "home"
         home.mkdir()
+        library = Library(home)
+        library.choose_captioner(TINY_COCA)
+        library.close()
         # the tiny model knows only colours and shapes: give it tags it can see, and let
         # purple play the sensitive content (the real prompts mean nothing to it)
         (home / "tags.txt").write_text("\n".join(
@@ -101,9 +110,37 @@ def main() -> int:
         shoot(window, out / "3-similar.png")
 
         window.grid.setCurrentIndex(window.model.index(1))
-        wait_until(app, lambda: window.details.fields["Name"].text() != "")
+        wait_until(app, lambda: window.details.fields["Name"].text() != "" and
+                   "Writing" not in window.details.caption.text())
         settle(app, 0.5)
         shoot(window, out / "4-details.png")
+
+        window.show_library()
+        wait_until(app, lambda: window.mode == "library" and any(
+            (window.model.index(r).data(STACK_ROLE) or 1) > 1
+            for r in range(window.model.rowCount())))
+        row = next(r for r in range(window.model.rowCount())
+                   if (window.model.index(r).data(STACK_ROLE) or 1) > 1)
+        window.show_stack(window.model.index(row).data(PHOTO_ID_ROLE))
+        wait_until(app, lambda: window.mode == "stack")
+        window.set_rejected(window.model.ids[2:], True)
+        settle(app, 1.5)
+        shoot(window, out / "6-stack.png")
+
+        window.show_blurry()
+        wait_until(app, lambda: window.mode == "blurry")
+        settle(app, 1.0)
+        shoot(window, out / "7-blurry.png")
+
+        window.show_library()
+        wait_until(app, lambda: window.mode == "library")
+        window.grid.selectionModel().select(window.model.index(0),
+                                            window.grid.selectionModel().SelectionFlag.Select)
+        window.teaching = "favourites"
+        window._teach(window.selected_ids(), [])
+        wait_until(app, lambda: window.mode == "teach")
+        settle(app, 1.0)
+        shoot(window, out / "8-teach.png")
         window.close()
 
         first = create_window(str(Path(tmp) / "new-home"))

@@ -1,7 +1,8 @@
 """Photo quality from the one decode indexing already does: sharpness (and the kind of
 blur), exposure, and the best shot of a group of near-duplicates.
 
-Sharpness is measured on a grayscale copy whose short side is QUALITY_SIDE pixels, in
+Sharpness is measured on a copy whose short side is QUALITY_SIDE pixels (derivatives of
+all three colour channels, so colour edges of equal brightness count), in
 GRID×GRID tiles, along four directions (0, 45, 90, 135 degrees). A tile's score along a
 direction is sqrt(mean second derivative² / mean first derivative²): for an edge blurred
 by a Gaussian of sigma s it falls like 1/s whatever the edge's contrast, so a dim sharp
@@ -26,11 +27,11 @@ GRID = 8  # tiles per side
 TOP_TILES = 0.1
 MIN_GRADIENT = 2.0  # RMS gradient (grey levels per pixel) below which a tile is flat that way
 # words for scores, calibrated on rendered 1600x1200 and 4000x3000 scenes (see
-# docs/architecture.md): unblurred 0.77-0.81 and a Gaussian blur of sigma 0.08% of the
-# short side 0.72-0.76 ("sharp"), 0.17% 0.59-0.62 ("slightly soft"), 0.33% 0.38-0.41
-# ("blurry"); a horizontal shake of 1.5% of the width 0.34-0.37 ("blurry (motion)")
+# docs/architecture.md): unblurred 0.76-0.92 ("sharp"), a Gaussian blur of sigma 0.17%
+# of the short side 0.56-0.67 ("slightly soft"), 0.33% 0.35-0.42 and a horizontal shake
+# of 1.5% of the width 0.32-0.48 ("blurry", the shake as motion)
 SHARP = 0.68
-BLURRY = 0.45
+BLURRY = 0.50
 MOTION_SPREAD = 0.6  # softest over sharpest direction below this in a blurry photo: motion
 FULL_SCALE = 1.5  # a ratio that counts as fully sharp (score 1)
 SAME_SHARPNESS = 0.05  # copies of one photo differ by up to about 0.02
@@ -47,16 +48,19 @@ class Quality:
 
 def measure(image: Image.Image) -> Quality:
     """Sharpness and exposure of a decoded (RGB) image."""
-    gray = image.convert("L")
-    short = min(gray.size)
+    rgb = image.convert("RGB")
+    short = min(rgb.size)
     if short > QUALITY_SIDE:
         scale = QUALITY_SIDE / short
-        gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))),
-                           Image.Resampling.BOX)
-    g = np.asarray(gray, dtype=np.float32)
-    clipped = float((g >= CLIPPED).mean())
-    crushed = float((g <= CRUSHED).mean())
-    if min(g.shape) < 3 * GRID:
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
+                         Image.Resampling.BOX)
+    gray = np.asarray(rgb.convert("L"), dtype=np.float32)
+    clipped = float((gray >= CLIPPED).mean())
+    crushed = float((gray <= CRUSHED).mean())
+    # derivatives of all three channels: a green shape on a grey wall of the same
+    # brightness has edges, though not in luminance
+    g = np.asarray(rgb, dtype=np.float32)
+    if min(g.shape[:2]) < 3 * GRID:
         return Quality(0.0, False, clipped, crushed)
     # per tile and direction (0, 45, 90, 135 degrees): the ratio of second to first
     # derivative energy along that direction; blur along a direction (motion) lowers it
@@ -77,12 +81,12 @@ def measure(image: Image.Image) -> Quality:
 def _tile_ratios(g: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """sqrt(mean second derivative² / mean first derivative²) along (dy, dx) in each of
     GRID×GRID tiles; NaN where the tile has too little gradient that way to judge."""
-    h, w = g.shape
+    h, w = g.shape[:2]
     ahead = g[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx]
     behind = g[1 - dy:h - 1 - dy, 1 - dx:w - 1 - dx]
     step = np.hypot(dy, dx)
-    first = ((ahead - behind) / (2 * step)) ** 2
-    second = ((ahead + behind - 2 * g[1:h - 1, 1:w - 1]) / step ** 2) ** 2
+    first = (((ahead - behind) / (2 * step)) ** 2).mean(axis=-1)
+    second = (((ahead + behind - 2 * g[1:h - 1, 1:w - 1]) / step ** 2) ** 2).mean(axis=-1)
     th, tw = first.shape[0] // GRID, first.shape[1] // GRID  # the few leftover pixels
     energy = first[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))
     curvature = second[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))

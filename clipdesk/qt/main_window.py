@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self.library = library
         self.jobs = Jobs(self)
         self._query_serial = 0
+        self._refresh_serial = 0
         self._last_refresh = 0.0
         self.mode = "library"
         self.flagged: set[int] = set()
@@ -247,6 +248,8 @@ class MainWindow(QMainWindow):
     def refresh_library(self) -> None:
         """Reload the photo ids (off the GUI thread) when the library view is shown."""
         self._last_refresh = time.monotonic()
+        self._refresh_serial += 1
+        serial = self._refresh_serial
         tags = [self.tag_filter] if self.tag_filter else None
         sort, stack = self.sort.currentData(), self.stack_action.isChecked()
 
@@ -257,7 +260,8 @@ class MainWindow(QMainWindow):
                     {h.photo_id for h in self.library.flagged()},
                     self.library.catalog.tag_counts())
         job = self.jobs.create(load)
-        job.finished.connect(self._library_loaded)
+        job.finished.connect(lambda found: self._library_loaded(found)
+                             if serial == self._refresh_serial else None)  # not a late one
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
@@ -481,6 +485,8 @@ class MainWindow(QMainWindow):
         self._update_empty("Nothing matched." if not self._hits else "")
 
     def _update_empty(self, text: str) -> None:
+        if not self.grid.currentIndex().isValid():
+            self.details.show_info(None)  # the photo it showed is no longer listed
         self.empty.setText(text)
         self.empty.setVisible(bool(text))
         self.grid.setVisible(not text)
@@ -494,7 +500,8 @@ class MainWindow(QMainWindow):
         job = self.jobs.create(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn())
         job.finished.connect(lambda hits: self._show_hits(mode, title, serial, hits))
         job.finished.connect(lambda hits: self.status_text.setText(
-            f"{sum(h.relevant for h in hits)} results"))
+            plural(len(hits), "suggestion") if mode == "teach"
+            else plural(sum(h.relevant for h in hits), "result")))
         job.failed.connect(self.show_error)
         self.jobs.start_reader(job)
 
@@ -727,6 +734,10 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.jobs.wait(30_000)
         super().closeEvent(event)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _to_qimage(image) -> QImage:

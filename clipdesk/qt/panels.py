@@ -117,7 +117,7 @@ class DetailsPanel(QWidget):
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
         self.fields["Sharpness"].setText(quality.describe(info.sharpness, info.motion) + (
-            f" ({info.sharpness:.2f})" if info.sharpness is not None else ""))
+            f" · {info.sharpness:.2f}" if info.sharpness is not None else ""))
         self.fields["Exposure"].setText(exposure_words(info.clipped, info.crushed))
         self.fields["Stack"].setText(
             (f"one of {info.group_size} look-alikes" if info.group_size > 1 else "none")

@@ -85,8 +85,8 @@ class TeachBar(QWidget):
 
     def show_tag(self, tag: str, suggestions: int, likely: int) -> None:
         self.text.setText(
-            f"Teaching “{tag}”: {likely} photos likely show it, then {suggestions - likely} "
-            "less likely ones. Select photos that show it and accept them, or reject the "
+            f"Teaching “{tag}”: {likely} likely, then {suggestions - likely} less likely "
+            "photos. Select photos that show it and accept them, or reject the "
             "ones that do not; the suggestions improve with each answer." if suggestions else
             f"Teaching “{tag}”: nothing left to suggest.")
         self.show()

@@ -8,7 +8,8 @@ from PIL import Image
 
 from tests.conftest import REPO
 
-SHOTS = ["1-library.png", "2-search.png", "3-similar.png", "4-details.png", "5-first-run.png"]
+SHOTS = ["1-library.png", "2-search.png", "3-similar.png", "4-details.png", "5-first-run.png",
+         "6-stack.png", "7-blurry.png", "8-teach.png"]
 
 
 def test_screenshot_script_saves_every_view_in_a_real_window(tmp_path):
