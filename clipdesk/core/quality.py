@@ -59,8 +59,8 @@ def measure(image: Image.Image) -> Quality:
     crushed = float((gray <= CRUSHED).mean())
     # derivatives of all three channels: a green shape on a grey wall of the same
     # brightness has edges, though not in luminance
-    g = np.asarray(rgb, dtype=np.float32)
-    if min(g.shape[:2]) < 3 * GRID:
+    g = np.ascontiguousarray(np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1))
+    if min(g.shape[1:]) < 3 * GRID:
         return Quality(0.0, False, clipped, crushed)
     # per tile and direction (0, 45, 90, 135 degrees): the ratio of second to first
     # derivative energy along that direction; blur along a direction (motion) lowers it
@@ -80,13 +80,14 @@ def measure(image: Image.Image) -> Quality:
 
 def _tile_ratios(g: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """sqrt(mean second derivative² / mean first derivative²) along (dy, dx) in each of
-    GRID×GRID tiles; NaN where the tile has too little gradient that way to judge."""
-    h, w = g.shape[:2]
-    ahead = g[1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx]
-    behind = g[1 - dy:h - 1 - dy, 1 - dx:w - 1 - dx]
+    GRID×GRID tiles of the channels-first image `g`; NaN where the tile has too little
+    gradient that way to judge."""
+    h, w = g.shape[1:]
+    ahead = g[:, 1 + dy:h - 1 + dy, 1 + dx:w - 1 + dx]
+    behind = g[:, 1 - dy:h - 1 - dy, 1 - dx:w - 1 - dx]
     step = np.hypot(dy, dx)
-    first = (((ahead - behind) / (2 * step)) ** 2).mean(axis=-1)
-    second = (((ahead + behind - 2 * g[1:h - 1, 1:w - 1]) / step ** 2) ** 2).mean(axis=-1)
+    first = np.square((ahead - behind) * (1 / (2 * step))).mean(axis=0)
+    second = np.square((ahead + behind - 2 * g[:, 1:h - 1, 1:w - 1]) * (1 / step ** 2)).mean(axis=0)
     th, tw = first.shape[0] // GRID, first.shape[1] // GRID  # the few leftover pixels
     energy = first[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))
     curvature = second[:th * GRID, :tw * GRID].reshape(GRID, th, GRID, tw).mean(axis=(1, 3))
