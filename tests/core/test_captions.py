@@ -42,10 +42,12 @@ def caption_json(home, *args) -> dict:
 def test_a_caption_names_colour_and_shape_and_is_stored(library, monkeypatch):
     home, paths = library
     texts = {combo: caption_json(home, str(path))["caption"] for combo, path in paths.items()}
-    # The shipped tiny CoCa reads colour and background every time; it names the shape
-    # only about half the time (tests/models/README.md), so shape is not asserted here.
+    assert "blue square" in texts[SHOTS[0]].lower(), texts[SHOTS[0]]
     for (color, _, bg), text in texts.items():
         assert color in text.lower() and f"{bg} background" in text.lower(), text
+    # The tiny CoCa names the shape of 9 in 10 held-out renders or more (tests/models/README.md)
+    named = [combo for combo, text in texts.items() if combo[1] in text.lower()]
+    assert len(named) >= len(SHOTS) - 1, texts
     # stored: asking again writes nothing
     monkeypatch.setattr(captions, "write_caption", lambda *a: pytest.fail("written again"))
     again = caption_json(home, str(paths[SHOTS[0]]))

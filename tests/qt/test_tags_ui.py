@@ -134,7 +134,7 @@ def test_a_caption_is_written_when_a_photo_is_selected_and_for_all_on_request(
     row = next(r for r, p in enumerate(paths) if photos[p] == ("blue", "square"))
     win.grid.setCurrentIndex(win.model.index(row))
     qtbot.waitUntil(lambda: "background" in win.details.caption.text(), timeout=WAIT_MS)
-    assert "blue" in win.details.caption.text()
+    assert "blue square" in win.details.caption.text()
     photo_id = win.model.index(row).data(PHOTO_ID_ROLE)
     assert win.library.catalog.caption(photo_id)[0] == win.details.caption.text()  # stored
 
