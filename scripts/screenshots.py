@@ -6,8 +6,9 @@ Builds a photo library (tests/photolib.py), indexes it with the tiny test model 
 colour and shape tags, and purple standing in for sensitive content), opens the app and
 saves PNGs of: the library grid (bursts stacked), a search result, similar results, the
 details panel with a caption, the first-run folder picker, an opened stack, the blurry
-filter and the teaching bar. Exits non-zero if a shot is missing or
-blank. Runs under any Qt platform; under xvfb it is the real X11 window.
+filter and the teaching bar. Exits non-zero if a shot is missing or blank, or if a detail
+in the details panel is cut off. Runs under any Qt platform; under xvfb it is the real
+X11 window.
 """
 from __future__ import annotations
 
@@ -114,6 +115,10 @@ def main() -> int:
                    "Writing" not in window.details.caption.text())
         settle(app, 0.5)
         shoot(window, out / "4-details.png")
+        cut_off = [label.text() for label in (window.details.caption, *window.details.fields.values())
+                   if label.height() < label.heightForWidth(label.width())]
+        if cut_off:
+            raise RuntimeError(f"details cut off in 4-details.png: {cut_off}")
 
         window.show_library()
         wait_until(app, lambda: window.mode == "library" and any(

@@ -9,7 +9,7 @@ from html import escape
 
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (QCompleter, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QCompleter, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QPushButton, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
@@ -79,13 +79,18 @@ class DetailsPanel(QWidget):
         self.add_tag = QLineEdit(placeholderText="Add a tag…")
         self.add_tag.returnPressed.connect(self._tag_done)
         self.facts = QWidget()
-        form = QFormLayout(self.facts)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("<b>Caption</b>", caption_row)
-        for name, label in self.fields.items():
-            form.addRow(f"<b>{name}</b>", label)
-        form.addRow("<b>Tags</b>", self.tags)
-        form.addRow("", self.add_tag)
+        # A grid, not a QFormLayout: the form gave wrapped values (a long folder, a two-line
+        # caption) the height of one line and clipped them.
+        grid = QGridLayout(self.facts)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setColumnStretch(1, 1)
+        rows = [("Caption", caption_row), *self.fields.items(), ("Tags", self.tags), ("", self.add_tag)]
+        for row, (name, field) in enumerate(rows):
+            grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0, Qt.AlignmentFlag.AlignTop)
+            if isinstance(field, QHBoxLayout):
+                grid.addLayout(field, row, 1)
+            else:
+                grid.addWidget(field, row, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
