@@ -9,7 +9,7 @@ from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEv
                            QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
-                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
 
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 15px; font-weight: 600; padding: 2px;")
+        # a long title (a long query, a folder name) is cut, instead of widening the grid's pane
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.back = QPushButton("Back to library")
         self.back.clicked.connect(lambda: self.set_tag_filter(None) if self.tag_filter
                                   and self.mode == "library" else self.show_library())
@@ -428,7 +430,7 @@ class MainWindow(QMainWindow):
 
     def show_blurry(self) -> None:
         below = self.blur_limit.value() / 100
-        self._query("blurry", f"Blurry photos (sharpness under {below:.2f}), blurriest first",
+        self._query("blurry", "Blurry photos, blurriest first",
                     lambda: self.library.blurry(below))
 
     def _show_blur_limit(self, on: bool) -> None:
