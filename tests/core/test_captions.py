@@ -45,7 +45,8 @@ def test_a_caption_names_colour_and_shape_and_is_stored(library, monkeypatch):
     assert "blue square" in texts[SHOTS[0]].lower(), texts[SHOTS[0]]
     for (color, _, bg), text in texts.items():
         assert color in text.lower() and f"{bg} background" in text.lower(), text
-    # The tiny CoCa names the shape of 9 in 10 held-out renders or more (tests/models/README.md)
+    # The tiny CoCa names the shape of 269 of 270 held-out renders (tests/models/README.md);
+    # one miss in six is allowed, in case another torch build decodes one differently.
     named = [combo for combo, text in texts.items() if combo[1] in text.lower()]
     assert len(named) >= len(SHOTS) - 1, texts
     # stored: asking again writes nothing
