@@ -17,6 +17,18 @@ class CatalogError(ClipdeskError):
     """The catalog is unusable (for example, written by a newer clipdesk)."""
 
 
+class DiskFullError(ClipdeskError):
+    """The disk holding the library's data is full: the run stops, what is committed stays."""
+
+    def __init__(self, folder: object) -> None:
+        super().__init__(f"the disk holding {folder} is full: free some space and run "
+                         "again (everything saved so far is kept)")
+
+
+class LibraryBusyError(ClipdeskError):
+    """Another clipdesk process is indexing this library."""
+
+
 class DecodeError(Exception):
     """One file could not be read as a photo. Recorded per file; never stops a run."""
 

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import (captions, imaging, pipeline, quality, ranking, scanner, tagging,
-                           teaching)
-from clipdesk.core.catalog import Catalog
+from clipdesk.core import (backup, captions, imaging, pipeline, quality, ranking, scanner,
+                           tagging, teaching)
+from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
+from clipdesk.core.lock import index_lock
 from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
 from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
 from clipdesk.core.types import (GroupMember, Hit, IndexSummary, PhotoInfo, Problem, Progress,
@@ -41,7 +42,9 @@ class Library:
         self.home = home_dir(home)
         self.catalog = Catalog(catalog_path(self.home))
         self._index: VectorIndex | None = None
-        self._index_lock = threading.Lock()  # one load/rebuild at a time across threads
+        self._index_model: str | None = None  # the model of _index
+        # one load/rebuild at a time across threads; guards _index with the meta "model"
+        self._index_lock = threading.Lock()
         self._sample: tuple | None = None  # (model, library size, vectors) for ranking
         self._last_save = time.monotonic()
 
@@ -61,15 +64,12 @@ class Library:
         return Embedder(load_model(model_id))
 
     def _query_embedder(self) -> Embedder:
-        if self.model_id is None:
-            raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
-        return self._embedder(self.model_id)
+        return self._embedder(self._answering()[0])
 
     def warm_up(self) -> None:
         """Load the query model and the index ahead of the first search."""
         if self.model_id is not None:
             self._query_embedder()
-            self.vector_index()
 
     # -- the vector index -------------------------------------------------------------
 
@@ -80,18 +80,40 @@ class Library:
         """The index for the active model, made to agree with the catalog: loaded if the
         file is intact, then repaired (a crash loses only the vectors added since the last
         save); rebuilt from the catalog if the file is missing, damaged or foreign."""
-        model_id = self.model_id
         with self._index_lock:
-            if self._index is None and model_id is not None:
-                path = self._index_path(model_id)
-                index = VectorIndex.load(path, model_id)
-                if index is None:
-                    index = VectorIndex.build(*self.catalog.vectors(model_id))
-                    index.save(path, model_id)
-                elif self._reconcile(index, model_id):
-                    index.save(path, model_id)
-                self._index = index
-            return self._index if self._index is not None else VectorIndex()
+            model_id = self.model_id
+            return VectorIndex() if model_id is None else self._index_for(model_id)
+
+    def _answering(self) -> tuple[str, VectorIndex]:
+        """The model that answers queries and its index, read together: a model switch
+        swaps both at once, so a query never mixes one model's text with another's index."""
+        with self._index_lock:
+            model_id = self.model_id
+            if model_id is None:
+                raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
+            return model_id, self._index_for(model_id)
+
+    def _index_for(self, model_id: str) -> VectorIndex:
+        """Called with _index_lock held."""
+        if self._index is None or self._index_model != model_id:
+            path = self._index_path(model_id)
+            index = VectorIndex.load(path, model_id)
+            if index is None:
+                index = VectorIndex.build(*self.catalog.vectors(model_id))
+                self._try_save(index, model_id)
+            elif self._reconcile(index, model_id):
+                self._try_save(index, model_id)
+            self._index, self._index_model = index, model_id
+        return self._index
+
+    def _try_save(self, index: VectorIndex, model_id: str) -> None:
+        """The catalog is the truth: an index that cannot be saved (a full or read-only
+        disk) goes on answering from memory and is saved at the next chance."""
+        try:
+            index.save(self._index_path(model_id), model_id)
+        except OSError as exc:
+            log.warning("the vector index was not saved (%s); it is used from memory and "
+                        "saved later", exc.strerror or exc)
 
     def _reconcile(self, index: VectorIndex, model_id: str) -> bool:
         """Add what the catalog has and the index lacks, drop what it no longer has."""
@@ -117,33 +139,42 @@ class Library:
 
     # -- indexing ---------------------------------------------------------------------
 
-    def index(self, roots: list[str | bytes] | None = None, model: str | None = None
-              ) -> Iterator[Progress]:
-        """Scan the roots, then decode and embed what is new or changed."""
+    def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
+              wait: bool = False) -> Iterator[Progress]:
+        """Scan the roots, then decode and embed what is new or changed. One run at a time
+        per library (LibraryBusyError, or with `wait` block until the other run ends)."""
+        with index_lock(self.home, wait):
+            yield from self._run_index(roots, model)
+
+    def _run_index(self, roots: list[str | bytes] | None, model: str | None
+                   ) -> Iterator[Progress]:
         started = time.monotonic()
         target = self._choose_model(model)
         root_list = self._resolve_roots(roots)
-        if self.model_id is None:
-            self.catalog.set_meta("model", target)
-        switching = target != self.model_id
-        self.catalog.set_meta("target_model", target if switching else None)
 
         yield Progress("scan", message="Looking for photos…")
         jobs: list = []
         removed: list[bytes] = []
         problems: list = []
-        stats = dict.fromkeys(("new", "changed", "moved", "problems", "embedded", "unchanged"), 0)
+        stats = dict.fromkeys(("new", "changed", "moved", "copies", "problems", "embedded",
+                               "unchanged"), 0)
         for root in root_list:
             yield from self._scan_root(root, target, jobs, removed, problems, stats)
         jobs.extend(self._needs_embedding(target, jobs))
-        # loaded only when there is work: a re-run over an unchanged library is instant
-        embedder = self._embedder(target) if jobs else None
+        # loaded only when there is work (a re-run over an unchanged library is instant),
+        # and before a new model is recorded: a model that cannot load is never saved
+        embedder = self._embedder(target) if jobs or target != self.model_id else None
+        if self.model_id is None:
+            self.catalog.set_meta("model", target)
+        switching = target != self.model_id
+        self.catalog.set_meta("target_model", target if switching else None)
         self._record_scan_problems(problems, stats)
         if not switching:
             self.vector_index()
 
         if embedder is not None:
-            yield from self._process(jobs, embedder, pipeline.BatchWriter(self, embedder, switching, stats))
+            writer = pipeline.BatchWriter(self, embedder, switching, stats, frozenset(removed))
+            yield from self._process(jobs, embedder, writer)
         removed_ids, mates = self._remove(removed)
         if not switching:
             self.vector_index().delete(removed_ids)
@@ -159,8 +190,12 @@ class Library:
         if ungrouped is None or ungrouped or mates:
             yield Progress("group", message="Finding bursts and duplicates…")
             self.regroup(None if ungrouped is None else ungrouped + mates)
+        if jobs or removed or switching or stats["problems"]:  # changed: keep a good copy
+            yield Progress("backup", message="Backing up the catalog…")
+            backup.make_backup(self.home)
         seconds = time.monotonic() - started
-        summary = IndexSummary(removed=len(removed), seconds=seconds, **stats)
+        summary = IndexSummary(removed=len(removed), seconds=seconds,
+                               photos=self.catalog.counts()["photos"], **stats)
         yield Progress("done", done=len(jobs), total=len(jobs), summary=summary)
 
     # -- tags -------------------------------------------------------------------------
@@ -532,24 +567,26 @@ class Library:
         recorded = self.catalog.files_under(root)
         has_vector = self.catalog.embedding_ids(target)
         seen: set[bytes] = set()
+        unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
         exclude = (os.fsencode(str(self.home)),)
         for entry in scanner.walk(root, exclude):
             seen.add(entry.path)
             if len(seen) % 1000 == 0:
                 yield Progress("scan", done=len(seen), message="Looking for photos…")
             rec = recorded.get(entry.path)
+            if entry.folder:
+                unlisted.append(entry.path)
             if entry.problem:
-                if rec is None or rec.status == "indexed":
+                if rec is None or rec.status == "indexed" or entry.transient:
                     problems.append(entry)
                 else:  # a pipe or broken link already on the problems list
                     stats["unchanged"] += 1
-                continue
-            if (rec is not None and (rec.size, rec.mtime_ns) == (entry.size, entry.mtime_ns)
-                    and (rec.status != "indexed" or rec.photo_id in has_vector)):
+            elif _unchanged(rec, entry, has_vector):
                 stats["unchanged"] += 1
             else:
                 jobs.append((pipeline.Job(entry.path, entry.size, entry.mtime_ns), rec is None))
-        removed.extend(p for p in recorded if p not in seen)
+        removed.extend(p for p in recorded if p not in seen
+                       and not any(scanner.is_under(p, folder) for folder in unlisted))
 
     def _needs_embedding(self, target: str, jobs: list) -> list:
         """Unchanged photos still lacking a vector from the target model (a model switch)."""
@@ -560,8 +597,9 @@ class Library:
     def _record_scan_problems(self, problems: list, stats: dict) -> None:
         with self.catalog.transaction() as db:
             for entry in problems:
-                self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, "skipped",
-                                      reason=entry.problem)
+                self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns,
+                                      "error" if entry.transient else "skipped",
+                                      reason=entry.problem, retry=entry.transient)
         stats["problems"] += len(problems)
 
     def _process(self, jobs: list, embedder: Embedder, writer: pipeline.BatchWriter
@@ -606,10 +644,9 @@ class Library:
         if time.monotonic() - self._last_save > SAVE_EVERY_S:
             self._save_index()
 
-
     def _save_index(self) -> None:
-        if self._index is not None and self.model_id is not None:
-            self._index.save(self._index_path(self.model_id), self.model_id)
+        if self._index is not None and self._index_model is not None:
+            self._try_save(self._index, self._index_model)
         self._last_save = time.monotonic()
 
     def _remove(self, removed: list[bytes]) -> list[int]:
@@ -622,13 +659,16 @@ class Library:
         return gone, mates
 
     def _switch_model(self, target: str) -> None:
-        """Every photo has a vector from the new model: start answering with it."""
-        with self.catalog.transaction():
-            self.catalog.set_meta("model", target)
-            self.catalog.set_meta("target_model", None)
+        """Every photo has a vector from the new model: start answering with it. Queries
+        go on with the old model while the new index is built, then both swap at once."""
+        index = VectorIndex.build(*self.catalog.vectors(target))
+        self._try_save(index, target)
+        with self._index_lock:
+            with self.catalog.transaction():
+                self.catalog.set_meta("model", target)
+                self.catalog.set_meta("target_model", None)
+            self._index, self._index_model = index, target
         self.catalog.drop_other_models(target)
-        self._index = None
-        self.vector_index()
 
     # -- queries ----------------------------------------------------------------------
 
@@ -638,9 +678,10 @@ class Library:
         is above the query's relevance threshold (see ranking.py)."""
         if not text.strip():
             raise ClipdeskError("the search text is empty")
-        embedder = self._query_embedder()
+        model_id, index = self._answering()
+        embedder = self._embedder(model_id)
         vector = embedder.encode_text(text)
-        scores = dict(self.vector_index().query(vector, max(k, 100)))
+        scores = dict(index.query(vector, max(k, 100)))
         terms = ranking.name_terms(text)
         named = self.catalog.match_words(ranking.fts_query(terms)) if terms else set()
         unscored = sorted(named - scores.keys())
@@ -671,14 +712,14 @@ class Library:
     def similar(self, path: str | bytes, k: int = 20) -> list[Hit]:
         """Photos that look like the image at `path`, in the library or not."""
         raw = os.path.abspath(os.fsencode(path))
-        embedder = self._query_embedder()
-        photo_id, status = self.catalog.photo_for_path(raw)
-        vector = self.catalog.vector(photo_id, embedder.model_id) if photo_id else None
+        model_id, index = self._answering()
+        photo_id, _ = self.catalog.photo_for_path(raw)
+        vector = self.catalog.vector(photo_id, model_id) if photo_id else None
         if vector is None:
-            vector = self._embed_file(raw, embedder)
+            vector = self._embed_file(raw, self._embedder(model_id))
             photo_id = None
         exclude = {photo_id} if photo_id is not None else set()
-        return self._hits(self.vector_index().query(vector, k, exclude=exclude))
+        return self._hits(index.query(vector, k, exclude=exclude))
 
     def _embed_file(self, path: bytes, embedder: Embedder) -> np.ndarray:
         return embedder.encode_image(self._decode_file(path, embedder.loaded.image_size))
@@ -735,3 +776,13 @@ class Library:
 
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)
+
+
+def _unchanged(rec: FileRecord | None, entry: scanner.Entry, has_vector: set[int]) -> bool:
+    """A file to leave alone: same size and time as recorded, and either indexed with a
+    vector from the target model or a problem of its own (environment failures retry)."""
+    if rec is None or (rec.size, rec.mtime_ns) != (entry.size, entry.mtime_ns):
+        return False
+    if rec.status == "indexed":
+        return rec.photo_id in has_vector
+    return not rec.retry

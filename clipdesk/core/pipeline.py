@@ -3,6 +3,7 @@ and (only for content not embedded yet) decode once into the model input, the th
 and the metadata. Everything that can go wrong with one file ends as a Failed result."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -15,7 +16,7 @@ import numpy as np
 
 from clipdesk.core import imaging, quality
 from clipdesk.core.types import PhotoMeta
-from clipdesk.core.errors import DecodeError
+from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Failed:
     mtime_ns: int
     status: str  # "skipped" | "error"
     reason: str
+    retry: bool = False  # the environment failed (permission, I/O), not the file
 
 
 @dataclass(frozen=True)
@@ -74,17 +76,18 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         data, st = imaging.read_file(job.path)
     except FileNotFoundError:
         return Failed(job.path, job.size, job.mtime_ns, "error",
-                      "file disappeared during indexing")
+                      "file disappeared during indexing", retry=True)
     except DecodeError as exc:
         return Failed(job.path, job.size, job.mtime_ns, "skipped", exc.reason)
-    except OSError as exc:
+    except OSError as exc:  # permission, I/O error, a vanished mount: try again next run
         return Failed(job.path, job.size, job.mtime_ns, "error",
-                      f"cannot read file: {exc.strerror or exc}")
+                      f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
     size, mtime = st.st_size, st.st_mtime_ns
     if _changed_since(job.path, st):
         # recorded with the stat before the read, so the next run sees a change and retries
         return Failed(job.path, size, mtime, "error",
-                      "file changed while being read; it will be retried on the next run")
+                      "file changed while being read; it will be retried on the next run",
+                      retry=True)
     digest = content_hash(data)
     photo_id = known(digest)
     if photo_id is not None:
@@ -92,13 +95,14 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     try:
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
-        _write_thumbnail(home, digest, decoded)
         meta = measured_meta(decoded, digest)
     except DecodeError as exc:
         return Failed(job.path, size, mtime, "skipped" if exc.skipped else "error", exc.reason)
     except Exception as exc:  # a bug must cost one file, not the run
         log.exception("unexpected failure on %r", job.path)
-        return Failed(job.path, size, mtime, "error", f"internal error: {exc!r}")
+        return Failed(job.path, size, mtime, "error",
+                      f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
+    _write_thumbnail(home, digest, decoded)
     return Prepared(job.path, size, mtime, meta, model_input)
 
 
@@ -120,21 +124,37 @@ def _changed_since(path: bytes, before: os.stat_result) -> bool:
 
 
 def _write_thumbnail(home: Path, digest: str, decoded: imaging.Decoded) -> None:
+    """A failure here is the library folder's, not the photo's: it stops the run."""
     target = thumbnail_path(home, digest)
     if target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.{id(decoded)}.tmp")
-    tmp.write_bytes(imaging.thumbnail_jpeg(decoded.image))
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(imaging.thumbnail_jpeg(decoded.image))
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise home_write_error(home, exc) from exc
+
+
+def home_write_error(home: Path, exc: OSError) -> ClipdeskError:
+    """One line for a write into the library's folder that the system refused."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(home)
+    return ClipdeskError(f"cannot write into {home}: {exc.strerror or exc}; check that "
+                         "folder's permissions and disk")
 
 
 class BatchWriter:
     """Collects per-file results and writes each batch in one transaction."""
 
-    def __init__(self, library: Library, embedder: Embedder, switching: bool, stats: dict
-                 ) -> None:
+    def __init__(self, library: Library, embedder: Embedder, switching: bool, stats: dict,
+                 vanished: frozenset[bytes] = frozenset()) -> None:
         self.lib, self.embedder, self.switching, self.stats = library, embedder, switching, stats
+        # paths gone since the last run: known content at a new path is "moved" only when
+        # one of its old paths is among them (once per old path), else it is a copy
+        self.vanished = set(vanished)
         self.target = embedder.model_id
         self.roots = library.catalog.roots()
         self.prepared: list[tuple[Prepared, bool]] = []
@@ -157,26 +177,43 @@ class BatchWriter:
                    if self.prepared else np.zeros((0, 0), np.float32))
         cat, ids = self.lib.catalog, []
         with cat.transaction() as db:
+            embedded, kept = [], []
             for (res, is_new), vector in zip(self.prepared, vectors):
+                # the same content twice in one batch: the second file is a copy
+                copy = res.meta.hash in self._known
                 photo_id = cat.add_photo(db, res.meta)
-                cat.put_embedding(db, photo_id, self.target, vector)
                 cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", photo_id)
-                self._known[res.meta.hash] = photo_id
                 ids.append(photo_id)
+                if copy:
+                    self.stats["copies" if is_new else "changed"] += 1
+                    continue
+                cat.put_embedding(db, photo_id, self.target, vector)
+                self._known[res.meta.hash] = photo_id
+                embedded.append(photo_id)
+                kept.append(vector)
                 self.stats["new" if is_new else "changed"] += 1
             for res, is_new in self.others:
                 if isinstance(res, Known):
+                    kind = self._kind(db, res) if is_new else "changed"
                     cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", res.photo_id)
                     ids.append(res.photo_id)
-                    self.stats["moved" if is_new else "changed"] += 1
+                    self.stats[kind] += 1
                 else:
                     cat.put_file(db, res.path, res.size, res.mtime_ns, res.status,
-                                 reason=res.reason)
+                                 reason=res.reason, retry=res.retry)
                     self.stats["problems"] += 1
             cat.put_names(db, ids, self.roots)
-        embedded = ids[:len(vectors)]
         self.stats["embedded"] += len(embedded)
         if embedded and not self.switching:
-            self.lib.vector_index().add(np.array(embedded), vectors)
+            self.lib.vector_index().add(np.array(embedded), np.array(kept))
         self.prepared.clear()
         self.others.clear()
+
+    def _kind(self, db, res: Known) -> str:
+        """"moved" when one of the photo's old paths vanished (each counts once), else
+        "copies": another file with the same bytes is still there."""
+        gone = self.vanished & self.lib.catalog.paths_of_photo(db, res.photo_id)
+        if gone:
+            self.vanished.discard(min(gone))
+            return "moved"
+        return "copies"

@@ -1,13 +1,10 @@
 """Walks the photo folders. Paths are bytes end to end so every file name round-trips."""
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,6 +15,10 @@ class Entry:
     size: int
     mtime_ns: int
     problem: str | None = None
+    # the problem is the environment's (a permission, an I/O error), not the file's:
+    # retried on every run; for a folder, the photos recorded below it are kept
+    transient: bool = False
+    folder: bool = False
 
 
 def walk(root: bytes, exclude: tuple[bytes, ...] = ()) -> Iterator[Entry]:
@@ -28,18 +29,15 @@ def walk(root: bytes, exclude: tuple[bytes, ...] = ()) -> Iterator[Entry]:
         folder = stack.pop()
         try:
             st = os.stat(folder)
-        except OSError as exc:
-            log.warning("cannot read folder %r: %s", folder, exc)
-            continue
-        key = (st.st_dev, st.st_ino)
-        if key in seen:  # a symlink loop, or two links to one folder
-            continue
-        seen.add(key)
-        try:
+            key = (st.st_dev, st.st_ino)
+            if key in seen:  # a symlink loop, or two links to one folder
+                continue
+            seen.add(key)
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            log.warning("cannot list folder %r: %s", folder, exc)
+            yield Entry(folder, -1, -1, f"cannot open folder: {_reason(exc)}",
+                        transient=True, folder=True)
             continue
         subfolders = []
         for entry in entries:
@@ -64,12 +62,17 @@ def _classify(entry: os.DirEntry) -> Entry | None | bool:
             return Entry(entry.path, -1, -1, "broken symbolic link")
         return False  # vanished since the listing
     except OSError as exc:
-        return Entry(entry.path, -1, -1, f"cannot read file information: {exc.strerror}")
+        return Entry(entry.path, -1, -1, f"cannot read file information: {_reason(exc)}",
+                     transient=True)
     if stat.S_ISDIR(st.st_mode):
         return None
     if not stat.S_ISREG(st.st_mode):
         return Entry(entry.path, -1, -1, "not a regular file (device, pipe or socket)")
     return Entry(entry.path, st.st_size, st.st_mtime_ns)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def is_under(path: bytes, folder: bytes) -> bool:

@@ -1,0 +1,249 @@
+"""Fault injection: `clipdesk index` in a real subprocess over a real SQLite file, with the
+world turning hostile mid-run (a full disk, denied permissions, a second indexer, files
+deleted, renamed and rewritten, damaged index files). After every fault the same
+invariants hold (see `check`), and the next plain `index` leaves no problem that is not
+the file's own."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clipdesk.core.library import Library
+from tests.conftest import REPO, TINY_MODEL, use_tiny_models
+from tests.synthetic import COLORS, SHAPES, render
+
+N_PHOTOS = 120
+# run as root without the override of file modes (CI runs as root, which ignores them)
+NO_DAC_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+                   "--inh-caps", "-dac_override,-dac_read_search"]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """N_PHOTOS distinct small JPEGs in two folders (copy them: tests change theirs)."""
+    root = tmp_path_factory.mktemp("fault-photos")
+    combos = [(c, s) for c in COLORS for s in SHAPES]
+    for i in range(N_PHOTOS):
+        color, shape = combos[i % len(combos)]
+        folder = root / ("a" if i % 2 else "b")
+        folder.mkdir(exist_ok=True)
+        render(color, shape, "gray", (480, 360), seed=i).save(folder / f"{i:04d}.jpg",
+                                                               quality=85)
+    return root
+
+
+@pytest.fixture
+def photos(template, tmp_path) -> Path:
+    root = tmp_path / "photos"
+    shutil.copytree(template, root)
+    return root
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    return home
+
+
+def clipdesk(home: Path, *args: str, prefix: list[str] | None = None,
+             **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*(prefix or []), sys.executable, "-m", "clipdesk", "--home",
+                           str(home), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, **kwargs)
+
+
+def start(home: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "clipdesk", "--home", str(home), *args],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def index_cmd(root: Path) -> tuple[str, ...]:
+    return ("index", str(root), "--model", TINY_MODEL)
+
+
+def digests(root: Path) -> dict[Path, str]:
+    return {p: hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def committed(home: Path) -> set[str]:
+    """Content hashes of the photos the catalog holds."""
+    catalog = home / "catalog.sqlite"
+    if not catalog.exists():
+        return set()
+    try:
+        with sqlite3.connect(catalog, timeout=30) as db:
+            return {r[0] for r in db.execute("SELECT hash FROM photos")}
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return set()
+
+
+def wait_for_commits(home: Path, proc: subprocess.Popen, at_least: int = 1) -> int:
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        n = len(committed(home))
+        if n >= at_least:
+            return n
+        time.sleep(0.05)
+    raise AssertionError(f"no photo was committed; index said: {proc.communicate()[1]}")
+
+
+def one_line_error(result, *words: str) -> None:
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    err = result.stderr.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+
+
+def check(home: Path, root: Path, originals: dict[Path, str], before: set[str],
+          own_problems: set[Path] = frozenset()) -> None:
+    """The invariants after a fault, once a plain `index` has run to the end."""
+    final = clipdesk(home, "index")
+    assert final.returncode == 0, final.stderr
+    assert {p: d for p, d in digests(root).items() if p in originals} == \
+        {p: d for p, d in originals.items() if p.exists()}, "an original changed"
+    lib = Library(home)
+    try:
+        assert lib.catalog.integrity_ok()
+        assert before <= committed(home), "a committed photo was lost"
+        on_disk = {p for p in root.rglob("*") if p.is_file()}
+        files = {Path(os.fsdecode(p)): s for p, s in lib.catalog._db.execute(
+            "SELECT path, status FROM files")}
+        assert set(files) == on_disk, "every file on disk has exactly one status"
+        problems = {Path(os.fsdecode(p.path)) for p in lib.problems()}
+        assert problems == set(own_problems), [str(p) for p in lib.problems()]
+        assert lib.index_state() == "ok"
+        assert lib.vector_index().ids == lib.catalog.embedding_ids(lib.model_id)
+        held = {d for p, d in digests(root).items() if p not in own_problems}
+        assert held == committed(home), "the catalog holds exactly what is on disk"
+    finally:
+        lib.close()
+
+
+def test_full_disk_stops_at_once_and_the_next_run_finishes(photos, tmp_path):
+    """The library folder on a small filesystem that fills up mid-run: one line, exit 1,
+    what was committed stays; after freeing space the next run indexes the rest."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
+    try:
+        home = mount / "home"
+        use_tiny_models(home)
+        originals = digests(photos)
+        # the model's prompts and the first photos fit; the rest do not
+        filler = mount / "filler"
+        free = shutil.disk_usage(mount).free
+        filler.write_bytes(b"\0" * (free - 900_000))
+        result = clipdesk(home, *index_cmd(photos))
+        one_line_error(result, "full")
+        before = committed(home)
+        print(f"disk full after {len(before)} of {N_PHOTOS} photos: {result.stderr.strip()}")
+        assert 0 < len(before) < N_PHOTOS
+        filler.unlink()
+        check(home, photos, originals, before)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):
+    originals = digests(photos)
+    assert clipdesk(home, *index_cmd(photos)).returncode == 0
+    before = committed(home)
+    locked_file, locked_folder = photos / "b" / "0000.jpg", photos / "a"
+    new_file = photos / "b" / "new.jpg"
+    render("red", "square", "white", (480, 360), seed=999).save(new_file)
+    os.utime(locked_file, ns=(1, 1))  # looks changed: it must be read again
+    os.chmod(locked_file, 0o000)
+    os.chmod(new_file, 0o000)
+    os.chmod(locked_folder, 0o000)
+    try:
+        result = clipdesk(home, "index", prefix=NO_DAC_OVERRIDE)
+        assert result.returncode == 0, result.stderr
+        lib = Library(home)
+        problems = {Path(os.fsdecode(p.path)): p.reason for p in lib.problems()}
+        lib.close()
+        assert problems == {
+            locked_folder: "cannot open folder: Permission denied",
+            locked_file: "cannot read file: Permission denied",
+            new_file: "cannot read file: Permission denied"}
+        assert before <= committed(home), "photos under a folder it cannot open were dropped"
+    finally:
+        os.chmod(locked_folder, 0o755)
+        os.chmod(locked_file, 0o644)  # chmod changes neither size nor modification time
+        os.chmod(new_file, 0o644)
+    check(home, photos, {**originals, **digests(photos)}, before)
+
+
+def test_a_second_indexer_says_so_or_waits(photos, home):
+    originals = digests(photos)
+    first = start(home, *index_cmd(photos))
+    try:
+        wait_for_commits(home, first)
+        second = clipdesk(home, "index")
+        one_line_error(second, "already indexing", "--wait")
+        waited = clipdesk(home, "index", "--wait")
+        assert waited.returncode == 0, waited.stderr
+        # it started only once the first run had finished every photo
+        assert len(committed(home)) == N_PHOTOS
+    finally:
+        first.wait(300)
+    assert first.returncode == 0, first.stderr.read()
+    check(home, photos, originals, committed(home))
+
+
+def test_files_deleted_renamed_and_rewritten_mid_run(photos, home):
+    proc = start(home, *index_cmd(photos))
+    try:
+        wait_for_commits(home, proc)
+        before = committed(home)
+        late = sorted((photos / "a").glob("*.jpg"))[-12:]  # sorted walk: still to come
+        late[0].unlink()
+        late[1].rename(photos / "a" / "renamed.jpg")
+        render("blue", "circle", "black", (480, 360), seed=5000).save(late[2])
+        shutil.rmtree(photos / "b")
+        (photos / "b").mkdir()
+        render("green", "square", "white", (480, 360), seed=5001).save(photos / "b" / "x.jpg")
+    finally:
+        proc.wait(300)
+    assert proc.returncode == 0, proc.stderr.read()
+    gone = {d for d in before if d not in set(digests(photos).values())}
+    check(home, photos, digests(photos), before - gone)
+
+
+def test_damaged_index_files_are_rebuilt_with_nothing_lost(photos, home):
+    originals = digests(photos)
+    assert clipdesk(home, *index_cmd(photos)).returncode == 0
+    before = committed(home)
+    for n, f in enumerate(sorted((home / "index").iterdir())):
+        data = f.read_bytes()
+        f.write_bytes(data[:len(data) // 2] if n % 2 else b"\x07" * len(data))
+    hits = clipdesk(home, "search", "a red circle", "--json")
+    assert hits.returncode == 0 and '"path"' in hits.stdout, hits.stderr
+    check(home, photos, originals, before)
+
+
+def test_a_model_that_cannot_load_is_never_recorded(photos, home, tmp_path):
+    missing = tmp_path / "no-such-model"
+    first = clipdesk(home, *index_cmd(photos)[:2], "--model", f"local-dir:{missing}")
+    one_line_error(first, str(missing))
+    assert '"model": null' in clipdesk(home, "status", "--json").stdout
+    originals = digests(photos)
+    assert clipdesk(home, *index_cmd(photos)).returncode == 0
+    again = clipdesk(home, "index", "--model", f"local-dir:{missing}")
+    one_line_error(again, str(missing))
+    status = clipdesk(home, "status", "--json").stdout
+    assert '"pending_model": null' in status and TINY_MODEL in status
+    check(home, photos, originals, committed(home))
