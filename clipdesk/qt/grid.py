@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect,
                             QSize, Qt, QTimer, Signal)
@@ -93,8 +94,22 @@ def _missing() -> QPixmap:
     return pixmap
 
 
+@dataclass(frozen=True)
+class Tile:
+    """What the delegate draws for one cell."""
+    photo_id: int
+    pixmap: QPixmap
+    stack: int  # photos in the stack this best shot stands for (1: alone)
+    rejected: bool
+
+
 class PhotoGridModel(QAbstractListModel):
-    """Photo ids (and, for results, scores) in display order. Thumbnails come from the cache."""
+    """Photo ids (and, for results, scores) in display order. Thumbnails come from the cache.
+
+    Python code asks the model itself (photo_at, tile, row_of), never index.data(): each
+    round trip through a QVariant costs PySide a reference to None when the answer is
+    empty (see clipdesk/qt/__init__.py), and the delegate paints hundreds of tiles a
+    second. data() is there for Qt's own callers (tooltips, accessibility)."""
 
     def __init__(self, thumbnails: ThumbnailCache, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -139,31 +154,70 @@ class PhotoGridModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._ids):
+    # -- the Python side: what the app and the delegate use ------------------------------
+
+    def photo_at(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._rows.get(photo_id)
+
+    def score_at(self, row: int) -> float | None:
+        if self._scores is None or not 0 <= row < len(self._scores):
             return None
-        photo_id = self._ids[index.row()]
+        return self._scores[row]
+
+    def stack_at(self, row: int) -> int:
+        photo_id = self.photo_at(row)
+        return 1 if photo_id is None else self.stacks.get(photo_id, 1)
+
+    def rejected_at(self, row: int) -> bool:
+        return self.photo_at(row) in self.rejected
+
+    def tile(self, row: int) -> Tile | None:
+        photo_id = self.photo_at(row)
+        if photo_id is None:
+            return None
+        return Tile(photo_id, self._pixmap(photo_id), self.stacks.get(photo_id, 1),
+                    photo_id in self.rejected)
+
+    def tooltip_at(self, row: int) -> str:
+        photo_id = self.photo_at(row)
+        if photo_id is None:
+            return ""
+        path = self._thumbnails.paths.get(photo_id)
+        name = os.fsdecode(path) if path else ""
+        score = self.score_at(row)
+        return f"score {score:.3f}\n{name}" if score is not None else name
+
+    def _pixmap(self, photo_id: int) -> QPixmap:
+        pixmap = self._thumbnails.get(photo_id)
+        if pixmap is None:
+            return self._placeholder
+        if photo_id in self.veiled:
+            return self._blur(photo_id, pixmap)
+        return pixmap
+
+    # -- the Qt side --------------------------------------------------------------------
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        # Returning None to a C++ caller is safe (it becomes an empty QVariant without
+        # touching None's count); only Python callers of index.data() pay.
+        row = index.row() if index.isValid() else -1
+        if self.photo_at(row) is None:
+            return None
         if role == Qt.ItemDataRole.DecorationRole:
-            pixmap = self._thumbnails.get(photo_id)
-            if pixmap is None:
-                return self._placeholder
-            if photo_id in self.veiled:
-                return self._blur(photo_id, pixmap)
-            return pixmap
-        if role == PHOTO_ID_ROLE:
-            return photo_id
-        if role == STACK_ROLE:
-            return self.stacks.get(photo_id, 1)
-        if role == REJECTED_ROLE:
-            return photo_id in self.rejected
-        if role == SCORE_ROLE:
-            return self._scores[index.row()] if self._scores is not None else None
+            return self._pixmap(self._ids[row])
         if role == Qt.ItemDataRole.ToolTipRole:
-            path = self._thumbnails.paths.get(photo_id)
-            name = os.fsdecode(path) if path else ""
-            if self._scores is not None:
-                return f"score {self._scores[index.row()]:.3f}\n{name}"
-            return name or None
+            return self.tooltip_at(row)
+        if role == PHOTO_ID_ROLE:
+            return self._ids[row]
+        if role == STACK_ROLE:
+            return self.stack_at(row)
+        if role == REJECTED_ROLE:
+            return self.rejected_at(row)
+        if role == SCORE_ROLE:
+            return self.score_at(row)
         return None
 
     def _blur(self, photo_id: int, pixmap: QPixmap) -> QPixmap:
@@ -188,10 +242,12 @@ class PhotoGridModel(QAbstractListModel):
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Paints a thumbnail fitted (not cropped) into its cell, with a selection frame."""
+    """Paints a thumbnail fitted (not cropped) into its cell, with a selection frame.
+    It reads its model's Python side (tile()), never index.data(): see PhotoGridModel."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, model: PhotoGridModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.model = model
         self.cell = 160
 
     def cell_size(self) -> QSize:
@@ -206,24 +262,23 @@ class ThumbnailDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.save()
         painter.fillRect(option.rect, QColor("#3d5a80") if selected else QColor("#2b2b2b"))
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        stack = index.data(STACK_ROLE) or 1
-        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
-            size = pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        tile = self.model.tile(index.row())
+        if tile is not None and not tile.pixmap.isNull():
+            size = tile.pixmap.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            if stack > 1:  # the photos behind, as offset frames
+            if tile.stack > 1:  # the photos behind, as offset frames
                 painter.setPen(QPen(QColor("#9a9a9a"), 1))
                 for step in (6, 3):
                     painter.drawRect(target.translated(step, -step))
-            if index.data(REJECTED_ROLE):
+            if tile.rejected:
                 painter.setOpacity(0.35)
-            painter.drawPixmap(target, pixmap)
+            painter.drawPixmap(target, tile.pixmap)
             painter.setOpacity(1.0)
-            if stack > 1:
-                self._badge(painter, target, f"{stack}")
-            if index.data(REJECTED_ROLE):
+            if tile.stack > 1:
+                self._badge(painter, target, f"{tile.stack}")
+            if tile.rejected:
                 self._badge(painter, target, "reject")
         if selected:
             painter.setPen(QPen(QColor("#8ab4f8"), 3))

@@ -5,8 +5,8 @@ import os
 import time
 
 from PySide6.QtCore import QEvent, QMimeData, QModelIndex, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication,
-                           QImage, QKeySequence)
+from PySide6.QtGui import (QAction, QActionGroup, QDesktopServices, QDragEnterEvent, QDragMoveEvent,
+                           QDropEvent, QGuiApplication, QImage, QKeySequence)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel,
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
@@ -17,8 +17,7 @@ from clipdesk.core.models import DEFAULT_MODEL
 from clipdesk.core.quality import BLURRY
 from clipdesk.core.types import Hit
 from clipdesk.qt.background import BackgroundWork
-from clipdesk.qt.grid import (PHOTO_ID_ROLE, REJECTED_ROLE, STACK_ROLE, PhotoGridModel,
-                              ThumbnailCache, ThumbnailDelegate)
+from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
 from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
 from clipdesk.qt.worker import Job, Jobs
@@ -112,7 +111,7 @@ class MainWindow(QMainWindow):
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setUniformItemSizes(True)
-        self.delegate = ThumbnailDelegate(self.grid)
+        self.delegate = ThumbnailDelegate(self.model, self.grid)
         self.grid.setItemDelegate(self.delegate)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -543,14 +542,22 @@ class MainWindow(QMainWindow):
 
     # -- the selected photo -------------------------------------------------------------
 
+    # Photo ids come from the model's Python side, never index.data() (see grid.py).
+
     def selected_ids(self) -> list[int]:
-        return [i.data(PHOTO_ID_ROLE) for i in self.grid.selectionModel().selectedIndexes()]
+        rows = [i.row() for i in self.grid.selectionModel().selectedIndexes()]
+        return [pid for pid in map(self.model.photo_at, rows) if pid is not None]
+
+    def current_id(self) -> int | None:
+        return self.model.photo_at(self.grid.currentIndex().row())
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             self.details.show_info(None)
             return
-        photo_id = current.data(PHOTO_ID_ROLE)
+        photo_id = self.model.photo_at(current.row())
+        if photo_id is None:
+            return
         self.revealed.add(photo_id)
         self.model.reveal(photo_id)
         job = self.jobs.create(lambda: (self.library.photo_info(photo_id), [
@@ -560,7 +567,7 @@ class MainWindow(QMainWindow):
         self.jobs.start_reader(job)
 
     def _is_current(self, photo_id: int) -> bool:
-        return self.grid.currentIndex().data(PHOTO_ID_ROLE) == photo_id
+        return self.current_id() == photo_id
 
     def _show_details(self, photo_id: int, info, tags: list[str], caption: str | None) -> None:
         if not self._is_current(photo_id):
@@ -579,7 +586,7 @@ class MainWindow(QMainWindow):
 
     def _edit_current(self, change) -> None:
         """A person's edit of the current photo's tags or caption, then a fresh view."""
-        photo_id = self.grid.currentIndex().data(PHOTO_ID_ROLE)
+        photo_id = self.current_id()
         if photo_id is None:
             return
         job = self.jobs.create(lambda: (change(photo_id), [
@@ -591,10 +598,10 @@ class MainWindow(QMainWindow):
         self.jobs.start_reader(job)
 
     def _path_of(self, row: int) -> bytes | None:
-        index = self.model.index(row)
-        if not index.isValid():
+        photo_id = self.model.photo_at(row)
+        if photo_id is None:
             return None
-        info = self.library.catalog.paths_for([index.data(PHOTO_ID_ROLE)])
+        info = self.library.catalog.paths_for([photo_id])
         return next(iter(info.values()), None)
 
     def _context_menu(self, pos) -> None:
@@ -604,17 +611,17 @@ class MainWindow(QMainWindow):
         path = self._path_of(index.row())
         if path is None:
             return
-        photo_id = index.data(PHOTO_ID_ROLE)
+        photo_id = self.model.photo_at(index.row())
         selected = self.selected_ids() or [photo_id]
         menu = QMenu(self)
         menu.addAction("Find similar", lambda: self.find_similar(path))
         menu.addAction("Find sharper versions", lambda: self.find_sharper(path))
-        if self.mode != "stack" and (index.data(STACK_ROLE) or 1) > 1:
-            menu.addAction(f"Show all {index.data(STACK_ROLE)} in this stack",
-                           lambda: self.show_stack(photo_id))
+        stack = self.model.stack_at(index.row())
+        if self.mode != "stack" and stack > 1:
+            menu.addAction(f"Show all {stack} in this stack", lambda: self.show_stack(photo_id))
         menu.addSeparator()
         menu.addAction("Teach a tag from the selected photos…", self.teach_dialog)
-        if index.data(REJECTED_ROLE):
+        if self.model.rejected_at(index.row()):
             menu.addAction("Not a reject", lambda: self.set_rejected(selected, False))
         else:
             menu.addAction("Mark as reject", lambda: self.set_rejected(selected, True))
@@ -639,7 +646,7 @@ class MainWindow(QMainWindow):
             self.preview = PreviewDialog(self)
             self.preview.step.connect(lambda d: self.open_preview(self.grid.currentIndex().row() + d))
         self.preview.show()
-        photo_id = self.model.index(row).data(PHOTO_ID_ROLE)
+        photo_id = self.model.photo_at(row)
         job = self.jobs.create(lambda: _to_qimage(self.library.preview(photo_id)))
         job.finished.connect(lambda image: self.preview.show_image(
             image, f"{row + 1} of {self.model.rowCount()}"))
@@ -705,13 +712,20 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop ----------------------------------------------------------------
 
+    # A drop is always accepted as a Copy, whatever the source proposes: a source told
+    # "moved" (a file manager with Shift held, some browsers) may delete its file.
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+            _accept_as_copy(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            _accept_as_copy(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        _accept_as_copy(event)
         self.handle_drop(event.mimeData())
-        event.acceptProposedAction()
 
     def handle_drop(self, mime: QMimeData) -> None:
         local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
@@ -736,6 +750,11 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.jobs.wait(30_000)
         super().closeEvent(event)
+
+
+def _accept_as_copy(event: QDropEvent) -> None:
+    event.setDropAction(Qt.DropAction.CopyAction)
+    event.accept()
 
 
 def plural(n: int, word: str) -> str:

@@ -19,8 +19,10 @@ class TagSidebar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
-        self.list.itemClicked.connect(
-            lambda item: self.chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        # each row's tag, kept on the Python side: item.data() of "All photos" would hand
+        # back an empty QVariant, which costs PySide a reference to None (qt/__init__.py)
+        self._row_tags: list[str | None] = []
+        self.list.itemClicked.connect(lambda item: self.chosen.emit(self.tag_of(item)))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         layout = QVBoxLayout(self)
@@ -32,21 +34,25 @@ class TagSidebar(QWidget):
         """The tag list with counts (sensitive flags are not browsed here)."""
         self.list.clear()
         self.list.addItem("All photos")
+        self._row_tags = [None]
         for tag, n in counts:
             if not tag.startswith(SENSITIVE):
                 item = QListWidgetItem(f"{tag} ({n})")
                 item.setData(Qt.ItemDataRole.UserRole, tag)
                 self.list.addItem(item)
+                self._row_tags.append(tag)
                 if tag == current:
                     item.setSelected(True)
 
+    def tag_of(self, item: QListWidgetItem | None) -> str | None:
+        row = self.list.row(item) if item is not None else -1
+        return self._row_tags[row] if 0 <= row < len(self._row_tags) else None
+
     def tags(self) -> list[str]:
-        return [t for i in range(self.list.count())
-                if (t := self.list.item(i).data(Qt.ItemDataRole.UserRole))]
+        return [t for t in self._row_tags if t]
 
     def _menu(self, pos) -> None:
-        item = self.list.itemAt(pos)
-        tag = item.data(Qt.ItemDataRole.UserRole) if item else None
+        tag = self.tag_of(self.list.itemAt(pos))
         if not tag:
             return
         menu = QMenu(self)

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from clipdesk.qt import app as qt_app
-from clipdesk.qt.grid import PHOTO_ID_ROLE
 from clipdesk.qt.main_window import MainWindow
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import COLORS, SHAPES, render
@@ -48,7 +47,7 @@ def window(qtbot, home) -> MainWindow:
 
 
 def shown_paths(win: MainWindow, n: int) -> list[Path]:
-    ids = [win.model.index(r).data(PHOTO_ID_ROLE) for r in range(min(n, win.model.rowCount()))]
+    ids = [win.model.photo_at(r) for r in range(min(n, win.model.rowCount()))]
     paths = win.library.catalog.paths_for(ids)
     return [Path(os.fsdecode(paths[i])) for i in ids]
 

@@ -7,14 +7,13 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.types import Progress
 from clipdesk.qt import app as qt_app
-from clipdesk.qt.grid import PHOTO_ID_ROLE
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.worker import Jobs
 from tests.conftest import TINY_MODEL
@@ -106,7 +105,7 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     qtbot.waitUntil(lambda: window.details.fields["Name"].text() != "", timeout=10_000)
     assert window.details.fields["Size"].text().startswith("1200 × 900")
     assert window.details.fields["File"].text().startswith("JPEG")
-    photo_id = window.model.index(0).data(PHOTO_ID_ROLE)
+    photo_id = window.model.photo_at(0)
     window.library.set_tag(window.library.catalog.paths_for([photo_id])[photo_id], "holiday")
     window.grid.setCurrentIndex(window.model.index(1))
     window.grid.setCurrentIndex(window.model.index(0))
@@ -237,8 +236,8 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
     assert win.model.veiled == win.flagged  # blur is the default
 
     row = next(r for r in range(win.model.rowCount())
-               if win.model.index(r).data(PHOTO_ID_ROLE) in win.flagged)
-    photo_id = win.model.index(row).data(PHOTO_ID_ROLE)
+               if win.model.photo_at(r) in win.flagged)
+    photo_id = win.model.photo_at(row)
     qtbot.waitUntil(lambda: win.thumbnails.get(photo_id) is not None, timeout=10_000)
     shown = win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
     real = win.thumbnails.get(photo_id).toImage()
@@ -279,3 +278,25 @@ def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tm
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.tags.list.itemClicked.emit(win.tags.list.item(0))  # "All photos"
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=10_000)
+
+
+def test_a_drop_proposed_as_a_move_is_accepted_as_a_copy(qtbot, window, photos, tmp_path):
+    """A source told "moved" may delete its file: the app only ever takes a copy."""
+    dropped = tmp_path / "from-the-file-manager.jpg"
+    dropped.write_bytes(next(iter(photos)).read_bytes())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+    both = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    args = (both, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
+    enter = QDragEnterEvent(QPoint(300, 300), *args)
+    move = QDragMoveEvent(QPoint(310, 300), *args)
+    drop = QDropEvent(QPointF(310, 300), *args)
+    assert drop.proposedAction() == Qt.DropAction.MoveAction  # Shift: the source proposes a move
+    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(window, move)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        QApplication.sendEvent(window, drop)
+    for event in (enter, move, drop):
+        assert event.isAccepted()
+        assert event.dropAction() == Qt.DropAction.CopyAction
+    assert dropped.exists()

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from clipdesk.qt import app as qt_app
-from clipdesk.qt.grid import PHOTO_ID_ROLE, REJECTED_ROLE, STACK_ROLE
 from tests.photolib import SIGMAS
 from tests.qt.conftest import WAIT_MS, shown_paths
 
@@ -42,9 +41,9 @@ def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, 
                     timeout=WAIT_MS)
     shown = set(shown_paths(window, window.model.rowCount()))
     assert {b[0] for b in bursts} | {duplicates[0]} | set(singles) == shown
-    stacked = {window.model.index(row_of(window, b[0])).data(STACK_ROLE) for b in bursts}
+    stacked = {window.model.stack_at(row_of(window, b[0])) for b in bursts}
     assert stacked == {len(SIGMAS)}
-    assert window.model.index(row_of(window, singles[0])).data(STACK_ROLE) == 1
+    assert window.model.stack_at(row_of(window, singles[0])) == 1
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.set_stacking(False)
     qtbot.waitUntil(lambda: window.model.rowCount() == total, timeout=WAIT_MS)
@@ -65,10 +64,10 @@ def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
         window.grid.visualRect(window.model.index(0)).center())
     keep = next(a for a in window.context_menu.actions() if a.text().startswith("Keep the best"))
     keep.trigger()
-    others = [window.model.index(r).data(PHOTO_ID_ROLE) for r in range(1, len(bursts[0]))]
+    others = [window.model.photo_at(r) for r in range(1, len(bursts[0]))]
     qtbot.waitUntil(lambda: set(others) <= window.library.catalog.rejected_ids(), timeout=10_000)
-    qtbot.waitUntil(lambda: window.model.index(1).data(REJECTED_ROLE), timeout=10_000)
-    assert not window.model.index(0).data(REJECTED_ROLE)
+    qtbot.waitUntil(lambda: window.model.rejected_at(1), timeout=10_000)
+    assert not window.model.rejected_at(0)
     assert all(p.exists() for p in bursts[0])  # nothing deleted or moved
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from clipdesk.qt.grid import PHOTO_ID_ROLE
 from tests.qt.conftest import WAIT_MS, shown_paths, window_with_vocabulary
 
 COLOURS_AND_SHAPES = ("red: a red shape | red\nblue: a blue shape | blue\n"
@@ -25,7 +24,7 @@ def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_pat
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
     with qtbot.waitSignal(win.details_shown, timeout=10_000):
         win.grid.setCurrentIndex(win.model.index(0))
-    photo_id = win.model.index(0).data(PHOTO_ID_ROLE)
+    photo_id = win.model.photo_at(0)
 
     qtbot.keyClicks(win.details.add_tag, "Summer  Holiday")
     qtbot.keyClick(win.details.add_tag, Qt.Key.Key_Return)
@@ -49,7 +48,7 @@ def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_pat
     assert win.details.caption.text() == "grandma's kitchen table"
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.search.setText("kitchen")  # a word CLIP cannot place finds it by its caption
-    assert win.model.index(0).data(PHOTO_ID_ROLE) == photo_id
+    assert win.model.photo_at(0) == photo_id
 
 
 def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
@@ -59,7 +58,7 @@ def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
     paths = shown_paths(win, len(photos))
     greens = [r for r, p in enumerate(paths) if photos[p][0] == "green"]
     select_rows(win, greens[:2])
-    taught = {win.model.index(r).data(PHOTO_ID_ROLE) for r in greens[:2]}
+    taught = {win.model.photo_at(r) for r in greens[:2]}
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Leafy", True))
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "teach"):
@@ -70,13 +69,13 @@ def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
     assert not taught & set(win.model.ids) and scores == sorted(scores, reverse=True)
 
     select_rows(win, [0])
-    accepted = win.model.index(0).data(PHOTO_ID_ROLE)
+    accepted = win.model.photo_at(0)
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.teach_bar.yes.click()
     assert accepted not in win.model.ids  # answered: no longer a suggestion
     if win.model.rowCount():
         select_rows(win, [0])
-        rejected = win.model.index(0).data(PHOTO_ID_ROLE)
+        rejected = win.model.photo_at(0)
         with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
             win.teach_bar.no.click()
         assert rejected not in win.model.ids
@@ -135,7 +134,7 @@ def test_a_caption_is_written_when_a_photo_is_selected_and_for_all_on_request(
     win.grid.setCurrentIndex(win.model.index(row))
     qtbot.waitUntil(lambda: "background" in win.details.caption.text(), timeout=WAIT_MS)
     assert "blue square" in win.details.caption.text()
-    photo_id = win.model.index(row).data(PHOTO_ID_ROLE)
+    photo_id = win.model.photo_at(row)
     assert win.library.catalog.caption(photo_id)[0] == win.details.caption.text()  # stored
 
     win.set_captions("all")  # the background pass captions the rest
