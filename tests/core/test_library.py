@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +13,8 @@ from tests.conftest import TINY_MODEL
 from tests.synthetic import render
 
 
-def index_all(lib: Library, folder) -> None:
-    for _ in lib.index([str(folder)], model=TINY_MODEL):
+def index_all(lib: Library, folder, model: str = TINY_MODEL) -> None:
+    for _ in lib.index([str(folder)], model=model):
         pass
 
 
@@ -61,3 +63,60 @@ def test_a_damaged_index_is_rebuilt_from_the_catalog(library):
     assert fresh.search("a green circle", k=1)[0].path.endswith(b"green.jpg")
     assert fresh.index_state() == "ok"
     fresh.close()
+
+
+def test_search_answers_from_memory_when_the_index_cannot_be_saved(library):
+    lib, photos = library
+    lib.close()
+    shutil.rmtree(lib.home / "index")
+    (lib.home / "index").write_text("a file where the index folder should be")
+    fresh = Library(lib.home)
+    try:
+        assert fresh.search("a green circle", k=1)[0].path.endswith(b"green.jpg")
+        assert fresh.similar(photos / "red.jpg", k=1)[0].path.endswith(b".jpg")
+    finally:
+        fresh.close()
+
+
+def rotated_copy(folder: Path) -> str:
+    """The tiny model with both towers' outputs turned by one rotation: its similarities
+    are the tiny model's, its vectors are not (a stand-in for another model)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    source = Path(TINY_MODEL.removeprefix("local-dir:"))
+    folder.mkdir()
+    shutil.copy(source / "open_clip_config.json", folder)
+    weights = {k: v.float() for k, v in load_file(source / "open_clip_model.safetensors").items()}
+    q, _ = torch.linalg.qr(torch.randn(64, 64, generator=torch.Generator().manual_seed(1)))
+    weights["text_projection"] = weights["text_projection"] @ q
+    weights["visual.attnpool.c_proj.weight"] = q.T @ weights["visual.attnpool.c_proj.weight"]
+    weights["visual.attnpool.c_proj.bias"] = weights["visual.attnpool.c_proj.bias"] @ q
+    save_file(weights, folder / "open_clip_model.safetensors")
+    return f"local-dir:{folder}"
+
+
+def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path):
+    lib, photos = library
+    other = rotated_copy(tmp_path / "rotated")
+    expected = [(h.path, round(h.score, 4)) for h in lib.search("a red circle", k=3)]
+    switched, release = threading.Event(), threading.Event()
+    drop = lib.catalog.drop_other_models
+
+    def held_drop(model: str) -> None:  # the switch, paused after the catalog names B
+        switched.set()
+        assert release.wait(60)
+        drop(model)
+
+    lib.catalog.drop_other_models = held_drop
+    switch = threading.Thread(target=lambda: index_all(lib, photos, other))
+    switch.start()
+    try:
+        assert switched.wait(120)
+        during = [(h.path, round(h.score, 4)) for h in lib.search("a red circle", k=3)]
+    finally:
+        release.set()
+        switch.join(120)
+    assert lib.model_id == other
+    assert during == expected  # one model's text against the same model's vectors
+
