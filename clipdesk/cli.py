@@ -1,4 +1,8 @@
-"""The `clipdesk` command: the engine's jobs, headless. Qt is imported only by `gui`."""
+"""The `clipdesk` command: the engine's jobs, headless. Qt is imported only by `gui`.
+
+Exit status: 0 done, 1 an error (one line on stderr), 2 a usage error, 130 interrupted,
+141 (128 + SIGPIPE, what `cat` or `grep` give) when the reader of the output went away,
+as with `clipdesk search ... | head`: the output stops quietly, without a traceback."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add photo folders and index new or changed photos")
     p.add_argument("folders", nargs="*", help="folders to add (default: the known ones)")
     p.add_argument("--model", metavar="SPEC", help=MODEL_HELP)
+    p.add_argument("--wait", action="store_true",
+                   help="if another clipdesk is indexing this library, wait for it to finish "
+                        "(default: say so and exit)")
 
     p = sub.add_parser("search", help="photos that match a description, best first")
     p.add_argument("text")
@@ -101,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("problems", help="files that were skipped or failed, with reasons")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = sub.add_parser("restore-backup",
+                       help="put the last good backup of the catalog back (after damage)")
+    p.add_argument("which", nargs="?", metavar="WHICH",
+                   help="a backup's number in --list (1 = newest) or its file name "
+                        "(default: the newest one that passes its check)")
+    p.add_argument("--list", action="store_true", help="list the backups, newest first")
+
     sub.add_parser("models", help="list the built-in model specs open_clip knows")
     sub.add_parser("gui", help="open the desktop app (the default with no command)")
     return parser
@@ -117,18 +131,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        from clipdesk.core.imaging import show_native_messages
+
+        show_native_messages(True)  # libtiff's own warnings, quiet by default
     if args.command is None:
         args.command = "gui"
     if getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
+    if args.command == "search" and not args.text.strip():
+        parser.error("the search text is empty: describe what is in the photos")
     try:
-        return _COMMANDS[args.command](args)
+        rc = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as an "ignored" error
+        return rc
+    except BrokenPipeError:
+        return _reader_went_away()
     except ClipdeskError as exc:
         print(f"clipdesk: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("clipdesk: interrupted; what was done so far is saved", file=sys.stderr)
         return 130
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`| head`): point stdout at /dev/null so that the
+    interpreter's last flush has nowhere to fail, and exit as SIGPIPE would."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 @contextlib.contextmanager
@@ -143,7 +176,7 @@ def _library(args: argparse.Namespace) -> Iterator:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    with _library(args) as lib, contextlib.closing(lib.index(args.folders, args.model)) as job:
+    with _library(args) as lib, contextlib.closing(lib.index(args.folders, args.model, wait=args.wait)) as job:
         summary = _drive(job)
     if summary is not None:
         _print_summary(summary)
@@ -174,9 +207,12 @@ def _drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | N
 
 
 def _print_summary(s: IndexSummary) -> None:
-    print(f"Indexed {s.embedded} photos in {s.seconds:.1f} s ({s.photos_per_second:.1f} photos/s): "
-          f"{s.new} new, {s.changed} changed, {s.moved} moved, {s.removed} removed, "
-          f"{s.unchanged} unchanged, {s.problems} problems")
+    """What the library holds, then what this run did (per file)."""
+    copies = f"{s.copies} {'copy' if s.copies == 1 else 'copies'}"
+    print(f"Indexed {s.photos} photos in {s.seconds:.1f} s ({s.embedded} embedded, "
+          f"{s.photos_per_second:.1f} photos/s): {s.new} new, {copies}, {s.changed} changed, "
+          f"{s.moved} moved, {s.removed} removed, {s.unchanged} unchanged, "
+          f"{s.problems} problems")
     if s.problems:
         print("See them with: clipdesk problems")
 
@@ -353,6 +389,34 @@ def cmd_problems(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    from clipdesk.core import backup
+    from clipdesk.core.paths import home_dir
+
+    home = home_dir(args.home)  # not a Library: its catalog may be the damaged one
+    if args.list:
+        backups = backup.list_backups(home)
+        if not backups:
+            print(f"No backups yet in {backup.backup_dir(home)}; one is made after each "
+                  "`clipdesk index` that changes something.")
+        for n, b in enumerate(backups, 1):
+            count = backup.info(b).photos
+            held = "damaged" if count is None else f"{count} photos"
+            print(f"{n}  {_local(b.made)}  {held:>14}  {b.path.name}")
+        return 0
+    restored = backup.restore(home, args.which)
+    kept = ("" if restored.aside is None
+            else f"; the catalog it replaced is kept as {restored.aside}")
+    print(f"Restored the catalog from the backup of {_local(restored.backup.made)}: "
+          f"{restored.backup.photos} photos{kept}.")
+    print("Run `clipdesk index` to catch up with the changes since that backup.")
+    return 0
+
+
+def _local(when) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from clipdesk.core.models import list_builtin
 
@@ -383,4 +447,5 @@ _COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar,
              "status": cmd_status, "problems": cmd_problems, "models": cmd_models,
              "gui": cmd_gui, "tags": cmd_tags, "teach": cmd_teach, "suggest": cmd_suggest,
              "flagged": cmd_flagged, "caption": cmd_caption, "blurry": cmd_blurry,
-             "groups": cmd_groups, "reject": cmd_reject}
+             "groups": cmd_groups, "reject": cmd_reject,
+             "restore-backup": cmd_restore_backup}

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from clipdesk.core.errors import CatalogError
+from clipdesk.core.backup import GuardedConnection
+from clipdesk.core.errors import CatalogError, DiskFullError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -97,6 +98,11 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE photos ADD COLUMN group_id INTEGER;
     CREATE INDEX photos_group ON photos(group_id) WHERE group_id IS NOT NULL;
     """,
+    4: """
+    -- 1: the failure came from the environment (permission, I/O, a vanished mount), not
+    -- from the file's content: retried on every run, and the file keeps its photo meanwhile
+    ALTER TABLE files ADD COLUMN retry INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 # the tags and caption of the photos in photo_words (all, or those in a temp list)
@@ -113,6 +119,7 @@ class FileRecord:
     mtime_ns: int
     status: str
     photo_id: int | None
+    retry: bool = False
 
 
 def _relative(path: bytes, roots: list[bytes]) -> bytes:
@@ -125,9 +132,38 @@ def _relative(path: bytes, roots: list[bytes]) -> bytes:
     return path[len(best):]
 
 
+_writer = threading.local()
+
+
+@contextmanager
+def writer_thread() -> Iterator[None]:
+    """Mark the calling thread as the one that writes while inside (the app's writer)."""
+    outer = getattr(_writer, "marked", False)
+    _writer.marked = True
+    try:
+        yield
+    finally:
+        _writer.marked = outer
+
+
 class Catalog:
     """The catalog, usable from any thread: each thread gets its own connection (WAL lets
     readers go on while the one writer thread writes)."""
+
+    # The app's rule is one writer thread (qt/worker.py). The app sets this in its test
+    # mode (CLIPDESK_CHECK_WRITER=1): a write from any thread not in writer_thread() then
+    # raises. The CLI has one thread, which is the writer, and leaves it off.
+    check_writer = False
+
+    def _assert_writer(self) -> None:
+        if self.check_writer and not getattr(_writer, "marked", False):
+            raise AssertionError(f"catalog write on thread {threading.current_thread().name!r}"
+                                 ", which is not the writer thread")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread's connection is inside a transaction."""
+        return self._db.in_transaction
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -140,8 +176,10 @@ class Catalog:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
+            # guarded: a damaged file becomes one CatalogError line with the way back
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                 check_same_thread=False)
+                                 check_same_thread=False, factory=GuardedConnection)
+            db.home = self.path.parent
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -174,13 +212,32 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All writes of a batch land together or not at all."""
-        self._db.execute("BEGIN IMMEDIATE")
+        self._assert_writer()
+        db = self._db
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back itself (disk full)
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> Exception:
+        """The one-line error for a write the disk refused; other errors stay as they are."""
+        text = str(exc).lower()
+        if "full" in text:
+            return DiskFullError(self.path.parent)
+        if "readonly" in text or "read-only" in text:
+            return CatalogError(f"cannot write the catalog in {self.path.parent}: it is "
+                                "read-only; check that folder's permissions")
+        if "disk i/o" in text:
+            return CatalogError(f"the disk holding {self.path.parent} reported an I/O "
+                                "error; check the disk, then run again")
+        return exc
 
     # -- settings ---------------------------------------------------------------------
 
@@ -189,7 +246,11 @@ class Catalog:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str | None) -> None:
-        if value is None:
+        self._assert_writer()
+        if not self._db.in_transaction:
+            with self.transaction():
+                self.set_meta(key, value)
+        elif value is None:
             self._db.execute("DELETE FROM meta WHERE key=?", (key,))
         else:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
@@ -207,7 +268,7 @@ class Catalog:
         """Every file recorded below `root` (a folder path, as bytes)."""
         prefix = root.rstrip(b"/") + b"/"
         rows = self._db.execute(
-            "SELECT path, size, mtime_ns, status, photo_id FROM files "
+            "SELECT path, size, mtime_ns, status, photo_id, retry FROM files "
             "WHERE substr(path, 1, ?) = ?",
             (len(prefix), prefix),
         )
@@ -251,14 +312,22 @@ class Catalog:
         )
 
     @staticmethod
+    def paths_of_photo(db: sqlite3.Connection, photo_id: int) -> set[bytes]:
+        return {r[0] for r in db.execute("SELECT path FROM files WHERE photo_id=?", (photo_id,))}
+
+    @staticmethod
     def put_file(db: sqlite3.Connection, path: bytes, size: int, mtime_ns: int,
-                 status: str, photo_id: int | None = None, reason: str | None = None) -> None:
+                 status: str, photo_id: int | None = None, reason: str | None = None,
+                 retry: bool = False) -> None:
+        """Record a file's status. A `retry` failure (the environment's, not the file's)
+        keeps the photo the file showed, so a permission problem loses nothing."""
         db.execute(
-            "INSERT INTO files(path, size, mtime_ns, photo_id, status, reason) "
-            "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
-            "mtime_ns=excluded.mtime_ns, photo_id=excluded.photo_id, "
-            "status=excluded.status, reason=excluded.reason",
-            (path, size, mtime_ns, photo_id, status, reason),
+            "INSERT INTO files(path, size, mtime_ns, photo_id, status, reason, retry) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
+            "mtime_ns=excluded.mtime_ns, photo_id=CASE WHEN excluded.retry "
+            "THEN coalesce(excluded.photo_id, files.photo_id) ELSE excluded.photo_id END, "
+            "status=excluded.status, reason=excluded.reason, retry=excluded.retry",
+            (path, size, mtime_ns, photo_id, status, reason, int(retry)),
         )
 
     @staticmethod

@@ -5,9 +5,12 @@ person can read; the caller records it and moves on.
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import os
+import re
 import stat
+import sys
 import struct
 import warnings
 from dataclasses import dataclass
@@ -160,8 +163,28 @@ def decode(data: bytes, working_side: int) -> Decoded:
         raise DecodeError(f"image too large, possible decompression bomb ({exc})") from exc
     except MemoryError as exc:
         raise DecodeError("not enough memory to decode this image") from exc
+    except Image.UnidentifiedImageError as exc:
+        raise DecodeError(f"cannot decode {fmt}: the file is damaged, or a kind of {fmt} "
+                          "this version cannot read") from exc
     except _DECODE_ERRORS as exc:
-        raise DecodeError(f"cannot decode {fmt}: {exc or type(exc).__name__}") from exc
+        raise DecodeError(f"cannot decode {fmt}: {plain(str(exc)) or type(exc).__name__}"
+                          ) from exc
+
+
+# Pillow names the stream it read in its messages by repr ("<_io.BytesIO object at 0x...>")
+_REPR = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
+# Pillow's codec status codes (ImageFile.ERRORS), which some decoders report bare
+_CODEC_STATUS = {"-1": "the image data is longer than its size says",
+                 "-2": "the image data is damaged", "-3": "the image data is damaged",
+                 "-8": "an encoding this version cannot read",
+                 "-9": "not enough memory to decode it"}
+
+
+def plain(message: str) -> str:
+    """A library's message in words a person can read: no object reprs, no bare codes."""
+    message = _REPR.sub("the file", message)
+    return re.sub(r"\b(?:decoder error|decoding error) (-\d+)\b",
+                  lambda m: _CODEC_STATUS.get(m.group(1), m.group(0)), message)
 
 
 def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
@@ -249,6 +272,53 @@ def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=85, optimize=True)
     return buf.getvalue()
+
+
+# -- libtiff's own messages --------------------------------------------------------------
+# libtiff prints warnings and errors ("LZWDecode: Using code not yet in table.") straight
+# to file descriptor 2 from C, bypassing Python; the reason a file failed is recorded
+# anyway, so they stay silent unless asked for (clipdesk -v). Pillow exposes no setting
+# for this: its own libtiff is found among the loaded libraries and told through ctypes.
+# Redirecting fd 2 around decodes was rejected: decodes run on a thread pool, and a
+# redirect would swallow everything else the process writes meanwhile.
+_TIFF_HANDLERS: dict[str, int | None] = {}
+
+
+def _libtiff() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None  # elsewhere the messages stay (they are harmless)
+    from PIL import _imaging  # noqa: F401  (loads libtiff)
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = sorted({p for p in (line.split()[-1] for line in maps)
+                            if os.path.basename(p).startswith("libtiff") and ".so" in p})
+        lib = ctypes.CDLL(paths[0]) if paths else None
+    except (OSError, IndexError):
+        return None
+    if lib is not None:
+        for name in ("TIFFSetErrorHandler", "TIFFSetWarningHandler"):
+            getattr(lib, name).restype = ctypes.c_void_p
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def show_native_messages(show: bool) -> None:
+    """Let libtiff print its messages to stderr (show) or keep them quiet (the default)."""
+    lib = _libtiff()
+    if lib is None:
+        return
+    for name in ("TIFFSetErrorHandler", "TIFFSetWarningHandler"):
+        setter = getattr(lib, name)
+        if show:
+            if name in _TIFF_HANDLERS:
+                setter(_TIFF_HANDLERS.pop(name))
+        else:
+            previous = setter(None)
+            _TIFF_HANDLERS.setdefault(name, previous)
+
+
+show_native_messages(False)
 
 
 

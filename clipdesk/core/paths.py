@@ -6,20 +6,41 @@ from pathlib import Path
 
 import platformdirs
 
+from clipdesk.core.errors import ClipdeskError
+
 ENV_HOME = "CLIPDESK_HOME"
 
 
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("clipdesk", appauthor=False)).absolute()
+
+
 def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The folder holding the catalog, the vector index, thumbnails and settings."""
+    """The folder holding the catalog, the vector index, thumbnails and settings; a
+    ClipdeskError (one line) when it cannot be made or written."""
     if override:
         path = Path(override)
     elif os.environ.get(ENV_HOME):
         path = Path(os.environ[ENV_HOME])
     else:
-        path = Path(platformdirs.user_data_dir("clipdesk", appauthor=False))
+        path = default_home()
     path = path.expanduser().absolute()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ClipdeskError(f"the data folder {path} is a file, not a folder; move it or "
+                            "choose another folder with --home") from None
+    except OSError as exc:
+        raise unusable_home(path, exc) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise unusable_home(path, PermissionError(13, "Permission denied"))
     return path
+
+
+def unusable_home(path: Path, exc: OSError) -> ClipdeskError:
+    reason = exc.strerror or str(exc)
+    return ClipdeskError(f"cannot write to the data folder {path} ({reason.lower()}); make it "
+                         "writable or choose another folder with --home")
 
 
 def catalog_path(home: Path) -> Path:

@@ -68,15 +68,19 @@ class Problem:
 
 @dataclass(frozen=True)
 class IndexSummary:
+    """One index run: what it found (per file) and what the library holds after it."""
+
     new: int = 0
     changed: int = 0
-    moved: int = 0
+    moved: int = 0  # a known photo at a new path whose old path is gone
     removed: int = 0
     reembedded: int = 0
     problems: int = 0
     unchanged: int = 0
     seconds: float = 0.0
-    embedded: int = 0
+    embedded: int = 0  # photos decoded and embedded by this run
+    copies: int = 0  # new files whose content the library already holds
+    photos: int = 0  # photos in the library after the run
 
     @property
     def photos_per_second(self) -> float:
