@@ -293,8 +293,13 @@ class Library:
             if missing:
                 known.update(zip(missing, embedder.encode_texts(missing)))
                 tmp = cache.with_suffix(".tmp.npz")
-                np.savez(tmp, prompts=np.array(list(known)), vectors=np.stack(list(known.values())))
-                tmp.replace(cache)
+                try:
+                    np.savez(tmp, prompts=np.array(list(known)),
+                             vectors=np.stack(list(known.values())))
+                    tmp.replace(cache)
+                except OSError as exc:  # a cache: encoded again next time
+                    tmp.unlink(missing_ok=True)
+                    log.warning("prompt cache not saved: %s", exc.strerror or exc)
             return np.stack([known[p] for p in prompts])
         return encode
 
