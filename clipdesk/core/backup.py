@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from clipdesk.core.errors import CatalogError, ClipdeskError
+from clipdesk.core.errors import CatalogError, ClipdeskError, LibraryBusyError
+from clipdesk.core.lock import index_lock
 from clipdesk.core.paths import ENV_HOME, catalog_path, default_home
 
 log = logging.getLogger(__name__)
@@ -261,7 +262,17 @@ def choose(home: Path, which: str | None) -> Backup:
 
 def restore(home: Path, which: str | None = None) -> Restored:
     """Put a good backup in the catalog's place, keeping the replaced catalog (and its
-    WAL) aside as catalog.sqlite.damaged-TIME (or .replaced-TIME when it was sound)."""
+    WAL) aside as catalog.sqlite.damaged-TIME (or .replaced-TIME when it was sound).
+    Never while an index run has the library: it would go on writing the old file."""
+    try:
+        with index_lock(home):
+            return _restore(home, which)
+    except LibraryBusyError:
+        raise ClipdeskError("clipdesk is indexing this library right now; restore the "
+                            "backup once that run has ended") from None
+
+
+def _restore(home: Path, which: str | None) -> Restored:
     chosen = info(choose(home, which))
     catalog = catalog_path(home)
     aside = None
