@@ -4,10 +4,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.panels import FirstRunDialog
@@ -40,6 +41,18 @@ def main(home: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("clipdesk")
     app.setDesktopFileName("clipdesk")
-    window = create_window(home)
+    try:
+        window = create_window(home)
+    except ClipdeskError as exc:  # a damaged catalog, an unusable data folder
+        startup_error(exc).exec()
+        raise  # and the same line on stderr, exit 1 (cli.main)
     window.show()
     return app.exec()
+
+
+def startup_error(exc: ClipdeskError) -> QMessageBox:
+    """The command line's one line (what happened, the command that fixes it), in a box
+    whose text can be copied."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "clipdesk cannot open its library", str(exc))
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return box

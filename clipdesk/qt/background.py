@@ -2,13 +2,43 @@
 cancel) and the low-priority captions pass that follows it."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+from collections.abc import Callable
 
-from clipdesk.core.errors import ClipdeskError
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
+
+from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.types import Progress
 from clipdesk.qt.worker import Job, Jobs
+
+
+class StatusLabel(QLabel):
+    """The status bar's text on one line, cut with an ellipsis to the room there is (a
+    several-line error would otherwise widen the window); the full text is its tooltip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        self._full = text
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        line = " ".join(self._full.split())
+        shown = self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight,
+                                              max(self.width(), 1))
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
 
 
 class BackgroundWork(QObject):
@@ -25,7 +55,10 @@ class BackgroundWork(QObject):
         self.index_job: Job | None = None
         self.caption_job: Job | None = None
         self.captions = captions  # "selected" | "all" | "off" | "auto" (all with a GPU)
-        self.status_text = QLabel()
+        # why the caption model cannot load (one line), once it failed: no more tries this
+        # session until the Captions setting changes
+        self.caption_error: str | None = None
+        self.status_text = StatusLabel()
         self.progress = QProgressBar(maximumWidth=220, textVisible=True)
         self.pause_button = QToolButton(text="Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -44,10 +77,14 @@ class BackgroundWork(QObject):
         if self.caption_job is not None:
             self.caption_job.cancel()  # indexing first; captions resume after it
         job = self.jobs.create(lambda: self.library.index(folders, model))
-        job.progress.connect(self._index_progress)
-        job.finished.connect(self._index_finished)
-        job.failed.connect(self._index_failed)
-        job.cancelled.connect(lambda: self._index_ended("Indexing cancelled; it resumes next time."))
+        # each handler answers its own job only: the signals of a job this one replaced
+        # (its cancellation, arriving late) must not end this one's progress bar
+        mine = _bound(lambda: self.index_job, job, self.jobs)
+        job.progress.connect(mine(self._index_progress))
+        job.finished.connect(mine(self._index_finished))
+        job.failed.connect(mine(self._index_failed))
+        job.cancelled.connect(mine(lambda: self._index_ended(
+            "Indexing cancelled; it resumes next time.")))
         self.index_job = job
         self._show_indexing(True)
         self.status_text.setText("Starting…")
@@ -73,9 +110,9 @@ class BackgroundWork(QObject):
     def _index_finished(self, step: Progress | None) -> None:
         s = step.summary if step is not None else None
         text = "Library up to date."
-        if s is not None and (s.embedded or s.removed or s.moved or s.problems):
-            text = (f"Indexed {s.embedded:,} photos in {s.seconds:.0f} s; {s.removed:,} removed, "
-                    f"{s.problems:,} problems.")
+        if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems):
+            text = (f"Indexed {s.photos:,} photos in {s.seconds:.0f} s ({s.embedded:,} new); "
+                    f"{s.removed:,} removed, {s.problems:,} problems.")
         self._index_ended(text)
         self.indexed.emit()
         self.write_captions()
@@ -114,7 +151,9 @@ class BackgroundWork(QObject):
     def set_captions(self, mode: str) -> None:
         """selected (written when a photo is selected) / all (a background pass) / off."""
         self.captions = mode
-        self.library.catalog.set_meta("captions", mode)
+        self.caption_error = None  # a new setting: the model may be tried again
+        self.jobs.write(lambda: self.library.catalog.set_meta("captions", mode),
+                        failed=self.failed.emit)
         if mode == "all":
             self.write_captions()
         elif self.caption_job is not None:
@@ -123,15 +162,16 @@ class BackgroundWork(QObject):
     def write_captions(self) -> None:
         """The captions pass, when asked for and no indexing is under way."""
         wanted = self.captions == "all" or (self.captions == "auto" and has_gpu())
-        if not wanted or self.caption_job is not None or self.index_job is not None:
+        if not wanted or self.caption_error is not None or self.caption_job is not None \
+                or self.index_job is not None:
             return
         job = self.jobs.create(self.library.write_captions)
-        job.progress.connect(lambda step: self.status_text.setText(
-            f"Writing captions… {step.done:,} of {step.total:,}"))
-        job.finished.connect(lambda _: self._captions_ended("Captions written."))
-        job.cancelled.connect(lambda: self._captions_ended(""))
-        job.failed.connect(lambda error: (self._captions_ended(f"Captions stopped: {error}"),
-                                          self.failed.emit(error)))
+        mine = _bound(lambda: self.caption_job, job, self.jobs)
+        job.progress.connect(mine(lambda step: self.status_text.setText(
+            f"Writing captions… {step.done:,} of {step.total:,}")))
+        job.finished.connect(mine(lambda _: self._captions_ended("Captions written.")))
+        job.cancelled.connect(mine(lambda: self._captions_ended("")))
+        job.failed.connect(mine(self._captions_failed))
         self.caption_job = job
         self.jobs.start_writer(job)
 
@@ -139,6 +179,25 @@ class BackgroundWork(QObject):
         self.caption_job = None
         if text:
             self.status_text.setText(text)
+
+    def _captions_failed(self, error: ClipdeskError) -> None:
+        if isinstance(error, ModelLoadError):
+            self.caption_error = first_line(error)
+        self._captions_ended(f"Captions stopped: {error}")
+        self.failed.emit(error)
+
+
+def first_line(error: BaseException | str) -> str:
+    """The first non-empty line of a message: what a person sees in a box or a panel."""
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+
+
+def _bound(current: Callable[[], Job | None], job: Job, jobs: Jobs):
+    """Wrap a slot so that it runs only while `job` is the current one (and the window is
+    open)."""
+    def wrap(slot: Callable) -> Callable:
+        return lambda *args: slot(*args) if current() is job and not jobs.closed else None
+    return wrap
 
 
 def has_gpu() -> bool:
