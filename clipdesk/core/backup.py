@@ -188,13 +188,16 @@ def info(backup: Backup) -> Backup:
 
 def make_backup(home: Path) -> Path | None:
     """Copy the catalog into a new generation; None (and the old ones kept) when the copy
-    fails its check or cannot be written. Never raises: a backup must not fail a run."""
+    fails its check or cannot be written. Never raises: a backup must not fail a run.
+    Called under the index lock (Library.index), so no other backup is in progress."""
     folder = backup_dir(home)
     name = f"{_PREFIX}{datetime.now(timezone.utc).strftime(_STAMP)}{_SUFFIX}"
     target, tmp = folder / name, folder / f"{name}.tmp"
     started = time.monotonic()
     try:
         folder.mkdir(exist_ok=True)
+        for stale in folder.glob(f"{_PREFIX}*{_SUFFIX}.tmp"):  # a run killed mid-copy; safe:
+            stale.unlink(missing_ok=True)  # backups are made under the index lock
         _copy(catalog_path(home), tmp)
         verdict = check(tmp)
         if verdict != "ok":

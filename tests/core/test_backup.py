@@ -57,6 +57,15 @@ def test_a_damaged_catalog_never_pushes_out_a_good_backup(home):
         sorted(p.name for p in before)  # and no temp file left
 
 
+def test_a_copy_left_by_a_killed_run_is_cleaned_up(home):
+    backup.backup_dir(home).mkdir()
+    stale = backup.backup_dir(home) / "catalog-20240101-000000-000000.sqlite.tmp"
+    stale.write_bytes(b"half a copy")
+    assert backup.make_backup(home) is not None
+    assert not stale.exists()
+    assert len(list(backup.backup_dir(home).iterdir())) == 1
+
+
 def test_damage_met_by_a_later_query_is_the_one_line_error(home):
     backup.make_backup(home)
     with open(catalog_path(home), "r+b") as f:  # the vectors' pages, not the schema's
