@@ -35,8 +35,8 @@ class StatusLabel(QLabel):
 
     def _fit(self) -> None:
         line = " ".join(self._full.split())
-        shown = self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight,
-                                              max(self.width(), 1))
+        shown = line if not self.isVisible() else self.fontMetrics().elidedText(
+            line, Qt.TextElideMode.ElideRight, self.width())  # hidden: cut once laid out
         super().setText(shown)
         self.setToolTip(self._full if shown != self._full else "")
 

@@ -58,10 +58,8 @@ class ThumbnailCache(QObject):
         queue, self._queue = self._queue, []
         for start in range(0, len(queue), self.BATCH):
             ids = queue[start:start + self.BATCH]
-            job = self._jobs.create(lambda ids=ids: [self._load(i) for i in ids])
-            job.finished.connect(self._store)
-            job.failed.connect(lambda _e, ids=ids: self._pending.difference_update(ids))
-            self._jobs.start_reader(job)
+            self._jobs.read(lambda ids=ids: [self._load(i) for i in ids], done=self._store,
+                            failed=lambda _e, ids=ids: self._pending.difference_update(ids))
 
     def _load(self, photo_id: int) -> tuple[int, QImage, bytes | None]:
         """Runs on a reader thread. QImage, unlike QPixmap, may be made here."""

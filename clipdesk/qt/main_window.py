@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
                                QLineEdit, QListView, QMainWindow, QMenu, QMessageBox,
                                QPushButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
+from clipdesk.core import captions
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
-from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.models import DEFAULT_MODEL, load_model
 from clipdesk.core.quality import BLURRY
 from clipdesk.core.types import Hit
-from clipdesk.qt.background import BackgroundWork
+from clipdesk.qt.background import BackgroundWork, first_line
 from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.panels import DetailsPanel, PreviewDialog, ProblemsDialog
 from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
@@ -36,7 +37,10 @@ class MainWindow(QMainWindow):
     def __init__(self, library: Library) -> None:
         super().__init__()
         self.library = library
-        self.jobs = Jobs(self)
+        # one writer: every catalog/vocabulary write goes through self.jobs.write(); in the
+        # test mode the catalog raises on a write from any other thread
+        library.catalog.check_writer = os.environ.get("CLIPDESK_CHECK_WRITER") == "1"
+        self.jobs = Jobs(self, safe_point=lambda: not library.catalog.in_transaction)
         self._query_serial = 0
         self._refresh_serial = 0
         self._last_refresh = 0.0
@@ -260,11 +264,9 @@ class MainWindow(QMainWindow):
             return (ids, shown, stacks, self.library.catalog.rejected_ids(),
                     {h.photo_id for h in self.library.flagged()},
                     self.library.catalog.tag_counts())
-        job = self.jobs.create(load)
-        job.finished.connect(lambda found: self._library_loaded(found)
-                             if serial == self._refresh_serial else None)  # not a late one
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        self.jobs.read(load, done=lambda found: self._library_loaded(found)
+                       if serial == self._refresh_serial else None,  # not a late one
+                       failed=self.show_error)
 
     def after_first_load(self, callback) -> None:
         """Run `callback` once the library is on screen (background work waits for that,
@@ -373,11 +375,10 @@ class MainWindow(QMainWindow):
     def _retag(self, change) -> None:
         """Apply a vocabulary change, then re-judge the automatic tags (writer thread)."""
         self.status_text.setText("Updating tags…")
-        job = self.jobs.create(lambda: (change(), self.library.retag()))
-        job.finished.connect(lambda _: (self.status_text.setText("Tags updated."),
-                                        self.refresh_library()))
-        job.failed.connect(self.show_error)
-        self.jobs.start_writer(job)
+        self.jobs.write(lambda: (change(), self.library.retag()),
+                        done=lambda _: (self.status_text.setText("Tags updated."),
+                                        self.refresh_library()),
+                        failed=self.show_error)
 
     # -- teaching a tag ----------------------------------------------------------------
 
@@ -403,9 +404,10 @@ class MainWindow(QMainWindow):
     def _teach(self, yes: list[int], no: list[int]) -> None:
         """Record the answers, retrain (well under a second), show the new suggestions."""
         tag = self.teaching
-        self._query("teach", f"Photos that might show “{tag}”",
-                    lambda: self.library.teach_photos(tag, yes, no) or self.library.suggest(
-                        tag, RESULTS))
+        self.jobs.write(lambda: self.library.teach_photos(tag, yes, no),
+                        done=lambda _: self._query("teach", f"Photos that might show “{tag}”",
+                                                   lambda: self.library.suggest(tag, RESULTS)),
+                        failed=self.show_error)
 
     def _teaching_done(self) -> None:
         tag, self.teaching = self.teaching, None
@@ -423,7 +425,8 @@ class MainWindow(QMainWindow):
             self._query(*self._last_query)
 
     def set_stacking(self, on: bool) -> None:
-        self.library.catalog.set_meta("stack", "1" if on else "0")
+        self.jobs.write(lambda: self.library.catalog.set_meta("stack", "1" if on else "0"),
+                        failed=self.show_error)
         self.stack_action.setChecked(on)
         self.redo_view()
 
@@ -446,12 +449,11 @@ class MainWindow(QMainWindow):
 
     def set_rejected(self, photo_ids: list[int], on: bool) -> None:
         """Mark photos as rejects (drawn dimmed); nothing is deleted or moved."""
-        job = self.jobs.create(lambda: (self.library.set_rejected(photo_ids, on),
-                                        self.library.catalog.rejected_ids())[1])
-        job.finished.connect(lambda rejected: (setattr(self.model, "rejected", rejected),
-                                               self.grid.viewport().update()))
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        self.jobs.write(lambda: (self.library.set_rejected(photo_ids, on),
+                                 self.library.catalog.rejected_ids())[1],
+                        done=lambda rejected: (setattr(self.model, "rejected", rejected),
+                                               self.grid.viewport().update()),
+                        failed=self.show_error)
 
     def find_sharper(self, path: bytes) -> None:
         name = os.path.basename(os.fsdecode(path))
@@ -471,7 +473,8 @@ class MainWindow(QMainWindow):
     def set_sensitive(self, mode: str) -> None:
         """blur (until clicked) / hide / show; remembered in the catalog."""
         self.sensitive = mode
-        self.library.catalog.set_meta("sensitive_display", mode)
+        self.jobs.write(lambda: self.library.catalog.set_meta("sensitive_display", mode),
+                        failed=self.show_error)
         self.sensitive_actions[mode].setChecked(True)
         self.show_library()
 
@@ -498,19 +501,16 @@ class MainWindow(QMainWindow):
         self._last_query = (mode, title, fn)
         self.status_text.setText("Searching…")
         by_sharpness = self.sort.currentData() == "sharpness" and mode not in ("blurry", "stack")
-        job = self.jobs.create(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn())
-        job.finished.connect(lambda hits: self._show_hits(mode, title, serial, hits))
-        job.finished.connect(lambda hits: self.status_text.setText(
-            plural(len(hits), "suggestion") if mode == "teach"
-            else plural(sum(h.relevant for h in hits), "result")))
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        def shown(hits: list[Hit]) -> None:
+            self._show_hits(mode, title, serial, hits)
+            self.status_text.setText(plural(len(hits), "suggestion") if mode == "teach"
+                                     else plural(sum(h.relevant for h in hits), "result"))
+        self.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
+                       done=shown, failed=self.show_error)
 
     def warm_up(self) -> None:
         """Load the model in the background so the first search answers at once."""
-        job = self.jobs.create(self.library.warm_up)
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        self.jobs.read(self.library.warm_up, failed=self.show_error)
 
     # -- search -----------------------------------------------------------------------
 
@@ -560,11 +560,10 @@ class MainWindow(QMainWindow):
             return
         self.revealed.add(photo_id)
         self.model.reveal(photo_id)
-        job = self.jobs.create(lambda: (self.library.photo_info(photo_id), [
+        self.jobs.read(lambda: (self.library.photo_info(photo_id), [
             t for t, _, _ in self.library.catalog.tags_of(photo_id)],
-            self.library.caption(photo_id, write=False)))
-        job.finished.connect(lambda found: self._show_details(photo_id, *found))
-        self.jobs.start_reader(job)
+            self.library.caption(photo_id, write=False)),
+            done=lambda found: self._show_details(photo_id, *found))
 
     def _is_current(self, photo_id: int) -> bool:
         return self.current_id() == photo_id
@@ -573,29 +572,50 @@ class MainWindow(QMainWindow):
         if not self._is_current(photo_id):
             return
         self.details.show_info(info, self.thumbnails.get(photo_id), tags)
-        write = caption is None and self.work.captions != "off" and info is not None
-        self.details.show_caption(caption, pending=write)
+        wanted = caption is None and self.work.captions != "off" and info is not None
+        broken = self.work.caption_error
+        write = wanted and broken is None
+        self.details.show_caption(f"No captions: {broken}" if wanted and broken else caption,
+                                  pending=write)
         self.details_shown.emit(photo_id)
         if write:  # shown when ready; never blocks
-            job = self.jobs.create(lambda: self.library.caption(photo_id))
-            job.finished.connect(lambda text: self.details.show_caption(text)
-                                 if self._is_current(photo_id) else None)
-            job.failed.connect(lambda error: self.details.show_caption(
-                f"No caption: {error}") if self._is_current(photo_id) else None)
-            self.jobs.start_reader(job)
+            self.jobs.read(lambda: self._write_caption(photo_id),
+                           done=lambda found: self._store_caption(photo_id, *found),
+                           failed=lambda error: self._caption_failed(photo_id, error))
+
+    def _write_caption(self, photo_id: int) -> tuple[str, str]:
+        """On a reader: the model writes a caption (seconds); storing it is the writer's."""
+        loaded = load_model(self.library.captioner_id)
+        photo = self.library.preview(photo_id, loaded.image_size)
+        return captions.write_caption(loaded, photo), loaded.spec.id
+
+    def _store_caption(self, photo_id: int, text: str, by: str) -> None:
+        def store() -> str | None:
+            current, _ = self.library.catalog.caption(photo_id)
+            if current is None:  # a person may have typed one meanwhile: theirs stays
+                self.library.catalog.set_caption(photo_id, text, by)
+            return current or text
+        self.jobs.write(store, done=lambda stored: self.details.show_caption(stored)
+                        if self._is_current(photo_id) else None, failed=self.show_error)
+
+    def _caption_failed(self, photo_id: int, error: ClipdeskError) -> None:
+        if isinstance(error, ModelLoadError):  # said once; no more tries this session
+            self.work.caption_error = first_line(error)
+        if self._is_current(photo_id):
+            self.details.show_caption(f"No captions: {first_line(error)}"
+                                      if isinstance(error, ModelLoadError)
+                                      else f"No caption: {first_line(error)}")
 
     def _edit_current(self, change) -> None:
         """A person's edit of the current photo's tags or caption, then a fresh view."""
         photo_id = self.current_id()
         if photo_id is None:
             return
-        job = self.jobs.create(lambda: (change(photo_id), [
-            t for t, _, _ in self.library.catalog.tags_of(photo_id)])[1])
-        job.finished.connect(lambda tags: (self.details.show_tags(tags)
-                                           if self._is_current(photo_id) else None,
-                                           self.refresh_library()))
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        self.jobs.write(lambda: (change(photo_id), [
+            t for t, _, _ in self.library.catalog.tags_of(photo_id)])[1],
+            done=lambda tags: (self.details.show_tags(tags) if self._is_current(photo_id)
+                               else None, self.refresh_library()),
+            failed=self.show_error)
 
     def _path_of(self, row: int) -> bytes | None:
         photo_id = self.model.photo_at(row)
@@ -647,11 +667,10 @@ class MainWindow(QMainWindow):
             self.preview.step.connect(lambda d: self.open_preview(self.grid.currentIndex().row() + d))
         self.preview.show()
         photo_id = self.model.photo_at(row)
-        job = self.jobs.create(lambda: _to_qimage(self.library.preview(photo_id)))
-        job.finished.connect(lambda image: self.preview.show_image(
-            image, f"{row + 1} of {self.model.rowCount()}"))
-        job.failed.connect(self.show_error)
-        self.jobs.start_reader(job)
+        self.jobs.read(lambda: _to_qimage(self.library.preview(photo_id)),
+                       done=lambda image: self.preview.show_image(
+                           image, f"{row + 1} of {self.model.rowCount()}"),
+                       failed=self.show_error)
 
     # -- background work ----------------------------------------------------------------
 
@@ -685,14 +704,15 @@ class MainWindow(QMainWindow):
             self.start_index(model=spec.strip())
 
     def show_problems(self) -> None:
-        job = self.jobs.create(self.library.problems)
-        job.finished.connect(lambda problems: ProblemsDialog(problems, self).exec())
-        self.jobs.start_reader(job)
+        self.jobs.read(self.library.problems,
+                       done=lambda problems: ProblemsDialog(problems, self).exec())
 
     # -- errors -----------------------------------------------------------------------
 
     def show_error(self, error: ClipdeskError) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "clipdesk", str(error), parent=self)
+        box = QMessageBox(QMessageBox.Icon.Warning, "clipdesk", first_line(error), parent=self)
+        if str(error).strip() != first_line(error):
+            box.setDetailedText(str(error))  # kept for a bug report, out of the way
         choose = None
         if isinstance(error, ModelLoadError):
             box.setInformativeText("You can use a model folder on this computer instead.")
@@ -747,8 +767,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         """Stop after the batch in flight; the next launch resumes."""
-        self.jobs.cancel_all()
-        self.jobs.wait(30_000)
+        self.jobs.close()
         super().closeEvent(event)
 
 

@@ -13,6 +13,9 @@ from tests.synthetic import COLORS, SHAPES, render
 
 WAIT_MS = 120_000
 
+# The app's one-writer rule, checked: a catalog write from any thread but the writer's raises.
+os.environ["CLIPDESK_CHECK_WRITER"] = "1"
+
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> dict[Path, tuple[str, str]]:
@@ -50,6 +53,14 @@ def shown_paths(win: MainWindow, n: int) -> list[Path]:
     ids = [win.model.photo_at(r) for r in range(min(n, win.model.rowCount()))]
     paths = win.library.catalog.paths_for(ids)
     return [Path(os.fsdecode(paths[i])) for i in ids]
+
+
+def on_writer(qtbot, win: MainWindow, fn):
+    """Run `fn` as the app runs every write, on its writer thread; its result."""
+    job = win.jobs.write(fn)
+    with qtbot.waitSignal(job.finished, timeout=WAIT_MS) as blocker:
+        pass
+    return blocker.args[0]
 
 
 def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str) -> MainWindow:

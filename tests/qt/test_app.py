@@ -17,7 +17,7 @@ from clipdesk.qt import app as qt_app
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.worker import Jobs
 from tests.conftest import TINY_MODEL
-from tests.qt.conftest import WAIT_MS, shown_paths, window_with_vocabulary
+from tests.qt.conftest import WAIT_MS, on_writer, shown_paths, window_with_vocabulary
 from tests.synthetic import COLORS, SHAPES, render
 
 
@@ -31,7 +31,8 @@ def test_first_launch_asks_for_folders_and_indexes_through_the_worker(qtbot, pho
     dialog.folders.clear()
     dialog.folders.addItem(str(next(iter(photos)).parent))
     progress: list[Progress] = []
-    win.library.choose_model(TINY_MODEL)  # as if picked in settings: no download in tests
+    # as if picked in settings (no download in tests); like every write, on the writer
+    on_writer(qtbot, win, lambda: win.library.choose_model(TINY_MODEL))
     dialog.start.click()
     assert win.index_job is not None
     win.index_job.progress.connect(progress.append)
@@ -106,7 +107,10 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     assert window.details.fields["Size"].text().startswith("1200 × 900")
     assert window.details.fields["File"].text().startswith("JPEG")
     photo_id = window.model.photo_at(0)
-    window.library.set_tag(window.library.catalog.paths_for([photo_id])[photo_id], "holiday")
+    window.details.tag_added.emit("holiday")  # typed in the panel: saved by the writer
+    qtbot.waitUntil(lambda: "holiday" in [t for t, _, _ in
+                                          window.library.catalog.tags_of(photo_id)],
+                    timeout=10_000)
     window.grid.setCurrentIndex(window.model.index(1))
     window.grid.setCurrentIndex(window.model.index(0))
     qtbot.waitUntil(lambda: "holiday" in window.details.tags.text(), timeout=10_000)
@@ -134,9 +138,10 @@ def test_cancel_then_resume_indexing(qtbot, tmp_path):
     for i in range(120):
         render(list(COLORS)[i % 6], SHAPES[i % 3], "gray", (800, 600), seed=i).save(
             root / f"{i:03d}.jpg")
-    win = MainWindow(Library(str(tmp_path / "home")))
+    library = Library(str(tmp_path / "home"))
+    library.choose_model(TINY_MODEL)  # set up before the app, as the CLI would
+    win = MainWindow(library)
     qtbot.addWidget(win)
-    win.library.choose_model(TINY_MODEL)
     win.start_index([str(root)])
     job = win.index_job
     with qtbot.waitSignal(job.progress, timeout=WAIT_MS,
