@@ -7,13 +7,11 @@ import os
 import re
 import shutil
 import sqlite3
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from tests.conftest import REPO, TINY_MODEL, run_cli
 from tests.synthetic import render
@@ -115,7 +113,7 @@ def test_index_keeps_a_few_checked_backups(small_home, tmp_path):
     newest = sqlite3.connect(backups[-1])
     assert newest.execute("SELECT count(*) FROM photos").fetchone()[0] == 4 + GENERATIONS
     newest.close()
-    unchanged = run_cli("--home", str(home), "index")
+    assert run_cli("--home", str(home), "index").rc == 0
     assert sorted((home / "backups").iterdir()) == backups  # nothing changed, no new copy
 
     listed = run_cli("--home", str(home), "restore-backup", "--list")
