@@ -99,7 +99,9 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     except DecodeError as exc:
         return Failed(job.path, size, mtime, "skipped" if exc.skipped else "error", exc.reason)
     except Exception as exc:  # a bug must cost one file, not the run
-        log.exception("unexpected failure on %r", job.path)
+        # recorded as the file's problem; the traceback only with -v, not once per file
+        log.warning("unexpected failure on %r: %r", job.path, exc,
+                    exc_info=log.isEnabledFor(logging.INFO))
         return Failed(job.path, size, mtime, "error",
                       f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
     _write_thumbnail(home, digest, decoded)
