@@ -88,6 +88,10 @@ def test_a_second_index_run_keeps_its_progress_bar_until_it_ends(qtbot, window):
     assert window.index_job is current
     for widget in (bar.progress, bar.pause_button, bar.cancel_button):
         assert widget.isVisible()
+    window.set_captions("off")  # an edit does not wait for the paused run to go on
+    qtbot.waitUntil(lambda: window.library.catalog.get_meta("captions") == "off",
+                    timeout=WAIT_MS)
+    assert current.paused and window.index_job is current
     with qtbot.waitSignal(current.finished, timeout=WAIT_MS):
         bar.toggle_pause()  # Resume
     assert window.index_job is None
