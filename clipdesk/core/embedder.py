@@ -6,10 +6,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from PIL import Image
 
+from clipdesk.core import models
 from clipdesk.core.models import LoadedModel
+
+torch = models.torch_module()  # imported in one place, once (see models)
 
 TEXT_CACHE_SIZE = 512
 

@@ -1,4 +1,5 @@
-"""Loading open_clip models: the one way clipdesk gets a model.
+"""Loading open_clip models: the one way clipdesk gets a model, and the one place that
+imports torch.
 
 A model spec is written the way open_clip names models:
   ARCH:TAG            a built-in architecture and a pretrained tag, e.g.
@@ -7,23 +8,91 @@ A model spec is written the way open_clip names models:
   hf-hub:ORG/REPO     an open_clip model repository on the Hugging Face hub
   local-dir:PATH      a folder with open_clip_config.json and the weights (the hub
                       repositories' layout), for offline machines and custom models
+
+A hub model is first loaded from the Hugging Face cache alone, with no network; only when
+its files are missing is the hub asked, after a quick check (seconds) that it answers at
+all. A failed hub load is remembered for the process, so an offline machine is told once,
+at once, and does not retry on every search or selection (forget_failures() retries).
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as StillRunning
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.types import Progress
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "ViT-B-32-256:datacomp_s34b_b86k"
 HF_PREFIX = "hf-hub:"
 LOCAL_PREFIX = "local-dir:"
+REACH_TIMEOUT_S = 4.0  # how long the hub may take to answer before we call it offline
+HF_WEIGHTS = "open_clip_pytorch_model.bin"
+HF_SAFE_WEIGHTS = "open_clip_model.safetensors"
 
+T = TypeVar("T")
+
+# -- torch and open_clip: imported here, once -------------------------------------------
+
+_import_lock = threading.Lock()
+_torch: Any = None  # set only after `import torch` has fully completed
+_open_clip: Any = None
+
+
+def torch_module() -> Any:
+    """torch, imported on first use. Every module gets torch from here: a thread that
+    looks at torch while another thread is still importing it sees a half-made module
+    (no `torch.cuda` yet), so the module is published only once its import is done."""
+    global _torch
+    if _torch is None:
+        with _import_lock:
+            if _torch is None:
+                import torch
+
+                _torch = torch
+    return _torch
+
+
+def open_clip_module() -> Any:
+    """open_clip (which imports torch), imported on first use, after torch."""
+    global _open_clip
+    torch_module()
+    if _open_clip is None:
+        with _import_lock:
+            if _open_clip is None:
+                import open_clip
+
+                _open_clip = open_clip
+    return _open_clip
+
+
+def gpu_known() -> bool:
+    """Whether has_gpu() can answer yet (torch has been imported by a model load)."""
+    return _torch is not None
+
+
+def has_gpu() -> bool:
+    """Whether torch sees a GPU. Never imports torch (that would freeze a window for
+    seconds) and never raises: False until a model load has imported torch."""
+    torch = _torch
+    if torch is None:
+        return False
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # a broken driver is "no GPU", not a crash
+        return False
+
+
+# -- specs ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -44,6 +113,12 @@ class ModelSpec:
     @property
     def open_clip_name(self) -> str:
         return self.arch if self.source == "builtin" else self.id
+
+    @property
+    def writes_captions(self) -> bool:
+        """A CoCa model: the captions model, whose way out when offline is to turn
+        captions off."""
+        return "coca" in self.id.lower()
 
 
 def parse_spec(spec: str) -> ModelSpec:
@@ -68,8 +143,7 @@ def parse_spec(spec: str) -> ModelSpec:
 
 
 def best_device() -> str:
-    import torch
-
+    torch = torch_module()
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
@@ -93,35 +167,127 @@ class LoadedModel:
         return int(max(size) if isinstance(size, (tuple, list)) else size)
 
 
-_cache: dict[tuple[str, str], LoadedModel] = {}
-_cache_lock = threading.Lock()
+# -- loading ----------------------------------------------------------------------------
+
+_registry_lock = threading.Lock()  # guards the dicts below; held only for a lookup
+# (spec id, device) -> the model, or the one-line message of its failed hub load: a
+# failure is remembered for the process, so an offline machine is not asked again
+_cache: dict[tuple[str, str], LoadedModel | str] = {}
+_load_locks: dict[tuple[str, str], threading.Lock] = {}  # one per model: a slow download
+# of one model must not hold up searches with another
+_downloads: dict[str, tuple[int, int]] = {}  # spec id -> (bytes so far, bytes in all)
 
 
 def load_model(spec: str | ModelSpec, device: str | None = None) -> LoadedModel:
     """Load (once per process) the model for `spec` on the best device."""
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
     device = device or best_device()
-    with _cache_lock:
-        key = (parsed.id, device)
-        if key not in _cache:
-            _cache[key] = _load(parsed, device)
-        return _cache[key]
+    key = (parsed.id, device)
+    with _registry_lock:
+        lock = _load_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _registry_lock:
+            known = _cache.get(key)
+        if isinstance(known, str):
+            raise ModelLoadError(known)
+        if known is not None:
+            return known
+        try:
+            loaded = _load(parsed, device)
+        except ModelLoadError as exc:
+            if parsed.source != "local-dir":  # a folder is cheap to look at again
+                with _registry_lock:
+                    _cache[key] = str(exc)
+            raise
+        with _registry_lock:
+            _cache[key] = loaded
+        return loaded
+
+
+def forget_failures() -> None:
+    """Let the next load of a model that failed try the network again (a user's retry)."""
+    with _registry_lock:
+        for key in [k for k, v in _cache.items() if isinstance(v, str)]:
+            del _cache[key]
+
+
+def download_progress(spec: str | ModelSpec) -> tuple[int, int] | None:
+    """(bytes so far, bytes in all; 0 if unknown) while `spec` is being downloaded, else
+    None. Safe to poll from any thread."""
+    try:
+        spec_id = (parse_spec(spec) if isinstance(spec, str) else spec).id
+    except ModelLoadError:  # the load itself says what is wrong with the spec
+        return None
+    with _registry_lock:
+        return _downloads.get(spec_id)
+
+
+def loading(load: Callable[[], T], spec: str) -> Iterator[Progress]:
+    """Run `load` (which loads the model of `spec`) on a helper thread and yield a
+    Progress("download") now and then while that model is being downloaded; the value of
+    `yield from loading(...)` is what `load` returned. Closing the generator does not wait
+    for the load: it goes on in the background and lands in the cache."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(load())
+        except BaseException as exc:  # handed to the generator's thread below
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="model-load", daemon=True).start()
+    while True:
+        try:
+            return future.result(timeout=0.25)
+        except StillRunning:
+            state = download_progress(spec)
+            if state is not None:
+                done, total = state
+                yield Progress("download", done=done, total=total,
+                               message=f"Downloading the model… {_mb(done)} of {_mb(total)} MB")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.0f}" if size else "?"
 
 
 def _load(spec: ModelSpec, device: str) -> LoadedModel:
-    import open_clip
-    import torch
+    _quiet_hub_logs()
+    _hub_state.quiet = True
+    try:
+        return _load_quietly(spec, device)
+    finally:
+        _hub_state.quiet = False
 
+
+def _load_quietly(spec: ModelSpec, device: str) -> LoadedModel:
+    if spec.source == "local-dir":
+        _check_local_dir(spec.location)
+        return _build(spec, device)
+    with _hub_local_only() as missed:
+        try:
+            return _build(spec, device)  # the weights are in the cache: no network at all
+        except ModelLoadError:
+            if not missed:
+                raise
+    total = _check_hub_reachable(spec)
+    with _watch_download(spec, total):
+        return _build(spec, device)
+
+
+def _build(spec: ModelSpec, device: str) -> LoadedModel:
+    open_clip = open_clip_module()
+    torch = torch_module()
     precision = "fp16" if device in ("cuda", "mps") else "fp32"
     log.info("loading model %s on %s (%s)", spec.id, device, precision)
     try:
-        if spec.source == "local-dir":
-            _check_local_dir(spec.location)
         if spec.source == "hf-hub":
             # open_clip falls back to random weights with only a warning when the weights
             # cannot be fetched: fetch them first so that failure is an error.
             open_clip.pretrained.download_pretrained_from_hf(spec.location)
-        if spec.source == "builtin" and not open_clip.get_pretrained_cfg(spec.arch, spec.pretrained):
+        known_tag = spec.source != "builtin" or open_clip.get_pretrained_cfg(spec.arch,
+                                                                               spec.pretrained)
+        if not known_tag:
             tags = open_clip.list_pretrained_tags_by_model(spec.arch)
             known = ", ".join(f"{spec.arch}:{t}" for t in tags) or "none: unknown architecture"
             raise ModelLoadError(f"no pretrained weights {spec.id!r} in open_clip (known: {known})")
@@ -131,12 +297,179 @@ def _load(spec: ModelSpec, device: str) -> LoadedModel:
     except ModelLoadError:
         raise
     except Exception as exc:  # open_clip and the hub raise many kinds; all mean "no model"
-        hint = ("; if this machine is offline, download the model elsewhere and use "
-                "--model local-dir:FOLDER") if spec.source != "local-dir" else ""
+        hint = "" if spec.source == "local-dir" else f" ({_way_out(spec)})"
         raise ModelLoadError(f"cannot load model {spec.id}: {_first_line(exc)}{hint}") from exc
     model.eval()
     dtype = torch.float16 if precision == "fp16" else torch.float32
     return LoadedModel(spec, model, preprocess, tokenizer, device, dtype)
+
+
+def _way_out(spec: ModelSpec) -> str:
+    if spec.writes_captions:
+        return "use a model folder (local-dir:FOLDER) or turn captions off (Tags > Captions > Off)"
+    return "use a model folder instead (local-dir:FOLDER, Library > Embedding model…)"
+
+
+def _offline(spec: ModelSpec, why: str) -> ModelLoadError:
+    what = "the caption model" if spec.writes_captions else "the model"
+    return ModelLoadError(f"cannot download {what} {spec.id}: {why}; {_way_out(spec)}")
+
+
+# -- the hub edge -----------------------------------------------------------------------
+
+_hub_state = threading.local()  # per loading thread: local_only, missed
+
+
+class _QuietLoad(logging.Filter):
+    """While a thread loads a model, open_clip's and the hub's log lines about it (hub
+    retries, "Failed to download ...", hub internals) stay out of the terminal unless
+    logging is verbose: the ModelLoadError says what happened, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        verbose = logging.getLogger().isEnabledFor(logging.INFO)
+        return verbose or not getattr(_hub_state, "quiet", False)
+
+
+_quiet = _QuietLoad()
+# open_clip logs through the root logger; these are the hub client's chatty loggers
+_QUIET_LOGGERS = ("", "huggingface_hub.utils._http", "huggingface_hub.file_download")
+
+
+def _quiet_hub_logs() -> None:
+    for name in _QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if _quiet not in logger.filters:
+            logger.addFilter(_quiet)
+
+
+class _Missed:
+    """Truthy once a cache-only hub lookup found nothing (the files must be downloaded)."""
+
+    def __bool__(self) -> bool:
+        return bool(getattr(_hub_state, "missed", False))
+
+
+@contextmanager
+def _hub_local_only() -> Iterator[_Missed]:
+    """Within: open_clip's hub downloads in this thread use the cache only."""
+    _install_hub_edge()
+    _hub_state.local_only, _hub_state.missed = True, False
+    try:
+        yield _Missed()
+    finally:
+        _hub_state.local_only = False
+
+
+def _install_hub_edge() -> None:
+    """Wrap open_clip's hf_hub_download (the one door to the hub for open_clip weights and
+    configs) so that a thread can ask for the cache only. Re-wrapped if replaced."""
+    pretrained = open_clip_module().pretrained
+    with _import_lock:
+        fetch = pretrained.hf_hub_download
+        if getattr(fetch, "clipdesk_edge", False):
+            return
+
+        def hf_hub_download(*args: Any, **kwargs: Any) -> str:
+            if not getattr(_hub_state, "local_only", False):
+                return fetch(*args, **kwargs)
+            from huggingface_hub.errors import LocalEntryNotFoundError
+
+            try:
+                return fetch(*args, **{**kwargs, "local_files_only": True})
+            except LocalEntryNotFoundError:
+                _hub_state.missed = True
+                raise
+
+        hf_hub_download.clipdesk_edge = True  # type: ignore[attr-defined]
+        pretrained.hf_hub_download = hf_hub_download
+
+
+def _hub_weights(spec: ModelSpec) -> tuple[str | None, list[str]]:
+    """The hub repository of the spec's weights and the file names open_clip tries, in
+    order (None: not on the hub; open_clip 3.3 has no such built-in weights)."""
+    if spec.source == "hf-hub":
+        return spec.location, [HF_SAFE_WEIGHTS, HF_WEIGHTS]
+    cfg = open_clip_module().get_pretrained_cfg(spec.arch, spec.pretrained)
+    if not cfg.get("hf_hub"):
+        return None, []
+    repo, name = os.path.split(cfg["hf_hub"])  # "org/repo/" means the default file name
+    name = name or HF_WEIGHTS
+    names = [HF_SAFE_WEIGHTS] if name == HF_WEIGHTS else []
+    if name != HF_WEIGHTS and name.endswith((".bin", ".pth")):
+        names.append(name[:-4] + ".safetensors")
+    return repo, names + [name]
+
+
+def _check_hub_reachable(spec: ModelSpec) -> int:
+    """One quick request (no retries) to the hub for the weights: raises the offline
+    ModelLoadError within seconds when no hub answers. Returns the size of the weights in
+    bytes (0 when the hub does not say)."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import build_hf_headers, get_session
+
+    if constants.HF_HUB_OFFLINE:
+        raise _offline(spec, "it is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+    repo, names = _hub_weights(spec)
+    host = constants.ENDPOINT.split("://")[-1]  # HF_ENDPOINT, else huggingface.co
+    for name in names:
+        url = f"{constants.ENDPOINT}/{repo}/resolve/main/{name}"
+        try:
+            response = get_session().head(url, headers=build_hf_headers(), allow_redirects=False,
+                                          timeout=REACH_TIMEOUT_S)
+        except Exception as exc:  # refused, unreachable, DNS, proxy, TLS, timeout
+            log.info("hub check %s: %s", url, exc)
+            raise _offline(spec, f"{host} cannot be reached (offline?)") from None
+        if response.headers.get("X-Error-Code") == "EntryNotFound":
+            continue  # open_clip tries the next name too
+        if "X-Repo-Commit" in response.headers:
+            size = response.headers.get("X-Linked-Size") or response.headers.get("Content-Length")
+            return int(size) if size and size.isdigit() else 0
+        if "X-Error-Code" in response.headers:
+            return 0  # a hub that says no (no such repository, gated): the load says why
+        log.info("hub check %s: HTTP %s without hub headers", url, response.status_code)
+        raise _offline(spec, f"{host} answers, but not as a model hub (a proxy or a login "
+                             f"page: offline?)")
+    return 0
+
+
+@contextmanager
+def _watch_download(spec: ModelSpec, total: int) -> Iterator[None]:
+    """Publish download_progress(spec) while the hub writes the weights into the cache
+    (the hub writes `blobs/*.incomplete` and renames it when done)."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    repo, _ = _hub_weights(spec)
+    if repo is None:
+        yield
+        return
+    folder = repo_folder_name(repo_id=repo, repo_type="model")
+    blobs = Path(constants.HF_HUB_CACHE) / folder / "blobs"
+    stop = threading.Event()
+
+    def poll() -> None:
+        done = 0
+        while not stop.wait(0.2):
+            done = max(done, sum(_size(p) for p in blobs.glob("*.incomplete")))
+            with _registry_lock:
+                _downloads[spec.id] = (done, max(total, done))
+
+    watcher = threading.Thread(target=poll, name="model-download-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        with _registry_lock:
+            _downloads.pop(spec.id, None)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # renamed into place between glob and stat
+        return 0
 
 
 def _check_local_dir(folder: str) -> None:
@@ -155,6 +488,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 def list_builtin() -> list[str]:
-    import open_clip
-
-    return [f"{arch}:{tag}" for arch, tag in open_clip.list_pretrained()]
+    return [f"{arch}:{tag}" for arch, tag in open_clip_module().list_pretrained()]

@@ -201,12 +201,12 @@ def _bound(current: Callable[[], Job | None], job: Job, jobs: Jobs):
 
 
 def has_gpu() -> bool:
-    """Whether torch sees a GPU; False until torch is imported (by the first model load:
-    importing it here would freeze the window)."""
-    import sys
+    """Whether torch sees a GPU; False until the first model load has finished importing
+    torch (importing it here would freeze the window). Never raises: reading torch while
+    another thread imports it crashed the app at startup."""
+    from clipdesk.core import models
 
-    torch = sys.modules.get("torch")
-    return bool(torch is not None and torch.cuda.is_available())
+    return models.has_gpu()
 
 
 def _duration(seconds: float) -> str:
