@@ -302,6 +302,32 @@ def test_a_failed_download_is_remembered_until_forgotten(monkeypatch, tmp_path):
     assert "cannot be reached" in str(first.value) and "\n" not in str(first.value)
 
 
+def test_a_model_in_the_hugging_face_cache_loads_without_the_network(tmp_path):
+    hub = FakeHub({"clipdesk/tiny": TINY_DIR})
+    folder = photos(tmp_path / "photos")
+
+    def index(home: str, endpoint: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "clipdesk", "--home", str(tmp_path / home), "index",
+             str(folder), "--model", "hf-hub:clipdesk/tiny"],
+            cwd=REPO, env=online_env(tmp_path, endpoint), capture_output=True, text=True,
+            timeout=INDEX_TIMEOUT_S)
+
+    try:
+        first = index("home1", hub.url)  # downloads into the (fresh) cache
+    finally:
+        hub.shutdown()
+    assert first.returncode == 0, first.stderr
+    endpoint = CountingEndpoint()
+    try:
+        second = index("home2", endpoint.url)  # the same cache, and a hub that hangs up
+    finally:
+        endpoint.sock.close()
+    assert second.returncode == 0, second.stderr
+    assert endpoint.connections == 0 and second.stderr == ""
+    assert "Indexed 3 photos" in second.stdout
+
+
 # -- 4. a download shows its progress ---------------------------------------------------------
 
 INDEX_WITH_PROGRESS = """
