@@ -311,8 +311,7 @@ def _way_out(spec: ModelSpec) -> str:
 
 
 def _offline(spec: ModelSpec, why: str) -> ModelLoadError:
-    what = "the caption model" if spec.writes_captions else "the model"
-    return ModelLoadError(f"cannot download {what} {spec.id}: {why}; {_way_out(spec)}")
+    return ModelLoadError(f"cannot load model {spec.id}: {why}; {_way_out(spec)}")
 
 
 # -- the hub edge -----------------------------------------------------------------------
@@ -408,7 +407,7 @@ def _check_hub_reachable(spec: ModelSpec) -> int:
     from huggingface_hub.utils import build_hf_headers, get_session
 
     if constants.HF_HUB_OFFLINE:
-        raise _offline(spec, "it is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+        raise _offline(spec, "it is not downloaded yet and HF_HUB_OFFLINE is set")
     repo, names = _hub_weights(spec)
     host = constants.ENDPOINT.split("://")[-1]  # HF_ENDPOINT, else huggingface.co
     for name in names:
@@ -418,7 +417,8 @@ def _check_hub_reachable(spec: ModelSpec) -> int:
                                           timeout=REACH_TIMEOUT_S)
         except Exception as exc:  # refused, unreachable, DNS, proxy, TLS, timeout
             log.info("hub check %s: %s", url, exc)
-            raise _offline(spec, f"{host} cannot be reached (offline?)") from None
+            why = f"it is not downloaded yet and {host} cannot be reached (offline?)"
+            raise _offline(spec, why) from None
         if response.headers.get("X-Error-Code") == "EntryNotFound":
             continue  # open_clip tries the next name too
         if "X-Repo-Commit" in response.headers:
@@ -427,8 +427,8 @@ def _check_hub_reachable(spec: ModelSpec) -> int:
         if "X-Error-Code" in response.headers:
             return 0  # a hub that says no (no such repository, gated): the load says why
         log.info("hub check %s: HTTP %s without hub headers", url, response.status_code)
-        raise _offline(spec, f"{host} answers, but not as a model hub (a proxy or a login "
-                             f"page: offline?)")
+        raise _offline(spec, f"it is not downloaded yet and {host} answers, but not as a "
+                             "model hub (a proxy or a login page?)")
     return 0
 
 
