@@ -23,7 +23,7 @@ from clipdesk.core import (backup, captions, imaging, pipeline, quality, ranking
 from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.lock import index_lock
-from clipdesk.core.models import DEFAULT_MODEL, load_model, parse_spec
+from clipdesk.core.models import DEFAULT_MODEL, load_model, loading, parse_spec
 from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
 from clipdesk.core.types import (GroupMember, Hit, IndexSummary, PhotoInfo, Problem, Progress,
                                  Status)
@@ -163,7 +163,9 @@ class Library:
         jobs.extend(self._needs_embedding(target, jobs))
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
-        embedder = self._embedder(target) if jobs or target != self.model_id else None
+        # (on a helper thread: a download yields Progress("download") as it goes)
+        embedder = ((yield from loading(lambda: self._embedder(target), target))
+                    if jobs or target != self.model_id else None)
         if self.model_id is None:
             self.catalog.set_meta("model", target)
         switching = target != self.model_id
