@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QTo
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
+from clipdesk.core.models import forget_failures
 from clipdesk.core.types import Progress
 from clipdesk.qt.worker import Job, Jobs
 
@@ -152,6 +153,7 @@ class BackgroundWork(QObject):
         """selected (written when a photo is selected) / all (a background pass) / off."""
         self.captions = mode
         self.caption_error = None  # a new setting: the model may be tried again
+        forget_failures()
         self.jobs.write(lambda: self.library.catalog.set_meta("captions", mode),
                         failed=self.failed.emit)
         if mode == "all":

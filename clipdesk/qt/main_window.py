@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
 from clipdesk.core import captions
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
-from clipdesk.core.models import DEFAULT_MODEL, load_model
+from clipdesk.core.models import DEFAULT_MODEL, forget_failures, load_model
 from clipdesk.core.quality import BLURRY
 from clipdesk.core.types import Hit
 from clipdesk.qt.background import BackgroundWork, first_line
@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         library = self.menuBar().addMenu("&Library")
         self._action(library, "Add folder…", self.add_folder_dialog, QKeySequence.StandardKey.Open)
-        self._action(library, "Update now", lambda: self.start_index())
+        self._action(library, "Update now", self.update_now)
         self._action(library, "Problems…", self.show_problems)
         self._action(library, "Embedding model…", self.choose_model)
         library.addSeparator()
@@ -691,6 +691,11 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
         if folder:
             self.start_index([folder])
+
+    def update_now(self) -> None:
+        """A person's explicit retry: models that failed to load are tried again."""
+        forget_failures()
+        self.start_index()
 
     def choose_model(self) -> None:
         current = self.library.model_id or DEFAULT_MODEL
