@@ -20,7 +20,7 @@ import numpy as np
 
 from clipdesk.core import (backup, captions, imaging, pipeline, quality, ranking, scanner,
                            tagging, teaching)
-from clipdesk.core.catalog import Catalog, FileRecord
+from clipdesk.core.catalog import Catalog, FileRecord, writer_thread
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.lock import index_lock
 from clipdesk.core.models import DEFAULT_MODEL, load_model, loading, parse_spec
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from clipdesk.core.embedder import Embedder
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Library", "writer_thread"]  # writer_thread: the app's writer marks itself
 
 SAVE_EVERY_S = 300.0
 
@@ -50,6 +52,68 @@ class Library:
 
     def close(self) -> None:
         self.catalog.close()
+
+    # -- the facade's small questions (qt/ and cli.py ask only these) ------------------
+
+    def roots(self) -> list[bytes]:
+        """The photo folders the library indexes."""
+        return self.catalog.roots()
+
+    def captions_mode(self) -> str:
+        """The library setting "captions": "selected" | "all" | "off" | "auto"."""
+        return self.catalog.get_meta("captions") or "auto"
+
+    def set_captions_mode(self, mode: str) -> None:
+        self.catalog.set_meta("captions", mode)
+
+    def check_one_writer(self, on: bool) -> None:
+        """Make a catalog write from a thread not in writer_thread() raise (app test mode)."""
+        self.catalog.check_writer = on
+
+    def in_write(self) -> bool:
+        """Whether this thread is inside a write transaction."""
+        return self.catalog.in_transaction
+
+    def rejected_ids(self) -> set[int]:
+        return self.catalog.rejected_ids()
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        return self.catalog.tag_counts()
+
+    def taught_tags(self) -> list[str]:
+        """The names of the tags a person has taught by example."""
+        return [tag for tag, _ in self.catalog.taught_tags()]
+
+    def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
+        """A photo's tags: (tag, similarity or None, "auto" | "manual")."""
+        return self.catalog.tags_of(photo_id)
+
+    def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
+        """Add (on) or take off a tag by hand; it wins over automatic tagging for good."""
+        if on:
+            tag = tag_name(tag)
+        self.catalog.set_tag(photo_id, " ".join(tag.split()).lower(), on)
+
+    def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
+        """The stored caption and who wrote it (a model id or "manual"), without writing."""
+        return self.catalog.caption(photo_id)
+
+    def store_caption(self, photo_id: int, text: str, by: str) -> str:
+        """Store a model's caption unless a person's (or any) caption is there already;
+        returns the caption now stored."""
+        current, _ = self.catalog.caption(photo_id)
+        if current is None:
+            self.catalog.set_caption(photo_id, text, by)
+        return current or text
+
+    def paths_for(self, photo_ids) -> dict[int, bytes]:
+        return self.catalog.paths_for(photo_ids)
+
+    def sharpness_of(self, photo_ids) -> dict[int, float | None]:
+        return self.catalog.sharpness_of(photo_ids)
+
+    def captionless_count(self) -> int:
+        return len(self.catalog.photos_without_caption())
 
     # -- model ------------------------------------------------------------------------
 
@@ -226,9 +290,7 @@ class Library:
 
     def rename_tag(self, old: str, new: str) -> None:
         """Rename a tag on every photo and in the vocabulary."""
-        new = " ".join(new.split()).lower()
-        if not new or ":" in new or "#" in new:
-            raise ClipdeskError(f"{new!r} cannot be a tag name (no ':' or '#', not empty)")
+        new = tag_name(new)
         self._edit_vocabulary(old, new)
         self.catalog.rename_tag(old, new)
 
@@ -311,7 +373,7 @@ class Library:
 
     def set_tag(self, path: str | bytes, tag: str, on: bool = True) -> None:
         """Add (on) or take off a tag by hand; it wins over automatic tagging for good."""
-        self.catalog.set_tag(self.photo_id(path), tag, on)
+        self.set_photo_tag(self.photo_id(path), tag, on)
 
     def teach(self, tag: str, yes: list[str | bytes], no: list[str | bytes] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
@@ -783,6 +845,15 @@ class Library:
 
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)
+
+
+def tag_name(text: str) -> str:
+    """A tag name as stored: words single-spaced, lower case; no ':' (kept for the
+    sensitive: concepts) or '#', not empty."""
+    name = " ".join(text.split()).lower()
+    if not name or ":" in name or "#" in name:
+        raise ClipdeskError(f"{name!r} cannot be a tag name (no ':' or '#', not empty)")
+    return name
 
 
 def _unchanged(rec: FileRecord | None, entry: scanner.Entry, has_vector: set[int]) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
 from clipdesk.core.vindex import VectorIndex
 from tests.conftest import TINY_MODEL
@@ -120,3 +121,44 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
     assert lib.model_id == other
     assert during == expected  # one model's text against the same model's vectors
 
+
+
+def test_the_facade_answers_what_the_app_and_cli_ask(library):
+    lib, photos = library
+    pid = lib.photo_id(photos / "red.jpg")
+    assert lib.roots() == [str(photos).encode()]
+    assert lib.paths_for([pid]) == {pid: str(photos / "red.jpg").encode()}
+    assert lib.captions_mode() == "auto"
+    lib.set_captions_mode("off")
+    assert Library(lib.home).captions_mode() == "off"
+    lib.set_rejected([pid])
+    assert lib.rejected_ids() == {pid}
+    assert set(lib.sharpness_of([pid])) == {pid}
+    assert lib.captionless_count() == 3
+    assert not lib.in_write()
+
+
+def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
+    lib, photos = library
+    pid = lib.photo_id(photos / "red.jpg")
+    lib.set_photo_tag(pid, "  Red   Ball ", True)
+    assert ("red ball", None, "manual") in lib.photo_tags(pid)
+    assert ("red ball", 1) in lib.tag_counts()
+    for bad in ("", "a:b", "c#d"):
+        with pytest.raises(ClipdeskError):
+            lib.set_photo_tag(pid, bad, True)
+    lib.set_photo_tag(pid, "red ball", False)
+    assert "red ball" not in [t for t, _, _ in lib.photo_tags(pid)]
+
+
+def test_a_model_caption_never_replaces_a_persons(library):
+    lib, photos = library
+    pid = lib.photo_id(photos / "red.jpg")
+    assert lib.store_caption(pid, "a red circle", "model-x") == "a red circle"
+    assert lib.caption_of(pid) == ("a red circle", "model-x")
+    lib.set_caption(pid, "my red ball")
+    assert lib.store_caption(pid, "a red circle", "model-x") == "my red ball"
+    assert lib.caption_of(pid) == ("my red ball", "manual")
+    assert lib.captionless_count() == 2
+    lib.teach_photos("ball", [pid])
+    assert lib.taught_tags() == ["ball"]
