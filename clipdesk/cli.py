@@ -239,11 +239,11 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def _print_hits(hits: list[Hit], as_json: bool, lib) -> None:
     if as_json:
-        sharp = lib.catalog.sharpness_of(h.photo_id for h in hits)
+        sharp = lib.sharpness_of(h.photo_id for h in hits)
         _print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                       "sharpness": _rounded(sharp.get(h.photo_id)),
-                      "tags": [t for t, _, _ in lib.catalog.tags_of(h.photo_id)],
-                      "caption": lib.catalog.caption(h.photo_id)[0]} for h in hits])
+                      "tags": [t for t, _, _ in lib.photo_tags(h.photo_id)],
+                      "caption": lib.caption_of(h.photo_id)[0]} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
@@ -254,7 +254,7 @@ def _print_hits(hits: list[Hit], as_json: bool, lib) -> None:
 def cmd_tags(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         if args.image is None:
-            counts = lib.catalog.tag_counts()
+            counts = lib.tag_counts()
             if args.json:
                 _print_json([{"tag": t, "count": n} for t, n in counts])
             for tag, n in [] if args.json else counts:
@@ -343,7 +343,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
         if args.all:
             with contextlib.closing(lib.write_captions()) as job:
                 _drive(job, "Captioning")
-            print(f"{len(lib.catalog.photos_without_caption())} photos still without a caption")
+            print(f"{lib.captionless_count()} photos still without a caption")
         if args.image is None:
             return 0
         if args.set is not None:

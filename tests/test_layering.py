@@ -15,3 +15,32 @@ def test_core_and_cli_import_no_pyside6():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+FORBIDDEN = ("clipdesk.core.catalog", "clipdesk.core.pipeline", "clipdesk.core.vindex")
+
+
+def reaches_past_the_facade(source: str) -> list[str]:
+    """Imports of the engine's insides and `.catalog` attribute uses in `source`."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            names = []
+        found += [f"line {node.lineno}: import {n}" for n in names if n in FORBIDDEN]
+        if isinstance(node, ast.Attribute) and node.attr == "catalog":
+            found.append(f"line {node.lineno}: .catalog")
+    return found
+
+
+def test_the_cli_uses_only_the_library_facade():
+    from pathlib import Path
+
+    import clipdesk.cli
+
+    assert reaches_past_the_facade(Path(clipdesk.cli.__file__).read_text()) == []
