@@ -44,3 +44,14 @@ def test_the_cli_uses_only_the_library_facade():
     import clipdesk.cli
 
     assert reaches_past_the_facade(Path(clipdesk.cli.__file__).read_text()) == []
+
+
+def test_the_index_pipeline_does_not_know_the_library():
+    """pipeline is built from the catalog, an add-vectors callback and the embedder: a
+    cycle library <-> pipeline would make every change to one a change to both."""
+    from pathlib import Path
+
+    import clipdesk.core.pipeline
+
+    source = Path(clipdesk.core.pipeline.__file__).read_text()
+    assert "clipdesk.core.library" not in source

@@ -24,7 +24,8 @@ from clipdesk.core.catalog import Catalog, FileRecord, writer_thread
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.lock import index_lock
 from clipdesk.core.models import DEFAULT_MODEL, load_model, loading, parse_spec
-from clipdesk.core.paths import catalog_path, home_dir, index_dir, thumbnail_path
+from clipdesk.core.paths import (catalog_path, fingerprint, home_dir, index_path,
+                                 prompt_cache_path, thumbnail_path)
 from clipdesk.core.types import (GroupMember, Hit, IndexSummary, PhotoInfo, Problem, Progress,
                                  Status)
 from clipdesk.core.vindex import VectorIndex
@@ -138,7 +139,7 @@ class Library:
     # -- the vector index -------------------------------------------------------------
 
     def _index_path(self, model_id: str) -> Path:
-        return index_dir(self.home) / f"{pipeline.content_hash(model_id.encode())}.hnsw"
+        return index_path(self.home, model_id)
 
     def vector_index(self) -> VectorIndex:
         """The index for the active model, made to agree with the catalog: loaded if the
@@ -239,7 +240,9 @@ class Library:
             self.vector_index()
 
         if embedder is not None:
-            writer = pipeline.BatchWriter(self, embedder, switching, stats, frozenset(removed))
+            add = None if switching else (lambda ids, vecs: self.vector_index().add(ids, vecs))
+            writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,
+                                          frozenset(removed))
             yield from self._process(jobs, embedder, writer)
         removed_ids, mates = self._remove(removed)
         if not switching:
@@ -316,7 +319,7 @@ class Library:
 
     def _tags_version(self) -> str:
         text = "\n".join(f"{t.name}:{'|'.join(t.prompts)}" for t in self.vocabulary())
-        return pipeline.content_hash(f"{self.model_id}\n{text}".encode())
+        return fingerprint(f"{self.model_id}\n{text}")
 
     def _tags_stale(self) -> bool:
         return self.model_id is not None and \
@@ -346,7 +349,7 @@ class Library:
     def _prompt_vectors(self, embedder: Embedder):
         """encode_texts with a file cache per model: editing the vocabulary encodes only
         the new prompts (all 357 default prompts take about 40 s on a CPU)."""
-        cache = self.home / f"prompts-{pipeline.content_hash(embedder.model_id.encode())}.npz"
+        cache = prompt_cache_path(self.home, embedder.model_id)
         known: dict[str, np.ndarray] = {}
         if cache.exists():
             with np.load(cache) as stored:

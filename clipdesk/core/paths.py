@@ -1,6 +1,7 @@
 """Where clipdesk keeps its data. `--home` or CLIPDESK_HOME overrides everything."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -49,6 +50,21 @@ def catalog_path(home: Path) -> Path:
 
 def index_dir(home: Path) -> Path:
     return home / "index"
+
+
+def fingerprint(text: str) -> str:
+    """A short hex name for any text (a model id holds '/' and ':'; a vocabulary is long)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def index_path(home: Path, model_id: str) -> Path:
+    """The vector index file of one model."""
+    return index_dir(home) / f"{fingerprint(model_id)}.hnsw"
+
+
+def prompt_cache_path(home: Path, model_id: str) -> Path:
+    """One model's cache of encoded tag prompts."""
+    return home / f"prompts-{fingerprint(model_id)}.npz"
 
 
 def thumbnail_path(home: Path, content_hash: str) -> Path:

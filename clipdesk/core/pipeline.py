@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clipdesk.core import imaging, quality
+from clipdesk.core.catalog import Catalog
 from clipdesk.core.types import PhotoMeta
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
 
 if TYPE_CHECKING:
     from clipdesk.core.embedder import Embedder
-    from clipdesk.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ Result = Failed | Known | Prepared
 
 
 def content_hash(data: bytes) -> str:
+    """A photo's identity: the same bytes anywhere are the same photo."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -148,20 +149,26 @@ def home_write_error(home: Path, exc: OSError) -> ClipdeskError:
                          "folder's permissions and disk")
 
 
-class BatchWriter:
-    """Collects per-file results and writes each batch in one transaction."""
+AddVectors = Callable[[np.ndarray, np.ndarray], None]
 
-    def __init__(self, library: Library, embedder: Embedder, switching: bool, stats: dict,
-                 vanished: frozenset[bytes] = frozenset()) -> None:
-        self.lib, self.embedder, self.switching, self.stats = library, embedder, switching, stats
+
+class BatchWriter:
+    """Collects per-file results and writes each batch in one transaction, then hands the
+    new vectors to `add_vectors` (the answering index; None while switching models: the
+    new model's index is built from the catalog at the switch)."""
+
+    def __init__(self, catalog: Catalog, add_vectors: AddVectors | None, embedder: Embedder,
+                 stats: dict, vanished: frozenset[bytes] = frozenset()) -> None:
+        self.catalog, self.add_vectors = catalog, add_vectors
+        self.embedder, self.stats = embedder, stats
         # paths gone since the last run: known content at a new path is "moved" only when
         # one of its old paths is among them (once per old path), else it is a copy
         self.vanished = set(vanished)
         self.target = embedder.model_id
-        self.roots = library.catalog.roots()
+        self.roots = catalog.roots()
         self.prepared: list[tuple[Prepared, bool]] = []
         self.others: list[tuple[Result, bool]] = []
-        self._known = library.catalog.hashes_with_embedding(self.target)
+        self._known = catalog.hashes_with_embedding(self.target)
 
     def known_hashes(self) -> dict[str, int]:
         return self._known
@@ -177,7 +184,7 @@ class BatchWriter:
     def flush(self) -> None:
         vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
                    if self.prepared else np.zeros((0, 0), np.float32))
-        cat, ids = self.lib.catalog, []
+        cat, ids = self.catalog, []
         with cat.transaction() as db:
             embedded, kept = [], []
             for (res, is_new), vector in zip(self.prepared, vectors):
@@ -206,15 +213,15 @@ class BatchWriter:
                     self.stats["problems"] += 1
             cat.put_names(db, ids, self.roots)
         self.stats["embedded"] += len(embedded)
-        if embedded and not self.switching:
-            self.lib.vector_index().add(np.array(embedded), np.array(kept))
+        if embedded and self.add_vectors is not None:
+            self.add_vectors(np.array(embedded), np.array(kept))
         self.prepared.clear()
         self.others.clear()
 
     def _kind(self, db, res: Known) -> str:
         """"moved" when one of the photo's old paths vanished (each counts once), else
         "copies": another file with the same bytes is still there."""
-        gone = self.vanished & self.lib.catalog.paths_of_photo(db, res.photo_id)
+        gone = self.vanished & self.catalog.paths_of_photo(db, res.photo_id)
         if gone:
             self.vanished.discard(min(gone))
             return "moved"
