@@ -50,6 +50,8 @@ class Library:
         self._index_lock = threading.Lock()
         self._sample: tuple | None = None  # (model, library size, vectors) for ranking
         self._last_save = time.monotonic()
+        self._embedders: dict[str, Embedder] = {}
+        self._embedders_lock = threading.Lock()
 
     def close(self) -> None:
         self.catalog.close()
@@ -124,9 +126,17 @@ class Library:
         return self.catalog.get_meta("model")
 
     def _embedder(self, model_id: str) -> Embedder:
+        """The model's one Embedder, kept for the library's life (its text cache then
+        serves a repeated query without encoding it again)."""
         from clipdesk.core.embedder import Embedder  # torch: imported only when needed
 
-        return Embedder(load_model(model_id))
+        with self._embedders_lock:
+            embedder = self._embedders.get(model_id)
+        if embedder is None:
+            embedder = Embedder(load_model(model_id))  # may load for minutes: not locked
+            with self._embedders_lock:
+                embedder = self._embedders.setdefault(model_id, embedder)
+        return embedder
 
     def _query_embedder(self) -> Embedder:
         return self._embedder(self._answering()[0])

@@ -162,3 +162,23 @@ def test_a_model_caption_never_replaces_a_persons(library):
     assert lib.captionless_count() == 2
     lib.teach_photos("ball", [pid])
     assert lib.taught_tags() == ["ball"]
+
+
+def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeypatch):
+    from clipdesk.core.models import load_model
+
+    lib, _ = library
+    model = load_model(TINY_MODEL).model
+    encode, calls = model.encode_text, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(model, "encode_text", counted)
+    first = lib.search("a purple giraffe", k=1)
+    assert len(calls) == 1
+    assert lib.search("a purple giraffe", k=1) == first
+    assert len(calls) == 1  # the model's one Embedder answered from its text cache
+    lib.search("a blue circle", k=1)
+    assert len(calls) == 2
