@@ -46,8 +46,8 @@ import os; os._exit(0)
 def fake_catalog(home: Path, n: int) -> None:
     """n photos with 512-d vectors, written straight through the catalog API."""
     from clipdesk.core.catalog import Catalog
-    from clipdesk.core.types import PhotoMeta
     from clipdesk.core.library import Library
+    from clipdesk.core.types import PhotoMeta
 
     home.mkdir(parents=True, exist_ok=True)
     cat = Catalog(home / "catalog.sqlite")
@@ -123,7 +123,8 @@ def freeze_during_index(n: int, tmp: Path) -> tuple[float, list[tuple[float, flo
         window.library.choose_model(TINY)
         start = time.monotonic()
         window.start_index([str(root)])
-        busy = longest_freeze(window, app, None, until=lambda: window.index_job is None)
+        busy = longest_freeze(window, app, None,
+                              until=lambda w=window: w.index_job is None)
         runs.append((busy, time.monotonic() - start))
         window.close()
     return idle, runs
@@ -147,7 +148,8 @@ def main() -> None:
               f"(target <= 1.5 s); ratio {ours / bare:.2f}x")
         idle, runs = freeze_during_index(args.index, tmp_path)
         print(f"longest freeze, idle window (baseline): {idle * 1000:.0f} ms")
-        for label, (busy, secs) in zip(("first run, loads the model", "model loaded"), runs):
+        for label, (busy, secs) in zip(("first run, loads the model", "model loaded"), runs,
+                                        strict=True):
             print(f"longest freeze while indexing {args.index:,} photos ({label}, {secs:.0f} s): "
                   f"{busy * 1000:.0f} ms (target < 100 ms); ratio {busy / max(idle, 1e-3):.1f}x")
 

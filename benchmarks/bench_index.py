@@ -87,7 +87,7 @@ def clipdesk_index(folder: Path, home: Path, spec: str) -> float:
     load_model(spec)  # both sides start with the model loaded
     lib = Library(home)
     start = time.perf_counter()
-    for step in lib.index([str(folder)], model=spec):
+    for _ in lib.index([str(folder)], model=spec):
         pass
     elapsed = time.perf_counter() - start
     photos = lib.status().photos

@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clipdesk.core.vindex import VectorIndex  # noqa: E402
 
-
 LATENT = 32
 
 

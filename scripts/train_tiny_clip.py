@@ -51,9 +51,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

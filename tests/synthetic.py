@@ -45,23 +45,25 @@ def caption(color: str, shape: str, background: str) -> str:
     return f"a {color} {shape} on a {background} background"
 
 
-def _shape_polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> list[tuple[float, float]]:
+def _shape_polygon(shape: str, cx: float, cy: float, radius: float, angle: float
+                   ) -> list[tuple[float, float]]:
     """Vertices of a regular polygon (square or triangle) with circumradius ``radius``."""
     n = {"square": 4, "triangle": 3}[shape]
-    return [
-        (cx + radius * math.cos(angle + 2 * math.pi * k / n), cy + radius * math.sin(angle + 2 * math.pi * k / n))
-        for k in range(n)
-    ]
+    corners = [angle + 2 * math.pi * k / n for k in range(n)]
+    return [(cx + radius * math.cos(a), cy + radius * math.sin(a)) for a in corners]
 
 
 def _noise_layer(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     """RGB noise image centred on 128: a smooth low-frequency texture plus a fine grain.
 
-    Built at a quarter of the resolution and bilinearly upscaled, so it stays cheap for large images.
+    Built at a quarter of the resolution and bilinearly upscaled, so it stays cheap for large
+    images.
     """
     gw, gh = max(2, size[0] // 4), max(2, size[1] // 4)
-    coarse = rng.integers(-_TEXTURE_AMPLITUDE, _TEXTURE_AMPLITUDE + 1, size=(max(2, gh // 16), max(2, gw // 16), 3))
-    texture = Image.fromarray((coarse + 128).astype(np.uint8), "RGB").resize((gw, gh), Image.Resampling.BILINEAR)
+    coarse = rng.integers(-_TEXTURE_AMPLITUDE, _TEXTURE_AMPLITUDE + 1,
+                          size=(max(2, gh // 16), max(2, gw // 16), 3))
+    texture = Image.fromarray((coarse + 128).astype(np.uint8), "RGB").resize(
+        (gw, gh), Image.Resampling.BILINEAR)
     grain = rng.integers(-_GRAIN_AMPLITUDE, _GRAIN_AMPLITUDE + 1, size=(gh, gw, 3))
     noise = np.asarray(texture, dtype=np.int16) + grain
     return Image.fromarray(noise.astype(np.uint8), "RGB").resize(size, Image.Resampling.BILINEAR)
@@ -74,13 +76,15 @@ def render(
     size: tuple[int, int] = (640, 480),
     seed: int = 0,
 ) -> Image.Image:
-    """Render ``shape`` filled with ``color`` on ``background`` as an RGB image of ``size`` = (W, H)."""
+    """Render ``shape`` filled with ``color`` on ``background`` as an RGB image of
+    ``size`` = (W, H)."""
     if color not in COLORS:
         raise ValueError(f"unknown color {color!r}; expected one of {sorted(COLORS)}")
     if shape not in SHAPES:
         raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
     if background not in BACKGROUNDS:
-        raise ValueError(f"unknown background {background!r}; expected one of {sorted(BACKGROUNDS)}")
+        raise ValueError(f"unknown background {background!r}; "
+                         f"expected one of {sorted(BACKGROUNDS)}")
     width, height = size
     side = min(width, height)
     rng = np.random.default_rng(seed)

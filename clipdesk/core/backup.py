@@ -12,15 +12,18 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Self, TypeVar
 
 from clipdesk.core.errors import CatalogError, ClipdeskError, LibraryBusyError
 from clipdesk.core.lock import index_lock
 from clipdesk.core.paths import ENV_HOME, catalog_path, default_home
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 BACKUP_DIR = "backups"
 # Three generations: damage noticed one or two index runs late still has a good copy
@@ -89,25 +92,25 @@ class GuardedCursor(sqlite3.Cursor):
 
     home: Path
 
-    def execute(self, *args):
+    def execute(self, *args: Any) -> Self:
         return _guard(self.home, super().execute, *args)
 
-    def executemany(self, *args):
+    def executemany(self, *args: Any) -> Self:
         return _guard(self.home, super().executemany, *args)
 
-    def executescript(self, *args):
+    def executescript(self, *args: Any) -> sqlite3.Cursor:
         return _guard(self.home, super().executescript, *args)
 
-    def fetchone(self):
+    def fetchone(self) -> Any:
         return _guard(self.home, super().fetchone)
 
-    def fetchmany(self, *args):
+    def fetchmany(self, *args: Any) -> list[Any]:
         return _guard(self.home, super().fetchmany, *args)
 
-    def fetchall(self):
+    def fetchall(self) -> list[Any]:
         return _guard(self.home, super().fetchall)
 
-    def __next__(self):
+    def __next__(self) -> Any:
         return _guard(self.home, super().__next__)
 
 
@@ -116,22 +119,25 @@ class GuardedConnection(sqlite3.Connection):
 
     home: Path = Path(".")
 
-    def cursor(self, factory=GuardedCursor):
+    def cursor(self, factory: Any = GuardedCursor) -> Any:
         cur = super().cursor(factory)
         cur.home = self.home
         return cur
 
-    def execute(self, sql, parameters=()):
-        return self.cursor().execute(sql, parameters)
+    def execute(self, sql: str, parameters: Any = ()) -> GuardedCursor:
+        cursor: GuardedCursor = self.cursor()
+        return cursor.execute(sql, parameters)
 
-    def executemany(self, sql, parameters):
-        return self.cursor().executemany(sql, parameters)
+    def executemany(self, sql: str, parameters: Any) -> GuardedCursor:
+        cursor: GuardedCursor = self.cursor()
+        return cursor.executemany(sql, parameters)
 
-    def executescript(self, script):
-        return self.cursor().executescript(script)
+    def executescript(self, script: str) -> sqlite3.Cursor:
+        cursor: GuardedCursor = self.cursor()
+        return cursor.executescript(script)
 
 
-def _guard(home: Path, call, *args):
+def _guard(home: Path, call: Callable[..., _T], *args: Any) -> _T:
     try:
         return call(*args)
     except sqlite3.DatabaseError as exc:
@@ -158,7 +164,8 @@ def _count_photos(path: Path) -> int | None:
     try:
         db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         try:
-            return db.execute("SELECT count(*) FROM photos").fetchone()[0]
+            count: int = db.execute("SELECT count(*) FROM photos").fetchone()[0]
+            return count
         finally:
             db.close()
     except sqlite3.Error:
@@ -174,7 +181,7 @@ def list_backups(home: Path) -> list[Backup]:
     for path in folder.glob(f"{_PREFIX}*{_SUFFIX}") if folder.is_dir() else ():
         stamp = path.name[len(_PREFIX):-len(_SUFFIX)]
         try:
-            made = datetime.strptime(stamp, _STAMP).replace(tzinfo=timezone.utc)
+            made = datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
         except ValueError:
             continue  # not one of ours
         found.append(Backup(path, made, None))
@@ -191,7 +198,7 @@ def make_backup(home: Path) -> Path | None:
     fails its check or cannot be written. Never raises: a backup must not fail a run.
     Called under the index lock (Library.index), so no other backup is in progress."""
     folder = backup_dir(home)
-    name = f"{_PREFIX}{datetime.now(timezone.utc).strftime(_STAMP)}{_SUFFIX}"
+    name = f"{_PREFIX}{datetime.now(UTC).strftime(_STAMP)}{_SUFFIX}"
     target, tmp = folder / name, folder / f"{name}.tmp"
     started = time.monotonic()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -12,6 +13,8 @@ from clipdesk.core import models
 from clipdesk.core.models import LoadedModel
 
 torch = models.torch_module()  # imported in one place, once (see models)
+# torch.Tensor, kept opaque to mypy: checking against torch's own types costs it minutes
+Tensor = Any
 
 TEXT_CACHE_SIZE = 512
 
@@ -37,29 +40,30 @@ class Embedder:
     def batch_size(self) -> int:
         return 128 if self.loaded.device == "cuda" else 32
 
-    def prepare(self, image: Image.Image) -> torch.Tensor:
+    def prepare(self, image: Image.Image) -> Tensor:
         """The model input for one image (CPU tensor). Safe to call from worker threads."""
         return self.loaded.preprocess(image)
 
-    @torch.inference_mode()
-    def encode_images(self, inputs: Sequence[torch.Tensor]) -> np.ndarray:
-        batch = torch.stack(list(inputs))
-        if self.loaded.device == "cuda":
-            batch = batch.pin_memory()
-        batch = batch.to(self.loaded.device, self.loaded.dtype, non_blocking=True)
-        features = self.loaded.model.encode_image(batch)
-        return _unit(features)
+    def encode_images(self, inputs: Sequence[Tensor]) -> np.ndarray:
+        with torch.inference_mode():
+            batch = torch.stack(list(inputs))
+            if self.loaded.device == "cuda":
+                batch = batch.pin_memory()
+            batch = batch.to(self.loaded.device, self.loaded.dtype, non_blocking=True)
+            features = self.loaded.model.encode_image(batch)
+            return _unit(features)
 
     def encode_image(self, image: Image.Image) -> np.ndarray:
-        return self.encode_images([self.prepare(image)])[0]
+        vector: np.ndarray = self.encode_images([self.prepare(image)])[0]
+        return vector
 
-    @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Many texts in batches (far faster than one at a time); not cached."""
         out = []
-        for start in range(0, len(texts), 64):
-            tokens = self.loaded.tokenizer(list(texts[start:start + 64])).to(self.loaded.device)
-            out.append(_unit(self.loaded.model.encode_text(tokens)))
+        with torch.inference_mode():
+            for start in range(0, len(texts), 64):
+                tokens = self.loaded.tokenizer(list(texts[start:start + 64]))
+                out.append(_unit(self.loaded.model.encode_text(tokens.to(self.loaded.device))))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
     def encode_text(self, text: str) -> np.ndarray:
@@ -70,7 +74,7 @@ class Embedder:
                 return self._text_cache[text]
         with torch.inference_mode():
             tokens = self.loaded.tokenizer([text]).to(self.loaded.device)
-            vector = _unit(self.loaded.model.encode_text(tokens))[0]
+            vector: np.ndarray = _unit(self.loaded.model.encode_text(tokens))[0]
         with self._lock:
             self._text_cache[text] = vector
             while len(self._text_cache) > TEXT_CACHE_SIZE:
@@ -78,7 +82,8 @@ class Embedder:
         return vector
 
 
-def _unit(features: torch.Tensor) -> np.ndarray:
+def _unit(features: Tensor) -> np.ndarray:
     features = features.float()
     features = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    return features.cpu().numpy().astype(np.float32, copy=False)
+    unit: np.ndarray = features.cpu().numpy().astype(np.float32, copy=False)
+    return unit

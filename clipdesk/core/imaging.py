@@ -10,13 +10,13 @@ import io
 import os
 import re
 import stat
-import sys
 import struct
+import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from clipdesk.core.errors import DecodeError
 
@@ -25,7 +25,7 @@ try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
 
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - pillow-heif is a dependency; tolerate a broken build
-    pillow_heif = None
+    pass
 
 # A 200 MP phone photo is a real photo; 300 MP is where we stop and call it a bomb.
 MAX_PIXELS = 300_000_000
@@ -163,7 +163,7 @@ def decode(data: bytes, working_side: int) -> Decoded:
         raise DecodeError(f"image too large, possible decompression bomb ({exc})") from exc
     except MemoryError as exc:
         raise DecodeError("not enough memory to decode this image") from exc
-    except Image.UnidentifiedImageError as exc:
+    except UnidentifiedImageError as exc:
         raise DecodeError(f"cannot decode {fmt}: the file is damaged, or a kind of {fmt} "
                           "this version cannot read") from exc
     except _DECODE_ERRORS as exc:
@@ -188,7 +188,7 @@ def plain(message: str) -> str:
 
 
 def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
-    im = Image.open(io.BytesIO(data), formats=_OPENERS[fmt])
+    im: Image.Image = Image.open(io.BytesIO(data), formats=_OPENERS[fmt])
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise DecodeError(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as StillRunning
 from contextlib import contextmanager
@@ -112,7 +112,9 @@ class ModelSpec:
 
     @property
     def open_clip_name(self) -> str:
-        return self.arch if self.source == "builtin" else self.id
+        if self.source == "builtin" and self.arch:
+            return self.arch
+        return self.id
 
     @property
     def writes_captions(self) -> bool:
@@ -222,12 +224,12 @@ def download_progress(spec: str | ModelSpec) -> tuple[int, int] | None:
         return _downloads.get(spec_id)
 
 
-def loading(load: Callable[[], T], spec: str) -> Iterator[Progress]:
+def loading(load: Callable[[], T], spec: str) -> Generator[Progress, None, T]:
     """Run `load` (which loads the model of `spec`) on a helper thread and yield a
     Progress("download") now and then while that model is being downloaded; the value of
     `yield from loading(...)` is what `load` returned. Closing the generator does not wait
     for the load: it goes on in the background and lands in the cache."""
-    future: Future = Future()
+    future: Future[T] = Future()
 
     def run() -> None:
         try:
@@ -370,11 +372,11 @@ def _install_hub_edge() -> None:
 
         def hf_hub_download(*args: Any, **kwargs: Any) -> str:
             if not getattr(_hub_state, "local_only", False):
-                return fetch(*args, **kwargs)
+                return str(fetch(*args, **kwargs))
             from huggingface_hub.errors import LocalEntryNotFoundError
 
             try:
-                return fetch(*args, **{**kwargs, "local_files_only": True})
+                return str(fetch(*args, **{**kwargs, "local_files_only": True}))
             except LocalEntryNotFoundError:
                 _hub_state.missed = True
                 raise

@@ -113,7 +113,7 @@ def best_first(members: list[GroupMember]) -> list[GroupMember]:
     larger, better exposed copy beats a re-encode that is sharper by noise alone."""
     top = max((m.sharpness or 0.0) for m in members)
 
-    def key(m: GroupMember) -> tuple:
+    def key(m: GroupMember) -> tuple[bool, float, int, float]:
         sharp = m.sharpness or 0.0
         badly_exposed = (m.clipped or 0.0) + (m.crushed or 0.0)
         tied = sharp >= top - SAME_SHARPNESS
@@ -138,7 +138,7 @@ def links(ids: np.ndarray, neighbours: np.ndarray, similarities: np.ndarray,
     look-alikes taken seconds apart (a burst). `taken`: capture time (epoch seconds)."""
     pairs = []
     rows, cols = np.nonzero((similarities >= BURST) & (neighbours != ids[:, None]))
-    for r, c in zip(rows.tolist(), cols.tolist()):
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
         a, b = int(ids[r]), int(neighbours[r, c])
         if similarities[r, c] >= DUPLICATE or (
                 a in taken and b in taken and abs(taken[a] - taken[b]) <= BURST_SECONDS):

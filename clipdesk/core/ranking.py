@@ -1,6 +1,6 @@
 """Ranking that knows when to stop: photos whose file or folder names, tags or caption
-hold every word of the query first, then CLIP similarity; cut where a result is no longer clearly more
-similar to the query than the library at large."""
+hold every word of the query first, then CLIP similarity; cut where a result is no longer
+clearly more similar to the query than the library at large."""
 from __future__ import annotations
 
 import re
@@ -13,10 +13,11 @@ import numpy as np
 Z_RELEVANT = 1.5
 SAMPLE = 2000
 
-_STOPWORDS = frozenset(
-    "a an the of on in at with and or to from by for my our your his her their this that "
-    "these those is are was were be photo photos picture pictures image images pic pics "
-    "shot shots some".split())
+_STOPWORDS = frozenset({
+    "a", "an", "the", "of", "on", "in", "at", "with", "and", "or", "to", "from", "by",
+    "for", "my", "our", "your", "his", "her", "their", "this", "that", "these", "those",
+    "is", "are", "was", "were", "be", "photo", "photos", "picture", "pictures", "image",
+    "images", "pic", "pics", "shot", "shots", "some"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

@@ -5,6 +5,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def walk(root: bytes, exclude: tuple[bytes, ...] = ()) -> Iterator[Entry]:
         stack.extend(reversed(subfolders))
 
 
-def _classify(entry: os.DirEntry) -> Entry | None | bool:
+def _classify(entry: os.DirEntry[bytes]) -> Entry | None | Literal[False]:
     """None for a folder to descend into, False to ignore, else the Entry."""
     try:
         st = entry.stat(follow_symlinks=True)

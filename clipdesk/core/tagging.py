@@ -14,6 +14,7 @@ always win (see Catalog.set_auto_tags).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def edit_vocabulary(text: str, old: str, new: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tag_vectors(tags: list[TagDef], encode_texts) -> np.ndarray:
+def tag_vectors(tags: list[TagDef],
+                encode_texts: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """One unit vector per tag: the mean of its prompts' embeddings."""
     prompts = [p for tag in tags for p in tag.prompts]
     vectors = encode_texts(prompts)

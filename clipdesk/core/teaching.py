@@ -40,4 +40,6 @@ def train(positives: np.ndarray, negatives: np.ndarray, background: np.ndarray
 
 def probability(vectors: np.ndarray, model: tuple[np.ndarray, float]) -> np.ndarray:
     w, b = model
-    return 1.0 / (1.0 + np.exp(-(vectors.astype(np.float64) @ w + b)))
+    logits: np.ndarray = vectors.astype(np.float64) @ w + b
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-logits))
+    return probabilities

@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import hnswlib
 import numpy as np
@@ -35,11 +36,12 @@ class VectorIndex:
         # hnswlib fails when items are added while another thread queries
         self._lock = threading.RLock()
 
-    def _create(self, dim: int) -> None:
+    def _create(self, dim: int) -> hnswlib.Index:
         self.dim = dim
         self._index = hnswlib.Index(space="cosine", dim=dim)
         self._index.init_index(max_elements=self._capacity, M=_M,
                                ef_construction=_EF_CONSTRUCTION)
+        return self._index
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
@@ -59,20 +61,19 @@ class VectorIndex:
         if len(ids) == 0:
             return
         with self._lock:
-            if self._index is None:
-                self._create(vectors.shape[1])
-            needed = self._index.get_current_count() + len(ids)
-            if needed > self._index.get_max_elements():
-                self._index.resize_index(max(needed, int(self._index.get_max_elements() * 1.5)))
-            self._index.add_items(np.asarray(vectors, dtype=np.float32),
-                                  np.asarray(ids, dtype=np.int64))
+            index = self._create(vectors.shape[1]) if self._index is None else self._index
+            needed = index.get_current_count() + len(ids)
+            if needed > index.get_max_elements():
+                index.resize_index(max(needed, int(index.get_max_elements() * 1.5)))
+            index.add_items(np.asarray(vectors, dtype=np.float32),
+                            np.asarray(ids, dtype=np.int64))
             self._live.update(int(i) for i in ids)
             self._deleted.difference_update(int(i) for i in ids)
 
     def delete(self, ids: list[int]) -> None:
         with self._lock:
             for i in ids:
-                if i in self._live:
+                if i in self._live and self._index is not None:  # live: the index exists
                     self._index.mark_deleted(i)
                     self._live.discard(i)
                     self._deleted.add(i)
@@ -89,7 +90,7 @@ class VectorIndex:
             self._index.set_ef(max(128, 3 * n))
             labels, distances = self._index.knn_query(
                 np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n)
-        hits = [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])
+        hits = [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0], strict=True)
                 if int(i) not in exclude]
         return hits[:k]
 
@@ -166,7 +167,7 @@ def _fsync(path: Path) -> None:
             os.close(fd)
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
         json.dump(data, f)

@@ -93,8 +93,7 @@ def test_restore_picks_the_newest_good_backup_and_keeps_the_damaged_catalog(home
 
 def test_no_restore_while_an_index_run_holds_the_library(home):
     backup.make_backup(home)
-    with index_lock(home):
-        with pytest.raises(ClipdeskError, match="indexing this library"):
-            backup.restore(home)
+    with index_lock(home), pytest.raises(ClipdeskError, match="indexing this library"):
+        backup.restore(home)
     assert photos_in(catalog_path(home)) == 300
     assert not list(home.glob("catalog.sqlite.*-*"))  # nothing was moved aside

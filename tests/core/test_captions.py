@@ -16,8 +16,9 @@ from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import render
 
-SHOTS = (("blue", "square", "white"), ("red", "circle", "black"), ("yellow", "triangle", "gray"),
-         ("green", "square", "gray"), ("purple", "circle", "white"), ("orange", "triangle", "black"))
+SHOTS = (("blue", "square", "white"), ("red", "circle", "black"),
+         ("yellow", "triangle", "gray"), ("green", "square", "gray"),
+         ("purple", "circle", "white"), ("orange", "triangle", "black"))
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ def test_truncated_jpeg_and_png_fail_with_a_reason():
 
 
 def test_a_200_megapixel_photo_is_allowed_but_a_bomb_is_not():
-    assert 200_000_000 < imaging.MAX_PIXELS
+    assert imaging.MAX_PIXELS > 200_000_000
     bomb = encode(Image.new("1", (20000, 20000)), "PNG")
     with pytest.raises(DecodeError, match="decompression bomb"):
         imaging.decode(bomb, 64)

@@ -18,6 +18,7 @@ from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import BURSTS, SIGMAS
 from tests.synthetic import blur, bokeh, motion_blur, render, scene
 
+
 def decoded(image: Image.Image) -> Image.Image:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=90)
@@ -111,7 +112,7 @@ def test_blurry_lists_the_blurred_shots_blurriest_first(shots):
     home, _, bursts, duplicates, singles = shots
     found = cli_json(home, "blurry")
     paths = [h["path"] for h in found]
-    expected = {str(p) for burst in bursts for p, s in zip(burst, SIGMAS) if s >= 4}
+    expected = {str(p) for burst in bursts for p, s in zip(burst, SIGMAS, strict=True) if s >= 4}
     assert set(paths) == expected  # not the sharp shots, not the bokeh photo
     scores = [h["sharpness"] for h in found]
     assert scores == sorted(scores) and all(h["judged"].startswith("blurry") for h in found)

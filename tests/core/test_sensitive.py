@@ -14,7 +14,8 @@ EVERYDAY = "red: a red shape\ngreen: a green shape\nblue: a blue shape\ncircle: 
 
 
 def test_default_prompt_set_covers_the_usual_categories():
-    names = {t.name for t in tagging.parse_vocabulary((tagging.RESOURCES / "sensitive.txt").read_text())}
+    text = (tagging.RESOURCES / "sensitive.txt").read_text()
+    names = {t.name for t in tagging.parse_vocabulary(text)}
     assert {"nudity", "gore", "violence"} <= names
 
 
