@@ -24,10 +24,12 @@ from clipdesk.core.catalog import Catalog, FileRecord, writer_thread
 from clipdesk.core.errors import ClipdeskError, DecodeError, ModelLoadError, RootError
 from clipdesk.core.lock import index_lock
 from clipdesk.core.models import DEFAULT_MODEL, load_model, loading, parse_spec
-from clipdesk.core.paths import (catalog_path, fingerprint, home_dir, index_path,
-                                 prompt_cache_path, thumbnail_path)
+from clipdesk.core.paths import (catalog_path, fingerprint, home_dir, prompt_cache_path,
+                                 thumbnail_path)
 from clipdesk.core.types import (GroupMember, Hit, IndexSummary, PhotoInfo, Problem, Progress,
                                  Status)
+from clipdesk.core.settings import Settings
+from clipdesk.core.store import VectorStore
 from clipdesk.core.vindex import VectorIndex
 
 if TYPE_CHECKING:
@@ -37,21 +39,14 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Library", "writer_thread"]  # writer_thread: the app's writer marks itself
 
-SAVE_EVERY_S = 300.0
-
 
 class Library:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = home_dir(home)
         self.catalog = Catalog(catalog_path(self.home))
-        self._index: VectorIndex | None = None
-        self._index_model: str | None = None  # the model of _index
-        # one load/rebuild at a time across threads; guards _index with the meta "model"
-        self._index_lock = threading.Lock()
+        self.settings = Settings(self.catalog)
+        self.store = VectorStore(self.home, self.catalog, self.settings)
         self._sample: tuple | None = None  # (model, library size, vectors) for ranking
-        self._last_save = time.monotonic()
-        self._embedders: dict[str, Embedder] = {}
-        self._embedders_lock = threading.Lock()
 
     def close(self) -> None:
         self.catalog.close()
@@ -64,10 +59,10 @@ class Library:
 
     def captions_mode(self) -> str:
         """The library setting "captions": "selected" | "all" | "off" | "auto"."""
-        return self.catalog.get_meta("captions") or "auto"
+        return self.settings.captions
 
     def set_captions_mode(self, mode: str) -> None:
-        self.catalog.set_meta("captions", mode)
+        self.settings.captions = mode
 
     def check_one_writer(self, on: bool) -> None:
         """Make a catalog write from a thread not in writer_thread() raise (app test mode)."""
@@ -118,99 +113,32 @@ class Library:
     def captionless_count(self) -> int:
         return len(self.catalog.photos_without_caption())
 
-    # -- model ------------------------------------------------------------------------
+    # -- model and vector store ---------------------------------------------------------
 
     @property
     def model_id(self) -> str | None:
         """The model whose vectors answer queries."""
-        return self.catalog.get_meta("model")
+        return self.settings.model
 
     def _embedder(self, model_id: str) -> Embedder:
-        """The model's one Embedder, kept for the library's life (its text cache then
-        serves a repeated query without encoding it again)."""
-        from clipdesk.core.embedder import Embedder  # torch: imported only when needed
-
-        with self._embedders_lock:
-            embedder = self._embedders.get(model_id)
-        if embedder is None:
-            embedder = Embedder(load_model(model_id))  # may load for minutes: not locked
-            with self._embedders_lock:
-                embedder = self._embedders.setdefault(model_id, embedder)
-        return embedder
+        return self.store.embedder(model_id)
 
     def _query_embedder(self) -> Embedder:
-        return self._embedder(self._answering()[0])
+        return self.store.query_embedder()
 
     def warm_up(self) -> None:
         """Load the query model and the index ahead of the first search."""
         if self.model_id is not None:
-            self._query_embedder()
-
-    # -- the vector index -------------------------------------------------------------
-
-    def _index_path(self, model_id: str) -> Path:
-        return index_path(self.home, model_id)
+            self.store.query_embedder()
 
     def vector_index(self) -> VectorIndex:
-        """The index for the active model, made to agree with the catalog: loaded if the
-        file is intact, then repaired (a crash loses only the vectors added since the last
-        save); rebuilt from the catalog if the file is missing, damaged or foreign."""
-        with self._index_lock:
-            model_id = self.model_id
-            return VectorIndex() if model_id is None else self._index_for(model_id)
+        return self.store.vector_index()
 
     def _answering(self) -> tuple[str, VectorIndex]:
-        """The model that answers queries and its index, read together: a model switch
-        swaps both at once, so a query never mixes one model's text with another's index."""
-        with self._index_lock:
-            model_id = self.model_id
-            if model_id is None:
-                raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
-            return model_id, self._index_for(model_id)
-
-    def _index_for(self, model_id: str) -> VectorIndex:
-        """Called with _index_lock held."""
-        if self._index is None or self._index_model != model_id:
-            path = self._index_path(model_id)
-            index = VectorIndex.load(path, model_id)
-            if index is None:
-                index = VectorIndex.build(*self.catalog.vectors(model_id))
-                self._try_save(index, model_id)
-            elif self._reconcile(index, model_id):
-                self._try_save(index, model_id)
-            self._index, self._index_model = index, model_id
-        return self._index
-
-    def _try_save(self, index: VectorIndex, model_id: str) -> None:
-        """The catalog is the truth: an index that cannot be saved (a full or read-only
-        disk) goes on answering from memory and is saved at the next chance."""
-        try:
-            index.save(self._index_path(model_id), model_id)
-        except OSError as exc:
-            log.warning("the vector index was not saved (%s); it is used from memory and "
-                        "saved later", exc.strerror or exc)
-
-    def _reconcile(self, index: VectorIndex, model_id: str) -> bool:
-        """Add what the catalog has and the index lacks, drop what it no longer has."""
-        expected, live = self.catalog.embedding_ids(model_id), index.ids
-        missing, extra = expected - live, live - expected
-        if missing:
-            index.add(*self.catalog.vectors(model_id, sorted(missing)))
-        index.delete(sorted(extra))
-        if missing or extra:
-            log.info("vector index repaired: %d added, %d removed", len(missing), len(extra))
-        return bool(missing or extra)
+        return self.store.answering()
 
     def index_state(self) -> str:
-        model_id = self.model_id
-        if model_id is None:
-            return "empty"
-        index = VectorIndex.load(self._index_path(model_id), model_id)
-        if index is None:
-            return "missing or damaged (rebuilt from the catalog on next use)"
-        if index.ids != self.catalog.embedding_ids(model_id):
-            return "behind the catalog (repaired on next use)"
-        return "ok"
+        return self.store.state()
 
     # -- indexing ---------------------------------------------------------------------
 
@@ -242,25 +170,25 @@ class Library:
         embedder = ((yield from loading(lambda: self._embedder(target), target))
                     if jobs or target != self.model_id else None)
         if self.model_id is None:
-            self.catalog.set_meta("model", target)
+            self.settings.model = target
         switching = target != self.model_id
-        self.catalog.set_meta("target_model", target if switching else None)
+        self.settings.target_model = target if switching else None
         self._record_scan_problems(problems, stats)
         if not switching:
             self.vector_index()
 
         if embedder is not None:
-            add = None if switching else (lambda ids, vecs: self.vector_index().add(ids, vecs))
+            add = None if switching else self.store.add
             writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,
                                           frozenset(removed))
             yield from self._process(jobs, embedder, writer)
         removed_ids, mates = self._remove(removed)
         if not switching:
-            self.vector_index().delete(removed_ids)
+            self.store.delete(removed_ids)
         if switching and not self.catalog.files_missing_embedding(target):
-            self._switch_model(target)
+            self.store.switch_model(target)
         yield Progress("save", message="Saving the index…")
-        self._save_index()
+        self.store.save()
         if embedder is not None or removed or switching or self._tags_stale():
             yield Progress("tag", message="Tagging…")
             self.retag()
@@ -333,7 +261,7 @@ class Library:
 
     def _tags_stale(self) -> bool:
         return self.model_id is not None and \
-            self.catalog.get_meta("tags_version") != self._tags_version()
+            self.settings.tags_version != self._tags_version()
 
     def retag(self) -> None:
         """Recompute every automatic tag from the stored vectors (seconds at 100k photos)."""
@@ -354,7 +282,7 @@ class Library:
                     if p >= teaching.SUGGEST_AT:
                         assigned.setdefault(int(pid), []).append((tag, float(p)))
         self.catalog.set_auto_tags(assigned)
-        self.catalog.set_meta("tags_version", version)
+        self.settings.tags_version = version
 
     def _prompt_vectors(self, embedder: Embedder):
         """encode_texts with a file cache per model: editing the vocabulary encodes only
@@ -429,11 +357,11 @@ class Library:
 
     @property
     def captioner_id(self) -> str:
-        return self.catalog.get_meta("caption_model") or captions.DEFAULT_CAPTIONER
+        return self.settings.caption_model or captions.DEFAULT_CAPTIONER
 
     def choose_captioner(self, spec: str) -> None:
         """Write new captions with `spec` (a CoCa model); existing ones are kept."""
-        self.catalog.set_meta("caption_model", parse_spec(spec).id)
+        self.settings.caption_model = parse_spec(spec).id
 
     def caption(self, photo_id: int, write: bool = True) -> str | None:
         """The photo's caption; when it has none and `write`, one is written and stored
@@ -512,9 +440,9 @@ class Library:
         switch)."""
         if self.model_id is None:
             return []
-        if self.catalog.get_meta("grouped_model") != self.model_id:
+        if self.settings.grouped_model != self.model_id:
             return None
-        until = int(self.catalog.get_meta("grouped_until") or 0)
+        until = self.settings.grouped_until
         return sorted(i for i in self.vector_index().ids if i > until)
 
     def regroup(self, photo_ids: list[int] | None = None) -> int:
@@ -540,9 +468,7 @@ class Library:
             pairs += quality.links(ids[start:start + 10_000], labels, sims, taken)
         groups = quality.components(pairs)
         self.catalog.set_groups(groups)
-        self.catalog.set_meta("grouped_model", model)
-        newest = max(self.vector_index().ids, default=0)
-        self.catalog.set_meta("grouped_until", str(newest))
+        self.settings.set_grouped(model, max(self.vector_index().ids, default=0))
         return len(set(groups.values()))
 
     def groups(self) -> list[list[GroupMember]]:
@@ -617,12 +543,12 @@ class Library:
     def choose_model(self, spec: str) -> None:
         """Use `spec` from the next index() on (the library is re-embedded with it)."""
         target = parse_spec(spec).id
-        self.catalog.set_meta("target_model", None if target == self.model_id else target)
+        self.settings.target_model = None if target == self.model_id else target
 
     def _choose_model(self, model: str | None) -> str:
         if model:
             return parse_spec(model).id
-        return self.catalog.get_meta("target_model") or self.model_id or DEFAULT_MODEL
+        return self.settings.target_model or self.model_id or DEFAULT_MODEL
 
     def _resolve_roots(self, roots: list[str | bytes] | None) -> list[bytes]:
         if roots:
@@ -716,20 +642,10 @@ class Library:
                         rate = done / max(time.monotonic() - started, 1e-6)
                         yield Progress("index", done=done, total=total, rate=rate,
                                        eta=(total - done) / rate if rate else None)
-                        self._maybe_save()
+                        self.store.maybe_save()
             finally:
                 for future, _ in in_flight:
                     future.cancel()
-
-    def _maybe_save(self) -> None:
-        """The catalog is the truth; saving the index now and then only saves a rebuild."""
-        if time.monotonic() - self._last_save > SAVE_EVERY_S:
-            self._save_index()
-
-    def _save_index(self) -> None:
-        if self._index is not None and self._index_model is not None:
-            self._try_save(self._index, self._index_model)
-        self._last_save = time.monotonic()
 
     def _remove(self, removed: list[bytes]) -> list[int]:
         touched = self.catalog.photos_of_paths(removed)
@@ -739,18 +655,6 @@ class Library:
         with self.catalog.transaction() as db:  # a moved photo loses its old name
             self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
         return gone, mates
-
-    def _switch_model(self, target: str) -> None:
-        """Every photo has a vector from the new model: start answering with it. Queries
-        go on with the old model while the new index is built, then both swap at once."""
-        index = VectorIndex.build(*self.catalog.vectors(target))
-        self._try_save(index, target)
-        with self._index_lock:
-            with self.catalog.transaction():
-                self.catalog.set_meta("model", target)
-                self.catalog.set_meta("target_model", None)
-            self._index, self._index_model = index, target
-        self.catalog.drop_other_models(target)
 
     # -- queries ----------------------------------------------------------------------
 
@@ -829,7 +733,7 @@ class Library:
         counts = self.catalog.counts()
         return Status(photos=counts["photos"], files=counts["files"],
                       problems=counts["problems"], model=self.model_id,
-                      pending_model=self.catalog.get_meta("target_model"),
+                      pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.roots()],
                       index_state=self.index_state(), home=str(self.home))
 

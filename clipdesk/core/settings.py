@@ -1,0 +1,86 @@
+"""The library's settings, kept in the catalog's meta table (so they travel with the
+library and its backups): one typed accessor per key, the key names in one place.
+View preferences (sort, thumbnail size, window layout) are the app's, in QSettings."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from clipdesk.core.catalog import Catalog
+
+MODEL = "model"                  # the model whose vectors answer queries
+TARGET_MODEL = "target_model"    # a model being switched to (re-embedding under way)
+TAGS_VERSION = "tags_version"    # fingerprint of model + vocabulary the auto tags came from
+CAPTION_MODEL = "caption_model"  # the CoCa model that writes new captions
+CAPTIONS = "captions"            # CaptionsMode
+GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were made with
+GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
+
+
+class CaptionsMode(StrEnum):
+    """When the app writes captions (the stored value is the string)."""
+
+    SELECTED = "selected"  # the photo a person looks at
+    ALL = "all"            # a background pass over the library
+    OFF = "off"
+    AUTO = "auto"          # all on a GPU, selected on a CPU
+
+
+class Settings:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    @property
+    def model(self) -> str | None:
+        return self.catalog.get_meta(MODEL)
+
+    @model.setter
+    def model(self, model_id: str | None) -> None:
+        self.catalog.set_meta(MODEL, model_id)
+
+    @property
+    def target_model(self) -> str | None:
+        return self.catalog.get_meta(TARGET_MODEL)
+
+    @target_model.setter
+    def target_model(self, model_id: str | None) -> None:
+        self.catalog.set_meta(TARGET_MODEL, model_id)
+
+    @property
+    def tags_version(self) -> str | None:
+        return self.catalog.get_meta(TAGS_VERSION)
+
+    @tags_version.setter
+    def tags_version(self, version: str) -> None:
+        self.catalog.set_meta(TAGS_VERSION, version)
+
+    @property
+    def caption_model(self) -> str | None:
+        return self.catalog.get_meta(CAPTION_MODEL)
+
+    @caption_model.setter
+    def caption_model(self, model_id: str) -> None:
+        self.catalog.set_meta(CAPTION_MODEL, model_id)
+
+    @property
+    def captions(self) -> CaptionsMode:
+        stored = self.catalog.get_meta(CAPTIONS)
+        try:
+            return CaptionsMode(stored or CaptionsMode.AUTO)
+        except ValueError:  # written by a newer version: the safe default
+            return CaptionsMode.AUTO
+
+    @captions.setter
+    def captions(self, mode: str) -> None:
+        self.catalog.set_meta(CAPTIONS, CaptionsMode(mode).value)
+
+    @property
+    def grouped_model(self) -> str | None:
+        return self.catalog.get_meta(GROUPED_MODEL)
+
+    @property
+    def grouped_until(self) -> int:
+        return int(self.catalog.get_meta(GROUPED_UNTIL) or 0)
+
+    def set_grouped(self, model_id: str, until: int) -> None:
+        self.catalog.set_meta(GROUPED_MODEL, model_id)
+        self.catalog.set_meta(GROUPED_UNTIL, str(until))

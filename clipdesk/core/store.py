@@ -1,0 +1,146 @@
+"""The vector store: the answering model's index (a cache of the catalog's vectors, made
+to agree with it) and one long-lived Embedder per model. A model switch swaps the model
+and its index at once, so a query never mixes one model's text with another's vectors."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.models import load_model
+from clipdesk.core.paths import index_path
+from clipdesk.core.settings import Settings
+from clipdesk.core.vindex import VectorIndex
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_S = 300.0  # a kill loses at most this much re-adding work (the catalog has all)
+
+
+class VectorStore:
+    def __init__(self, home: Path, catalog: Catalog, settings: Settings) -> None:
+        self.home, self.catalog, self.settings = home, catalog, settings
+        self._index: VectorIndex | None = None
+        self._index_model: str | None = None  # the model of _index
+        # one load/rebuild at a time across threads; guards _index with the meta "model"
+        self._index_lock = threading.Lock()
+        self._last_save = time.monotonic()
+        self._embedders: dict[str, Embedder] = {}
+        self._embedders_lock = threading.Lock()
+
+    # -- embedders --------------------------------------------------------------------
+
+    def embedder(self, model_id: str) -> Embedder:
+        """The model's one Embedder, kept for the library's life (its text cache then
+        serves a repeated query without encoding it again)."""
+        from clipdesk.core.embedder import Embedder  # torch: imported only when needed
+
+        with self._embedders_lock:
+            embedder = self._embedders.get(model_id)
+        if embedder is None:
+            embedder = Embedder(load_model(model_id))  # may load for minutes: not locked
+            with self._embedders_lock:
+                embedder = self._embedders.setdefault(model_id, embedder)
+        return embedder
+
+    def query_embedder(self) -> Embedder:
+        return self.embedder(self.answering()[0])
+
+    # -- the index --------------------------------------------------------------------
+
+    def vector_index(self) -> VectorIndex:
+        """The index for the active model, made to agree with the catalog: loaded if the
+        file is intact, then repaired (a crash loses only the vectors added since the last
+        save); rebuilt from the catalog if the file is missing, damaged or foreign."""
+        with self._index_lock:
+            model_id = self.settings.model
+            return VectorIndex() if model_id is None else self._index_for(model_id)
+
+    def answering(self) -> tuple[str, VectorIndex]:
+        """The model that answers queries and its index, read together: a model switch
+        swaps both at once, so a query never mixes one model's text with another's index."""
+        with self._index_lock:
+            model_id = self.settings.model
+            if model_id is None:
+                raise ClipdeskError("the library is empty: run `clipdesk index FOLDER` first")
+            return model_id, self._index_for(model_id)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.vector_index().add(ids, vectors)
+
+    def delete(self, ids: list[int]) -> None:
+        self.vector_index().delete(ids)
+
+    def _index_for(self, model_id: str) -> VectorIndex:
+        """Called with _index_lock held."""
+        if self._index is None or self._index_model != model_id:
+            index = VectorIndex.load(index_path(self.home, model_id), model_id)
+            if index is None:
+                index = VectorIndex.build(*self.catalog.vectors(model_id))
+                self._try_save(index, model_id)
+            elif self._reconcile(index, model_id):
+                self._try_save(index, model_id)
+            self._index, self._index_model = index, model_id
+        return self._index
+
+    def _try_save(self, index: VectorIndex, model_id: str) -> None:
+        """The catalog is the truth: an index that cannot be saved (a full or read-only
+        disk) goes on answering from memory and is saved at the next chance."""
+        try:
+            index.save(index_path(self.home, model_id), model_id)
+        except OSError as exc:
+            log.warning("the vector index was not saved (%s); it is used from memory and "
+                        "saved later", exc.strerror or exc)
+
+    def _reconcile(self, index: VectorIndex, model_id: str) -> bool:
+        """Add what the catalog has and the index lacks, drop what it no longer has."""
+        expected, live = self.catalog.embedding_ids(model_id), index.ids
+        missing, extra = expected - live, live - expected
+        if missing:
+            index.add(*self.catalog.vectors(model_id, sorted(missing)))
+        index.delete(sorted(extra))
+        if missing or extra:
+            log.info("vector index repaired: %d added, %d removed", len(missing), len(extra))
+        return bool(missing or extra)
+
+    def state(self) -> str:
+        model_id = self.settings.model
+        if model_id is None:
+            return "empty"
+        index = VectorIndex.load(index_path(self.home, model_id), model_id)
+        if index is None:
+            return "missing or damaged (rebuilt from the catalog on next use)"
+        if index.ids != self.catalog.embedding_ids(model_id):
+            return "behind the catalog (repaired on next use)"
+        return "ok"
+
+    def maybe_save(self) -> None:
+        """The catalog is the truth; saving the index now and then only saves a rebuild."""
+        if time.monotonic() - self._last_save > SAVE_EVERY_S:
+            self.save()
+
+    def save(self) -> None:
+        if self._index is not None and self._index_model is not None:
+            self._try_save(self._index, self._index_model)
+        self._last_save = time.monotonic()
+
+    def switch_model(self, target: str) -> None:
+        """Every photo has a vector from the new model: start answering with it. Queries
+        go on with the old model while the new index is built, then both swap at once."""
+        index = VectorIndex.build(*self.catalog.vectors(target))
+        self._try_save(index, target)
+        with self._index_lock:
+            with self.catalog.transaction():
+                self.settings.model = target
+                self.settings.target_model = None
+            self._index, self._index_model = index, target
+        self.catalog.drop_other_models(target)
