@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -94,10 +96,22 @@ def test_local_dir_spec_is_canonical_and_absolute():
     assert spec.id == TINY_MODEL
 
 
-def test_best_device_is_cpu_without_an_accelerator():
-    import torch
+# Which device a model runs on, judged against evidence torch does not give: the GPU's
+# device node (Linux), and a process told to see no GPU.
+GPU_PRESENT = Path("/dev/nvidia0").exists()
 
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    if not torch.cuda.is_available() and torch.backends.mps.is_available():
-        expected = "mps"
-    assert models.best_device() == expected
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the device node is Linux's")
+def test_a_model_loads_onto_the_gpu_when_there_is_one_else_the_cpu():
+    loaded = models.load_model(TINY_MODEL)  # no device given: the best one
+    assert loaded.device == ("cuda" if GPU_PRESENT else "cpu")
+    assert {p.device.type for p in loaded.model.parameters()} == {loaded.device}
+
+
+def test_a_process_that_sees_no_gpu_runs_on_the_cpu():
+    result = subprocess.run(
+        [sys.executable, "-c", "from clipdesk.core import models; print(models.best_device())"],
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("mps" if sys.platform == "darwin" else "cpu")

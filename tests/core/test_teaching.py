@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -74,13 +73,11 @@ def test_untaught_tag_is_a_clear_error(library):
     assert result.rc == 1 and "has not been taught" in result.err
 
 
-def test_training_on_thousands_of_photos_is_quick():
+def test_training_on_thousands_of_photos_ranks_its_examples_above_the_rest():
+    # (was "..._is_quick", which timed nothing; speed is benchmarks' business, not a test's)
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(5000, 512)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    start = time.perf_counter()
     model = teaching.train(vecs[:20], vecs[20:30], vecs[30:2030])
-    elapsed = time.perf_counter() - start
-    assert teaching.probability(vecs[:20], model).mean() > teaching.probability(
-        vecs[2030:], model).mean()
-    print(f"trained on 2,030 photos in {elapsed * 1000:.0f} ms")
+    assert teaching.probability(vecs[:20], model).min() > teaching.probability(
+        vecs[2030:], model).max()

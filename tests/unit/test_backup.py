@@ -2,6 +2,7 @@
 damaged catalog gives."""
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -64,4 +65,5 @@ def test_the_damage_line_names_the_restore_command_and_the_backup_time(tmp_path)
     backup.make_backup(tmp_path)
     error = backup.damaged(tmp_path, sqlite3.DatabaseError("file is not a database"))
     assert f"clipdesk --home '{tmp_path}' restore-backup" in str(error)
+    assert re.search(r"\(from \d{4}-\d\d-\d\d \d\d:\d\d\)", str(error))
     assert "\n" not in str(error)
