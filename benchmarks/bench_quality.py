@@ -120,7 +120,7 @@ def bench_grouping(n: int, dim: int) -> None:
         lib = Library(home)
         lib.vector_index()  # repaired from the catalog: the 100 new photos are added
         t = time.perf_counter()
-        lib.regroup(lib._ungrouped())
+        lib.regroup(lib.grouping.ungrouped())
         incremental = time.perf_counter() - t
         found = [[m.photo_id - 1 for m in g] for g in lib.groups()]  # ids start at 1
         lib.close()

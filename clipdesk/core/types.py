@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,41 @@ class Status:
     roots: list[str]
     index_state: str
     home: str
+
+
+# Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.
+
+class Phase(StrEnum):
+    """The step a long job is at (Progress.phase)."""
+
+    SCAN = "scan"
+    DOWNLOAD = "download"
+    INDEX = "index"
+    SAVE = "save"
+    TAG = "tag"
+    QUALITY = "quality"
+    GROUP = "group"
+    BACKUP = "backup"
+    CAPTION = "caption"
+    DONE = "done"
+
+
+class FileStatus(StrEnum):
+    """What indexing made of a file (the catalog's files.status)."""
+
+    INDEXED = "indexed"
+    SKIPPED = "skipped"  # the file's own problem (not a photo, damaged): not retried
+    ERROR = "error"      # may be retried (see the row's retry flag)
+
+
+class Sort(StrEnum):
+    """The order of a photo list: DATE is the natural one (the library newest first by date
+    taken, a result list best match first); the GUI calls it "default", the CLI
+    "relevance"."""
+
+    DATE = "date"
+    SHARPNESS = "sharpness"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Sort | None:
+        return cls.DATE if value in ("default", "relevance") else None

@@ -1,0 +1,88 @@
+"""Captions: stored ones, a person's own, and new ones written by a CoCa model (the model
+code itself is captions.py)."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+
+from clipdesk.core import captions
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import ClipdeskError, ModelLoadError
+from clipdesk.core.models import load_model, parse_spec
+from clipdesk.core.photos import Photos, absolute, decode_file
+from clipdesk.core.settings import Settings
+from clipdesk.core.types import Phase, Progress
+
+log = logging.getLogger(__name__)
+
+MANUAL = "manual"  # the writer of a person's caption
+
+
+class Captioning:
+    def __init__(self, catalog: Catalog, settings: Settings, photos: Photos) -> None:
+        self.catalog, self.settings, self.photos = catalog, settings, photos
+
+    @property
+    def captioner_id(self) -> str:
+        return self.settings.caption_model or captions.DEFAULT_CAPTIONER
+
+    def choose_captioner(self, spec: str) -> None:
+        """Write new captions with `spec` (a CoCa model); existing ones are kept."""
+        self.settings.caption_model = parse_spec(spec).id
+
+    def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
+        """The stored caption and who wrote it (a model id or "manual"), without writing."""
+        return self.catalog.caption(photo_id)
+
+    def caption(self, photo_id: int, write: bool = True) -> str | None:
+        """The photo's caption; when it has none and `write`, one is written and stored
+        (about a second on a CPU; the caption model loads on first use)."""
+        text, _ = self.catalog.caption(photo_id)
+        if text is None and write:
+            loaded = load_model(self.captioner_id)
+            text = captions.write_caption(loaded, self.photos.preview(photo_id,
+                                                                      loaded.image_size))
+            self.catalog.set_caption(photo_id, text, loaded.spec.id)
+        return text
+
+    def caption_file(self, path: str | bytes | os.PathLike) -> str | None:
+        """The caption of any image file: the stored one for a library photo."""
+        photo_id = self.photos.find(path)
+        if photo_id is not None:
+            return self.caption(photo_id)
+        loaded = load_model(self.captioner_id)
+        return captions.write_caption(loaded, decode_file(absolute(path), loaded.image_size))
+
+    def set_caption(self, photo_id: int, text: str) -> None:
+        """A person's caption: kept for good (an empty one lets the model write again)."""
+        text = " ".join(text.split())
+        self.catalog.set_caption(photo_id, text or None, MANUAL)
+
+    def store_caption(self, photo_id: int, text: str, by: str) -> str:
+        """Store a model's caption unless a person's (or any) caption is there already;
+        returns the caption now stored."""
+        current, _ = self.catalog.caption(photo_id)
+        if current is None:
+            self.catalog.set_caption(photo_id, text, by)
+        return current or text
+
+    def captionless_count(self) -> int:
+        return len(self.catalog.photos_without_caption())
+
+    def write_captions(self) -> Iterator[Progress]:
+        """Caption every photo that has none, newest first (a low-priority pass). A photo
+        that cannot be read is left for the next pass."""
+        ids = self.catalog.photos_without_caption()
+        started = time.monotonic()
+        for done, photo_id in enumerate(ids, 1):
+            try:
+                self.caption(photo_id)
+            except ModelLoadError:
+                raise
+            except ClipdeskError as exc:
+                log.warning("no caption for photo %d: %s", photo_id, exc)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            yield Progress(Phase.CAPTION, done=done, total=len(ids), rate=rate,
+                           eta=(len(ids) - done) / rate)

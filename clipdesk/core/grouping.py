@@ -1,0 +1,154 @@
+"""Photo quality in the library: the sharpness / exposure back-fill, burst and
+near-duplicate groups (incremental), rejects, blurry and sharper look-alikes. quality.py
+holds the pure maths."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from clipdesk.core import imaging, pipeline, quality
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import DecodeError
+from clipdesk.core.photos import Photos, absolute, decode_file
+from clipdesk.core.search import Search
+from clipdesk.core.settings import Settings
+from clipdesk.core.store import VectorStore
+from clipdesk.core.types import GroupMember, Hit, Phase, PhotoMeta, Progress
+
+log = logging.getLogger(__name__)
+
+CHUNK = 10_000     # photos per neighbour query: bounded memory at any library size
+QUALITY_BATCH = 256  # measured photos per catalog write
+SHARPER_BY = 0.02  # "sharper" must beat the photo by more than measuring noise
+
+
+class Grouping:
+    def __init__(self, catalog: Catalog, settings: Settings, store: VectorStore,
+                 photos: Photos, search: Search) -> None:
+        self.catalog, self.settings, self.store = catalog, settings, store
+        self.photos, self.search = photos, search
+
+    def measure_missing(self) -> Iterator[Progress]:
+        """Back-fill sharpness and exposure for photos indexed before they existed: one
+        decode at the thumbnail scale each, no re-embedding."""
+        paths = self.catalog.paths_for(self.catalog.photos_without_quality())
+        if not paths:
+            return
+
+        def measure(photo_id: int) -> tuple[int, PhotoMeta] | None:
+            try:
+                data, _ = imaging.read_file(paths[photo_id])
+                decoded = imaging.decode(data, quality.QUALITY_SIDE)
+                return photo_id, pipeline.measured_meta(decoded, "")
+            except (OSError, DecodeError) as exc:  # the next index run reports the file
+                log.warning("cannot measure %r: %s", paths[photo_id], exc)
+                return None
+
+        workers = max(1, min(8, os.cpu_count() or 1))
+        done, measured = 0, []
+        with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-quality") as pool:
+            for result in pool.map(measure, list(paths)):
+                done += 1
+                if result is not None:
+                    measured.append(result)
+                if len(measured) >= QUALITY_BATCH or done == len(paths):
+                    self.catalog.set_quality(measured)
+                    measured = []
+                    yield Progress(Phase.QUALITY, done=done, total=len(paths),
+                                   message="Measuring sharpness…")
+
+    def ungrouped(self) -> list[int] | None:
+        """Photos not looked at for groups yet (None: all of them, e.g. after a model
+        switch)."""
+        model_id = self.settings.model
+        if model_id is None:
+            return []
+        if self.settings.grouped_model != model_id:
+            return None
+        until = self.settings.grouped_until
+        return sorted(i for i in self.store.vector_index().ids if i > until)
+
+    def regroup(self, photo_ids: list[int] | None = None) -> int:
+        """Group bursts and near-duplicates (quality.links) among `photo_ids` and the
+        photos they resemble, or across the whole library (None). Incremental: other
+        groups stay as they are. Returns how many groups the library has."""
+        model = self.settings.model
+        if model is None:
+            return 0
+        current = self.catalog.group_map()
+        if photo_ids is None:
+            touched, keep = None, {}
+        else:
+            broken = {current[i] for i in photo_ids if i in current}
+            touched = set(photo_ids) | {p for p, g in current.items() if g in broken}
+            keep = {p: g for p, g in current.items() if p not in touched}
+        ids, vectors = self.catalog.vectors(model, None if touched is None else sorted(touched))
+        taken = self.catalog.capture_times()
+        index = self.store.vector_index()
+        pairs = list(keep.items())  # untouched groups stay together
+        for start in range(0, len(ids), CHUNK):
+            labels, sims = index.neighbours(vectors[start:start + CHUNK], quality.NEIGHBOURS)
+            pairs += quality.links(ids[start:start + CHUNK], labels, sims, taken)
+        groups = quality.components(pairs)
+        self.catalog.set_groups(groups)
+        self.settings.set_grouped(model, max(self.store.vector_index().ids, default=0))
+        return len(set(groups.values()))
+
+    def groups(self) -> list[list[GroupMember]]:
+        """Every group of bursts / near-duplicates, best shot first (quality.best_first)."""
+        by_group: dict[int, list[GroupMember]] = {}
+        for gid, pid, path, pixels, sharp, clipped, crushed, rejected in \
+                self.catalog.group_members():
+            by_group.setdefault(gid, []).append(GroupMember(
+                pid, path, sharp, clipped, crushed, pixels or 0, bool(rejected)))
+        groups = [quality.best_first(members) for members in by_group.values()
+                  if len(members) > 1]
+        groups.sort(key=lambda members: -members[0].photo_id)
+        return groups
+
+    def stacked(self, photo_ids: list[int]) -> tuple[list[int], dict[int, int]]:
+        """`photo_ids` with each group collapsed into its best shot (where the group's
+        first photo was), and best shot -> group size."""
+        allowed = set(photo_ids)
+        best_of, sizes = {}, {}
+        for group in self.groups():
+            best = next((m.photo_id for m in group if m.photo_id in allowed), None)
+            sizes[best] = len(group)
+            best_of.update((m.photo_id, best) for m in group)
+        out, seen = [], set()
+        for pid in photo_ids:
+            shown = best_of.get(pid, pid)
+            if shown not in seen:
+                seen.add(shown)
+                out.append(shown)
+        return out, sizes
+
+    def group_of(self, photo_id: int) -> list[GroupMember]:
+        """The photo's burst / near-duplicate group, best shot first ([] when alone)."""
+        return next((g for g in self.groups() if any(m.photo_id == photo_id for m in g)), [])
+
+    def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
+        """Mark photos as rejects (or not). Nothing is deleted or moved."""
+        self.catalog.set_rejected(photo_ids, on)
+
+    def rejected_ids(self) -> set[int]:
+        return self.catalog.rejected_ids()
+
+    def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
+        """Photos judged blurry, blurriest first (score = sharpness)."""
+        return self.photos.hits(self.catalog.blurry(below))
+
+    def sharper(self, path: str | bytes | os.PathLike, k: int = 20) -> list[Hit]:
+        """Look-alikes of the image at `path` (same moment or same picture) that are
+        sharper than it, sharpest first."""
+        photo_id = self.photos.find(path)
+        own = self.catalog.sharpness_of([photo_id]).get(photo_id) if photo_id else None
+        if own is None:
+            image = decode_file(absolute(path), quality.QUALITY_SIDE)
+            own = quality.measure(image).sharpness
+        alike = [h for h in self.search.similar(path, max(50, k)) if h.score >= quality.BURST]
+        sharp = self.catalog.sharpness_of(h.photo_id for h in alike)
+        better = [h for h in alike if (sharp.get(h.photo_id) or 0.0) > own + SHARPER_BY]
+        return self.photos.by_sharpness(better)[:k]

@@ -1,0 +1,235 @@
+"""The index run: scan the roots, decode and embed what is new or changed (pipeline.py
+does one file; this overlaps decoding with embedding), record problems, drop what is
+gone, switch models, then re-tag, back-fill quality, regroup and back up the catalog.
+One run at a time per library (lock.py)."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clipdesk.core import backup, imaging, pipeline, scanner
+from clipdesk.core.catalog import Catalog, FileRecord
+from clipdesk.core.errors import RootError
+from clipdesk.core.grouping import Grouping
+from clipdesk.core.lock import index_lock
+from clipdesk.core.models import DEFAULT_MODEL, loading, parse_spec
+from clipdesk.core.settings import Settings
+from clipdesk.core.store import VectorStore
+from clipdesk.core.tags_service import Tags
+from clipdesk.core.types import FileStatus, IndexSummary, Phase, Progress
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+Queued = tuple[pipeline.Job, bool]  # a file to process, and whether it is new
+STATS = ("new", "changed", "moved", "copies", "problems", "embedded", "unchanged")
+
+
+class Indexer:
+    def __init__(self, home: Path, catalog: Catalog, settings: Settings, store: VectorStore,
+                 tags: Tags, grouping: Grouping) -> None:
+        self.home, self.catalog, self.settings, self.store = home, catalog, settings, store
+        self.tags, self.grouping = tags, grouping
+
+    def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
+              wait: bool = False) -> Iterator[Progress]:
+        """Scan the roots, then decode and embed what is new or changed. One run at a time
+        per library (LibraryBusyError, or with `wait` block until the other run ends)."""
+        with index_lock(self.home, wait):
+            yield from self._run(roots, model)
+
+    def choose_model(self, spec: str) -> None:
+        """Use `spec` from the next index() on (the library is re-embedded with it)."""
+        target = parse_spec(spec).id
+        self.settings.target_model = None if target == self.settings.model else target
+
+    def _run(self, roots: list[str | bytes] | None, model: str | None) -> Iterator[Progress]:
+        started = time.monotonic()
+        target = self._target(model)
+        root_list = self._resolve_roots(roots)
+
+        yield Progress(Phase.SCAN, message="Looking for photos…")
+        jobs: list[Queued] = []
+        removed: list[bytes] = []
+        problems: list[scanner.Entry] = []
+        stats = dict.fromkeys(STATS, 0)
+        for root in root_list:
+            yield from self._scan_root(root, target, jobs, removed, problems, stats)
+        jobs.extend(self._needs_embedding(target, jobs))
+        # loaded only when there is work (a re-run over an unchanged library is instant),
+        # and before a new model is recorded: a model that cannot load is never saved
+        # (on a helper thread: a download yields Progress("download") as it goes)
+        embedder = ((yield from loading(lambda: self.store.embedder(target), target))
+                    if jobs or target != self.settings.model else None)
+        if self.settings.model is None:
+            self.settings.model = target
+        switching = target != self.settings.model
+        self.settings.target_model = target if switching else None
+        self._record_scan_problems(problems, stats)
+        if not switching:
+            self.store.vector_index()
+
+        if embedder is not None:
+            add = None if switching else self.store.add
+            writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,
+                                          frozenset(removed))
+            yield from self._process(jobs, embedder, writer)
+        removed_ids, mates = self._remove(removed)
+        if not switching:
+            self.store.delete(removed_ids)
+        if switching and not self.catalog.files_missing_embedding(target):
+            self.store.switch_model(target)
+        yield Progress(Phase.SAVE, message="Saving the index…")
+        self.store.save()
+        yield from self._follow_up(embedder is not None or bool(removed) or switching, mates)
+        if jobs or removed or switching or stats["problems"]:  # changed: keep a good copy
+            yield Progress(Phase.BACKUP, message="Backing up the catalog…")
+            backup.make_backup(self.home)
+        summary = IndexSummary(removed=len(removed), seconds=time.monotonic() - started,
+                               photos=self.catalog.counts()["photos"], **stats)
+        yield Progress(Phase.DONE, done=len(jobs), total=len(jobs), summary=summary)
+
+    def _follow_up(self, changed: bool, mates: list[int]) -> Iterator[Progress]:
+        """What the stored vectors feed: tags, quality back-fill, groups."""
+        if changed or self.tags.stale():
+            yield Progress(Phase.TAG, message="Tagging…")
+            self.tags.retag()
+        yield from self.grouping.measure_missing()
+        ungrouped = self.grouping.ungrouped()
+        if ungrouped is None or ungrouped or mates:
+            yield Progress(Phase.GROUP, message="Finding bursts and duplicates…")
+            self.grouping.regroup(None if ungrouped is None else ungrouped + mates)
+
+    def _target(self, model: str | None) -> str:
+        if model:
+            return parse_spec(model).id
+        return self.settings.target_model or self.settings.model or DEFAULT_MODEL
+
+    def _resolve_roots(self, roots: list[str | bytes] | None) -> list[bytes]:
+        if roots:
+            given = [os.path.abspath(os.fsencode(r)) for r in roots]
+            for root in given:
+                if not os.path.isdir(root):
+                    raise RootError(f"{os.fsdecode(root)} is not a folder")
+                if not os.access(root, os.R_OK | os.X_OK):
+                    raise RootError(f"cannot read folder {os.fsdecode(root)}: permission denied")
+            self.catalog.add_roots(given)
+        stored = self.catalog.roots()
+        if not stored:
+            raise RootError("no photo folders yet: run `clipdesk index FOLDER`")
+        # a root inside another root is scanned with its parent
+        return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)]
+
+    def _scan_root(self, root: bytes, target: str, jobs: list[Queued], removed: list[bytes],
+                   problems: list[scanner.Entry], stats: dict[str, int]
+                   ) -> Iterator[Progress]:
+        """Sorts every file below `root` into jobs, removed paths and problems."""
+        if not os.path.isdir(root):
+            # an unplugged drive is not a deleted library: keep its photos
+            log.warning("folder %r is not available; its photos are kept", root)
+            return
+        recorded = self.catalog.files_under(root)
+        has_vector = self.catalog.embedding_ids(target)
+        seen: set[bytes] = set()
+        unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
+        exclude = (os.fsencode(str(self.home)),)
+        for entry in scanner.walk(root, exclude):
+            seen.add(entry.path)
+            if len(seen) % 1000 == 0:
+                yield Progress(Phase.SCAN, done=len(seen), message="Looking for photos…")
+            rec = recorded.get(entry.path)
+            if entry.folder:
+                unlisted.append(entry.path)
+            if entry.problem:
+                if rec is None or rec.status == FileStatus.INDEXED or entry.transient:
+                    problems.append(entry)
+                else:  # a pipe or broken link already on the problems list
+                    stats["unchanged"] += 1
+            elif _unchanged(rec, entry, has_vector):
+                stats["unchanged"] += 1
+            else:
+                jobs.append((pipeline.Job(entry.path, entry.size, entry.mtime_ns), rec is None))
+        removed.extend(p for p in recorded if p not in seen
+                       and not any(scanner.is_under(p, folder) for folder in unlisted))
+
+    def _needs_embedding(self, target: str, jobs: list[Queued]) -> list[Queued]:
+        """Unchanged photos still lacking a vector from the target model (a model switch)."""
+        queued = {job.path for job, _ in jobs}
+        return [(pipeline.Job(f.path, f.size, f.mtime_ns), False)
+                for f in self.catalog.files_missing_embedding(target) if f.path not in queued]
+
+    def _record_scan_problems(self, problems: list[scanner.Entry],
+                              stats: dict[str, int]) -> None:
+        with self.catalog.transaction() as db:
+            for entry in problems:
+                status = FileStatus.ERROR if entry.transient else FileStatus.SKIPPED
+                self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, status,
+                                      reason=entry.problem, retry=entry.transient)
+        stats["problems"] += len(problems)
+
+    def _process(self, jobs: list[Queued], embedder: Embedder, writer: pipeline.BatchWriter
+                 ) -> Iterator[Progress]:
+        """Decode on a thread pool, overlapped with embedding on this thread."""
+        total = len(jobs)
+        if not total:
+            return
+        known = writer.known_hashes()
+        side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
+        workers = max(1, min(8, os.cpu_count() or 1))
+        in_flight: deque[tuple[Future, bool]] = deque()
+        pending = iter(jobs)
+        started, done = time.monotonic(), 0
+        with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-decode") as pool:
+            try:
+                while True:
+                    # two batches in flight: the decoders stay ahead of the embedder
+                    while len(in_flight) < embedder.batch_size * 2:
+                        nxt = next(pending, None)
+                        if nxt is None:
+                            break
+                        job, is_new = nxt
+                        future = pool.submit(pipeline.process, job, known.get,
+                                             embedder.prepare, side, self.home)
+                        in_flight.append((future, is_new))
+                    if not in_flight:
+                        break
+                    future, is_new = in_flight.popleft()
+                    done += 1
+                    if writer.add(future.result(), is_new) or not in_flight:
+                        writer.flush()
+                        rate = done / max(time.monotonic() - started, 1e-6)
+                        yield Progress(Phase.INDEX, done=done, total=total, rate=rate,
+                                       eta=(total - done) / rate if rate else None)
+                        self.store.maybe_save()
+            finally:
+                for future, _ in in_flight:
+                    future.cancel()
+
+    def _remove(self, removed: list[bytes]) -> tuple[list[int], list[int]]:
+        """Forget vanished files; returns the photos gone with them and the group mates
+        of those photos (their groups need another look)."""
+        touched = self.catalog.photos_of_paths(removed)
+        if removed:
+            self.catalog.remove_files(removed)
+        gone, mates = self.catalog.remove_orphan_photos()
+        with self.catalog.transaction() as db:  # a moved photo loses its old name
+            self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
+        return gone, mates
+
+
+def _unchanged(rec: FileRecord | None, entry: scanner.Entry, has_vector: set[int]) -> bool:
+    """A file to leave alone: same size and time as recorded, and either indexed with a
+    vector from the target model or a problem of its own (environment failures retry)."""
+    if rec is None or (rec.size, rec.mtime_ns) != (entry.size, entry.mtime_ns):
+        return False
+    if rec.status == FileStatus.INDEXED:
+        return rec.photo_id in has_vector
+    return not rec.retry

@@ -1,0 +1,86 @@
+"""Photo lookups: path -> id, the ordered id lists the views show, details, previews and
+thumbnails, and the one read + decode + error wording for a single image file."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import Image
+
+from clipdesk.core import imaging
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import ClipdeskError, DecodeError
+from clipdesk.core.paths import thumbnail_path
+from clipdesk.core.types import Hit, PhotoInfo, Sort
+
+
+def decode_file(path: bytes, side: int) -> Image.Image:
+    """An upright RGB image at least `side` px on its short side, or a ClipdeskError
+    that says what is wrong with the file."""
+    name = os.fsdecode(path)
+    try:
+        data, _ = imaging.read_file(path)
+        return imaging.decode(data, side).image
+    except FileNotFoundError:
+        raise ClipdeskError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise ClipdeskError(f"{name}: cannot read file: {exc.strerror or exc}") from None
+    except DecodeError as exc:
+        raise ClipdeskError(f"{name}: {exc.reason}") from None
+
+
+def absolute(path: str | bytes | os.PathLike) -> bytes:
+    """A path as the catalog stores it (bytes, absolute; any name the OS allows)."""
+    return os.path.abspath(os.fsencode(path))
+
+
+class Photos:
+    def __init__(self, home: Path, catalog: Catalog) -> None:
+        self.home, self.catalog = home, catalog
+
+    def find(self, path: str | bytes | os.PathLike) -> int | None:
+        """The library photo at `path`, or None."""
+        return self.catalog.photo_for_path(absolute(path))[0]
+
+    def photo_id(self, path: str | bytes | os.PathLike) -> int:
+        photo_id = self.find(path)
+        if photo_id is None:
+            raise ClipdeskError(f"{os.fsdecode(absolute(path))} is not in the library")
+        return photo_id
+
+    def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
+        """Every photo (or those with all `tags`), newest first by date taken (or
+        sharpest first: Sort.SHARPNESS)."""
+        ids = (self.catalog.photo_ids_by_sharpness() if Sort(sort) is Sort.SHARPNESS
+               else self.catalog.photo_ids_newest_first())
+        if tags:
+            allowed = self.catalog.photos_with_tags(tags)
+            ids = [i for i in ids if i in allowed]
+        return ids
+
+    def info(self, photo_id: int) -> PhotoInfo | None:
+        return self.catalog.photo_info(photo_id)
+
+    def preview(self, photo_id: int, side: int = 1600) -> Image.Image:
+        """A large upright RGB rendering of a photo (PIL image), for viewing."""
+        info = self.info(photo_id)
+        if info is None:
+            raise ClipdeskError("this photo is no longer in the library")
+        return decode_file(info.path, side)
+
+    def thumbnail(self, content_hash: str) -> Path:
+        return thumbnail_path(self.home, content_hash)
+
+    def hits(self, ranked: Iterable[tuple[int, float]], relevant: bool = True) -> list[Hit]:
+        """(photo id, score) pairs as hits with paths, dropping photos gone meanwhile."""
+        ranked = list(ranked)
+        paths = self.catalog.paths_for(i for i, _ in ranked)
+        return [Hit(i, paths[i], score, relevant=relevant)
+                for i, score in ranked if i in paths]
+
+    def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
+        """The same hits, sharpest first (unmeasured last)."""
+        sharp = self.catalog.sharpness_of(h.photo_id for h in hits)
+        return sorted(hits, key=lambda h: -1.0 if sharp.get(h.photo_id) is None
+                      else sharp[h.photo_id], reverse=True)

@@ -1,0 +1,198 @@
+"""Tags: the vocabulary files, automatic tags (recomputed from stored vectors), a person's
+own tags, and tags taught by example. tagging.py and teaching.py hold the pure maths."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from clipdesk.core import tagging, teaching
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.paths import fingerprint, prompt_cache_path
+from clipdesk.core.photos import Photos
+from clipdesk.core.settings import Settings
+from clipdesk.core.store import VectorStore
+from clipdesk.core.types import Hit
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+
+def tag_name(text: str) -> str:
+    """A tag name as stored: words single-spaced, lower case; no ':' (kept for the
+    sensitive: concepts) or '#', not empty."""
+    name = " ".join(text.split()).lower()
+    if not name or ":" in name or "#" in name:
+        raise ClipdeskError(f"{name!r} cannot be a tag name (no ':' or '#', not empty)")
+    return name
+
+
+class Tags:
+    def __init__(self, home: Path, catalog: Catalog, settings: Settings, store: VectorStore,
+                 photos: Photos) -> None:
+        self.home, self.catalog, self.settings = home, catalog, settings
+        self.store, self.photos = store, photos
+
+    # -- the vocabulary -----------------------------------------------------------------
+
+    def vocabulary(self) -> list[tagging.TagDef]:
+        """Everyday tags and sensitive concepts: the user's tags.txt and sensitive.txt in
+        the home folder where they exist, else the defaults."""
+        tags = []
+        for name, prefix in (("tags.txt", ""), ("sensitive.txt", tagging.SENSITIVE)):
+            tags += [tagging.TagDef(prefix + t.name, t.prompts)
+                     for t in tagging.parse_vocabulary(self.vocabulary_text(name))]
+        return tags
+
+    def vocabulary_text(self, name: str = "tags.txt") -> str:
+        """The text of a vocabulary file: the user's own copy, else the default."""
+        own = self.home / name
+        default = tagging.RESOURCES / name
+        return (own if own.exists() else default).read_text(encoding="utf-8")
+
+    def save_vocabulary(self, text: str, name: str = "tags.txt") -> None:
+        """Keep the user's own vocabulary; automatic tags follow it at the next retag()."""
+        own = self.home / name
+        tmp = own.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(own)
+
+    def rename_tag(self, old: str, new: str) -> None:
+        """Rename a tag on every photo and in the vocabulary."""
+        new = tag_name(new)
+        self._edit_vocabulary(old, new)
+        self.catalog.rename_tag(old, new)
+
+    def remove_tag(self, tag: str) -> None:
+        """Take a tag off every photo and out of the vocabulary."""
+        self._edit_vocabulary(tag, None)
+        self.catalog.remove_tag(tag)
+
+    def _edit_vocabulary(self, old: str, new: str | None) -> None:
+        if old.startswith(tagging.SENSITIVE):
+            return  # sensitive concepts are edited in sensitive.txt
+        text = self.vocabulary_text()
+        edited = tagging.edit_vocabulary(text, old, new)
+        if [t.name for t in tagging.parse_vocabulary(edited)] != \
+                [t.name for t in tagging.parse_vocabulary(text)]:
+            self.save_vocabulary(edited)
+
+    # -- automatic tags -------------------------------------------------------------------
+
+    def _version(self) -> str:
+        text = "\n".join(f"{t.name}:{'|'.join(t.prompts)}" for t in self.vocabulary())
+        return fingerprint(f"{self.settings.model}\n{text}")
+
+    def stale(self) -> bool:
+        """Whether the automatic tags came from another model or vocabulary."""
+        return self.settings.model is not None and \
+            self.settings.tags_version != self._version()
+
+    def retag(self) -> None:
+        """Recompute every automatic tag from the stored vectors (seconds at 100k photos)."""
+        model_id = self.settings.model
+        if model_id is None:
+            return
+        embedder = self.store.query_embedder()
+        vocabulary = self.vocabulary()
+        version = self._version()
+        tag_vecs = tagging.tag_vectors(vocabulary, self._prompt_vectors(embedder))
+        ids, vectors = self.catalog.vectors(model_id)
+        chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
+        assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
+                    for pid, pairs in zip(ids, chosen) if pairs}
+        for tag, until in self.catalog.taught_tags():  # photos that came after the teaching
+            newer = ids > until
+            if newer.any() and (model := self._classifier(tag)) is not None:
+                for pid, p in zip(ids[newer], teaching.probability(vectors[newer], model)):
+                    if p >= teaching.SUGGEST_AT:
+                        assigned.setdefault(int(pid), []).append((tag, float(p)))
+        self.catalog.set_auto_tags(assigned)
+        self.settings.tags_version = version
+
+    def _prompt_vectors(self, embedder: Embedder) -> Callable[[list[str]], np.ndarray]:
+        """encode_texts with a file cache per model: editing the vocabulary encodes only
+        the new prompts (all 357 default prompts take about 40 s on a CPU)."""
+        cache = prompt_cache_path(self.home, embedder.model_id)
+        known: dict[str, np.ndarray] = {}
+        if cache.exists():
+            with np.load(cache) as stored:
+                known = dict(zip(stored["prompts"].tolist(), stored["vectors"]))
+
+        def encode(prompts: list[str]) -> np.ndarray:
+            missing = [p for p in dict.fromkeys(prompts) if p not in known]
+            if missing:
+                known.update(zip(missing, embedder.encode_texts(missing)))
+                tmp = cache.with_suffix(".tmp.npz")
+                try:
+                    np.savez(tmp, prompts=np.array(list(known)),
+                             vectors=np.stack(list(known.values())))
+                    tmp.replace(cache)
+                except OSError as exc:  # a cache: encoded again next time
+                    tmp.unlink(missing_ok=True)
+                    log.warning("prompt cache not saved: %s", exc.strerror or exc)
+            return np.stack([known[p] for p in prompts])
+        return encode
+
+    def flagged(self) -> list[Hit]:
+        """Photos with a sensitive-content flag, the strongest first (score: similarity)."""
+        return self.photos.hits(self.catalog.flagged(tagging.SENSITIVE))
+
+    # -- a person's tags --------------------------------------------------------------------
+
+    def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
+        """A photo's tags: (tag, similarity or None, "auto" | "manual")."""
+        return self.catalog.tags_of(photo_id)
+
+    def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
+        """Add (on) or take off a tag by hand; it wins over automatic tagging for good.
+        Taking off accepts any stored name (a sensitive: flag too)."""
+        self.catalog.set_tag(photo_id, tag_name(tag) if on else " ".join(tag.split()).lower(),
+                             on)
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        return self.catalog.tag_counts()
+
+    # -- teaching -----------------------------------------------------------------------
+
+    def taught_tags(self) -> list[str]:
+        """The names of the tags a person has taught by example."""
+        return [tag for tag, _ in self.catalog.taught_tags()]
+
+    def teach(self, tag: str, yes: list[int], no: list[int] = ()) -> None:
+        """Record a person's examples for `tag` (yes: they get it; no: they never do)."""
+        if not yes and not self.catalog.examples(tag)[0]:
+            raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
+        self.catalog.add_examples(tag, list(yes), list(no))
+
+    def _classifier(self, tag: str) -> tuple[np.ndarray, float] | None:
+        yes, no = self.catalog.examples(tag)
+        model_id = self.settings.model
+        if not yes or model_id is None:
+            return None
+        _, positives = self.catalog.vectors(model_id, yes)
+        _, negatives = self.catalog.vectors(model_id, no) if no else (None, positives[:0])
+        background = self.catalog.sample_vectors(model_id, teaching.BACKGROUND, yes + no)
+        return teaching.train(positives, negatives, background)
+
+    def suggest(self, tag: str, k: int = 20) -> list[Hit]:
+        """The k unlabelled photos most likely to show a taught tag, best first (score =
+        probability); those the tag would add (relevant) come first."""
+        model = self._classifier(tag)
+        if model is None:
+            raise ClipdeskError(f"{tag!r} has not been taught: clipdesk teach {tag} --yes PHOTO...")
+        yes, no = self.catalog.examples(tag)
+        ids, vectors = self.catalog.vectors(self.settings.model)
+        probs = teaching.probability(vectors, model)
+        labelled = set(yes) | set(no)
+        ranked = sorted(((int(i), float(p)) for i, p in zip(ids, probs)
+                         if int(i) not in labelled), key=lambda pair: -pair[1])[:k]
+        paths = self.catalog.paths_for(i for i, _ in ranked)
+        return [Hit(i, paths[i], p, relevant=p >= teaching.SUGGEST_AT)
+                for i, p in ranked if i in paths]
