@@ -3,7 +3,6 @@ code itself is captions.py)."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 
@@ -11,7 +10,7 @@ from clipdesk.core import captions
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import load_model, parse_spec
-from clipdesk.core.photos import Photos, absolute, decode_file
+from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.settings import Settings
 from clipdesk.core.types import Phase, Progress
 
@@ -47,7 +46,7 @@ class Captioning:
             self.catalog.set_caption(photo_id, text, loaded.spec.id)
         return text
 
-    def caption_file(self, path: str | bytes | os.PathLike) -> str | None:
+    def caption_file(self, path: PathArg) -> str | None:
         """The caption of any image file: the stored one for a library photo."""
         photo_id = self.photos.find(path)
         if photo_id is not None:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from clipdesk.core import imaging, pipeline, quality
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import DecodeError
-from clipdesk.core.photos import Photos, absolute, decode_file
+from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.search import Search
 from clipdesk.core.settings import Settings
 from clipdesk.core.store import VectorStore
@@ -112,12 +112,16 @@ class Grouping:
         """`photo_ids` with each group collapsed into its best shot (where the group's
         first photo was), and best shot -> group size."""
         allowed = set(photo_ids)
-        best_of, sizes = {}, {}
+        best_of: dict[int, int] = {}
+        sizes: dict[int, int] = {}
         for group in self.groups():
             best = next((m.photo_id for m in group if m.photo_id in allowed), None)
+            if best is None:  # none of the group is in this list
+                continue
             sizes[best] = len(group)
             best_of.update((m.photo_id, best) for m in group)
-        out, seen = [], set()
+        out: list[int] = []
+        seen: set[int] = set()
         for pid in photo_ids:
             shown = best_of.get(pid, pid)
             if shown not in seen:
@@ -140,7 +144,7 @@ class Grouping:
         """Photos judged blurry, blurriest first (score = sharpness)."""
         return self.photos.hits(self.catalog.blurry(below))
 
-    def sharper(self, path: str | bytes | os.PathLike, k: int = 20) -> list[Hit]:
+    def sharper(self, path: PathArg, k: int = 20) -> list[Hit]:
         """Look-alikes of the image at `path` (same moment or same picture) that are
         sharper than it, sharpest first."""
         photo_id = self.photos.find(path)

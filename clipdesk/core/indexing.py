@@ -184,7 +184,7 @@ class Indexer:
         known = writer.known_hashes()
         side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
         workers = max(1, min(8, os.cpu_count() or 1))
-        in_flight: deque[tuple[Future, bool]] = deque()
+        in_flight: deque[tuple[Future[pipeline.Result], bool]] = deque()
         pending = iter(jobs)
         started, done = time.monotonic(), 0
         with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-decode") as pool:

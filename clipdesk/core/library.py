@@ -10,7 +10,7 @@ its own connection and the vector index is locked), with one writer at a time.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -21,7 +21,7 @@ from clipdesk.core.catalog import Catalog, writer_thread
 from clipdesk.core.grouping import Grouping
 from clipdesk.core.indexing import Indexer
 from clipdesk.core.paths import catalog_path, home_dir
-from clipdesk.core.photos import Photos
+from clipdesk.core.photos import PathArg, Photos
 from clipdesk.core.search import Search
 from clipdesk.core.settings import CaptionsMode, Settings
 from clipdesk.core.store import VectorStore
@@ -31,8 +31,6 @@ from clipdesk.core.types import GroupMember, Hit, PhotoInfo, Problem, Progress, 
 from clipdesk.core.vindex import VectorIndex
 
 __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's writer thread
-
-PathLike = str | bytes | os.PathLike
 
 
 class Library:
@@ -105,7 +103,7 @@ class Library:
 
     # -- photos and queries ---------------------------------------------------------------
 
-    def photo_id(self, path: PathLike) -> int:
+    def photo_id(self, path: PathArg) -> int:
         return self.photos.photo_id(path)
 
     def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
@@ -126,7 +124,7 @@ class Library:
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
         return self.searching.search(text, k, tags)
 
-    def similar(self, path: PathLike, k: int = 20) -> list[Hit]:
+    def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
         return self.searching.similar(path, k)
 
     # -- tags -----------------------------------------------------------------------------
@@ -161,20 +159,20 @@ class Library:
     def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
         self.tagging.set_photo_tag(photo_id, tag, on)
 
-    def tags(self, path: PathLike) -> list[tuple[str, float | None, str]]:
+    def tags(self, path: PathArg) -> list[tuple[str, float | None, str]]:
         """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
         return self.tagging.photo_tags(self.photo_id(path))
 
-    def set_tag(self, path: PathLike, tag: str, on: bool = True) -> None:
+    def set_tag(self, path: PathArg, tag: str, on: bool = True) -> None:
         self.tagging.set_photo_tag(self.photo_id(path), tag, on)
 
-    def teach(self, tag: str, yes: list[PathLike], no: list[PathLike] = ()) -> int:
+    def teach(self, tag: str, yes: Sequence[PathArg], no: Sequence[PathArg] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
         self.teach_photos(tag, [self.photo_id(p) for p in yes], [self.photo_id(p) for p in no])
         return sum(h.relevant for h in self.suggest(tag, k=1_000_000))
 
-    def teach_photos(self, tag: str, yes: list[int], no: list[int] = ()) -> None:
+    def teach_photos(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
         self.tagging.teach(tag, yes, no)
 
     def taught_tags(self) -> list[str]:
@@ -202,7 +200,7 @@ class Library:
     def caption(self, photo_id: int, write: bool = True) -> str | None:
         return self.captioning.caption(photo_id, write)
 
-    def caption_file(self, path: PathLike) -> str | None:
+    def caption_file(self, path: PathArg) -> str | None:
         return self.captioning.caption_file(path)
 
     def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
@@ -243,7 +241,7 @@ class Library:
     def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
         return self.grouping.blurry(below)
 
-    def sharper(self, path: PathLike, k: int = 20) -> list[Hit]:
+    def sharper(self, path: PathArg, k: int = 20) -> list[Hit]:
         return self.grouping.sharper(path, k)
 
     def by_sharpness(self, hits: list[Hit]) -> list[Hit]:

@@ -30,7 +30,10 @@ def decode_file(path: bytes, side: int) -> Image.Image:
         raise ClipdeskError(f"{name}: {exc.reason}") from None
 
 
-def absolute(path: str | bytes | os.PathLike) -> bytes:
+PathArg = str | bytes | os.PathLike[str] | os.PathLike[bytes]  # any path a caller has
+
+
+def absolute(path: PathArg) -> bytes:
     """A path as the catalog stores it (bytes, absolute; any name the OS allows)."""
     return os.path.abspath(os.fsencode(path))
 
@@ -39,11 +42,11 @@ class Photos:
     def __init__(self, home: Path, catalog: Catalog) -> None:
         self.home, self.catalog = home, catalog
 
-    def find(self, path: str | bytes | os.PathLike) -> int | None:
+    def find(self, path: PathArg) -> int | None:
         """The library photo at `path`, or None."""
         return self.catalog.photo_for_path(absolute(path))[0]
 
-    def photo_id(self, path: str | bytes | os.PathLike) -> int:
+    def photo_id(self, path: PathArg) -> int:
         photo_id = self.find(path)
         if photo_id is None:
             raise ClipdeskError(f"{os.fsdecode(absolute(path))} is not in the library")
@@ -82,5 +85,8 @@ class Photos:
     def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
         """The same hits, sharpest first (unmeasured last)."""
         sharp = self.catalog.sharpness_of(h.photo_id for h in hits)
-        return sorted(hits, key=lambda h: -1.0 if sharp.get(h.photo_id) is None
-                      else sharp[h.photo_id], reverse=True)
+
+        def sharpness(hit: Hit) -> float:
+            value = sharp.get(hit.photo_id)
+            return -1.0 if value is None else value
+        return sorted(hits, key=sharpness, reverse=True)

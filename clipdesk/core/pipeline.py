@@ -7,6 +7,7 @@ import errno
 import hashlib
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from clipdesk.core import imaging, quality
 from clipdesk.core.catalog import Catalog
-from clipdesk.core.types import PhotoMeta
+from clipdesk.core.types import FileStatus, PhotoMeta
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
 
@@ -38,7 +39,7 @@ class Failed:
     path: bytes
     size: int
     mtime_ns: int
-    status: str  # "skipped" | "error"
+    status: FileStatus  # SKIPPED | ERROR
     reason: str
     retry: bool = False  # the environment failed (permission, I/O), not the file
 
@@ -76,17 +77,17 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     try:
         data, st = imaging.read_file(job.path)
     except FileNotFoundError:
-        return Failed(job.path, job.size, job.mtime_ns, "error",
+        return Failed(job.path, job.size, job.mtime_ns, FileStatus.ERROR,
                       "file disappeared during indexing", retry=True)
     except DecodeError as exc:
-        return Failed(job.path, job.size, job.mtime_ns, "skipped", exc.reason)
+        return Failed(job.path, job.size, job.mtime_ns, FileStatus.SKIPPED, exc.reason)
     except OSError as exc:  # permission, I/O error, a vanished mount: try again next run
-        return Failed(job.path, job.size, job.mtime_ns, "error",
+        return Failed(job.path, job.size, job.mtime_ns, FileStatus.ERROR,
                       f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
     size, mtime = st.st_size, st.st_mtime_ns
     if _changed_since(job.path, st):
         # recorded with the stat before the read, so the next run sees a change and retries
-        return Failed(job.path, size, mtime, "error",
+        return Failed(job.path, size, mtime, FileStatus.ERROR,
                       "file changed while being read; it will be retried on the next run",
                       retry=True)
     digest = content_hash(data)
@@ -98,12 +99,13 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         model_input = prepare(decoded.image)
         meta = measured_meta(decoded, digest)
     except DecodeError as exc:
-        return Failed(job.path, size, mtime, "skipped" if exc.skipped else "error", exc.reason)
+        status = FileStatus.SKIPPED if exc.skipped else FileStatus.ERROR
+        return Failed(job.path, size, mtime, status, exc.reason)
     except Exception as exc:  # a bug must cost one file, not the run
         # recorded as the file's problem; the traceback only with -v, not once per file
         log.warning("unexpected failure on %r: %r", job.path, exc,
                     exc_info=log.isEnabledFor(logging.INFO))
-        return Failed(job.path, size, mtime, "error",
+        return Failed(job.path, size, mtime, FileStatus.ERROR,
                       f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
     _write_thumbnail(home, digest, decoded)
     return Prepared(job.path, size, mtime, meta, model_input)
@@ -158,7 +160,7 @@ class BatchWriter:
     new model's index is built from the catalog at the switch)."""
 
     def __init__(self, catalog: Catalog, add_vectors: AddVectors | None, embedder: Embedder,
-                 stats: dict, vanished: frozenset[bytes] = frozenset()) -> None:
+                 stats: dict[str, int], vanished: frozenset[bytes] = frozenset()) -> None:
         self.catalog, self.add_vectors = catalog, add_vectors
         self.embedder, self.stats = embedder, stats
         # paths gone since the last run: known content at a new path is "moved" only when
@@ -184,14 +186,15 @@ class BatchWriter:
     def flush(self) -> None:
         vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
                    if self.prepared else np.zeros((0, 0), np.float32))
-        cat, ids = self.catalog, []
+        cat, ids = self.catalog, list[int]()
         with cat.transaction() as db:
-            embedded, kept = [], []
-            for (res, is_new), vector in zip(self.prepared, vectors):
+            embedded: list[int] = []
+            kept: list[np.ndarray] = []
+            for (res, is_new), vector in zip(self.prepared, vectors, strict=True):
                 # the same content twice in one batch: the second file is a copy
                 copy = res.meta.hash in self._known
                 photo_id = cat.add_photo(db, res.meta)
-                cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", photo_id)
+                cat.put_file(db, res.path, res.size, res.mtime_ns, FileStatus.INDEXED, photo_id)
                 ids.append(photo_id)
                 if copy:
                     self.stats["copies" if is_new else "changed"] += 1
@@ -201,15 +204,16 @@ class BatchWriter:
                 embedded.append(photo_id)
                 kept.append(vector)
                 self.stats["new" if is_new else "changed"] += 1
-            for res, is_new in self.others:
-                if isinstance(res, Known):
-                    kind = self._kind(db, res) if is_new else "changed"
-                    cat.put_file(db, res.path, res.size, res.mtime_ns, "indexed", res.photo_id)
-                    ids.append(res.photo_id)
+            for other, is_new in self.others:
+                if isinstance(other, Known):
+                    kind = self._kind(db, other) if is_new else "changed"
+                    cat.put_file(db, other.path, other.size, other.mtime_ns,
+                                 FileStatus.INDEXED, other.photo_id)
+                    ids.append(other.photo_id)
                     self.stats[kind] += 1
-                else:
-                    cat.put_file(db, res.path, res.size, res.mtime_ns, res.status,
-                                 reason=res.reason, retry=res.retry)
+                elif isinstance(other, Failed):
+                    cat.put_file(db, other.path, other.size, other.mtime_ns, other.status,
+                                 reason=other.reason, retry=other.retry)
                     self.stats["problems"] += 1
             cat.put_names(db, ids, self.roots)
         self.stats["embedded"] += len(embedded)
@@ -218,7 +222,7 @@ class BatchWriter:
         self.prepared.clear()
         self.others.clear()
 
-    def _kind(self, db, res: Known) -> str:
+    def _kind(self, db: sqlite3.Connection, res: Known) -> str:
         """"moved" when one of the photo's old paths vanished (each counts once), else
         "copies": another file with the same bytes is still there."""
         gone = self.vanished & self.catalog.paths_of_photo(db, res.photo_id)

@@ -2,7 +2,6 @@
 relevance cutoff) and look-alikes of any image."""
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from clipdesk.core import ranking
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.photos import Photos, absolute, decode_file
+from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.store import VectorStore
 from clipdesk.core.types import Hit
 
@@ -35,11 +34,12 @@ class Search:
         unscored = sorted(named - scores.keys())
         if unscored:
             ids, vecs = self.catalog.vectors(model_id, unscored)
-            scores.update(zip(ids.tolist(), (vecs @ vector).tolist()))
+            scores.update(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
         if tags:  # only photos carrying every tag, ranked among themselves
             allowed = self.catalog.photos_with_tags(tags)
             ids, vecs = self.catalog.vectors(model_id, sorted(allowed))
-            scores = dict(zip(ids.tolist(), (vecs @ vector).tolist())) if len(ids) else {}
+            scores = (dict(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
+                      if len(ids) else {})
             named &= allowed
         threshold = ranking.relevance_threshold(vector, self._background(model_id))
         ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
@@ -59,7 +59,7 @@ class Search:
                 self._sample = cached
         return cached[2]
 
-    def similar(self, path: str | bytes | os.PathLike, k: int = 20) -> list[Hit]:
+    def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
         """Photos that look like the image at `path`, in the library or not."""
         model_id, index = self.store.answering()
         photo_id = self.photos.find(path)

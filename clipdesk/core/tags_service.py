@@ -3,7 +3,7 @@ own tags, and tags taught by example. tagging.py and teaching.py hold the pure m
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,11 +106,12 @@ class Tags:
         ids, vectors = self.catalog.vectors(model_id)
         chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
         assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
-                    for pid, pairs in zip(ids, chosen) if pairs}
+                    for pid, pairs in zip(ids, chosen, strict=True) if pairs}
         for tag, until in self.catalog.taught_tags():  # photos that came after the teaching
             newer = ids > until
             if newer.any() and (model := self._classifier(tag)) is not None:
-                for pid, p in zip(ids[newer], teaching.probability(vectors[newer], model)):
+                for pid, p in zip(ids[newer], teaching.probability(vectors[newer], model),
+                                  strict=True):
                     if p >= teaching.SUGGEST_AT:
                         assigned.setdefault(int(pid), []).append((tag, float(p)))
         self.catalog.set_auto_tags(assigned)
@@ -123,12 +124,12 @@ class Tags:
         known: dict[str, np.ndarray] = {}
         if cache.exists():
             with np.load(cache) as stored:
-                known = dict(zip(stored["prompts"].tolist(), stored["vectors"]))
+                known = dict(zip(stored["prompts"].tolist(), stored["vectors"], strict=True))
 
         def encode(prompts: list[str]) -> np.ndarray:
             missing = [p for p in dict.fromkeys(prompts) if p not in known]
             if missing:
-                known.update(zip(missing, embedder.encode_texts(missing)))
+                known.update(zip(missing, embedder.encode_texts(missing), strict=True))
                 tmp = cache.with_suffix(".tmp.npz")
                 try:
                     np.savez(tmp, prompts=np.array(list(known)),
@@ -165,7 +166,7 @@ class Tags:
         """The names of the tags a person has taught by example."""
         return [tag for tag, _ in self.catalog.taught_tags()]
 
-    def teach(self, tag: str, yes: list[int], no: list[int] = ()) -> None:
+    def teach(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
         """Record a person's examples for `tag` (yes: they get it; no: they never do)."""
         if not yes and not self.catalog.examples(tag)[0]:
             raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
@@ -184,14 +185,14 @@ class Tags:
     def suggest(self, tag: str, k: int = 20) -> list[Hit]:
         """The k unlabelled photos most likely to show a taught tag, best first (score =
         probability); those the tag would add (relevant) come first."""
-        model = self._classifier(tag)
-        if model is None:
+        model, model_id = self._classifier(tag), self.settings.model
+        if model is None or model_id is None:
             raise ClipdeskError(f"{tag!r} has not been taught: clipdesk teach {tag} --yes PHOTO...")
         yes, no = self.catalog.examples(tag)
-        ids, vectors = self.catalog.vectors(self.settings.model)
+        ids, vectors = self.catalog.vectors(model_id)
         probs = teaching.probability(vectors, model)
         labelled = set(yes) | set(no)
-        ranked = sorted(((int(i), float(p)) for i, p in zip(ids, probs)
+        ranked = sorted(((int(i), float(p)) for i, p in zip(ids, probs, strict=True)
                          if int(i) not in labelled), key=lambda pair: -pair[1])[:k]
         paths = self.catalog.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], p, relevant=p >= teaching.SUGGEST_AT)

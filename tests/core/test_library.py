@@ -182,3 +182,12 @@ def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeyp
     assert len(calls) == 1  # the model's one Embedder answered from its text cache
     lib.search("a blue circle", k=1)
     assert len(calls) == 2
+
+
+def test_sort_names_from_the_app_and_the_cli_mean_the_same_order(library):
+    lib, _ = library
+    newest_first = lib.photo_ids()
+    assert lib.photo_ids(sort="default") == lib.photo_ids(sort="relevance") == newest_first
+    assert sorted(lib.photo_ids(sort="sharpness")) == sorted(newest_first)
+    with pytest.raises(ValueError):
+        lib.photo_ids(sort="by colour")  # a typo is an error, not silently by date
