@@ -17,7 +17,7 @@ from clipdesk.core.captions import DEFAULT_CAPTIONER
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.quality import BLURRY, describe
 from clipdesk.core.models import DEFAULT_MODEL
-from clipdesk.core.types import Hit, IndexSummary, Progress
+from clipdesk.core.types import Hit, IndexSummary, Phase, Progress, Sort
 
 DEFAULT_K = 20
 
@@ -192,7 +192,7 @@ def _drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | N
         for step in job:
             if step.summary is not None:
                 summary = step.summary
-            if not show or step.phase not in ("index", "caption"):
+            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION):
                 continue
             if bar is None:
                 from tqdm import tqdm
@@ -221,7 +221,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         hits = lib.search(args.text, args.k, tags=args.tag)
         shown = hits if args.all else [h for h in hits if h.relevant]
-        if args.sort == "sharpness":
+        if Sort(args.sort) is Sort.SHARPNESS:
             shown = lib.by_sharpness(shown)
         _print_hits(shown, args.json, lib)
     if len(shown) < len(hits):
@@ -233,7 +233,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
-        _print_hits(lib.by_sharpness(hits) if args.sort == "sharpness" else hits, args.json, lib)
+        by_sharpness = Sort(args.sort) is Sort.SHARPNESS
+        _print_hits(lib.by_sharpness(hits) if by_sharpness else hits, args.json, lib)
     return 0
 
 

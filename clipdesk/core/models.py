@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clipdesk.core.errors import ModelLoadError
-from clipdesk.core.types import Progress
+from clipdesk.core.types import Phase, Progress
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def loading(load: Callable[[], T], spec: str) -> Generator[Progress, None, T]:
             state = download_progress(spec)
             if state is not None:
                 done, total = state
-                yield Progress("download", done=done, total=total,
+                yield Progress(Phase.DOWNLOAD, done=done, total=total,
                                message=f"Downloading the model… {_mb(done)} of {_mb(total)} MB")
 
 

@@ -92,7 +92,7 @@ class IndexSummary:
 class Progress:
     """One step of a long job. `total` is 0 while unknown; `summary` is set on the last step."""
 
-    phase: str  # "scan" | "index" | "save" | "done"
+    phase: Phase  # a str enum: comparing with "scan", "index", ... still works
     done: int = 0
     total: int = 0
     rate: float = 0.0  # items per second

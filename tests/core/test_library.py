@@ -191,3 +191,14 @@ def test_sort_names_from_the_app_and_the_cli_mean_the_same_order(library):
     assert sorted(lib.photo_ids(sort="sharpness")) == sorted(newest_first)
     with pytest.raises(ValueError):
         lib.photo_ids(sort="by colour")  # a typo is an error, not silently by date
+
+
+def test_progress_phases_are_named_choices_with_unchanged_values(library):
+    from clipdesk.core.types import Phase
+
+    lib, photos = library
+    render("yellow", "square", "black", (800, 600), seed=9).save(photos / "yellow.jpg")
+    steps = list(lib.index([str(photos)], model=TINY_MODEL))
+    assert all(isinstance(s.phase, Phase) for s in steps)
+    assert [s.phase for s in steps][0] == "scan" and steps[-1].phase == "done"
+    assert "index" in [s.phase for s in steps]
