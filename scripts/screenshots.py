@@ -98,15 +98,15 @@ def main() -> int:
         shoot(window, out / "1-library.png")
 
         window.search.setText("a red circle")
-        wait_until(app, lambda: window.mode == "search")
+        wait_until(app, lambda: window.views.mode == "search")
         settle(app, 1.0)
         shoot(window, out / "2-search.png")
 
         rect = window.grid.visualRect(window.model.index(0))
         window.grid.customContextMenuRequested.emit(rect.center())
-        window.context_menu.actions()[0].trigger()
-        window.context_menu.close()
-        wait_until(app, lambda: window.mode == "similar")
+        window.photo_actions.context_menu.actions()[0].trigger()
+        window.photo_actions.context_menu.close()
+        wait_until(app, lambda: window.views.mode == "similar")
         settle(app, 1.0)
         shoot(window, out / "3-similar.png")
 
@@ -115,35 +115,36 @@ def main() -> int:
                    "Writing" not in window.details.caption.text())
         settle(app, 0.5)
         shoot(window, out / "4-details.png")
-        cut_off = [label.text() for label in (window.details.caption, *window.details.fields.values())
+        labels = (window.details.caption, *window.details.fields.values())
+        cut_off = [label.text() for label in labels
                    if label.height() < label.heightForWidth(label.width())]
         if cut_off:
             raise RuntimeError(f"details cut off in 4-details.png: {cut_off}")
 
-        window.show_library()
-        wait_until(app, lambda: window.mode == "library" and any(
+        window.views.show_library()
+        wait_until(app, lambda: window.views.mode == "library" and any(
             (window.model.index(r).data(STACK_ROLE) or 1) > 1
             for r in range(window.model.rowCount())))
         row = next(r for r in range(window.model.rowCount())
                    if (window.model.index(r).data(STACK_ROLE) or 1) > 1)
-        window.show_stack(window.model.index(row).data(PHOTO_ID_ROLE))
-        wait_until(app, lambda: window.mode == "stack")
-        window.set_rejected(window.model.ids[2:], True)
+        window.photo_actions.show_stack(window.model.index(row).data(PHOTO_ID_ROLE))
+        wait_until(app, lambda: window.views.mode == "stack")
+        window.photo_actions.set_rejected(window.model.ids[2:], True)
         settle(app, 1.5)
         shoot(window, out / "6-stack.png")
 
-        window.show_blurry()
-        wait_until(app, lambda: window.mode == "blurry")
+        window.photo_actions.show_blurry()
+        wait_until(app, lambda: window.views.mode == "blurry")
         settle(app, 1.0)
         shoot(window, out / "7-blurry.png")
 
-        window.show_library()
-        wait_until(app, lambda: window.mode == "library")
+        window.views.show_library()
+        wait_until(app, lambda: window.views.mode == "library")
         window.grid.selectionModel().select(window.model.index(0),
                                             window.grid.selectionModel().SelectionFlag.Select)
-        window.teaching = "favourites"
-        window._teach(window.selected_ids(), [])
-        wait_until(app, lambda: window.mode == "teach")
+        window.tagging.teaching = "favourites"
+        window.tagging.teach("favourites", window.selection.selected_ids(), [])
+        wait_until(app, lambda: window.views.mode == "teach")
         settle(app, 1.0)
         shoot(window, out / "8-teach.png")
         window.close()

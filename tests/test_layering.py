@@ -38,12 +38,33 @@ def reaches_past_the_facade(source: str) -> list[str]:
     return found
 
 
-def test_the_cli_uses_only_the_library_facade():
+def past_the_facade_in(package: str) -> dict[str, list[str]]:
+    """Every module of `package` that reaches past the facade, with where."""
+    import importlib
     from pathlib import Path
 
-    import clipdesk.cli
+    folder = Path(importlib.import_module(package).__file__).parent
+    found = {f.name: reaches_past_the_facade(f.read_text()) for f in folder.glob("*.py")}
+    assert len(found) >= 4  # the package's modules were found
+    return {name: where for name, where in found.items() if where}
 
-    assert reaches_past_the_facade(Path(clipdesk.cli.__file__).read_text()) == []
+
+def test_the_cli_uses_only_the_library_facade():
+    assert past_the_facade_in("clipdesk.cli") == {}
+
+
+def test_the_app_uses_only_the_library_facade():
+    assert past_the_facade_in("clipdesk.qt") == {}
+
+
+def test_the_facade_check_sees_both_ways_past_it():
+    source = ("from clipdesk.core.catalog import Catalog\n"
+              "import clipdesk.core.vindex\n"
+              "library.catalog.set_tag(1, 'x')\n"
+              "from clipdesk.core import pipeline\n")
+    assert sorted(reaches_past_the_facade(source)) == [
+        "line 1: import clipdesk.core.catalog", "line 2: import clipdesk.core.vindex",
+        "line 3: .catalog", "line 4: import clipdesk.core.pipeline"]
 
 
 def test_the_index_pipeline_does_not_know_the_library():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 from clipdesk.core import captions
 from clipdesk.core.catalog import Catalog
@@ -12,7 +11,7 @@ from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import load_model, parse_spec
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.settings import Settings
-from clipdesk.core.types import Phase, Progress
+from clipdesk.core.types import Phase, Progress, ProgressJob
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class Captioning:
     def captionless_count(self) -> int:
         return len(self.catalog.photos_without_caption())
 
-    def write_captions(self) -> Iterator[Progress]:
+    def write_captions(self) -> ProgressJob:
         """Caption every photo that has none, newest first (a low-priority pass). A photo
         that cannot be read is left for the next pass."""
         ids = self.catalog.photos_without_caption()

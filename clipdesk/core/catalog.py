@@ -10,11 +10,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -302,10 +303,11 @@ class Catalog:
             (meta.hash, meta.width, meta.height, meta.taken_at, meta.camera, meta.format,
              time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed),
         )
-        return cur.fetchone()[0]
+        return int(cur.fetchone()[0])
 
     @staticmethod
-    def put_embedding(db: sqlite3.Connection, photo_id: int, model: str, vector: np.ndarray) -> None:
+    def put_embedding(db: sqlite3.Connection, photo_id: int, model: str,
+                      vector: np.ndarray) -> None:
         db.execute(
             "INSERT OR REPLACE INTO embeddings VALUES(?, ?, ?)",
             (photo_id, model, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
@@ -383,7 +385,8 @@ class Catalog:
         """A person's decision: it outlives every re-tagging."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
-                       "VALUES(?, ?, ?, NULL)", (photo_id, tag.lower(), "manual" if on else "removed"))
+                       "VALUES(?, ?, ?, NULL)",
+                       (photo_id, tag.lower(), "manual" if on else "removed"))
             self._refresh_words(db, [photo_id])
 
     def add_examples(self, tag: str, yes: list[int], no: list[int]) -> None:
@@ -393,7 +396,8 @@ class Catalog:
                 for pid in ids:
                     db.execute("INSERT OR REPLACE INTO examples VALUES(?, ?, ?)", (tag, pid, label))
                     db.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score) "
-                               "VALUES(?, ?, ?, NULL)", (pid, tag, "manual" if label else "removed"))
+                               "VALUES(?, ?, ?, NULL)",
+                               (pid, tag, "manual" if label else "removed"))
             newest = db.execute("SELECT coalesce(max(id), 0) FROM photos").fetchone()[0]
             db.execute("INSERT OR REPLACE INTO taught VALUES(?, ?)", (tag, newest))
             self._refresh_words(db, yes + no)
@@ -470,10 +474,8 @@ class Catalog:
         out = {}
         for pid, taken in self._db.execute(
                 "SELECT id, taken_at FROM photos WHERE taken_at IS NOT NULL"):
-            try:
-                out[pid] = datetime.fromisoformat(taken).replace(tzinfo=timezone.utc).timestamp()
-            except ValueError:
-                pass
+            with suppress(ValueError):  # a date the camera wrote wrong: no date
+                out[pid] = datetime.fromisoformat(taken).replace(tzinfo=UTC).timestamp()
         return out
 
     def group_map(self) -> dict[int, int]:
@@ -487,7 +489,7 @@ class Catalog:
             db.executemany("UPDATE photos SET group_id=? WHERE id=?",
                            [(g, p) for p, g in groups.items()])
 
-    def group_members(self) -> list[tuple]:
+    def group_members(self) -> list[tuple[Any, ...]]:
         """(group, photo, path, pixels, sharpness, clipped, crushed, rejected) of every
         photo in a group that has a file."""
         return self._db.execute(
@@ -589,9 +591,9 @@ class Catalog:
                     f"({','.join('?' * len(chunk))})", (model, *chunk)).fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, vecs.reshape(len(rows), -1)
+        return found, vecs.reshape(len(rows), -1)
 
     def vector(self, photo_id: int, model: str) -> np.ndarray | None:
         row = self._db.execute("SELECT vector FROM embeddings WHERE photo_id=? AND model=?",
@@ -661,4 +663,4 @@ class Catalog:
         }
 
     def integrity_ok(self) -> bool:
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

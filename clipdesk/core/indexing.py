@@ -22,7 +22,7 @@ from clipdesk.core.models import DEFAULT_MODEL, loading, parse_spec
 from clipdesk.core.settings import Settings
 from clipdesk.core.store import VectorStore
 from clipdesk.core.tags_service import Tags
-from clipdesk.core.types import FileStatus, IndexSummary, Phase, Progress
+from clipdesk.core.types import FileStatus, IndexSummary, Phase, Progress, ProgressJob
 
 if TYPE_CHECKING:
     from clipdesk.core.embedder import Embedder
@@ -40,7 +40,7 @@ class Indexer:
         self.tags, self.grouping = tags, grouping
 
     def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
-              wait: bool = False) -> Iterator[Progress]:
+              wait: bool = False) -> ProgressJob:
         """Scan the roots, then decode and embed what is new or changed. One run at a time
         per library (LibraryBusyError, or with `wait` block until the other run ends)."""
         with index_lock(self.home, wait):

@@ -10,7 +10,7 @@ its own connection and the vector index is locked), with one writer at a time.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -27,7 +27,15 @@ from clipdesk.core.settings import CaptionsMode, Settings
 from clipdesk.core.store import VectorStore
 from clipdesk.core.tagging import TagDef
 from clipdesk.core.tags_service import Tags, tag_name
-from clipdesk.core.types import GroupMember, Hit, PhotoInfo, Problem, Progress, Sort, Status
+from clipdesk.core.types import (
+    GroupMember,
+    Hit,
+    PhotoInfo,
+    Problem,
+    ProgressJob,
+    Sort,
+    Status,
+)
 from clipdesk.core.vindex import VectorIndex
 
 __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's writer thread
@@ -95,7 +103,7 @@ class Library:
         return self.store.state()
 
     def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
-              wait: bool = False) -> Iterator[Progress]:
+              wait: bool = False) -> ProgressJob:
         return self.indexer.index(roots, model, wait)
 
     def choose_model(self, spec: str) -> None:
@@ -215,7 +223,7 @@ class Library:
     def captionless_count(self) -> int:
         return self.captioning.captionless_count()
 
-    def write_captions(self) -> Iterator[Progress]:
+    def write_captions(self) -> ProgressJob:
         return self.captioning.write_captions()
 
     # -- quality and groups ---------------------------------------------------------------

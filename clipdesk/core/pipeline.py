@@ -17,9 +17,9 @@ import numpy as np
 
 from clipdesk.core import imaging, quality
 from clipdesk.core.catalog import Catalog
-from clipdesk.core.types import FileStatus, PhotoMeta
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
+from clipdesk.core.types import FileStatus, PhotoMeta
 
 if TYPE_CHECKING:
     from clipdesk.core.embedder import Embedder

@@ -1,6 +1,7 @@
 """Small immutable values passed between the engine and its front ends."""
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 
@@ -149,3 +150,7 @@ class Sort(StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> Sort | None:
         return cls.DATE if value in ("default", "relevance") else None
+
+
+# A long job: a generator of its steps; closing it cancels the job and runs its clean-up.
+ProgressJob = Generator[Progress, None, None]

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from clipdesk.core.errors import ClipdeskError
@@ -27,9 +27,9 @@ def create_window(home: str | None = None) -> MainWindow:
 
 def start(window: MainWindow) -> None:
     """First launch asks for folders and starts at once; later launches catch up."""
-    if window.library.catalog.roots():
-        window.after_first_load(window.warm_up)
-        window.after_first_load(window.start_index)
+    if window.library.roots():
+        window.views.after_first_load(window.warm_up)
+        window.views.after_first_load(window.start_index)
         return
     dialog = FirstRunDialog(window)
     window.first_run = dialog
@@ -40,7 +40,7 @@ def start(window: MainWindow) -> None:
 def main(home: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("clipdesk")
-    app.setDesktopFileName("clipdesk")
+    QGuiApplication.setDesktopFileName("clipdesk")  # the icon a Wayland desktop shows
     try:
         window = create_window(home)
     except ClipdeskError as exc:  # a damaged catalog, an unusable data folder

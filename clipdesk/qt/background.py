@@ -2,9 +2,10 @@
 cancel) and the low-priority captions pass that follows it."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
@@ -30,7 +31,7 @@ class StatusLabel(QLabel):
     def full_text(self) -> str:
         return self._full
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._fit()
 
@@ -60,10 +61,13 @@ class BackgroundWork(QObject):
         # session until the Captions setting changes
         self.caption_error: str | None = None
         self.status_text = StatusLabel()
-        self.progress = QProgressBar(maximumWidth=220, textVisible=True)
-        self.pause_button = QToolButton(text="Pause")
+        self.progress = QProgressBar(textVisible=True)
+        self.progress.setMaximumWidth(220)
+        self.pause_button = QToolButton()
+        self.pause_button.setText("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.cancel_button = QToolButton(text="Cancel")
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
         self.cancel_button.clicked.connect(self.cancel_index)
         bar.addWidget(self.status_text, 1)
         for w in (self.progress, self.pause_button, self.cancel_button):
@@ -72,12 +76,14 @@ class BackgroundWork(QObject):
 
     # -- indexing ---------------------------------------------------------------------
 
-    def start_index(self, folders: list[str] | None = None, model: str | None = None) -> None:
+    def start_index(self, folders: Sequence[str | bytes] | None = None,
+                    model: str | None = None) -> None:
         if self.index_job is not None:
             self.index_job.cancel()  # the new run covers the old one's work
         if self.caption_job is not None:
             self.caption_job.cancel()  # indexing first; captions resume after it
-        job = self.jobs.create(lambda: self.library.index(folders, model))
+        roots = None if folders is None else list(folders)
+        job = self.jobs.create(lambda: self.library.index(roots, model))
         # each handler answers its own job only: the signals of a job this one replaced
         # (its cancellation, arriving late) must not end this one's progress bar
         mine = _bound(lambda: self.index_job, job, self.jobs)
@@ -154,7 +160,7 @@ class BackgroundWork(QObject):
         self.captions = mode
         self.caption_error = None  # a new setting: the model may be tried again
         forget_failures()
-        self.jobs.write(lambda: self.library.catalog.set_meta("captions", mode),
+        self.jobs.write(lambda: self.library.set_captions_mode(mode),
                         failed=self.failed.emit)
         if mode == "all":
             self.write_captions()
@@ -194,10 +200,11 @@ def first_line(error: BaseException | str) -> str:
     return next((line.strip() for line in str(error).splitlines() if line.strip()), "")
 
 
-def _bound(current: Callable[[], Job | None], job: Job, jobs: Jobs):
+def _bound(current: Callable[[], Job | None], job: Job,
+           jobs: Jobs) -> Callable[[Callable[..., object]], Callable[..., object]]:
     """Wrap a slot so that it runs only while `job` is the current one (and the window is
     open)."""
-    def wrap(slot: Callable) -> Callable:
+    def wrap(slot: Callable[..., object]) -> Callable[..., object]:
         return lambda *args: slot(*args) if current() is job and not jobs.closed else None
     return wrap
 

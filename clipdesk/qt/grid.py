@@ -6,12 +6,22 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRect,
-                            QSize, Qt, QTimer, Signal)
+from PIL import Image
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
-from PIL import Image
 
 from clipdesk.core.types import Hit, PhotoInfo
 from clipdesk.qt.worker import Jobs
@@ -21,6 +31,7 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # photos in the stack this best shot stands for
 REJECTED_ROLE = Qt.ItemDataRole.UserRole + 4
 CACHE_SIZE = 3000
+NO_PARENT = QModelIndex()  # a list has no parents: the default "parent" argument of Qt
 
 
 class ThumbnailCache(QObject):
@@ -34,7 +45,8 @@ class ThumbnailCache(QObject):
     BATCH = 48
 
     def __init__(self, jobs: Jobs, info: Callable[[int], PhotoInfo | None],
-                 thumb_path: Callable[[str], os.PathLike], parent: QObject | None = None) -> None:
+                 thumb_path: Callable[[str], os.PathLike[str]],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._jobs, self._info, self._thumb_path = jobs, info, thumb_path
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
@@ -58,8 +70,14 @@ class ThumbnailCache(QObject):
         queue, self._queue = self._queue, []
         for start in range(0, len(queue), self.BATCH):
             ids = queue[start:start + self.BATCH]
-            self._jobs.read(lambda ids=ids: [self._load(i) for i in ids], done=self._store,
-                            failed=lambda _e, ids=ids: self._pending.difference_update(ids))
+            self._jobs.read(partial(self._load_all, ids), done=self._store,
+                            failed=partial(self._failed, ids))
+
+    def _load_all(self, ids: list[int]) -> list[tuple[int, QImage, bytes | None]]:
+        return [self._load(i) for i in ids]
+
+    def _failed(self, ids: list[int], _error: object) -> None:
+        self._pending.difference_update(ids)
 
     def _load(self, photo_id: int) -> tuple[int, QImage, bytes | None]:
         """Runs on a reader thread. QImage, unlike QPixmap, may be made here."""
@@ -149,7 +167,7 @@ class PhotoGridModel(QAbstractListModel):
         self._rows = {pid: row for row, pid in enumerate(ids)}
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
     # -- the Python side: what the app and the delegate use ------------------------------
@@ -198,7 +216,8 @@ class PhotoGridModel(QAbstractListModel):
 
     # -- the Qt side --------------------------------------------------------------------
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Returning None to a C++ caller is safe (it becomes an empty QVariant without
         # touching None's count); only Python callers of index.data() pay.
         row = index.row() if index.isValid() else -1
@@ -252,10 +271,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
         """Cells are 4:3, the shape of most photos; others are fitted inside."""
         return QSize(self.cell, self.cell * 3 // 4)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
         return self.cell_size()
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
         box = option.rect.adjusted(4, 4, -4, -4)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.save()

@@ -3,16 +3,30 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from html import escape
 from pathlib import Path
 
-from html import escape
-
 from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (QCompleter, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-                               QPushButton, QTableWidget, QTableWidgetItem, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from clipdesk.core import quality
 from clipdesk.core.types import PhotoInfo, Problem
@@ -66,7 +80,8 @@ class DetailsPanel(QWidget):
         self.caption_edit = QLineEdit(placeholderText="Write a caption, then press Enter")
         self.caption_edit.returnPressed.connect(self._caption_done)
         self.caption_edit.hide()
-        self.edit_caption = QToolButton(text="Edit")
+        self.edit_caption = QToolButton()
+        self.edit_caption.setText("Edit")
         self.edit_caption.setToolTip("Write your own caption (it is kept for good)")
         self.edit_caption.clicked.connect(self._start_caption_edit)
         caption_row = QHBoxLayout()
@@ -84,13 +99,15 @@ class DetailsPanel(QWidget):
         grid = QGridLayout(self.facts)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setColumnStretch(1, 1)
-        rows = [("Caption", caption_row), *self.fields.items(), ("Tags", self.tags), ("", self.add_tag)]
+        rows: list[tuple[str, QWidget | QLayout]] = [
+            ("Caption", caption_row), *self.fields.items(), ("Tags", self.tags),
+            ("", self.add_tag)]
         for row, (name, field) in enumerate(rows):
             grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0, Qt.AlignmentFlag.AlignTop)
-            if isinstance(field, QHBoxLayout):
-                grid.addLayout(field, row, 1)
-            else:
+            if isinstance(field, QWidget):
                 grid.addWidget(field, row, 1)
+            else:
+                grid.addLayout(field, row, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview)
         layout.addWidget(self.facts)
@@ -272,7 +289,7 @@ class PreviewDialog(QDialog):
                 self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)
         self._fit()
 

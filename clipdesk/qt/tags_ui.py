@@ -1,10 +1,20 @@
 """Tag widgets: the tag list with counts, the teaching bar, the vocabulary editor."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMenu, QPlainTextEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from clipdesk.core.tagging import SENSITIVE
 
@@ -51,7 +61,7 @@ class TagSidebar(QWidget):
     def tags(self) -> list[str]:
         return [t for t in self._row_tags if t]
 
-    def _menu(self, pos) -> None:
+    def _menu(self, pos: QPoint) -> None:
         tag = self.tag_of(self.list.itemAt(pos))
         if not tag:
             return

@@ -9,7 +9,7 @@ Cancelling closes the generator at its next step, so its `finally` blocks run; p
 holds it between steps.
 
 Two pools, as Anki does: one writer thread, the only thread that writes the catalog or the
-vocabulary (it is marked with catalog.writer_thread(), and the app makes the catalog check
+vocabulary (it is marked with library.writer_thread(), and the app makes the catalog check
 that in its test mode), and a small pool of readers for queries and thumbnails. A short
 write (a tag, a caption, a setting) does not wait for a long writer job to end: it runs
 between two of that job's steps, even while the job is paused.
@@ -20,15 +20,18 @@ import inspect
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from clipdesk.core.catalog import writer_thread
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.library import writer_thread
 
 log = logging.getLogger(__name__)
+
+Done = Callable[[Any], object]  # called on the GUI thread with the job's result
+Failed = Callable[[ClipdeskError], object]  # ... or with the error a person can act on
 
 
 class Job(QObject):
@@ -92,7 +95,7 @@ class Job(QObject):
             return
         self.finished.emit(result)
 
-    def _drive(self, gen) -> Any:
+    def _drive(self, gen: Generator[Any, None, Any]) -> Any:
         last = None
         try:
             for step in gen:
@@ -145,15 +148,15 @@ class Jobs(QObject):
             signal.connect(lambda *_, j=job: self._alive.discard(j))
         return job
 
-    def read(self, fn: Callable[[], Any], done: Callable | None = None,
-             failed: Callable | None = None) -> Job:
+    def read(self, fn: Callable[[], Any], done: Done | None = None,
+             failed: Failed | None = None) -> Job:
         """Run `fn` on a reader thread: it must not write the catalog or the vocabulary."""
         job = self._connected(fn, done, failed)
         self.start_reader(job)
         return job
 
-    def write(self, fn: Callable[[], Any], done: Callable | None = None,
-              failed: Callable | None = None) -> Job:
+    def write(self, fn: Callable[[], Any], done: Done | None = None,
+              failed: Failed | None = None) -> Job:
         """Run a short write on the writer thread: as soon as it is free, or between two
         steps of the long job running there. Writes run in the order asked."""
         job = self._connected(fn, done, failed)
@@ -165,8 +168,8 @@ class Jobs(QObject):
             long.poke()  # or sooner, at the long job's next step (or now, if paused)
         return job
 
-    def _connected(self, fn: Callable[[], Any], done: Callable | None,
-                   failed: Callable | None) -> Job:
+    def _connected(self, fn: Callable[[], Any], done: Done | None,
+                   failed: Failed | None) -> Job:
         job = self.create(fn)
         if done is not None:
             job.finished.connect(lambda result: None if self.closed else done(result))

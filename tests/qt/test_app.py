@@ -10,8 +10,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.library import Library
+from clipdesk.core.models import load_model
 from clipdesk.core.types import Progress
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.main_window import MainWindow
@@ -77,7 +79,7 @@ def test_dropping_an_image_file_finds_its_look_alikes(qtbot, window, photos, tmp
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "similar"):
         QApplication.sendEvent(window, event)
-    assert window.mode == "similar"
+    assert window.views.mode == "similar"
     assert shown_paths(window, 1)[0] == original
 
 
@@ -85,7 +87,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     rect = window.grid.visualRect(window.model.index(0))
     first = shown_paths(window, 1)[0]
     window.grid.customContextMenuRequested.emit(rect.center())
-    menu = window.context_menu
+    menu = window.photo_actions.context_menu
     labels = [a.text() for a in menu.actions()]
     assert labels == ["Find similar", "Find sharper versions", "",
                       "Teach a tag from the selected photos…", "Mark as reject", "",
@@ -122,7 +124,7 @@ def test_space_opens_a_preview_and_arrows_move_through_photos(qtbot, window):
     window.grid.setFocus()
     window.grid.setCurrentIndex(window.model.index(0))
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
-    preview = window.preview
+    preview = window.photo_actions.preview
     assert preview is not None and preview.isVisible()
     qtbot.waitUntil(lambda: not preview.image.pixmap().isNull(), timeout=10_000)
     assert preview.caption.text() == f"1 of {window.model.rowCount()}"
@@ -133,9 +135,12 @@ def test_space_opens_a_preview_and_arrows_move_through_photos(qtbot, window):
 
 
 def test_cancel_then_resume_indexing(qtbot, tmp_path):
+    # cancelled at its first step, a run has written one batch and may finish the (at most
+    # two) batches in flight: four batches always leave some photos for the next run
+    count = 4 * Embedder(load_model(TINY_MODEL)).batch_size  # 128 on a CPU, 512 on CUDA
     root = tmp_path / "many"
     root.mkdir()
-    for i in range(120):
+    for i in range(count):
         render(list(COLORS)[i % 6], SHAPES[i % 3], "gray", (800, 600), seed=i).save(
             root / f"{i:03d}.jpg")
     library = Library(str(tmp_path / "home"))
@@ -148,24 +153,26 @@ def test_cancel_then_resume_indexing(qtbot, tmp_path):
                           check_params_cb=lambda p: p.phase == "index"):
         pass
     assert "photos/s" in win.status_text.text()
-    assert win.work.progress.maximum() == 120
+    assert win.work.progress.maximum() == count
     with qtbot.waitSignal(job.cancelled, timeout=WAIT_MS):
         win.work.cancel_button.click()
     partial = win.library.status().photos
-    assert 0 < partial < 120
+    assert 0 < partial < count
     assert "cancelled" in win.status_text.text()
     win.start_index()
     with qtbot.waitSignal(win.index_job.finished, timeout=WAIT_MS):
         pass
-    assert win.library.status().photos == 120
+    assert win.library.status().photos == count
 
 
 def test_pause_holds_the_job_between_steps(qtbot):
     jobs = Jobs()
     gate = threading.Event()
+    started: list[int] = []
 
     def steps():
         for i in range(3):
+            started.append(i)
             gate.wait(5)
             yield Progress("index", done=i + 1, total=3)
 
@@ -175,11 +182,17 @@ def test_pause_holds_the_job_between_steps(qtbot):
     jobs.start_writer(job)
     job.pause()
     gate.set()
-    qtbot.waitUntil(lambda: seen == [1], timeout=5_000)
-    qtbot.wait(300)
-    assert seen == [1]  # held while paused
-    with qtbot.waitSignal(job.finished, timeout=5_000):
-        job.resume()
+    try:
+        qtbot.waitUntil(lambda: seen == [1], timeout=5_000)
+        # A short write runs between two steps of the long job, paused or not: when it
+        # has run, the job stood between steps 1 and 2, and is still there (no sleep).
+        probe: list[list[int]] = []
+        jobs.write(lambda: list(started), done=probe.append)
+        qtbot.waitUntil(lambda: probe != [], timeout=5_000)
+        assert probe == [[0]] and seen == [1]  # held while paused
+    finally:
+        with qtbot.waitSignal(job.finished, timeout=5_000):
+            job.resume()
     assert seen == [1, 2, 3]
 
 
@@ -203,8 +216,8 @@ def test_job_signals_reach_slots_on_the_gui_thread(qtbot):
 
 
 def test_a_model_that_cannot_load_offers_a_local_folder(qtbot, window):
-    window.show_error(ModelLoadError("cannot load model X: offline"))
-    box = window.error_box
+    window.dialogs.show_error(ModelLoadError("cannot load model X: offline"))
+    box = window.dialogs.error_box
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "cannot load model X" in box.text()
     assert any(b.text() == "Choose model folder…" for b in box.buttons())
@@ -236,12 +249,12 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
         "unwanted: a purple shape | purple\n")
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
     purple = {p for p, c in photos.items() if c[0] == "purple"}
-    paths = win.library.catalog.paths_for(win.flagged)
+    paths = win.library.catalog.paths_for(win.views.flagged)
     assert {Path(os.fsdecode(p)) for p in paths.values()} == purple
-    assert win.model.veiled == win.flagged  # blur is the default
+    assert win.model.veiled == win.views.flagged  # blur is the default
 
     row = next(r for r in range(win.model.rowCount())
-               if win.model.photo_at(r) in win.flagged)
+               if win.model.photo_at(r) in win.views.flagged)
     photo_id = win.model.photo_at(row)
     qtbot.waitUntil(lambda: win.thumbnails.get(photo_id) is not None, timeout=10_000)
     shown = win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
@@ -250,14 +263,14 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
     win.grid.setCurrentIndex(win.model.index(row))  # a click reveals it
     assert win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage() == real
 
-    win.set_sensitive("hide")
+    win.photo_actions.set_sensitive("hide")
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos) - len(purple) + 1,
                     timeout=10_000)  # the one already revealed stays
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "flagged"):
-        win.show_flagged()
+        win.photo_actions.show_flagged()
     assert set(shown_paths(win, 50)) == purple
-    win.set_sensitive("blur")
+    win.photo_actions.set_sensitive("blur")
 
 
 def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tmp_path):
@@ -277,7 +290,7 @@ def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tm
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "search"):
         win.search.setText("a circle")
-    assert win._hits and {h.photo_id for h in win._hits} <= red_ids
+    assert win.views.hits and {h.photo_id for h in win.views.hits} <= red_ids
     assert photos[shown_paths(win, 1)[0]] == ("red", "circle")
     win.search.clear()
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):

@@ -34,6 +34,12 @@ def row_of(win, path: Path) -> int:
     return next(r for r, p in enumerate(shown_paths(win, win.model.rowCount())) if p == path)
 
 
+def menu_item(win, starts: str):
+    """The open right-click menu's entry whose text starts with `starts`."""
+    return next(a for a in win.photo_actions.context_menu.actions()
+                if a.text().startswith(starts))
+
+
 def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, shots):
     _, _, bursts, duplicates, singles = shots
     total = sum(map(len, bursts)) + len(duplicates) + len(singles)
@@ -45,7 +51,7 @@ def test_bursts_and_duplicates_are_stacked_under_their_best_shot(qtbot, window, 
     assert stacked == {len(SIGMAS)}
     assert window.model.stack_at(row_of(window, singles[0])) == 1
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
-        window.set_stacking(False)
+        window.photo_actions.set_stacking(False)
     qtbot.waitUntil(lambda: window.model.rowCount() == total, timeout=WAIT_MS)
 
 
@@ -55,14 +61,14 @@ def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
     row = row_of(window, bursts[0][0])
     window.grid.customContextMenuRequested.emit(
         window.grid.visualRect(window.model.index(row)).center())
-    action = next(a for a in window.context_menu.actions() if a.text().startswith("Show all"))
+    action = menu_item(window, "Show all")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "stack"):
         action.trigger()
     assert shown_paths(window, 10) == bursts[0]  # best shot first, then by sharpness
     window.grid.customContextMenuRequested.emit(
         window.grid.visualRect(window.model.index(0)).center())
-    keep = next(a for a in window.context_menu.actions() if a.text().startswith("Keep the best"))
+    keep = menu_item(window, "Keep the best")
     keep.trigger()
     others = [window.model.photo_at(r) for r in range(1, len(bursts[0]))]
     qtbot.waitUntil(lambda: set(others) <= window.library.catalog.rejected_ids(), timeout=10_000)
@@ -72,7 +78,7 @@ def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
 
 
 def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
-    window.set_stacking(False)
+    window.photo_actions.set_stacking(False)
     qtbot.waitUntil(lambda: window.model.rowCount() == 19, timeout=WAIT_MS)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.sort.setCurrentIndex(window.sort.findData("sharpness"))
@@ -91,21 +97,21 @@ def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, wi
     _, _, bursts, _, singles = shots
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "blurry"):
-        window.show_blurry()
-    blurred = {p for b in bursts for p, s in zip(b, SIGMAS) if s >= 4}
+        window.photo_actions.show_blurry()
+    blurred = {p for b in bursts for p, s in zip(b, SIGMAS, strict=True) if s >= 4}
     assert set(shown_paths(window, 50)) == blurred and window.blur_limit.isVisible()
-    scores = [h.score for h in window._hits]
+    scores = [h.score for h in window.views.hits]
     assert scores == sorted(scores)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.blur_limit.setValue(72)  # now slightly soft shots count too
-    softer = {p for b in bursts for p, s in zip(b, SIGMAS) if s >= 2}
+    softer = {p for b in bursts for p, s in zip(b, SIGMAS, strict=True) if s >= 2}
     assert set(shown_paths(window, 50)) == softer
     assert singles[-1] not in shown_paths(window, 50)  # the bokeh shot stays sharp
 
 
 def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, window, shots):
     _, _, bursts, _, _ = shots
-    window.set_stacking(False)
+    window.photo_actions.set_stacking(False)
     qtbot.waitUntil(lambda: window.model.rowCount() == 19, timeout=WAIT_MS)
     row = row_of(window, bursts[1][3])
     with qtbot.waitSignal(window.details_shown, timeout=10_000):
@@ -114,7 +120,7 @@ def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, wi
     assert window.details.fields["Stack"].text().startswith("one of 4")
     window.grid.customContextMenuRequested.emit(
         window.grid.visualRect(window.model.index(row)).center())
-    action = next(a for a in window.context_menu.actions() if a.text() == "Find sharper versions")
+    action = menu_item(window, "Find sharper versions")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         action.trigger()
     assert shown_paths(window, 10) == bursts[1][:3]

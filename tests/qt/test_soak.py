@@ -59,9 +59,9 @@ for step in range(REPAINTS):
         for role in roles:
             index.data(role)
             reads += 1
-    win.selected_ids()  # the app's own lookups of the photo under the cursor
-    win._is_current(ids[0])
-    win._path_of(index.row())
+    win.selection.selected_ids()  # the app's own lookups of the photo under the cursor
+    win.selection.is_current(ids[0])
+    win.photo_actions.path_of(index.row())
     if step % 25 == 0:
         win.grid.setCurrentIndex(index)  # details panel: the app's selection path
         win.grid.grab()

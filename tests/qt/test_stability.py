@@ -24,29 +24,29 @@ def test_every_edit_from_the_app_lands_through_the_writer_thread(qtbot, window, 
     window.library.catalog.check_writer = True  # any write off the writer thread raises
     errors: list[ClipdeskError] = []
     window.work.failed.connect(errors.append)
-    monkeypatch.setattr(window, "show_error", errors.append)
+    monkeypatch.setattr(window.dialogs, "show_error", errors.append)
     first, second = window.model.photo_at(0), window.model.photo_at(1)
     window.grid.setCurrentIndex(window.model.index(0))
 
     window.details.tag_added.emit("picnic")
     window.details.caption_edited.emit("a plate on a table")
-    window.set_rejected([second], True)
-    window.set_sensitive("show")
-    window.set_stacking(False)
+    window.photo_actions.set_rejected([second], True)
+    window.photo_actions.set_sensitive("show")
+    window.photo_actions.set_stacking(False)
     window.set_captions("off")
     window.grid.selectionModel().select(window.model.index(1),
                                         window.grid.selectionModel().SelectionFlag.Select)
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Outdoors", True))
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "teach"):
-        window.teach_dialog()
+        window.tagging.teach_dialog()
 
     catalog = window.library.catalog
     qtbot.waitUntil(lambda: tags_of(window, first).get("picnic") == "manual", timeout=WAIT_MS)
     assert catalog.caption(first) == ("a plate on a table", "manual")
     assert second in catalog.rejected_ids()
-    assert [catalog.get_meta(k) for k in ("sensitive_display", "stack", "captions")] == \
-        ["show", "0", "off"]
+    assert window.library.captions_mode() == "off"  # the library's setting, in its catalog
+    assert (window.prefs.sensitive, window.prefs.stack) == ("show", False)  # the view's
     assert tags_of(window, first).get("outdoors") == "manual"  # taught: a yes example
     assert tags_of(window, second).get("outdoors") == "manual"
     assert errors == []
@@ -55,20 +55,19 @@ def test_every_edit_from_the_app_lands_through_the_writer_thread(qtbot, window, 
 def test_a_locked_catalog_does_not_freeze_the_window(qtbot, window):
     """Another writer holds the catalog (a long transaction): the GUI thread never waits
     on it; the edit lands once the lock is gone."""
+    window.grid.setCurrentIndex(window.model.index(0))
+    photo = window.model.photo_at(0)
     other = sqlite3.connect(window.library.catalog.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        window.set_sensitive("hide")  # returns at once: the write is queued on the writer
-        window.details.tag_added.emit("queued")
+        window.details.tag_added.emit("queued")  # returns at once: queued on the writer
         qtbot.keyClicks(window.search, "still typing")  # the window answers meanwhile
         assert window.search.text() == "still typing"
-        assert window.library.catalog.get_meta("sensitive_display") != "hide"  # reads go on
+        assert "queued" not in tags_of(window, photo)  # reads go on
     finally:
         other.execute("COMMIT")
         other.close()
-    qtbot.waitUntil(lambda: window.library.catalog.get_meta("sensitive_display") == "hide",
-                    timeout=WAIT_MS)
-    window.set_sensitive("blur")
+    qtbot.waitUntil(lambda: tags_of(window, photo).get("queued") == "manual", timeout=WAIT_MS)
 
 
 def test_a_second_index_run_keeps_its_progress_bar_until_it_ends(qtbot, window):
@@ -101,7 +100,7 @@ def test_a_second_index_run_keeps_its_progress_bar_until_it_ends(qtbot, window):
 
 def test_another_indexer_on_the_library_is_said_in_the_app(qtbot, window, monkeypatch):
     errors: list[ClipdeskError] = []
-    monkeypatch.setattr(window, "show_error", errors.append)
+    monkeypatch.setattr(window.dialogs, "show_error", errors.append)
     with index_lock(window.library.home):  # as `clipdesk index` in another terminal
         window.start_index()
         qtbot.waitUntil(lambda: window.index_job is None, timeout=WAIT_MS)
@@ -124,10 +123,10 @@ def test_a_long_error_stays_on_one_line_of_the_status_bar(qtbot, window):
     assert metrics.horizontalAdvance(shown) <= window.status_text.width()
     assert window.status_text.toolTip() == wall  # the whole text, on hover
     assert window.width() == width
-    window.show_error(ClipdeskError("cannot read the catalog; run clipdesk restore-backup\n"
+    window.dialogs.show_error(ClipdeskError("cannot read the catalog; run clipdesk restore-backup\n"
                                     "  File ...\nsqlite3.DatabaseError: malformed"))
-    assert window.error_box.text() == "cannot read the catalog; run clipdesk restore-backup"
-    window.error_box.close()
+    assert window.dialogs.error_box.text() == "cannot read the catalog; run clipdesk restore-backup"
+    window.dialogs.error_box.close()
 
 
 def test_a_caption_model_that_cannot_load_is_said_once_not_retried(qtbot, photos, tmp_path):

@@ -62,9 +62,9 @@ def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Leafy", True))
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "teach"):
-        win.teach_dialog()
+        win.tagging.teach_dialog()
     assert win.teach_bar.isVisible() and "leafy" in win.teach_bar.text.text()
-    scores = [h.score for h in win._hits]
+    scores = [h.score for h in win.views.hits]
     assert win.model.rowCount() == len(photos) - 2  # every other photo, ranked to judge
     assert not taught & set(win.model.ids) and scores == sorted(scores, reverse=True)
 
@@ -111,8 +111,8 @@ def test_a_tag_is_renamed_and_removed_from_the_tag_list(qtbot, photos, tmp_path,
 def test_the_vocabulary_is_edited_as_text_and_tags_follow(qtbot, photos, tmp_path):
     win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
     qtbot.waitUntil(lambda: "red" in win.tags.tags(), timeout=WAIT_MS)
-    win.edit_vocabulary()
-    dialog = win.vocabulary_dialog
+    win.tagging.edit_vocabulary()
+    dialog = win.tagging.vocabulary_dialog
     assert dialog.text() == COLOURS_AND_SHAPES
     dialog.editor.setPlainText(COLOURS_AND_SHAPES + "triangle: a triangle\n")
     dialog.accept()

@@ -1,0 +1,74 @@
+"""The `clipdesk` command: the engine's jobs, headless. Qt is imported only by `gui`.
+
+Each module here registers its subcommands (`register(sub)`, with `set_defaults(run=...)`)
+and talks only to the Library facade: upkeep (index, status, problems, backups, models,
+gui), find (search, similar, blurry, groups, flagged), organize (tags, teaching, rejects,
+captions).
+
+Exit status: 0 done, 1 an error (one line on stderr), 2 a usage error, 130 interrupted,
+141 (128 + SIGPIPE, what `cat` or `grep` give) when the reader of the output went away,
+as with `clipdesk search ... | head`: the output stops quietly, without a traceback."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from clipdesk.cli import find, organize, upkeep
+from clipdesk.core.errors import ClipdeskError
+
+_GROUPS = (upkeep, find, organize)  # the order of the commands in --help
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clipdesk", description="Find your photos by what is in them.")
+    parser.add_argument("--home", metavar="DIR",
+                        help="where the catalog, index and thumbnails live "
+                             "(default: $CLIPDESK_HOME or the user data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in _GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        from clipdesk.core.imaging import show_native_messages
+
+        show_native_messages(True)  # libtiff's own warnings, quiet by default
+    if args.command is None:
+        args = parser.parse_args(["gui"], namespace=args)
+    if getattr(args, "k", 1) < 1:
+        parser.error("-k must be at least 1")
+    if args.command == "search" and not args.text.strip():
+        parser.error("the search text is empty: describe what is in the photos")
+    try:
+        rc: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as an "ignored" error
+        return rc
+    except BrokenPipeError:
+        return _reader_went_away()
+    except ClipdeskError as exc:
+        print(f"clipdesk: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("clipdesk: interrupted; what was done so far is saved", file=sys.stderr)
+        return 130
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`| head`): point stdout at /dev/null so that the
+    interpreter's last flush has nowhere to fail, and exit as SIGPIPE would."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 141

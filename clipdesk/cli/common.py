@@ -1,0 +1,90 @@
+"""What every command shares: the library it opens, progress bars, and output."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from clipdesk.core.types import Hit, IndexSummary, Phase, Progress
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
+
+DEFAULT_K = 20
+
+
+def add_result_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
+                   help=f"how many results (default {DEFAULT_K})")
+    add_json_option(p)
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@contextlib.contextmanager
+def open_library(args: argparse.Namespace) -> Iterator[Library]:
+    from clipdesk.core.library import Library  # torch and friends load only when needed
+
+    lib = Library(args.home)
+    try:
+        yield lib
+    finally:
+        lib.close()
+
+
+def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | None:
+    """Run a job, with a progress bar on a terminal and silence when piped."""
+    bar = None
+    summary = None
+    show = sys.stderr.isatty()
+    try:
+        for step in job:
+            if step.summary is not None:
+                summary = step.summary
+            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION):
+                continue
+            if bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(total=step.total, unit="photo", desc=title, file=sys.stderr,
+                           dynamic_ncols=True)
+            bar.update(step.done - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    return summary
+
+
+def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
+    hits = list(hits)
+    if as_json and lib is not None:
+        sharp = lib.sharpness_of(h.photo_id for h in hits)
+        print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                     "sharpness": rounded(sharp.get(h.photo_id)),
+                     "tags": [t for t, _, _ in lib.photo_tags(h.photo_id)],
+                     "caption": lib.caption_of(h.photo_id)[0]} for h in hits])
+        return
+    out = sys.stdout.buffer
+    for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
+        out.write(f"{h.score:6.3f}  ".encode() + h.path + b"\n")
+    out.flush()
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def local_time(when: datetime) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_json(data: object) -> None:
+    # ensure_ascii keeps non-UTF-8 names (surrogate escapes) round-trippable
+    print(json.dumps(data, ensure_ascii=True, indent=2))

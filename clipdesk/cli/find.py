@@ -1,0 +1,113 @@
+"""Finding photos: by words, by an image, and the quality views (blurry, groups, flagged)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from clipdesk.cli.common import (
+    add_json_option,
+    add_result_options,
+    open_library,
+    print_hits,
+    print_json,
+    rounded,
+)
+from clipdesk.core.quality import BLURRY, describe
+from clipdesk.core.types import Sort
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("search", help="photos that match a description, best first")
+    p.add_argument("text")
+    add_result_options(p)
+    p.add_argument("--all", action="store_true",
+                   help="also show the weaker matches below the relevance cutoff")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="only photos with this tag (repeat for several)")
+    p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
+                   help="order of the results (default: best match first)")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("similar", help="photos that look like an image file")
+    p.add_argument("image", help="any image file, in the library or not")
+    add_result_options(p)
+    p.add_argument("--sharper", action="store_true",
+                   help="only look-alikes sharper than IMAGE, sharpest first")
+    p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
+                   help="order of the results (default: most alike first)")
+    p.set_defaults(run=cmd_similar)
+
+    p = sub.add_parser("blurry", help="photos judged blurry, blurriest first")
+    p.add_argument("--below", type=float, metavar="SCORE",
+                   help=f"sharpness under which a photo counts as blurry (default {BLURRY}; "
+                        "sharp photos score about 0.7-0.9)")
+    add_json_option(p)
+    p.set_defaults(run=cmd_blurry)
+
+    p = sub.add_parser("groups", help="bursts and near-duplicates, best shot first")
+    add_json_option(p)
+    p.set_defaults(run=cmd_groups)
+
+    p = sub.add_parser("flagged", help="photos with the sensitive-content flag")
+    add_json_option(p)
+    p.set_defaults(run=cmd_flagged)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        hits = lib.search(args.text, args.k, tags=args.tag)
+        shown = hits if args.all else [h for h in hits if h.relevant]
+        if Sort(args.sort) is Sort.SHARPNESS:
+            shown = lib.by_sharpness(shown)
+        print_hits(shown, args.json, lib)
+    if len(shown) < len(hits):
+        print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
+              "--all shows them", file=sys.stderr)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
+        by_sharpness = Sort(args.sort) is Sort.SHARPNESS
+        print_hits(lib.by_sharpness(hits) if by_sharpness else hits, args.json, lib)
+    return 0
+
+
+def cmd_flagged(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        print_hits(lib.flagged(), args.json, lib)
+    return 0
+
+
+def cmd_blurry(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        hits = lib.blurry(BLURRY if args.below is None else args.below)
+    if args.json:
+        print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
+                     "sharpness": round(h.score, 4), "judged": describe(h.score)}
+                    for h in hits])
+    else:
+        print_hits(hits, False, None)
+    return 0
+
+
+def cmd_groups(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        groups = lib.groups()
+    if args.json:
+        print_json([{"best": os.fsdecode(g[0].path), "members": [
+            {"path": os.fsdecode(m.path), "score": rounded(m.sharpness),
+             "sharpness": rounded(m.sharpness), "rejected": m.rejected,
+             "best": i == 0} for i, m in enumerate(g)]} for g in groups])
+        return 0
+    out = sys.stdout.buffer
+    for n, group in enumerate(groups, 1):
+        out.write(f"Group {n} ({len(group)} photos):\n".encode())
+        for i, m in enumerate(group):
+            mark = "best" if i == 0 else ("reject" if m.rejected else "")
+            sharp = "   -  " if m.sharpness is None else f"{m.sharpness:6.3f}"
+            out.write(f"  {sharp}  {mark:6s}  ".encode() + m.path + b"\n")
+    out.flush()
+    return 0

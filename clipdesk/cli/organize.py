@@ -1,0 +1,116 @@
+"""Organising photos: tags, teaching a tag by example, rejects and captions."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+
+from clipdesk.cli.common import (
+    DEFAULT_K,
+    add_json_option,
+    drive,
+    open_library,
+    print_hits,
+    print_json,
+)
+from clipdesk.core.captions import DEFAULT_CAPTIONER
+from clipdesk.core.errors import ClipdeskError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("tags", help="every tag with its count, or one photo's tags")
+    p.add_argument("image", nargs="?", help="a photo in the library")
+    add_json_option(p)
+    p.set_defaults(run=cmd_tags)
+
+    p = sub.add_parser("teach", help="teach a tag by example: photos that show it (and not)")
+    p.add_argument("tag")
+    p.add_argument("--yes", nargs="+", default=[], metavar="IMG", help="photos that show it")
+    p.add_argument("--no", nargs="+", default=[], metavar="IMG", help="photos that do not")
+    p.set_defaults(run=cmd_teach)
+
+    p = sub.add_parser("suggest", help="photos a taught tag would add, most likely first")
+    p.add_argument("tag")
+    p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
+                   help=f"how many (default {DEFAULT_K})")
+    add_json_option(p)
+    p.set_defaults(run=cmd_suggest)
+
+    p = sub.add_parser("reject", help="mark photos as rejects (nothing is deleted)")
+    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("--undo", action="store_true", help="take the mark off again")
+    p.set_defaults(run=cmd_reject)
+
+    p = sub.add_parser("caption", help="a photo's caption, written first if it has none")
+    p.add_argument("image", nargs="?", help="an image file, in the library or not")
+    p.add_argument("--all", action="store_true",
+                   help="write a caption for every photo in the library that has none")
+    p.add_argument("--set", metavar="TEXT", help="give a library photo your own caption")
+    p.add_argument("--model", metavar="SPEC",
+                   help=f"the CoCa model that writes captions (default {DEFAULT_CAPTIONER}); "
+                        "remembered for this library")
+    add_json_option(p)
+    p.set_defaults(run=cmd_caption)
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        if args.image is None:
+            counts = lib.tag_counts()
+            if args.json:
+                print_json([{"tag": t, "count": n} for t, n in counts])
+            for tag, n in [] if args.json else counts:
+                print(f"{n:6d}  {tag}")
+            return 0
+        tags = lib.tags(args.image)
+    if args.json:
+        print_json({"path": os.path.abspath(args.image), "tags": [
+            {"tag": t, "score": None if s is None else round(s, 4), "source": src}
+            for t, s, src in tags]})
+    else:
+        print(", ".join(t for t, _, _ in tags) or "(no tags)")
+    return 0
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        count = lib.teach(args.tag, args.yes, args.no)
+    print(f"Taught {args.tag!r}: {len(args.yes)} yes, {len(args.no)} no; {count} photos "
+          f"suggested (clipdesk suggest {args.tag})")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        print_hits([h for h in lib.suggest(args.tag, args.k) if h.relevant], args.json, lib)
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        lib.set_rejected([lib.photo_id(p) for p in args.images], not args.undo)
+    print(f"{len(args.images)} photos {'no longer marked' if args.undo else 'marked'} as "
+          "rejects (the files are untouched)")
+    return 0
+
+
+def cmd_caption(args: argparse.Namespace) -> int:
+    if args.image is None and not args.all:
+        raise ClipdeskError("name an image, or use --all to caption the whole library")
+    with open_library(args) as lib:
+        if args.model:
+            lib.choose_captioner(args.model)
+        if args.all:
+            with contextlib.closing(lib.write_captions()) as job:
+                drive(job, "Captioning")
+            print(f"{lib.captionless_count()} photos still without a caption")
+        if args.image is None:
+            return 0
+        if args.set is not None:
+            lib.set_caption(lib.photo_id(args.image), args.set)
+        caption = lib.caption_file(args.image)
+    if args.json:
+        print_json({"path": os.path.abspath(args.image), "caption": caption})
+    else:
+        print(caption)
+    return 0

@@ -1,0 +1,152 @@
+"""Keeping the library: index, status, problems, backups, models, and the app itself."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+from clipdesk.cli.common import (
+    add_json_option,
+    drive,
+    local_time,
+    open_library,
+    print_json,
+)
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.types import IndexSummary
+
+MODEL_HELP = (
+    f"embedding model: ARCH:TAG (default {DEFAULT_MODEL}), hf-hub:ORG/REPO, or "
+    "local-dir:FOLDER (open_clip_config.json + weights). Indexing with another model "
+    "re-embeds the library; queries always use the model that made the stored vectors")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("index", help="add photo folders and index new or changed photos")
+    p.add_argument("folders", nargs="*", help="folders to add (default: the known ones)")
+    p.add_argument("--model", metavar="SPEC", help=MODEL_HELP)
+    p.add_argument("--wait", action="store_true",
+                   help="if another clipdesk is indexing this library, wait for it to finish "
+                        "(default: say so and exit)")
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("status", help="what is indexed, problems, model, folders")
+    add_json_option(p)
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("problems", help="files that were skipped or failed, with reasons")
+    add_json_option(p)
+    p.set_defaults(run=cmd_problems)
+
+    p = sub.add_parser("restore-backup",
+                       help="put the last good backup of the catalog back (after damage)")
+    p.add_argument("which", nargs="?", metavar="WHICH",
+                   help="a backup's number in --list (1 = newest) or its file name "
+                        "(default: the newest one that passes its check)")
+    p.add_argument("--list", action="store_true", help="list the backups, newest first")
+    p.set_defaults(run=cmd_restore_backup)
+
+    sub.add_parser("models", help="list the built-in model specs open_clip knows"
+                   ).set_defaults(run=cmd_models)
+    sub.add_parser("gui", help="open the desktop app (the default with no command)"
+                   ).set_defaults(run=cmd_gui)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with open_library(args) as lib, \
+            contextlib.closing(lib.index(args.folders, args.model, wait=args.wait)) as job:
+        summary = drive(job)
+    if summary is not None:
+        print_summary(summary)
+    return 0
+
+
+def print_summary(s: IndexSummary) -> None:
+    """What the library holds, then what this run did (per file)."""
+    copies = f"{s.copies} {'copy' if s.copies == 1 else 'copies'}"
+    print(f"Indexed {s.photos} photos in {s.seconds:.1f} s ({s.embedded} embedded, "
+          f"{s.photos_per_second:.1f} photos/s): {s.new} new, {copies}, {s.changed} changed, "
+          f"{s.moved} moved, {s.removed} removed, {s.unchanged} unchanged, "
+          f"{s.problems} problems")
+    if s.problems:
+        print("See them with: clipdesk problems")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        st = lib.status()
+    if args.json:
+        print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
+                    "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
+                    "index": st.index_state, "home": st.home})
+        return 0
+    print(f"Photos:   {st.photos} ({st.files} files)")
+    print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
+    print(f"Model:    {st.model or 'none yet'}")
+    if st.pending_model:
+        print(f"Switching to: {st.pending_model} (run clipdesk index to finish)")
+    print(f"Index:    {st.index_state}")
+    print("Folders:  " + (", ".join(st.roots) or "none yet"))
+    print(f"Data in:  {st.home}")
+    return 0
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        problems = lib.problems()
+    if args.json:
+        print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason}
+                    for p in problems])
+        return 0
+    out = sys.stdout.buffer
+    for p in problems:
+        out.write(p.path + f"\t{p.status}: {p.reason}\n".encode())
+    out.flush()
+    return 0
+
+
+def cmd_restore_backup(args: argparse.Namespace) -> int:
+    from clipdesk.core import backup
+    from clipdesk.core.paths import home_dir
+
+    home = home_dir(args.home)  # not a Library: its catalog may be the damaged one
+    if args.list:
+        backups = backup.list_backups(home)
+        if not backups:
+            print(f"No backups yet in {backup.backup_dir(home)}; one is made after each "
+                  "`clipdesk index` that changes something.")
+        for n, b in enumerate(backups, 1):
+            count = backup.info(b).photos
+            held = "damaged" if count is None else f"{count} photos"
+            print(f"{n}  {local_time(b.made)}  {held:>14}  {b.path.name}")
+        return 0
+    restored = backup.restore(home, args.which)
+    kept = ("" if restored.aside is None
+            else f"; the catalog it replaced is kept as {restored.aside}")
+    print(f"Restored the catalog from the backup of {local_time(restored.backup.made)}: "
+          f"{restored.backup.photos} photos{kept}.")
+    print("Run `clipdesk index` to catch up with the changes since that backup.")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from clipdesk.core.models import list_builtin
+
+    print(f"Default: {DEFAULT_MODEL}")
+    print("Also: hf-hub:ORG/REPO and local-dir:FOLDER. MobileCLIP weights are licensed "
+          "for research use only.")
+    for spec in list_builtin():
+        print(spec)
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+        raise ClipdeskError("no screen to show the app on (DISPLAY is not set); the "
+                            "command line works without one: see clipdesk --help")
+    from clipdesk.qt.app import main as gui_main  # the only place the CLI touches Qt
+
+    return gui_main(args.home)

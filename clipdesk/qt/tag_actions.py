@@ -1,0 +1,110 @@
+"""Tags: renaming and removing them, the vocabulary, and teaching a tag by example
+(select photos, name the tag, then accept or reject the suggestions)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.types import Hit
+from clipdesk.qt.photo_actions import RESULTS
+from clipdesk.qt.tags_ui import VocabularyDialog
+
+if TYPE_CHECKING:
+    from clipdesk.qt.main_window import MainWindow
+
+
+class TagActions:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.library = window.library
+        self.teaching: str | None = None  # the tag being taught
+        self.vocabulary_dialog: VocabularyDialog | None = None
+
+    def rename_tag(self, tag: str) -> None:
+        w = self.window
+        new, ok = QInputDialog.getText(w, "Rename tag", f"New name for “{tag}”:", text=tag)
+        if ok and new.strip() and new.strip().lower() != tag:
+            self._retag(lambda: self.library.rename_tag(tag, new))
+            if w.views.tag_filter == tag:
+                w.views.tag_filter = " ".join(new.split()).lower()
+
+    def remove_tag(self, tag: str) -> None:
+        w = self.window
+        answer = QMessageBox.question(
+            w, "Remove tag", f"Take “{tag}” off every photo and out of the vocabulary? "
+            "The photos themselves are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            if w.views.tag_filter == tag:
+                w.views.tag_filter = None
+            self._retag(lambda: self.library.remove_tag(tag))
+
+    def edit_vocabulary(self) -> None:
+        dialog = VocabularyDialog(self.library.vocabulary_text(), self.window)
+        dialog.accepted.connect(lambda: self._retag(
+            lambda: self.library.save_vocabulary(dialog.text())))
+        dialog.show()
+        self.vocabulary_dialog = dialog
+
+    def _retag(self, change: Callable[[], None]) -> None:
+        """Apply a vocabulary change, then re-judge the automatic tags (writer thread)."""
+        w = self.window
+        w.status_text.setText("Updating tags…")
+
+        def retag() -> None:
+            change()
+            self.library.retag()
+
+        def done(_: object) -> None:
+            w.status_text.setText("Tags updated.")
+            w.views.refresh_library()
+        w.jobs.write(retag, done=done, failed=w.dialogs.show_error)
+
+    # -- teaching a tag ------------------------------------------------------------------
+
+    def teach_dialog(self) -> None:
+        w = self.window
+        ids = w.selection.selected_ids()
+        if not ids:
+            w.dialogs.show_error(ClipdeskError("Select one or more photos that show the tag "
+                                               "first."))
+            return
+        known = sorted(set(self.library.taught_tags()) | set(w.tags.tags()))
+        tag, ok = QInputDialog.getItem(
+            w, "Teach a tag", f"What do the {len(ids)} selected photos show? clipdesk "
+            "then suggests other photos that show it.", known, editable=True)
+        tag = " ".join(tag.split()).lower()
+        if ok and tag:
+            self.teaching = tag
+            self.teach(tag, ids, [])
+
+    def answer(self, yes: bool) -> None:
+        ids = self.window.selection.selected_ids()
+        if self.teaching and ids:
+            self.teach(self.teaching, ids if yes else [], [] if yes else ids)
+
+    def teach(self, tag: str, yes: list[int], no: list[int]) -> None:
+        """Record the answers, retrain (well under a second), show the new suggestions."""
+        w = self.window
+        w.jobs.write(lambda: self.library.teach_photos(tag, yes, no),
+                     done=lambda _: w.views.query("teach", f"Photos that might show “{tag}”",
+                                                  lambda: self.library.suggest(tag, RESULTS)),
+                     failed=w.dialogs.show_error)
+
+    def show_suggestions(self, hits: list[Hit]) -> None:
+        if self.teaching is not None:
+            self.window.teach_bar.show_tag(self.teaching, len(hits),
+                                           sum(h.relevant for h in hits))
+
+    def stop_teaching(self) -> None:
+        self.teaching = None
+        self.window.teach_bar.hide()
+
+    def teaching_done(self) -> None:
+        """Finished: the library, showing the photos that now have the tag."""
+        tag = self.teaching
+        self.stop_teaching()
+        self.window.views.tag_filter = tag
+        self.window.views.show_library()

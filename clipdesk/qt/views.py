@@ -1,0 +1,195 @@
+"""What the grid shows: the library (filtered by a tag, stacked, sorted) or a result list
+(a search, look-alikes, blurry photos, a stack, suggestions), loaded off the GUI thread;
+late answers to an older query are dropped."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+
+from clipdesk.core.types import Hit
+
+if TYPE_CHECKING:
+    from clipdesk.qt.main_window import MainWindow
+
+Query = Callable[[], list[Hit]]
+
+
+class Views:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.library = window.library
+        self.mode = "library"  # "library" | "search" | "similar" | "flagged" | "teach" | ...
+        self.hits: list[Hit] = []  # the result list, with the weaker matches
+        self.tag_filter: str | None = None
+        self.flagged: set[int] = set()
+        self.revealed: set[int] = set()  # sensitive photos a person clicked to see
+        self.last_refresh = 0.0
+        self._query_serial = 0
+        self._refresh_serial = 0
+        self._last_query: tuple[str, str, Query] | None = None
+        self._shown_once = False
+        self._after_first_load: list[Callable[[], None]] = []
+
+    # -- the library ----------------------------------------------------------------
+
+    def refresh_library(self) -> None:
+        """Reload the photo ids (off the GUI thread) when the library view is shown."""
+        w = self.window
+        self.last_refresh = time.monotonic()
+        self._refresh_serial += 1
+        serial = self._refresh_serial
+        tags = [self.tag_filter] if self.tag_filter else None
+        sort, stack = w.sort.currentData(), w.stack_action.isChecked()
+
+        def load() -> tuple[object, ...]:
+            ids = self.library.photo_ids(tags, sort)
+            shown, stacks = self.library.stacked(ids) if stack else (ids, {})
+            return (ids, shown, stacks, self.library.rejected_ids(),
+                    {h.photo_id for h in self.library.flagged()}, self.library.tag_counts())
+        w.jobs.read(load, done=lambda found: self._library_loaded(found)
+                    if serial == self._refresh_serial else None,  # not a late one
+                    failed=w.dialogs.show_error)
+
+    def after_first_load(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the library is on screen (background work waits for that,
+        so it does not compete with the first paint)."""
+        if self._shown_once:
+            callback()
+        else:
+            self._after_first_load.append(callback)
+
+    def _library_loaded(self, found: tuple) -> None:  # type: ignore[type-arg]
+        w = self.window
+        ids, shown, stacks, w.model.rejected, self.flagged, counts = found
+        w.tags.show_counts(counts, self.tag_filter)
+        w.details.set_known_tags(sorted({t.name for t in self.library.vocabulary()
+                                         if ":" not in t.name} | set(w.tags.tags())))
+        if not self._shown_once:
+            self._shown_once = True
+            for callback in self._after_first_load:
+                QTimer.singleShot(0, callback)
+            self._after_first_load.clear()
+        if self.mode != "library":
+            return
+        w.model.veiled = self.veiled()
+        w.model.stacks = stacks
+        w.model.set_photos(self.visible(shown))
+        w.heading.setText(f"Tagged “{self.tag_filter}” — {len(ids):,} photos"
+                          if self.tag_filter else f"Library — {len(ids):,} photos")
+        self.update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
+                          if not ids else "")
+        w.back.setVisible(self.tag_filter is not None)
+        w.photo_actions.show_blur_limit(False)
+        w.results_shown.emit("library")
+
+    def show_library(self) -> None:
+        w = self.window
+        self._query_serial += 1
+        self.mode = "library"
+        w.tagging.stop_teaching()
+        if w.search.text():
+            w.search.blockSignals(True)
+            w.search.clear()
+            w.search.blockSignals(False)
+        w.more.hide()
+        self.refresh_library()
+
+    def set_tag_filter(self, tag: str | None) -> None:
+        """Show only photos with `tag`; a search runs within them."""
+        self.tag_filter = tag
+        if self.window.search.text().strip():
+            self.window.searching.run()
+        else:
+            self.show_library()
+
+    def back(self) -> None:
+        if self.tag_filter and self.mode == "library":
+            self.set_tag_filter(None)
+        else:
+            self.show_library()
+
+    def redo(self) -> None:
+        """Show the current view again (after the order or the stacking changed)."""
+        if self.mode == "library":
+            self.refresh_library()
+        elif self._last_query is not None:
+            self.query(*self._last_query)
+
+    # -- result lists -----------------------------------------------------------------
+
+    def query(self, mode: str, title: str, fn: Query) -> None:
+        """Run `fn` on a reader and show its hits (sorted by sharpness if so chosen)."""
+        w = self.window
+        self._query_serial += 1
+        serial = self._query_serial
+        self._last_query = (mode, title, fn)
+        w.status_text.setText("Searching…")
+        by_sharpness = w.sort.currentData() == "sharpness" and mode not in ("blurry", "stack")
+
+        def shown(hits: list[Hit]) -> None:
+            self._show_hits(mode, title, serial, hits)
+            w.status_text.setText(plural(len(hits), "suggestion") if mode == "teach"
+                                  else plural(sum(h.relevant for h in hits), "result"))
+        w.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
+                    done=shown, failed=w.dialogs.show_error)
+
+    def _show_hits(self, mode: str, title: str, serial: int, hits: list[Hit]) -> None:
+        if serial != self._query_serial:
+            return  # an older query answered late
+        w = self.window
+        self.mode = mode
+        if mode != "flagged":  # asked for by name, flagged photos are listed (blurred)
+            hits = [h for h in hits if h.photo_id in self.visible([h.photo_id])]
+        self.hits = hits
+        # suggestions to judge are all shown, the likely ones first
+        shown = hits if mode == "teach" else [h for h in hits if h.relevant]
+        w.model.veiled = self.veiled()
+        w.model.stacks = {}
+        w.model.set_hits(shown)
+        w.heading.setText(title)
+        hidden = len(hits) - len(shown)
+        w.more.setText(f"Show {hidden} weaker matches")
+        w.more.setVisible(hidden > 0)
+        self.update_empty("Nothing clearly matches." if not shown else "")
+        w.back.show()
+        if mode == "teach":
+            w.tagging.show_suggestions(hits)
+            self.update_empty("" if hits else "No more suggestions.")
+        else:
+            w.tagging.stop_teaching()
+        w.photo_actions.show_blur_limit(mode == "blurry")
+        w.grid.scrollToTop()
+        w.results_shown.emit(mode)
+
+    def show_more(self) -> None:
+        """Lift the relevance cutoff for the results on screen."""
+        self.window.model.set_hits(self.hits)
+        self.window.more.hide()
+        self.update_empty("Nothing matched." if not self.hits else "")
+
+    def update_empty(self, text: str) -> None:
+        w = self.window
+        if not w.grid.currentIndex().isValid():
+            w.details.show_info(None)  # the photo it showed is no longer listed
+        w.empty.setText(text)
+        w.empty.setVisible(bool(text))
+        w.grid.setVisible(not text)
+
+    # -- sensitive photos ---------------------------------------------------------------
+
+    def visible(self, ids: list[int]) -> list[int]:
+        if self.window.prefs.sensitive != "hide":
+            return ids
+        return [i for i in ids if i not in self.flagged or i in self.revealed]
+
+    def veiled(self) -> set[int]:
+        if self.window.prefs.sensitive != "blur":
+            return set()
+        return self.flagged - self.revealed
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
