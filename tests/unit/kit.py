@@ -14,6 +14,7 @@ from clipdesk.core import imaging, pipeline
 from clipdesk.core.captioning import Captioning
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.grouping import Grouping
+from clipdesk.core.indexing import Indexer
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import Photos
 from clipdesk.core.search import Search
@@ -38,6 +39,7 @@ class Kit:
     tags: Tags
     captioning: Captioning
     grouping: Grouping
+    indexer: Indexer
     made: list[str] = field(default_factory=list)  # model ids an Embedder was made for
 
     @property
@@ -47,10 +49,11 @@ class Kit:
 
 
 def make_kit(tmp_path: Path) -> Kit:
-    """Library.__init__'s wiring, with `make_embedder` giving fakes."""
+    """Library.__init__'s wiring, with `make_embedder` giving fakes. Called again on the
+    same folder: the next launch over the same library."""
     home = home_dir(tmp_path / "home")
     root = tmp_path / "photos"
-    root.mkdir()
+    root.mkdir(exist_ok=True)
     made: list[str] = []
 
     def make_embedder(model_id: str) -> FakeEmbedder:
@@ -64,9 +67,10 @@ def make_kit(tmp_path: Path) -> Kit:
     photos = Photos(home, catalog)
     search = Search(catalog, store, photos)
     tags = Tags(home, catalog, settings, store, photos)
+    grouping = Grouping(catalog, settings, store, photos, search)
     return Kit(home, root, catalog, settings, store, photos, search, tags,
-               Captioning(catalog, settings, photos),
-               Grouping(catalog, settings, store, photos, search), made)
+               Captioning(catalog, settings, photos), grouping,
+               Indexer(home, catalog, settings, store, tags, grouping), made)
 
 
 def jpeg(path: Path, color: tuple[int, int, int] = (200, 30, 30),
