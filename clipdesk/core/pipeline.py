@@ -3,6 +3,7 @@ and (only for content not embedded yet) decode once into the model input, the th
 and the metadata. Everything that can go wrong with one file ends as a Failed result."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -139,7 +140,8 @@ def _write_thumbnail(home: Path, digest: str, decoded: imaging.Decoded) -> None:
         tmp.write_bytes(imaging.thumbnail_jpeg(decoded.image))
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. no folder to hold it (ENOTDIR)
+            tmp.unlink(missing_ok=True)
         raise home_write_error(home, exc) from exc
 
 

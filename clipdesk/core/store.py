@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +27,19 @@ log = logging.getLogger(__name__)
 SAVE_EVERY_S = 300.0  # a kill loses at most this much re-adding work (the catalog has all)
 
 
+def load_embedder(model_id: str) -> Embedder:
+    """An Embedder over the loaded model (may load, or download, for minutes)."""
+    from clipdesk.core.embedder import Embedder  # torch: imported only when needed
+
+    return Embedder(load_model(model_id))
+
+
 class VectorStore:
-    def __init__(self, home: Path, catalog: Catalog, settings: Settings) -> None:
+    def __init__(self, home: Path, catalog: Catalog, settings: Settings,
+                 make_embedder: Callable[[str], Embedder] = load_embedder) -> None:
+        """`make_embedder`: model id -> its Embedder (the unit tests pass a fake)."""
         self.home, self.catalog, self.settings = home, catalog, settings
+        self._make_embedder = make_embedder
         self._index: VectorIndex | None = None
         self._index_model: str | None = None  # the model of _index
         # one load/rebuild at a time across threads; guards _index with the meta "model"
@@ -42,12 +53,10 @@ class VectorStore:
     def embedder(self, model_id: str) -> Embedder:
         """The model's one Embedder, kept for the library's life (its text cache then
         serves a repeated query without encoding it again)."""
-        from clipdesk.core.embedder import Embedder  # torch: imported only when needed
-
         with self._embedders_lock:
             embedder = self._embedders.get(model_id)
         if embedder is None:
-            embedder = Embedder(load_model(model_id))  # may load for minutes: not locked
+            embedder = self._make_embedder(model_id)  # may load for minutes: not locked
             with self._embedders_lock:
                 embedder = self._embedders.setdefault(model_id, embedder)
         return embedder

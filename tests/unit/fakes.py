@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,8 @@ class FakeEmbedder:
         self.model_id = model_id
         self.dim = dim
         self.texts_encoded: list[str] = []
+        # the model's input size (read as embedder.loaded.image_size, as of the real one)
+        self.loaded = SimpleNamespace(image_size=224)
 
     def prepare(self, image: Image.Image) -> bytes:
         return image.convert("RGB").tobytes()

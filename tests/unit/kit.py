@@ -1,0 +1,149 @@
+"""The services Library builds, wired the same way over one real catalog in a temporary
+home, with a FakeEmbedder for every model; and small real photos to put in it."""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from clipdesk.core import imaging, pipeline
+from clipdesk.core.captioning import Captioning
+from clipdesk.core.catalog import Catalog
+from clipdesk.core.grouping import Grouping
+from clipdesk.core.indexing import Indexer
+from clipdesk.core.paths import catalog_path, home_dir
+from clipdesk.core.photos import Photos
+from clipdesk.core.search import Search
+from clipdesk.core.settings import Settings
+from clipdesk.core.store import VectorStore
+from clipdesk.core.tags_service import Tags
+from clipdesk.core.types import FileStatus, PhotoMeta
+from tests.unit.fakes import FakeEmbedder, unit_vector
+
+MODEL = "fake:model"
+
+
+@dataclass
+class Kit:
+    home: Path
+    root: Path  # the one photo folder
+    catalog: Catalog
+    settings: Settings
+    store: VectorStore
+    photos: Photos
+    search: Search
+    tags: Tags
+    captioning: Captioning
+    grouping: Grouping
+    indexer: Indexer
+    made: list[str] = field(default_factory=list)  # model ids an Embedder was made for
+
+    @property
+    def embedder(self) -> FakeEmbedder:
+        embedder: FakeEmbedder = self.store.embedder(MODEL)
+        return embedder
+
+
+def make_kit(tmp_path: Path) -> Kit:
+    """Library.__init__'s wiring, with `make_embedder` giving fakes. Called again on the
+    same folder: the next launch over the same library."""
+    home = home_dir(tmp_path / "home")
+    root = tmp_path / "photos"
+    root.mkdir(exist_ok=True)
+    made: list[str] = []
+
+    def make_embedder(model_id: str) -> FakeEmbedder:
+        made.append(model_id)
+        return FakeEmbedder(model_id)
+
+    catalog = Catalog(catalog_path(home))
+    catalog.add_roots([os.fsencode(root)])
+    settings = Settings(catalog)
+    store = VectorStore(home, catalog, settings, make_embedder)
+    photos = Photos(home, catalog)
+    search = Search(catalog, store, photos)
+    tags = Tags(home, catalog, settings, store, photos)
+    grouping = Grouping(catalog, settings, store, photos, search)
+    return Kit(home, root, catalog, settings, store, photos, search, tags,
+               Captioning(catalog, settings, photos), grouping,
+               Indexer(home, catalog, settings, store, tags, grouping), made)
+
+
+def jpeg(path: Path, color: tuple[int, int, int] = (200, 30, 30),
+         size: tuple[int, int] = (64, 48), taken_at: str | None = None) -> Path:
+    """A small real JPEG: a stripe pattern in `color` (distinct colours: distinct fake
+    vectors); `taken_at` ("2024:06:01 12:00:00") as its EXIF date."""
+    image = Image.new("RGB", size, color)
+    for x in range(0, size[0], 8):
+        image.paste((255, 255, 255), (x, 0, x + 2, size[1]))
+    exif = Image.Exif()
+    if taken_at:
+        exif[0x0132] = taken_at
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, "JPEG", quality=95, exif=exif)
+    return path
+
+
+def job(path: Path) -> pipeline.Job:
+    st = os.stat(path)
+    return pipeline.Job(os.fsencode(path), st.st_size, st.st_mtime_ns)
+
+
+def index(kit: Kit, files: list[Path]) -> Counter[str]:
+    """What an index run does with these files (the scan aside): each one processed as
+    on the decode pool, then written batch by batch; the stats it counted."""
+    if kit.settings.model is None:
+        kit.settings.model = MODEL
+    embedder = kit.embedder
+    stats: Counter[str] = Counter()
+    writer = pipeline.BatchWriter(kit.catalog, kit.store.add, embedder, stats)
+    side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
+    for path in files:
+        result = pipeline.process(job(path), writer.known_hashes().get, embedder.prepare,
+                                  side, kit.home)
+        if writer.add(result, True):
+            writer.flush()
+    writer.flush()
+    return stats
+
+
+def put(kit: Kit, name: str, vector: np.ndarray, taken_at: str | None = None,
+        sharpness: float | None = None) -> int:
+    """A photo at ROOT/name with a chosen vector, straight into the catalog and the index
+    (no file on disk: for what only the catalog decides)."""
+    if kit.settings.model is None:
+        kit.settings.model = MODEL
+    path = os.fsencode(kit.root / name)
+    with kit.catalog.transaction() as db:
+        pid = kit.catalog.add_photo(db, PhotoMeta(
+            hash=name, width=640, height=480, taken_at=taken_at, camera=None, format="JPEG",
+            sharpness=sharpness))
+        kit.catalog.put_file(db, path, 1000, 1, FileStatus.INDEXED, pid)
+        kit.catalog.put_embedding(db, pid, MODEL, vector)
+        kit.catalog.put_names(db, [pid], kit.catalog.roots())
+    kit.store.add(np.array([pid]), vector[None, :])
+    return pid
+
+
+def text_vector(text: str) -> np.ndarray:
+    """What the fake model makes of a text: a photo with this vector shows exactly it."""
+    return FakeEmbedder(MODEL).encode_text(text)
+
+
+def unrelated(to: np.ndarray, key: str) -> np.ndarray:
+    """A unit vector with a cosine of exactly 0 to `to` (nothing in common)."""
+    v = unit_vector(key.encode())
+    v = v - (v @ to) * to
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def blend(a: np.ndarray, b: np.ndarray, cos: float) -> np.ndarray:
+    """A unit vector at cosine `cos` to `a`, leaning towards `b`."""
+    b = b - (b @ a) * a
+    b = b / np.linalg.norm(b)
+    v = cos * a + np.sqrt(1 - cos * cos) * b
+    return (v / np.linalg.norm(v)).astype(np.float32)

@@ -1,0 +1,117 @@
+"""tags_service: automatic tags from the stored vectors and the vocabulary, a person's tags
+and removals winning over every re-tagging, vocabulary edits, the prompt cache, and tags
+taught by example."""
+from __future__ import annotations
+
+import pytest
+
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.store import VectorStore
+from clipdesk.core.tags_service import Tags
+from tests.unit.fakes import FakeEmbedder
+from tests.unit.kit import MODEL, blend, make_kit, put, text_vector, unrelated
+
+VOCABULARY = "beach: beach\ndog: dog\ncat: cat\n"
+BEACH, DOG, BOAT = text_vector("beach"), text_vector("dog"), text_vector("boat")
+
+
+@pytest.fixture
+def kit(tmp_path):
+    kit = make_kit(tmp_path)
+    (kit.home / "tags.txt").write_text(VOCABULARY)
+    (kit.home / "sensitive.txt").write_text("nudity: nudity\n")
+    yield kit
+    kit.catalog.close()
+
+
+def tags(kit, pid):
+    return {tag: source for tag, _, source in kit.tags.photo_tags(pid)}
+
+
+def library(kit):
+    """Two beach photos, two dog photos, four of other things."""
+    beaches = [put(kit, f"beach{n}.jpg", blend(BEACH, text_vector(f"b{n}"), 0.95))
+               for n in range(2)]
+    dogs = [put(kit, f"dog{n}.jpg", blend(DOG, text_vector(f"d{n}"), 0.95)) for n in range(2)]
+    others = [put(kit, f"x{n}.jpg", unrelated(BEACH, f"x{n}")) for n in range(4)]
+    return beaches, dogs, others
+
+
+def test_photos_get_the_tags_they_show_and_a_person_has_the_last_word(kit):
+    (b0, b1), (d0, _), (x0, *_) = library(kit)
+    kit.tags.retag()
+    assert tags(kit, b0) == {"beach": "auto"} and tags(kit, d0) == {"dog": "auto"}
+    assert tags(kit, x0) == {}
+    kit.tags.set_photo_tag(b0, "beach", on=False)  # "that is a lake"
+    kit.tags.set_photo_tag(b1, "  Summer   HOLIDAY ")
+    (kit.home / "tags.txt").write_text(VOCABULARY + "sea: sea\n")
+    assert kit.tags.stale()  # a new vocabulary: the automatic tags are redone
+    kit.tags.retag()
+    assert not kit.tags.stale()
+    assert tags(kit, b0) == {}
+    assert tags(kit, b1) == {"summer holiday": "manual", "beach": "auto"}
+
+
+@pytest.mark.parametrize("bad", ["sensitive:thing", "#1", "   "])
+def test_a_tag_name_a_person_types_must_be_a_tag(kit, bad):
+    pid = put(kit, "a.jpg", BEACH)
+    with pytest.raises(ClipdeskError, match="cannot be a tag name"):
+        kit.tags.set_photo_tag(pid, bad)
+    assert tags(kit, pid) == {}
+
+
+def test_a_sensitive_concept_flags_the_photo_and_a_person_can_unflag_it(kit):
+    library(kit)
+    flagged = put(kit, "y.jpg", text_vector("nudity"))
+    kit.tags.retag()
+    assert [h.photo_id for h in kit.tags.flagged()] == [flagged]
+    kit.tags.set_photo_tag(flagged, "sensitive:nudity", on=False)
+    assert kit.tags.flagged() == []
+
+
+def test_renaming_and_removing_a_tag_edit_the_photos_and_the_vocabulary(kit):
+    _, (d0, d1), _ = library(kit)
+    kit.tags.retag()
+    kit.tags.rename_tag("dog", "Puppy")
+    assert tags(kit, d0) == {"puppy": "auto"}
+    assert "puppy: dog" in kit.tags.vocabulary_text()
+    kit.tags.retag()  # the next tagging knows the new name
+    assert tags(kit, d0) == {"puppy": "auto"}
+    with pytest.raises(ClipdeskError):
+        kit.tags.rename_tag("puppy", "a:b")
+    assert "puppy" in kit.tags.vocabulary_text()
+    kit.tags.remove_tag("puppy")
+    assert tags(kit, d1) == {} and "puppy" not in kit.tags.vocabulary_text()
+
+
+def test_prompts_are_encoded_once_per_model_even_across_launches(kit):
+    (b0, *_), _, _ = library(kit)
+    kit.tags.retag()
+    assert sorted(kit.embedder.texts_encoded) == ["beach", "cat", "dog", "nudity"]
+    (kit.home / "tags.txt").write_text(VOCABULARY + "sea: sea | waves\n")
+    kit.embedder.texts_encoded.clear()
+    kit.tags.retag()
+    assert sorted(kit.embedder.texts_encoded) == ["sea", "waves"]  # only the new prompts
+    fresh = FakeEmbedder(MODEL)  # the next launch: a new model object, the cache file
+    store = VectorStore(kit.home, kit.catalog, kit.settings, lambda model_id: fresh)
+    Tags(kit.home, kit.catalog, kit.settings, store, kit.photos).retag()
+    assert fresh.texts_encoded == []
+    assert tags(kit, b0) == {"beach": "auto"}
+
+
+def test_a_taught_tag_suggests_the_photos_like_the_examples_and_never_a_no(kit):
+    boats = [put(kit, f"boat{n}.jpg", blend(BOAT, text_vector(f"boat{n}"), 0.97))
+             for n in range(4)]
+    others = [put(kit, f"x{n}.jpg", unrelated(BOAT, f"x{n}")) for n in range(12)]
+    with pytest.raises(ClipdeskError, match="needs at least one photo that shows it"):
+        kit.tags.teach("boat", [])
+    with pytest.raises(ClipdeskError, match="has not been taught: clipdesk teach boat"):
+        kit.tags.suggest("boat")
+    kit.tags.teach("boat", yes=boats[:2], no=[boats[3]])
+    assert kit.tags.taught_tags() == ["boat"]
+    assert tags(kit, boats[0]) == {"boat": "manual"} and tags(kit, boats[3]) == {}
+    hits = kit.tags.suggest("boat", k=5)
+    assert hits[0].photo_id == boats[2] and hits[0].relevant
+    assert not any(h.relevant for h in hits[1:])
+    assert {h.photo_id for h in hits} <= {boats[2], *others}  # examples are not suggested
+    assert kit.settings.model == MODEL
