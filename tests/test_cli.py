@@ -116,10 +116,22 @@ def test_similar_finds_the_original_of_a_resized_reencoded_copy(indexed_home, ph
 
 def test_similar_on_a_library_photo_excludes_itself(indexed_home, photo_library):
     photo = sorted(photo_library.paths_of("blue", "triangle"))[0]
-    hits = search(indexed_home, "similar", str(photo), "-k", "5")
+    hits = search(indexed_home, "similar", str(photo), "-k", "5", "--all")
     paths = [h["path"] for h in hits]
     assert str(photo) not in paths
     assert len(paths) == 5
+
+
+def test_similar_stops_where_the_look_alikes_end(indexed_home, photo_library):
+    """As a word search: the clear look-alikes, and a line saying how many were held back."""
+    photo = sorted(photo_library.paths_of("blue", "triangle"))[0]
+    result = run_cli("--home", str(indexed_home), "similar", str(photo), "-k", "100",
+                     "--json")
+    clear = [h["path"] for h in json.loads(result.out)]
+    siblings = {str(p) for p in photo_library.paths_of("blue", "triangle")} - {str(photo)}
+    assert clear and clear[0] in siblings
+    assert len(clear) < len(photo_library.content) - 1
+    assert "weaker matches hidden" in result.err
 
 
 def test_problems_lists_every_bad_file_with_a_reason(indexed_home, photo_library):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from clipdesk.cli.common import (
     add_json_option,
@@ -14,7 +15,10 @@ from clipdesk.cli.common import (
     rounded,
 )
 from clipdesk.core.quality import BLURRY, describe
-from clipdesk.core.types import Sort
+from clipdesk.core.types import Hit, Sort
+
+if TYPE_CHECKING:
+    from clipdesk.core.library import Library
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("similar", help="photos that look like an image file")
     p.add_argument("image", help="any image file, in the library or not")
     add_result_options(p)
+    p.add_argument("--all", action="store_true",
+                   help="also show the weaker look-alikes below the relevance cutoff")
     p.add_argument("--sharper", action="store_true",
                    help="only look-alikes sharper than IMAGE, sharpest first")
     p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
@@ -56,23 +62,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        hits = lib.search(args.text, args.k, tags=args.tag)
-        shown = hits if args.all else [h for h in hits if h.relevant]
-        if Sort(args.sort) is Sort.SHARPNESS:
-            shown = lib.by_sharpness(shown)
-        print_hits(shown, args.json, lib)
-    if len(shown) < len(hits):
-        print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
-              "--all shows them", file=sys.stderr)
+        print_ranked(lib.search(args.text, args.k, tags=args.tag), args, lib)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
-        by_sharpness = Sort(args.sort) is Sort.SHARPNESS
-        print_hits(lib.by_sharpness(hits) if by_sharpness else hits, args.json, lib)
+        print_ranked(hits, args, lib)
     return 0
+
+
+def print_ranked(hits: list[Hit], args: argparse.Namespace, lib: Library) -> None:
+    """The hits above the relevance cutoff (all with --all), in the order asked for."""
+    shown = hits if args.all else [h for h in hits if h.relevant]
+    if Sort(args.sort) is Sort.SHARPNESS:
+        shown = lib.by_sharpness(shown)
+    print_hits(shown, args.json, lib)
+    if len(shown) < len(hits):
+        print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
+              "--all shows them", file=sys.stderr)
 
 
 def cmd_flagged(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 thumbnails, and the one read + decode + error wording for a single image file."""
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -75,11 +76,13 @@ class Photos:
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)
 
-    def hits(self, ranked: Iterable[tuple[int, float]], relevant: bool = True) -> list[Hit]:
-        """(photo id, score) pairs as hits with paths, dropping photos gone meanwhile."""
+    def hits(self, ranked: Iterable[tuple[int, float]],
+             threshold: float = -math.inf) -> list[Hit]:
+        """(photo id, score) pairs as hits with paths, dropping photos gone meanwhile;
+        relevant: scoring at least `threshold`."""
         ranked = list(ranked)
         paths = self.catalog.paths_for(i for i, _ in ranked)
-        return [Hit(i, paths[i], score, relevant=relevant)
+        return [Hit(i, paths[i], score, relevant=score >= threshold)
                 for i, score in ranked if i in paths]
 
     def by_sharpness(self, hits: list[Hit]) -> list[Hit]:

@@ -60,7 +60,8 @@ class Search:
         return cached[2]
 
     def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
-        """Photos that look like the image at `path`, in the library or not."""
+        """Photos that look like the image at `path`, in the library or not, each saying
+        whether it is clearly more alike than the library at large (as search does)."""
         model_id, index = self.store.answering()
         photo_id = self.photos.find(path)
         vector = self.catalog.vector(photo_id, model_id) if photo_id else None
@@ -69,4 +70,5 @@ class Search:
             image = decode_file(absolute(path), embedder.loaded.image_size)
             vector, photo_id = embedder.encode_image(image), None
         exclude = {photo_id} if photo_id is not None else set()
-        return self.photos.hits(index.query(vector, k, exclude=exclude))
+        threshold = ranking.relevance_threshold(vector, self._background(model_id))
+        return self.photos.hits(index.query(vector, k, exclude=exclude), threshold)

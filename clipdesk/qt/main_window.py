@@ -42,6 +42,7 @@ from clipdesk.qt.views import Views
 from clipdesk.qt.worker import Job, Jobs
 
 REFRESH_EVERY_S = 1.0  # new photos show while indexing, without redrawing all the time
+QUERY_IMAGE_SIDE = 48  # px: the image an image search looks for, as tall as two text lines
 
 
 class MainWindow(QMainWindow):
@@ -117,10 +118,14 @@ class MainWindow(QMainWindow):
         self.blur_limit.setFixedWidth(140)
         self.blur_limit.setToolTip("Sharpness under which a photo counts as blurry")
         self.blur_label = QLabel()
+        self.query_image = QLabel()  # an image search's own image, beside its title
+        self.query_image.setFixedHeight(QUERY_IMAGE_SIDE)
+        self.query_image.hide()
         head = QHBoxLayout()
-        for widget in (self.blur_label, self.blur_limit, self.more, self.back):
+        for widget in (self.query_image, self.heading, self.blur_label, self.blur_limit,
+                       self.more, self.back):
             head.addWidget(widget)
-        head.insertWidget(0, self.heading, 1)
+        head.setStretchFactor(self.heading, 1)
 
         self.thumbnails = ThumbnailCache(self.jobs, self.library.photo_info,
                                          self.library.thumbnail, self)

@@ -99,7 +99,7 @@ class PhotoActions:
     def find_sharper(self, path: bytes) -> None:
         name = os.path.basename(os.fsdecode(path))
         self.window.views.query("similar", f"Sharper versions of {name}",
-                                lambda: self.library.sharper(path, RESULTS))
+                                lambda: self.library.sharper(path, RESULTS), image=path)
 
     def show_stack(self, photo_id: int) -> None:
         """Every photo of a stack, best shot first (score: sharpness)."""

@@ -52,7 +52,7 @@ class SearchBar:
         self.field.clear()
         self.field.blockSignals(False)
         self.window.views.query("similar", f"Photos like {name}",
-                                lambda: self.library.similar(path, RESULTS))
+                                lambda: self.library.similar(path, RESULTS), image=path)
 
     def drop(self, mime: QMimeData) -> None:
         local = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]

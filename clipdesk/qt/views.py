@@ -3,11 +3,13 @@
 late answers to an older query are dropped."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from clipdesk.core.types import Hit
 
@@ -29,7 +31,7 @@ class Views:
         self.last_refresh = 0.0
         self._query_serial = 0
         self._refresh_serial = 0
-        self._last_query: tuple[str, str, Query] | None = None
+        self._last_query: tuple[str, str, Query, str | bytes | None] | None = None
         self._shown_once = False
         self._after_first_load: list[Callable[[], None]] = []
 
@@ -95,6 +97,7 @@ class Views:
             w.search.clear()
             w.search.blockSignals(False)
         w.more.hide()
+        w.query_image.hide()
         self.refresh_library()
 
     def set_tag_filter(self, tag: str | None) -> None:
@@ -120,12 +123,14 @@ class Views:
 
     # -- result lists -----------------------------------------------------------------
 
-    def query(self, mode: str, title: str, fn: Query) -> None:
-        """Run `fn` on a reader and show its hits (sorted by sharpness if so chosen)."""
+    def query(self, mode: str, title: str, fn: Query, image: str | bytes | None = None) -> None:
+        """Run `fn` on a reader and show its hits (sorted by sharpness if so chosen);
+        `image`: the file an image search looks for, shown beside the title."""
         w = self.window
         self._query_serial += 1
         serial = self._query_serial
-        self._last_query = (mode, title, fn)
+        self._last_query = (mode, title, fn, image)
+        self._show_query_image(image, serial)
         w.status_text.setText("Searching…")
         by_sharpness = w.sort.currentData() == "sharpness" and mode not in ("blurry", "stack")
 
@@ -164,6 +169,19 @@ class Views:
         w.grid.scrollToTop()
         w.results_shown.emit(mode)
 
+    def _show_query_image(self, path: str | bytes | None, serial: int) -> None:
+        label = self.window.query_image
+        label.hide()
+        if path is None:
+            return
+        side = label.height()
+
+        def shown(image: QImage) -> None:
+            if serial == self._query_serial and not image.isNull():
+                label.setPixmap(QPixmap.fromImage(image))
+                label.show()
+        self.window.jobs.read(lambda: _small_image(path, side), done=shown)
+
     def show_more(self) -> None:
         """Lift the relevance cutoff for the results on screen."""
         self.window.model.set_hits(self.hits)
@@ -189,6 +207,17 @@ class Views:
         if self.window.prefs.sensitive != "blur":
             return set()
         return self.flagged - self.revealed
+
+
+def _small_image(path: str | bytes, side: int) -> QImage:
+    """A file's image `side` px tall, read at reduced size where the format allows (JPEG);
+    a null image when Qt cannot read it. On a reader thread (QImage, not QPixmap)."""
+    reader = QImageReader(os.fsdecode(path))
+    reader.setAutoTransform(True)  # as the camera held it
+    size = reader.size()
+    if size.isValid() and size.height() > 0:
+        reader.setScaledSize(QSize(max(1, size.width() * side // size.height()), side))
+    return reader.read()
 
 
 def plural(n: int, word: str) -> str:

@@ -81,6 +81,12 @@ def test_dropping_an_image_file_finds_its_look_alikes(qtbot, window, photos, tmp
         QApplication.sendEvent(window, event)
     assert window.views.mode == "similar"
     assert shown_paths(window, 1)[0] == original
+    # only the clear look-alikes, as a word search; the dropped image beside the title
+    assert window.model.rowCount() < len(photos) and window.more.isVisible()
+    qtbot.waitUntil(lambda: window.query_image.isVisible(), timeout=10_000)
+    assert window.query_image.pixmap().height() == window.query_image.height()
+    window.views.show_library()
+    assert not window.query_image.isVisible()
 
 
 def test_right_click_find_similar(qtbot, window, photos):
@@ -96,6 +102,9 @@ def test_right_click_find_similar(qtbot, window, photos):
                           check_params_cb=lambda mode: mode == "similar"):
         menu.actions()[0].trigger()
     menu.close()
+    # each photo here is one of a kind: no clear look-alike, the rest one click away
+    assert window.model.rowCount() < len(photos) and window.more.isVisible()
+    window.more.click()
     results = shown_paths(window, 5)
     assert first not in results  # the photo itself is not its own look-alike
     assert len(results) == 5
