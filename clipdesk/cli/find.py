@@ -16,6 +16,7 @@ from clipdesk.cli.common import (
 )
 from clipdesk.core.quality import BLURRY, describe
 from clipdesk.core.types import Hit, Sort
+from clipdesk.wording import plural
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
@@ -113,7 +114,7 @@ def cmd_groups(args: argparse.Namespace) -> int:
         return 0
     out = sys.stdout.buffer
     for n, group in enumerate(groups, 1):
-        out.write(f"Group {n} ({len(group)} photos):\n".encode())
+        out.write(f"Group {n} ({plural(len(group), 'photo')}):\n".encode())
         for i, m in enumerate(group):
             mark = "best" if i == 0 else ("reject" if m.rejected else "")
             sharp = "   -  " if m.sharpness is None else f"{m.sharpness:6.3f}"

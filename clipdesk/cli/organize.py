@@ -15,6 +15,7 @@ from clipdesk.cli.common import (
 )
 from clipdesk.core.captions import DEFAULT_CAPTIONER
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.wording import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,7 +76,8 @@ def cmd_tags(args: argparse.Namespace) -> int:
 def cmd_teach(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         count = lib.teach(args.tag, args.yes, args.no)
-    print(f"Taught {args.tag!r}: {len(args.yes)} yes, {len(args.no)} no; {count} photos "
+    print(f"Taught {args.tag!r}: {len(args.yes)} yes, {len(args.no)} no; "
+          f"{plural(count, 'photo')} "
           f"suggested (clipdesk suggest {args.tag})")
     return 0
 
@@ -89,7 +91,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def cmd_reject(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         lib.set_rejected([lib.photo_id(p) for p in args.images], not args.undo)
-    print(f"{len(args.images)} photos {'no longer marked' if args.undo else 'marked'} as "
+    print(f"{plural(len(args.images), 'photo')} "
+          f"{'no longer marked' if args.undo else 'marked'} as "
           "rejects (the files are untouched)")
     return 0
 
@@ -103,7 +106,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
         if args.all:
             with contextlib.closing(lib.write_captions()) as job:
                 drive(job, "Captioning")
-            print(f"{lib.captionless_count()} photos still without a caption")
+            print(f"{plural(lib.captionless_count(), 'photo')} still without a caption")
         if args.image is None:
             return 0
         if args.set is not None:

@@ -16,6 +16,7 @@ from clipdesk.cli.common import (
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.models import DEFAULT_MODEL
 from clipdesk.core.types import IndexSummary
+from clipdesk.wording import plural
 
 MODEL_HELP = (
     f"embedding model: ARCH:TAG (default {DEFAULT_MODEL}), hf-hub:ORG/REPO, or "
@@ -65,11 +66,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def print_summary(s: IndexSummary) -> None:
     """What the library holds, then what this run did (per file)."""
-    copies = f"{s.copies} {'copy' if s.copies == 1 else 'copies'}"
-    print(f"Indexed {s.photos} photos in {s.seconds:.1f} s ({s.embedded} embedded, "
-          f"{s.photos_per_second:.1f} photos/s): {s.new} new, {copies}, {s.changed} changed, "
-          f"{s.moved} moved, {s.removed} removed, {s.unchanged} unchanged, "
-          f"{s.problems} problems")
+    print(f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.1f} s ({s.embedded:,} "
+          f"embedded, {s.photos_per_second:.1f} photos/s): {s.new:,} new, "
+          f"{plural(s.copies, 'copy')}, {s.changed:,} changed, {s.moved:,} moved, "
+          f"{s.removed:,} removed, {s.unchanged:,} unchanged, {plural(s.problems, 'problem')}")
     if s.problems:
         print("See them with: clipdesk problems")
 
@@ -82,7 +82,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
                     "index": st.index_state, "home": st.home})
         return 0
-    print(f"Photos:   {st.photos} ({st.files} files)")
+    print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})")
     print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
     print(f"Model:    {st.model or 'none yet'}")
     if st.pending_model:
@@ -119,14 +119,14 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
                   "`clipdesk index` that changes something.")
         for n, b in enumerate(backups, 1):
             count = backup.info(b).photos
-            held = "damaged" if count is None else f"{count} photos"
+            held = "damaged" if count is None else plural(count, "photo")
             print(f"{n}  {local_time(b.made)}  {held:>14}  {b.path.name}")
         return 0
     restored = backup.restore(home, args.which)
     kept = ("" if restored.aside is None
             else f"; the catalog it replaced is kept as {restored.aside}")
     print(f"Restored the catalog from the backup of {local_time(restored.backup.made)}: "
-          f"{restored.backup.photos} photos{kept}.")
+          f"{plural(restored.backup.photos or 0, 'photo')}{kept}.")
     print("Run `clipdesk index` to catch up with the changes since that backup.")
     return 0
 

@@ -123,12 +123,13 @@ class VectorStore:
 
     def state(self) -> str:
         model_id = self.settings.model
-        if model_id is None:
-            return "empty"
+        stored = set() if model_id is None else self.catalog.embedding_ids(model_id)
+        if model_id is None or not stored:
+            return "none yet (clipdesk index makes it)"
         index = VectorIndex.load(index_path(self.home, model_id), model_id)
         if index is None:
             return "missing or damaged (rebuilt from the catalog on next use)"
-        if index.ids != self.catalog.embedding_ids(model_id):
+        if index.ids != stored:
             return "behind the catalog (repaired on next use)"
         return "ok"
 

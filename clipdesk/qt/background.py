@@ -13,6 +13,7 @@ from clipdesk.core.library import Library
 from clipdesk.core.models import forget_failures
 from clipdesk.core.types import Progress
 from clipdesk.qt.worker import Job, Jobs
+from clipdesk.wording import plural
 
 
 class StatusLabel(QLabel):
@@ -99,7 +100,7 @@ class BackgroundWork(QObject):
 
     def _index_progress(self, step: Progress) -> None:
         if step.phase == "scan":
-            self.status_text.setText(f"Looking for photos… {step.done:,} files")
+            self.status_text.setText(f"Looking for photos… {plural(step.done, 'file')}")
             self.progress.setRange(0, 0)
         elif step.phase in ("index", "quality"):
             self.progress.setRange(0, step.total)
@@ -108,7 +109,8 @@ class BackgroundWork(QObject):
                 self.status_text.setText(f"Measuring sharpness… {step.done:,} of {step.total:,}")
                 return
             eta = f" · {_duration(step.eta)} left" if step.eta else ""
-            self.status_text.setText(f"Indexing {step.done:,} of {step.total:,} photos · "
+            self.status_text.setText(f"Indexing {step.done:,} of "
+                                     f"{plural(step.total, 'photo')} · "
                                      f"{step.rate:.1f} photos/s{eta}")
             self.photos_added.emit()
         elif step.message:
@@ -118,8 +120,9 @@ class BackgroundWork(QObject):
         s = step.summary if step is not None else None
         text = "Library up to date."
         if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems):
-            text = (f"Indexed {s.photos:,} photos in {s.seconds:.0f} s ({s.embedded:,} new); "
-                    f"{s.removed:,} removed, {s.problems:,} problems.")
+            text = (f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.0f} s "
+                    f"({s.embedded:,} new); {s.removed:,} removed, "
+                    f"{plural(s.problems, 'problem')}.")
         self._index_ended(text)
         self.indexed.emit()
         self.write_captions()

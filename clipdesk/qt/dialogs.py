@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import DEFAULT_MODEL, forget_failures
 from clipdesk.qt.background import first_line
-from clipdesk.qt.panels import ProblemsDialog
+from clipdesk.qt.panels import ProblemsDialog, choose_folder
 
 if TYPE_CHECKING:
     from clipdesk.qt.main_window import MainWindow
@@ -22,7 +22,7 @@ class Dialogs:
         self.error_box: QMessageBox | None = None
 
     def add_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Add a photo folder")
+        folder = choose_folder(self.window, "Add a photo folder")
         if folder:
             self.window.start_index([folder])
 
@@ -63,7 +63,6 @@ class Dialogs:
         self.error_box = box
 
     def _model_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self.window, "Folder with open_clip_config.json and the weights")
+        folder = choose_folder(self.window, "Folder with open_clip_config.json and the weights")
         if folder:
             self.window.start_index(model=f"local-dir:{folder}")

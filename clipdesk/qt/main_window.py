@@ -8,7 +8,14 @@ import os
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -181,6 +188,11 @@ class MainWindow(QMainWindow):
         self.more.clicked.connect(views.show_more)
         self.blur_limit.valueChanged.connect(lambda _: actions.show_blurry())
         self.grid.customContextMenuRequested.connect(actions.show_context_menu)
+        menu_key = QAction("Photo menu", self.grid)
+        menu_key.setShortcuts([QKeySequence("Shift+F10"), QKeySequence(Qt.Key.Key_Menu)])
+        menu_key.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # while in the grid
+        menu_key.triggered.connect(actions.show_context_menu_by_key)
+        self.grid.addAction(menu_key)
         self.grid.doubleClicked.connect(lambda index: actions.open_preview(index.row()))
         self.grid.selectionModel().currentChanged.connect(selection.current_changed)
         self.details.tag_added.connect(lambda tag: selection.set_tag(tag, True))

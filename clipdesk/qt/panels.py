@@ -180,6 +180,18 @@ class DetailsPanel(QWidget):
             self.tag_added.emit(tag)
 
 
+def pictures_folder() -> str | None:
+    """The user's Pictures folder, where it exists."""
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return pictures if pictures and Path(pictures).is_dir() else None
+
+
+def choose_folder(parent: QWidget, title: str) -> str:
+    """A folder picked by a person ("" if none), starting in Pictures or the home folder,
+    never in whatever directory the app happened to be started from."""
+    return QFileDialog.getExistingDirectory(parent, title, pictures_folder() or str(Path.home()))
+
+
 class FirstRunDialog(QDialog):
     """Asks which folders to index, suggesting the Pictures folder."""
 
@@ -192,8 +204,8 @@ class FirstRunDialog(QDialog):
             "what is in them. Your photos stay on this computer and are never changed.</p>",
             wordWrap=True)
         self.folders = QListWidget()
-        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        if pictures and Path(pictures).is_dir():
+        pictures = pictures_folder()
+        if pictures is not None:
             self.folders.addItem(pictures)
         add, remove = QPushButton("Add folder…"), QPushButton("Remove")
         add.clicked.connect(self._add)
@@ -219,7 +231,7 @@ class FirstRunDialog(QDialog):
         self._update()
 
     def _add(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        folder = choose_folder(self, "Add a photo folder")
         if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
             self.folders.addItem(folder)
 

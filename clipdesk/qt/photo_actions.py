@@ -65,6 +65,12 @@ class PhotoActions:
         menu.popup(w.grid.viewport().mapToGlobal(pos))
         self.context_menu = menu
 
+    def show_context_menu_by_key(self) -> None:
+        """Shift+F10 or the Menu key: the menu of the current photo, at the photo."""
+        grid = self.window.grid
+        if grid.currentIndex().isValid():
+            self.show_context_menu(grid.visualRect(grid.currentIndex()).center())
+
     def open_preview(self, row: int) -> None:
         w = self.window
         photo_id = w.model.photo_at(row)

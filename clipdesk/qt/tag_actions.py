@@ -11,6 +11,7 @@ from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import Hit
 from clipdesk.qt.photo_actions import RESULTS
 from clipdesk.qt.tags_ui import VocabularyDialog
+from clipdesk.wording import plural
 
 if TYPE_CHECKING:
     from clipdesk.qt.main_window import MainWindow
@@ -73,7 +74,7 @@ class TagActions:
             return
         known = sorted(set(self.library.taught_tags()) | set(w.tags.tags()))
         tag, ok = QInputDialog.getItem(
-            w, "Teach a tag", f"What do the {len(ids)} selected photos show? clipdesk "
+            w, "Teach a tag", f"What do the {plural(len(ids), 'selected photo')} show? clipdesk "
             "then suggests other photos that show it.", known, editable=True)
         tag = " ".join(tag.split()).lower()
         if ok and tag:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from clipdesk.core.types import Hit
+from clipdesk.wording import plural
 
 if TYPE_CHECKING:
     from clipdesk.qt.main_window import MainWindow
@@ -31,6 +32,7 @@ class Views:
         self.last_refresh = 0.0
         self._query_serial = 0
         self._refresh_serial = 0
+        self._count = ""  # the result count the status bar shows, while it does
         self._last_query: tuple[str, str, Query, str | bytes | None] | None = None
         self._shown_once = False
         self._after_first_load: list[Callable[[], None]] = []
@@ -79,8 +81,9 @@ class Views:
         w.model.veiled = self.veiled()
         w.model.stacks = stacks
         w.model.set_photos(self.visible(shown))
-        w.heading.setText(f"Tagged “{self.tag_filter}” — {len(ids):,} photos"
-                          if self.tag_filter else f"Library — {len(ids):,} photos")
+        count = plural(len(ids), "photo")
+        w.heading.setText(f"Tagged “{self.tag_filter}” — {count}" if self.tag_filter
+                          else f"Library — {count}")
         self.update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
                           if not ids else "")
         w.back.setVisible(self.tag_filter is not None)
@@ -98,6 +101,8 @@ class Views:
             w.search.blockSignals(False)
         w.more.hide()
         w.query_image.hide()
+        if w.status_text.full_text() in (self._count, "Searching…"):
+            w.status_text.setText("")  # the results' count left with them (not indexing's)
         self.refresh_library()
 
     def set_tag_filter(self, tag: str | None) -> None:
@@ -136,8 +141,9 @@ class Views:
 
         def shown(hits: list[Hit]) -> None:
             self._show_hits(mode, title, serial, hits)
-            w.status_text.setText(plural(len(hits), "suggestion") if mode == "teach"
-                                  else plural(sum(h.relevant for h in hits), "result"))
+            self._count = (plural(len(hits), "suggestion") if mode == "teach"
+                           else plural(sum(h.relevant for h in hits), "result"))
+            w.status_text.setText(self._count)
         w.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
                     done=shown, failed=w.dialogs.show_error)
 
@@ -219,6 +225,3 @@ def _small_image(path: str | bytes, side: int) -> QImage:
         reader.setScaledSize(QSize(max(1, size.width() * side // size.height()), side))
     return reader.read()
 
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")

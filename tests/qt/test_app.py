@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ModelLoadError
@@ -57,9 +57,11 @@ def test_typing_a_query_ranks_the_right_photos_first(qtbot, window, photos):
     assert window.model.rowCount() == len(photos)
     tooltip = window.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert tooltip is None or tooltip.startswith("score ")
+    assert window.status_text.text() in ("1 result", "2 results", "3 results")
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "library"):
         qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert "result" not in window.status_text.text()  # the count left with the results
     assert window.search.text() == ""
 
 
@@ -327,3 +329,25 @@ def test_a_drop_proposed_as_a_move_is_accepted_as_a_copy(qtbot, window, photos, 
         assert event.isAccepted()
         assert event.dropAction() == Qt.DropAction.CopyAction
     assert dropped.exists()
+
+
+def test_shift_f10_opens_the_photo_menu_at_the_current_photo(qtbot, window):
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.model.index(1))
+    qtbot.keyClick(window.grid, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    menu = window.photo_actions.context_menu
+    assert menu is not None and menu.isVisible()
+    assert menu.actions()[0].text() == "Find similar"
+    menu.close()
+
+
+def test_folder_dialogs_open_in_pictures_or_home_not_the_start_directory(
+        qtbot, window, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # where the app happened to be started from
+    opened: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda parent, title, folder="": opened.append(folder) or "")
+    window.dialogs.add_folder()
+    window.dialogs._model_folder()
+    assert len(opened) == 2
+    assert all(Path(f) in (Path.home(), Path.home() / "Pictures") for f in opened), opened

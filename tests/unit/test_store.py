@@ -33,7 +33,9 @@ def test_each_model_gets_one_embedder_for_the_librarys_life(kit):
 def test_an_empty_library_cannot_answer_a_query(kit):
     with pytest.raises(ClipdeskError, match="library is empty: run `clipdesk index FOLDER`"):
         kit.store.answering()
-    assert kit.store.state() == "empty"
+    assert kit.store.state() == "none yet (clipdesk index makes it)"
+    kit.settings.model = MODEL  # a model chosen, nothing indexed yet: not "damaged"
+    assert kit.store.state() == "none yet (clipdesk index makes it)"
     assert len(kit.store.vector_index()) == 0
 
 
