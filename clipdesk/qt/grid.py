@@ -31,6 +31,7 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # photos in the stack this best shot stands for
 REJECTED_ROLE = Qt.ItemDataRole.UserRole + 4
 CACHE_SIZE = 3000
+VEILED_LABEL = "Sensitive · click to show"
 NO_PARENT = QModelIndex()  # a list has no parents: the default "parent" argument of Qt
 
 
@@ -117,6 +118,7 @@ class Tile:
     pixmap: QPixmap
     stack: int  # photos in the stack this best shot stands for (1: alone)
     rejected: bool
+    veiled: bool = False  # flagged as sensitive, drawn blurred until clicked
 
 
 class PhotoGridModel(QAbstractListModel):
@@ -195,7 +197,7 @@ class PhotoGridModel(QAbstractListModel):
         if photo_id is None:
             return None
         return Tile(photo_id, self._pixmap(photo_id), self.stacks.get(photo_id, 1),
-                    photo_id in self.rejected)
+                    photo_id in self.rejected, photo_id in self.veiled)
 
     def tooltip_at(self, row: int) -> str:
         photo_id = self.photo_at(row)
@@ -299,10 +301,22 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 self._badge(painter, target, f"{tile.stack}")
             if tile.rejected:
                 self._badge(painter, target, "reject")
+            if tile.veiled:  # why it is blurred, and how to see it
+                self._label(painter, target, VEILED_LABEL)
         if selected:
             painter.setPen(QPen(QColor("#8ab4f8"), 3))
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()
+
+    @staticmethod
+    def _label(painter: QPainter, target: QRect, text: str) -> None:
+        """`text` across the middle of a tile, shortened to fit."""
+        metrics = painter.fontMetrics()
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, target.width() - 12)
+        band = QRect(target.left(), target.center().y() - 11, target.width(), 22)
+        painter.fillRect(band, QColor(0, 0, 0, 170))
+        painter.setPen(QColor("white"))
+        painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
 
     @staticmethod
     def _badge(painter: QPainter, target: QRect, text: str) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.core import quality
+from clipdesk.core.tagging import SENSITIVE
 from clipdesk.core.types import PhotoInfo, Problem
 
 
@@ -153,7 +154,7 @@ class DetailsPanel(QWidget):
 
     def show_tags(self, tags: list[str]) -> None:
         self.tags.setText(", ".join(
-            f'{escape(t)} <a href="{escape(t)}" style="text-decoration:none">×</a>'
+            f'{escape(tag_words(t))} <a href="{escape(t)}" style="text-decoration:none">×</a>'
             for t in tags) or "none yet")
 
     def show_caption(self, text: str | None, pending: bool = False) -> None:
@@ -178,6 +179,13 @@ class DetailsPanel(QWidget):
         self.add_tag.clear()
         if tag:
             self.tag_added.emit(tag)
+
+
+def tag_words(tag: str) -> str:
+    """A tag as a person reads it: "sensitive:gore" is "sensitive (gore)"."""
+    if tag.startswith(SENSITIVE):
+        return f"sensitive ({tag.removeprefix(SENSITIVE).replace('_', ' ')})"
+    return tag
 
 
 def pictures_folder() -> str | None:

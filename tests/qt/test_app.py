@@ -271,8 +271,15 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
     shown = win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
     real = win.thumbnails.get(photo_id).toImage()
     assert shown.size() == real.size() and shown != real  # blurred
+    assert win.model.tile(row).veiled  # and labelled "Sensitive · click to show"
+    label_band = win.grid.visualRect(win.model.index(row)).center()
+    before = win.grid.viewport().grab().toImage().pixelColor(label_band)
     win.grid.setCurrentIndex(win.model.index(row))  # a click reveals it
     assert win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage() == real
+    assert not win.model.tile(row).veiled
+    assert win.grid.viewport().grab().toImage().pixelColor(label_band) != before
+    # the details say why in words, not as the raw tag "sensitive:unwanted"
+    qtbot.waitUntil(lambda: "sensitive (unwanted)" in win.details.tags.text(), timeout=10_000)
 
     win.photo_actions.set_sensitive("hide")
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos) - len(purple) + 1,
