@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSplitter,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -215,10 +216,15 @@ class MainWindow(QMainWindow):
         self.views.redo()
 
     def _set_zoom(self, size: int) -> None:
-        """Cells of about `size` px, stretched so the columns fill the grid's width."""
-        width = self.grid.viewport().width()
-        columns = max(1, width // size)
-        self.delegate.cell = max(size, width // columns) if width > size else size
+        """Cells of about `size` px, as many columns as fit best, sized to fill the grid's
+        width. QListView wraps its rows as if its scroll bar were shown, and a row that
+        would end exactly at the edge: measured the same way, with one px spare."""
+        bar = self.grid.verticalScrollBar()
+        width = self.grid.viewport().width() - 1
+        if not bar.isVisible():
+            width -= self.grid.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        columns = max(1, round(width / size))
+        self.delegate.cell = max(32, width // columns)
         self.grid.setGridSize(self.delegate.cell_size())
         self.prefs.zoom = size
 

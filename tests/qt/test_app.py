@@ -358,3 +358,20 @@ def test_folder_dialogs_open_in_pictures_or_home_not_the_start_directory(
     window.dialogs._model_folder()
     assert len(opened) == 2
     assert all(Path(f) in (Path.home(), Path.home() / "Pictures") for f in opened), opened
+
+
+def test_every_row_of_the_grid_is_filled_at_every_size(qtbot, window):
+    """No column's worth of empty space at the right, at any thumbnail size (a row used
+    to hold 3 photos where 4 fit, and 1 at the largest size with half the pane empty)."""
+    for width in (1000, 1200):
+        window.resize(width, 800)
+        for size in (96, 160, 224, 320):
+            window.zoom.setValue(size)
+            qtbot.waitUntil(lambda: window.grid.visualRect(window.model.index(0)).width()
+                            == window.delegate.cell, timeout=5_000)
+            cell = window.delegate.cell
+            columns = len({window.grid.visualRect(window.model.index(r)).x()
+                           for r in range(window.model.rowCount())})
+            room = window.grid.viewport().width()
+            assert columns * cell <= room < (columns + 1) * cell, (width, size, columns, cell)
+            assert abs(cell - size) <= size / 2  # still about the size asked for
