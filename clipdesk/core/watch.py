@@ -76,8 +76,9 @@ class _Collector(FileSystemEventHandler):
     """Called on watchdog's thread: notes changed paths under the roots."""
 
     def __init__(self, pending: _Pending, lock: threading.Lock, wake: threading.Event,
-                 ignore: tuple[bytes, ...]) -> None:
-        self.pending, self.lock, self.wake, self.ignore = pending, lock, wake, ignore
+                 roots: list[bytes], ignore: tuple[bytes, ...]) -> None:
+        self.pending, self.lock, self.wake = pending, lock, wake
+        self.roots, self.ignore = roots, ignore
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in ("created", "modified", "moved", "deleted", "closed"):
@@ -95,11 +96,13 @@ class _Collector(FileSystemEventHandler):
         self.wake.set()
 
     def _wanted(self, path: bytes) -> bool:
-        """Not hidden (the scanner skips those: temp files, .clipdesk-*.tmp), not the
-        library's own files."""
-        if any(part.startswith(b".") for part in path.split(b"/") if part):
+        """Below a root, not hidden there (the scanner skips those: editors' temp files,
+        .clipdesk-*.tmp), not the library's own files."""
+        root = next((r for r in self.roots if is_under(path, r)), None)
+        if root is None or any(is_under(path, folder) for folder in self.ignore):
             return False
-        return not any(is_under(path, folder) for folder in self.ignore)
+        below = path[len(root.rstrip(b"/")):].split(b"/")
+        return not any(part.startswith(b".") for part in below)
 
 
 class Watcher:
@@ -163,7 +166,7 @@ class Watcher:
         roots = [r for r in self.library.roots() if os.path.isdir(r)]
         roots = [r for r in roots if not any(r != o and is_under(r, o) for o in roots)]
         home = os.fsencode(str(self.library.home))
-        handler = _Collector(self._pending, self._lock, self._wake, (home,))
+        handler = _Collector(self._pending, self._lock, self._wake, roots, (home,))
         observer = Observer()
         try:
             for root in roots:

@@ -130,3 +130,22 @@ def test_at_the_watch_limit_it_rescans_and_says_so(watched, monkeypatch):
     shutil.copyfile(spare / "sunflower.jpg", photos / "sunflower.jpg")
     eventually(lambda: "sunflower.jpg" in found(lib, "sunflower"), "a copied photo")
     assert any(b.rescan for b in batches)
+
+
+def test_which_changes_count():
+    """Below a root (even one inside a hidden folder); not hidden files below it (editors'
+    temp files, clipdesk's own .tmp), not the library's home, not reads."""
+    from watchdog.events import FileClosedNoWriteEvent, FileCreatedEvent, FileMovedEvent
+
+    pending = watch._Pending()
+    collector = watch._Collector(pending, threading.Lock(), threading.Event(),
+                                 [b"/u/.pictures"], (b"/u/.pictures/home",))
+    for event in (FileCreatedEvent("/u/.pictures/a.jpg"),
+                  FileCreatedEvent("/u/.pictures/.a.jpg.swp"),
+                  FileCreatedEvent("/u/.pictures/trip/.clipdesk-x.xmp.tmp"),
+                  FileCreatedEvent("/u/.pictures/home/thumbs/1.jpg"),
+                  FileClosedNoWriteEvent("/u/.pictures/b.jpg"),
+                  FileMovedEvent("/u/.pictures/c.jpg", "/u/.pictures/trip/d.jpg")):
+        collector.dispatch(event)
+    assert list(pending.paths) == [b"/u/.pictures/a.jpg", b"/u/.pictures/c.jpg",
+                                   b"/u/.pictures/trip/d.jpg"]
