@@ -48,6 +48,7 @@ QUIET = 1.0  # seconds without a new event before a batch runs
 SETTLE = 0.5  # a file whose size or time changes over this long is still being written
 LONGEST_WAIT = 30.0  # a stream of events that never pauses still gets a run this often
 RESCAN = 60.0  # seconds between rescans when the system cannot watch
+BUSY_RETRY = 5.0  # seconds between tries while another process indexes the library
 # what changes a folder's content; not reads (the index run's own opens would loop)
 WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent, FileClosedEvent,
@@ -117,6 +118,7 @@ class Watcher:
         self.on_status = on_status or (lambda text: None)
         self.quiet, self.settle, self.rescan = quiet, settle, rescan
         self.polling = False  # True when the system cannot watch: periodic rescans
+        self._busy = False  # another process held the index lock at the last try
         self._pending = _Pending()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -241,11 +243,17 @@ class Watcher:
         summary = None
         try:
             summary = _last_summary(self.library.index())
-        except LibraryBusyError as exc:
-            self.on_status(f"{exc}; trying again shortly")
+        except LibraryBusyError:  # the app or `clipdesk index`: wait for it
+            if not self._busy:
+                self.on_status("another clipdesk is indexing this library: the changes "
+                               "are indexed once it is done")
+            self._busy = True
             self._requeue(paths)
+            self._stop.wait(BUSY_RETRY)
+            return
         except ClipdeskError as exc:
             self.on_status(str(exc))
+        self._busy = False
         self.on_batch(Batch(paths, summary, time.monotonic() - started, rescan))
 
     def _requeue(self, paths: tuple[bytes, ...]) -> None:

@@ -107,6 +107,21 @@ def test_a_burst_of_files_is_one_run(watched):
     assert len(batches) - before <= 2  # one run (two if the copy paused mid-way)
 
 
+def test_while_another_process_indexes_it_waits_then_catches_up(watched, monkeypatch):
+    from clipdesk.core.lock import index_lock
+
+    lib, watcher, photos, spare, batches, statuses = watched
+    monkeypatch.setattr(watch, "BUSY_RETRY", 0.2)
+    with index_lock(lib.home):  # as `clipdesk index` in another process would
+        watcher.start()
+        eventually(lambda: len(statuses) == 2, "word of the other indexer")
+        assert "another clipdesk is indexing" in statuses[1]
+        shutil.copyfile(spare / "sunflower.jpg", photos / "sunflower.jpg")
+        assert batches == []
+    eventually(lambda: "sunflower.jpg" in found(lib, "sunflower"), "the photo copied meanwhile")
+    assert len(statuses) == 2  # said once, not at every try
+
+
 class NoWatchesLeft:
     """An Observer on a system whose inotify watch limit is reached."""
 
