@@ -147,6 +147,7 @@ class Watcher:
         try:
             if catch_up:
                 self._index((), rescan=True)
+            self._warm_up()
             while not self._stop.is_set():
                 if self.polling:
                     if not self._stop.wait(self.rescan):
@@ -161,6 +162,14 @@ class Watcher:
                     self._index(batch)
         finally:
             self._unwatch()
+
+    def _warm_up(self) -> None:
+        """Load the model now: the first photo copied should not wait for it (the torch
+        import and the model load take seconds)."""
+        try:
+            self.library.warm_up()
+        except ClipdeskError as exc:
+            self.on_status(str(exc))
 
     # -- watching ---------------------------------------------------------------------
 
