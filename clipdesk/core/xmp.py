@@ -162,7 +162,10 @@ def _load(path: bytes, must_exist: bool) -> _Packet:
         raise SidecarError(f"{name}: not an XMP sidecar (no rdf:RDF); it was left as it is")
     head = _HEAD.match(data)
     tail = _TAIL.search(data)
-    return _Packet(root, prefixes, head.group(0).strip() if head else b"",
+    # the xpacket wrapper as it was; an XML declaration becomes ours (we write UTF-8)
+    packet_head = (head.group(2) or b"").strip() if head else b""
+    declared = head is not None and head.group(1) is not None
+    return _Packet(root, prefixes, b"\n".join(p for p in (_NEW_HEAD * declared, packet_head) if p),
                    tail.group(0).strip() if tail else b"")
 
 

@@ -160,3 +160,23 @@ def test_sidecar_names_follow_digikam_and_darktable():
     assert xmp.photo_of(b"/p/IMG_1.CR2.xmp") == b"/p/IMG_1.CR2"
     assert xmp.photo_of(b"/p/IMG_1.xmp") is None  # Lightroom's naming: not ours to guess
     assert xmp.photo_of(b"/p/IMG_1.jpg") is None
+
+
+def test_a_sidecar_in_another_encoding_is_written_back_as_utf8(tmp_path):
+    photo = os.fsencode(tmp_path / "old.jpg")
+    text = ('<?xml version="1.0" encoding="UTF-16"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Été</rdf:li></rdf:Alt></dc:title>'
+            '</rdf:Description></rdf:RDF></x:xmpmeta>')
+    Path(os.fsdecode(xmp.sidecar_path(photo))).write_text(text, encoding="utf-16")
+    xmp.write(photo, ["plage"])
+    written = Path(os.fsdecode(xmp.sidecar_path(photo))).read_bytes()
+    assert b"UTF-16" not in written and "Été" in written.decode("utf-8")
+    latin = tmp_path / "latin.jpg.xmp"
+    latin.write_text(text.replace("UTF-16", "ISO-8859-1"), encoding="latin-1")
+    xmp.write(os.fsencode(tmp_path / "latin.jpg"), ["plage"])
+    written = latin.read_bytes()
+    assert written.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<x:xmpmeta')
+    assert "Été" in written.decode("utf-8")
+    assert xmp.read(xmp.sidecar_path(photo)).keywords == ("plage",)
