@@ -180,3 +180,29 @@ def test_a_sidecar_in_another_encoding_is_written_back_as_utf8(tmp_path):
     assert written.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<x:xmpmeta')
     assert "Été" in written.decode("utf-8")
     assert xmp.read(xmp.sidecar_path(photo)).keywords == ("plage",)
+
+
+def exiv2_keys(path: bytes | Path) -> dict[str, str]:
+    """The XMP properties libexiv2 reads from a sidecar (what digiKam and darktable use)."""
+    exiv2 = pytest.importorskip("exiv2")  # the dev extra installs it
+    image = exiv2.ImageFactory.open(os.fsdecode(path))
+    image.readMetadata()
+    return {d.key(): str(d.value()) for d in image.xmpData()}
+
+
+@pytest.mark.parametrize("sidecar", [DIGIKAM, DARKTABLE], ids=["digikam", "darktable"])
+def test_libexiv2_reads_the_merged_sidecar_with_the_other_tools_properties(sidecar, tmp_path):
+    photo = photo_with(sidecar, tmp_path)
+    xmp.write(photo, ["beach"], removed=["places"], caption="Green lights", rejected=True)
+    before, after = exiv2_keys(sidecar), exiv2_keys(xmp.sidecar_path(photo))
+    ours = {"Xmp.dc.subject", "Xmp.dc.description", "Xmp.xmp.Rating",
+            "Xmp.lr.hierarchicalSubject", "Xmp.digiKam.TagsList",
+            "Xmp.MicrosoftPhoto.LastKeywordXMP", "Xmp.mediapro.CatalogSets"}
+    assert {k: v for k, v in after.items() if k not in ours} == \
+        {k: v for k, v in before.items() if k not in ours}
+    assert after["Xmp.dc.subject"].endswith(", beach") and "Places" not in after["Xmp.dc.subject"]
+    assert after["Xmp.dc.description"] == 'lang="x-default" Green lights'
+    assert after["Xmp.xmp.Rating"] == "-1"
+    fresh = os.fsencode(tmp_path / "new.jpg")
+    xmp.write(fresh, ["red", "circle"], caption="A red circle")
+    assert exiv2_keys(xmp.sidecar_path(fresh))["Xmp.lr.hierarchicalSubject"] == "red, circle"
