@@ -148,6 +148,9 @@ class Watcher:
             if catch_up:
                 self._index((), rescan=True)
             self._warm_up()
+            if self._observer is not None:  # ready: said once the model is loaded
+                self.on_status(f"Watching {len(roots)} folder{'s' * (len(roots) != 1)} "
+                               "for changes")
             while not self._stop.is_set():
                 if self.polling:
                     if not self._stop.wait(self.rescan):
@@ -188,7 +191,6 @@ class Watcher:
             self._fall_back(exc)
             return roots
         self._observer = observer
-        self.on_status(f"Watching {len(roots)} folder{'s' * (len(roots) != 1)} for changes")
         return roots
 
     def _observer_died(self, roots: list[bytes]) -> bool:

@@ -55,8 +55,8 @@ def watched(tmp_path):
 def test_copies_renames_and_deletions_reach_search(watched):
     lib, watcher, photos, spare, batches, statuses = watched
     watcher.start()
-    eventually(lambda: len(batches) >= 1, "the catch-up run")
-    assert statuses == ["Watching 1 folder for changes"]
+    eventually(lambda: statuses == ["Watching 1 folder for changes"], "the watch, ready")
+    assert len(batches) == 1  # the catch-up run came first
 
     shutil.copyfile(spare / "sunflower.jpg", photos / "sunflower.jpg")
     eventually(lambda: "sunflower.jpg" in found(lib, "sunflower"), "a copied photo")
@@ -115,7 +115,8 @@ def test_while_another_process_indexes_it_waits_then_catches_up(watched, monkeyp
     with index_lock(lib.home):  # as `clipdesk index` in another process would
         watcher.start()
         eventually(lambda: len(statuses) == 2, "word of the other indexer")
-        assert "another clipdesk is indexing" in statuses[1]
+        assert "another clipdesk is indexing" in statuses[0]
+        assert statuses[1] == "Watching 1 folder for changes"
         shutil.copyfile(spare / "sunflower.jpg", photos / "sunflower.jpg")
         assert batches == []
     eventually(lambda: "sunflower.jpg" in found(lib, "sunflower"), "the photo copied meanwhile")
