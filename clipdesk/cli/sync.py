@@ -1,6 +1,6 @@
 """Keeping in step with the disk and with other photo tools: `xmp` writes XMP sidecars
-(tags, caption, reject) for digiKam, darktable and Lightroom; `watch` keeps the catalog
-current while files come and go."""
+(tags, caption, reject) named as digiKam and darktable name them; `watch` keeps the
+catalog current while files come and go."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +14,7 @@ from clipdesk.core.types import IndexSummary
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("xmp", help="write XMP sidecars (NAME.EXT.xmp) with tags, caption, "
-                                   "reject, for digiKam, darktable, Lightroom")
+    p = sub.add_parser("xmp", help="write tags, caption, reject to XMP sidecars (IMG.jpg.xmp)")
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="photos, or folders (every library photo below them)")
     p.add_argument("--all", action="store_true", help="every photo in the library")
@@ -25,8 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_option(p)
     p.set_defaults(run=cmd_xmp)
 
-    p = sub.add_parser("watch", help="keep the library current as files are added, "
-                                     "changed, renamed or deleted (until Ctrl+C)")
+    p = sub.add_parser("watch", help="keep the library current as files change (Ctrl+C ends)")
     p.set_defaults(run=cmd_watch)
 
 
