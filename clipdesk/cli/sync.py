@@ -11,6 +11,7 @@ import time
 from clipdesk.cli.common import add_json_option, open_library, print_json
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import IndexSummary
+from clipdesk.wording import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,8 +43,8 @@ def cmd_xmp(args: argparse.Namespace) -> int:
     else:
         for problem in summary.failed:
             print(f"clipdesk: {problem.reason}", file=sys.stderr)
-        print(f"Wrote {summary.written} sidecar{'s' * (summary.written != 1)} "
-              f"({summary.unchanged} already up to date, {len(summary.failed)} failed)")
+        print(f"Wrote {plural(summary.written, 'sidecar')} ({summary.unchanged:,} already "
+              f"up to date, {len(summary.failed):,} failed)")
     return 1 if summary.failed else 0
 
 
@@ -60,7 +61,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         runs += 1
         line = batch_line(batch.summary, len(batch.paths), batch.seconds)
         if not line and runs == 1 and batch.summary is not None:  # the catch-up run
-            line = f"up to date: {batch.summary.photos} photos"
+            line = f"up to date: {plural(batch.summary.photos, 'photo')}"
         if line:  # a rescan that found nothing says nothing
             print(f"{time.strftime('%H:%M:%S')}  {line}", flush=True)
 
@@ -74,14 +75,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def batch_line(s: IndexSummary | None, changes: int, seconds: float) -> str:
     """One line for a run: what it changed ("" when a rescan found nothing)."""
     if s is None:
-        return f"{changes} change{'s' * (changes != 1)} not indexed yet (see above)"
+        return f"{plural(changes, 'change')} not indexed yet (see above)"
     deleted = max(0, s.removed - s.moved)  # a move's old path counts as removed
-    parts = [f"{n} {what}" for n, what in (
-        (s.new, "new"), (s.copies, "copy" if s.copies == 1 else "copies"),
-        (s.changed, "changed"), (s.moved, "moved"), (deleted, "removed"),
-        (s.problems, "problem" + "s" * (s.problems != 1))) if n]
+    parts = [f"{n:,} {what}" for n, what in ((s.new, "new"), (s.changed, "changed"),
+                                            (s.moved, "moved"), (deleted, "removed")) if n]
+    parts += [plural(n, what) for n, what in ((s.copies, "copy"), (s.problems, "problem"))
+              if n]
     if not parts and not changes:
         return ""
     what = ", ".join(parts) or "nothing to index"
-    return f"{what} ({changes} change{'s' * (changes != 1)} seen) -> {s.photos} photos, " \
+    return f"{what} ({plural(changes, 'change')} seen) -> {plural(s.photos, 'photo')}, " \
            f"{seconds:.1f} s"
