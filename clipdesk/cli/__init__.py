@@ -3,7 +3,7 @@
 Each module here registers its subcommands (`register(sub)`, with `set_defaults(run=...)`)
 and talks only to the Library facade: upkeep (index, status, problems, backups, models,
 gui), find (search, similar, blurry, groups, flagged), organize (tags, teaching, rejects,
-captions).
+captions), sync (XMP sidecars, watching the folders).
 
 Exit status: 0 done, 1 an error (one line on stderr), 2 a usage error, 130 interrupted,
 141 (128 + SIGPIPE, what `cat` or `grep` give) when the reader of the output went away,
@@ -17,10 +17,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clipdesk.cli import find, organize, upkeep
+from clipdesk.cli import find, organize, sync, upkeep
 from clipdesk.core.errors import ClipdeskError
 
-_GROUPS = (upkeep, find, organize)  # the order of the commands in --help
+_GROUPS = (upkeep, find, organize, sync)  # the order of the commands in --help
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -389,6 +389,35 @@ class Catalog:
                        (photo_id, tag.lower(), "manual" if on else "removed"))
             self._refresh_words(db, [photo_id])
 
+    def add_person_tags(self, pairs: list[tuple[int, str]]) -> int:
+        """Tags a person set elsewhere (an XMP sidecar): manual, over an automatic one;
+        a removal made in clipdesk stands. Returns how many rows changed."""
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO tags(photo_id, tag, source, score) VALUES(?, ?, 'manual', NULL) "
+                "ON CONFLICT(photo_id, tag) DO UPDATE SET source='manual', score=NULL "
+                "WHERE source='auto'", [(pid, tag.lower()) for pid, tag in pairs])
+            changed = db.total_changes - before
+            self._refresh_words(db, {pid for pid, _ in pairs})
+        return changed
+
+    def tag_rows(self, photo_id: int) -> list[tuple[str, str]]:
+        """(tag, source) of every tag row of a photo, removals included."""
+        return self._db.execute("SELECT tag, source FROM tags WHERE photo_id=? ORDER BY "
+                                "source='auto', score DESC, tag", (photo_id,)).fetchall()
+
+    def indexed_paths(self, photo_ids: Iterable[int] | None = None) -> dict[int, list[bytes]]:
+        """Every indexed file of each photo (all photos when None), by photo id."""
+        rows = self._db.execute("SELECT photo_id, path FROM files WHERE status='indexed' "
+                                "AND photo_id IS NOT NULL ORDER BY path")
+        wanted = None if photo_ids is None else set(photo_ids)
+        out: dict[int, list[bytes]] = {}
+        for pid, path in rows:
+            if wanted is None or pid in wanted:
+                out.setdefault(pid, []).append(path)
+        return out
+
     def add_examples(self, tag: str, yes: list[int], no: list[int]) -> None:
         tag = tag.lower()
         with self.transaction() as db:

@@ -20,6 +20,7 @@ from clipdesk.core.grouping import Grouping
 from clipdesk.core.lock import index_lock
 from clipdesk.core.models import DEFAULT_MODEL, loading, parse_spec
 from clipdesk.core.settings import Settings
+from clipdesk.core.sidecars import Sidecars
 from clipdesk.core.store import VectorStore
 from clipdesk.core.tags_service import Tags
 from clipdesk.core.types import FileStatus, IndexSummary, Phase, Progress, ProgressJob
@@ -35,9 +36,10 @@ STATS = ("new", "changed", "moved", "copies", "problems", "embedded", "unchanged
 
 class Indexer:
     def __init__(self, home: Path, catalog: Catalog, settings: Settings, store: VectorStore,
-                 tags: Tags, grouping: Grouping) -> None:
+                 tags: Tags, grouping: Grouping, sidecars: Sidecars | None = None) -> None:
         self.home, self.catalog, self.settings, self.store = home, catalog, settings, store
         self.tags, self.grouping = tags, grouping
+        self.sidecars = sidecars or Sidecars(catalog)
 
     def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
               wait: bool = False) -> ProgressJob:
@@ -83,6 +85,9 @@ class Indexer:
                                           frozenset(removed))
             yield from self._process(jobs, embedder, writer)
         removed_ids, mates = self._remove(removed)
+        if jobs:  # tags set in digiKam & co: new photos' sidecars, changed sidecars
+            yield Progress(Phase.SIDECARS, message="Reading XMP sidecars…")
+            self.sidecars.read(job.path for job, _ in jobs)
         if not switching:
             self.store.delete(removed_ids)
         if switching and not self.catalog.files_missing_embedding(target):

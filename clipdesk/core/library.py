@@ -24,6 +24,7 @@ from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
 from clipdesk.core.search import Search
 from clipdesk.core.settings import CaptionsMode, Settings
+from clipdesk.core.sidecars import Sidecars
 from clipdesk.core.store import VectorStore
 from clipdesk.core.tagging import TagDef
 from clipdesk.core.tags_service import Tags, tag_name
@@ -33,6 +34,7 @@ from clipdesk.core.types import (
     PhotoInfo,
     Problem,
     ProgressJob,
+    SidecarSummary,
     Sort,
     Status,
 )
@@ -53,8 +55,9 @@ class Library:
         self.captioning = Captioning(self.catalog, self.settings, self.photos)
         self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
                                  self.searching)
+        self.sidecars = Sidecars(self.catalog)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
-                               self.tagging, self.grouping)
+                               self.tagging, self.grouping, self.sidecars)
 
     def close(self) -> None:
         self.catalog.close()
@@ -257,3 +260,18 @@ class Library:
 
     def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
         return self.catalog.sharpness_of(photo_ids)
+
+    # -- XMP sidecars ---------------------------------------------------------------------
+
+    def write_sidecars(self, paths: Sequence[PathArg] | None = None,
+                       include_auto: bool = False) -> SidecarSummary:
+        """Write (merge) the XMP sidecars of the photos at `paths` (files, or folders:
+        every photo below them), or of every photo when None. Automatic tags and model
+        captions only with `include_auto`."""
+        ids = None if paths is None else self.photos.ids_at(paths)
+        return self.sidecars.write(ids, include_auto)
+
+    def read_sidecars(self, paths: Iterable[PathArg]) -> SidecarSummary:
+        """Take in the sidecars of these files (index() does this for new and changed
+        files): keywords become a person's tags, a caption and a reject too."""
+        return self.sidecars.read(os.path.abspath(os.fsencode(p)) for p in paths)

@@ -13,6 +13,7 @@ from clipdesk.core import imaging
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError
 from clipdesk.core.paths import thumbnail_path
+from clipdesk.core.scanner import is_under
 from clipdesk.core.types import Hit, PhotoInfo, Sort
 
 
@@ -52,6 +53,24 @@ class Photos:
         if photo_id is None:
             raise ClipdeskError(f"{os.fsdecode(absolute(path))} is not in the library")
         return photo_id
+
+    def ids_at(self, paths: Iterable[PathArg]) -> list[int]:
+        """The photos at these paths: a file's photo, or every photo with a file below a
+        folder (ClipdeskError for a file or folder that holds none)."""
+        ids: dict[int, None] = {}
+        every: dict[int, list[bytes]] | None = None
+        for path in paths:
+            where = absolute(path)
+            if not os.path.isdir(where):
+                ids[self.photo_id(where)] = None
+                continue
+            every = self.catalog.indexed_paths() if every is None else every
+            below = [pid for pid, files in every.items()
+                     if any(is_under(f, where) for f in files)]
+            if not below:
+                raise ClipdeskError(f"no library photos in {os.fsdecode(where)}")
+            ids.update(dict.fromkeys(below))
+        return list(ids)
 
     def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
         """Every photo (or those with all `tags`), newest first by date taken (or

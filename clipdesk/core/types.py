@@ -103,6 +103,16 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class SidecarSummary:
+    """Writing or reading XMP sidecars: how many files changed, how many already agreed,
+    and the sidecars that could not be read or written (the rest went on)."""
+
+    written: int = 0  # sidecars written, or photos whose tags / caption a sidecar changed
+    unchanged: int = 0
+    failed: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
 class Status:
     photos: int
     files: int
@@ -128,6 +138,7 @@ class Phase(StrEnum):
     GROUP = "group"
     BACKUP = "backup"
     CAPTION = "caption"
+    SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
     DONE = "done"
 
 
