@@ -9,6 +9,7 @@ its own connection and the vector index is locked), with one writer at a time.
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ from clipdesk.core.types import (
     Status,
 )
 from clipdesk.core.vindex import VectorIndex
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's writer thread
 
@@ -169,13 +172,14 @@ class Library:
 
     def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
         self.tagging.set_photo_tag(photo_id, tag, on)
+        self._edited([photo_id])
 
     def tags(self, path: PathArg) -> list[tuple[str, float | None, str]]:
         """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
         return self.tagging.photo_tags(self.photo_id(path))
 
     def set_tag(self, path: PathArg, tag: str, on: bool = True) -> None:
-        self.tagging.set_photo_tag(self.photo_id(path), tag, on)
+        self.set_photo_tag(self.photo_id(path), tag, on)
 
     def teach(self, tag: str, yes: Sequence[PathArg], no: Sequence[PathArg] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
@@ -185,6 +189,7 @@ class Library:
 
     def teach_photos(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
         self.tagging.teach(tag, yes, no)
+        self._edited([*yes, *no])
 
     def taught_tags(self) -> list[str]:
         return self.tagging.taught_tags()
@@ -219,6 +224,7 @@ class Library:
 
     def set_caption(self, photo_id: int, text: str) -> None:
         self.captioning.set_caption(photo_id, text)
+        self._edited([photo_id])
 
     def store_caption(self, photo_id: int, text: str, by: str) -> str:
         return self.captioning.store_caption(photo_id, text, by)
@@ -245,6 +251,7 @@ class Library:
 
     def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
         self.grouping.set_rejected(photo_ids, on)
+        self._edited(photo_ids)
 
     def rejected_ids(self) -> set[int]:
         return self.grouping.rejected_ids()
@@ -270,6 +277,23 @@ class Library:
         captions only with `include_auto`."""
         ids = None if paths is None else self.photos.ids_at(paths)
         return self.sidecars.write(ids, include_auto)
+
+    def keeps_sidecars(self) -> bool:
+        """Whether a person's edits (tags, caption, reject) go to XMP sidecars at once."""
+        return self.settings.keep_sidecars
+
+    def keep_sidecars(self, on: bool) -> SidecarSummary:
+        """Keep the sidecars written from now on; turning it on writes them all now."""
+        self.settings.keep_sidecars = on
+        return self.sidecars.write() if on else SidecarSummary()
+
+    def _edited(self, photo_ids: Sequence[int]) -> None:
+        """After a person's edit: their sidecars, when the library keeps them written. A
+        sidecar that cannot be written is logged; the edit itself is in the catalog."""
+        if self.settings.keep_sidecars:
+            for problem in self.sidecars.write(photo_ids).failed:
+                log.warning("XMP sidecar not written: %s: %s",
+                            os.fsdecode(problem.path), problem.reason)
 
     def read_sidecars(self, paths: Iterable[PathArg]) -> SidecarSummary:
         """Take in the sidecars of these files (index() does this for new and changed

@@ -14,6 +14,7 @@ CAPTION_MODEL = "caption_model"  # the CoCa model that writes new captions
 CAPTIONS = "captions"            # CaptionsMode
 GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were made with
 GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
+KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP sidecars at once
 
 
 class CaptionsMode(StrEnum):
@@ -84,3 +85,11 @@ class Settings:
     def set_grouped(self, model_id: str, until: int) -> None:
         self.catalog.set_meta(GROUPED_MODEL, model_id)
         self.catalog.set_meta(GROUPED_UNTIL, str(until))
+
+    @property
+    def keep_sidecars(self) -> bool:
+        return self.catalog.get_meta(KEEP_SIDECARS) == "1"
+
+    @keep_sidecars.setter
+    def keep_sidecars(self, on: bool) -> None:
+        self.catalog.set_meta(KEEP_SIDECARS, "1" if on else "0")

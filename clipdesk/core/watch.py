@@ -108,12 +108,16 @@ class _Collector(FileSystemEventHandler):
 
 class Watcher:
     """Keeps `library` current while it runs. `on_batch` hears of each run, `on_status`
-    of how the folders are watched (a sentence a person can read)."""
+    of how the folders are watched (a sentence a person can read). `index` runs the index
+    (default: here, on the watcher's thread); the app passes one that hands the run to its
+    writer thread and returns None."""
 
     def __init__(self, library: Library, *, on_batch: Callable[[Batch], None] | None = None,
-                 on_status: Callable[[str], None] | None = None, quiet: float = QUIET,
+                 on_status: Callable[[str], None] | None = None,
+                 index: Callable[[], IndexSummary | None] | None = None, quiet: float = QUIET,
                  settle: float = SETTLE, rescan: float = RESCAN) -> None:
         self.library = library
+        self.run_index = index or (lambda: _last_summary(library.index()))
         self.on_batch = on_batch or (lambda batch: None)
         self.on_status = on_status or (lambda text: None)
         self.quiet, self.settle, self.rescan = quiet, settle, rescan
@@ -134,10 +138,11 @@ class Watcher:
                                         name="clipdesk-watch", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """End the watching (with `wait`, once its thread is done)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
 
     def run(self, catch_up: bool = True) -> None:
@@ -253,7 +258,7 @@ class Watcher:
         started = time.monotonic()
         summary = None
         try:
-            summary = _last_summary(self.library.index())
+            summary = self.run_index()
         except LibraryBusyError:  # the app or `clipdesk index`: wait for it
             if not self._busy:
                 self.on_status("another clipdesk is indexing this library: the changes "

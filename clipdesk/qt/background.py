@@ -1,5 +1,6 @@
 """The long jobs of the app, shown in the status bar: indexing (with progress, pause and
-cancel) and the low-priority captions pass that follows it."""
+cancel), the low-priority captions pass that follows it, and watching the library's
+folders (a change there starts an index run within seconds)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import forget_failures
 from clipdesk.core.types import Progress
+from clipdesk.core.watch import Watcher
 from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
 
@@ -51,6 +53,8 @@ class BackgroundWork(QObject):
     photos_added = Signal()  # a batch of photos is in the library
     indexed = Signal()  # an indexing run finished
     failed = Signal(object)  # a ClipdeskError to show
+    changes_seen = Signal()  # from the watcher's thread: files changed in a library folder
+    watch_said = Signal(str)  # from the watcher's thread: how the folders are watched
 
     def __init__(self, library: Library, jobs: Jobs, bar: QStatusBar, captions: str) -> None:
         super().__init__(bar)
@@ -74,6 +78,38 @@ class BackgroundWork(QObject):
         for w in (self.progress, self.pause_button, self.cancel_button):
             bar.addPermanentWidget(w)
         self._show_indexing(False)
+        self.watcher: Watcher | None = None
+        self._watched: list[bytes] = []
+        self._again = False  # changes were seen during a run: index once more after it
+        self.changes_seen.connect(self.index_changes)
+        self.watch_said.connect(self.status_text.setText)
+
+    # -- watching the folders ---------------------------------------------------------
+
+    def watch(self) -> None:
+        """(Re)start watching the library's folders (the watcher only decides when; the
+        index runs here, on the writer thread, like every other run)."""
+        self.stop_watching(wait=False)
+        self._watched = self.library.roots()
+        if self._watched and not self.jobs.closed:
+            self.watcher = Watcher(self.library, index=self._changed,
+                                   on_status=self.watch_said.emit)
+            self.watcher.start(catch_up=False)  # the app's own run at launch caught up
+
+    def _changed(self) -> None:
+        """On the watcher's thread: hand the run to the GUI thread."""
+        self.changes_seen.emit()
+
+    def index_changes(self) -> None:
+        if self.index_job is not None:
+            self._again = True  # the run under way may have listed the folder already
+        else:
+            self.start_index()
+
+    def stop_watching(self, wait: bool = True) -> None:
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            watcher.stop(wait)
 
     # -- indexing ---------------------------------------------------------------------
 
@@ -123,8 +159,14 @@ class BackgroundWork(QObject):
             text = (f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.0f} s "
                     f"({s.embedded:,} new); {s.removed:,} removed, "
                     f"{plural(s.problems, 'problem')}.")
+        again = self._again
         self._index_ended(text)
         self.indexed.emit()
+        if again:
+            self.start_index()
+            return
+        if self.library.roots() != self._watched:  # a folder was added: watch it too
+            self.watch()
         self.write_captions()
 
     def _index_failed(self, error: ClipdeskError) -> None:
@@ -133,6 +175,7 @@ class BackgroundWork(QObject):
 
     def _index_ended(self, text: str) -> None:
         self.index_job = None
+        self._again = False
         self._show_indexing(False)
         self.status_text.setText(text)
 

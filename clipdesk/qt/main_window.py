@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
     details_shown = Signal(int)  # a photo's details (tags, caption) are on screen
 
     stack_action: QAction
+    keep_sidecars_action: QAction
     sensitive_actions: dict[str, QAction]
     caption_actions: dict[str, QAction]
     first_run: FirstRunDialog
@@ -275,6 +276,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Stop after the batch in flight; the next launch resumes."""
         self.prefs.save_layout(self.saveGeometry(), self.splitter.saveState())
+        self.work.stop_watching()
         self.jobs.close()
         super().closeEvent(event)
 

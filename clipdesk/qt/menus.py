@@ -59,6 +59,13 @@ def build_menus(w: MainWindow) -> None:
     add(tags, "Teach a tag from the selected photos…", w.tagging.teach_dialog,
         QKeySequence("Ctrl+T"))
     add(tags, "Edit the tag vocabulary…", w.tagging.edit_vocabulary)
+    tags.addSeparator()
+    add(tags, "Write XMP sidecars for every photo…", w.tagging.write_sidecars)
+    w.keep_sidecars_action = add(tags, "Keep XMP sidecars written", w.tagging.keep_sidecars)
+    w.keep_sidecars_action.setCheckable(True)
+    w.keep_sidecars_action.setChecked(w.library.keeps_sidecars())
+    w.keep_sidecars_action.setToolTip("Write each change of a photo's tags, caption or reject "
+                                      "to its NAME.EXT.xmp at once")
     captions = w.work.captions
     w.caption_actions = _choices(tags.addMenu("Captions"), CAPTION_MODES,
                                  "selected" if captions == "auto" else captions,

@@ -2,13 +2,14 @@
 (select photos, name the tag, then accept or reject the suggestions)."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.types import Hit
+from clipdesk.core.types import Hit, SidecarSummary
 from clipdesk.qt.photo_actions import RESULTS
 from clipdesk.qt.tags_ui import VocabularyDialog
 from clipdesk.wording import plural
@@ -62,6 +63,37 @@ class TagActions:
             w.status_text.setText("Tags updated.")
             w.views.refresh_library()
         w.jobs.write(retag, done=done, failed=w.dialogs.show_error)
+
+    # -- XMP sidecars (digiKam, darktable, Lightroom read them) -------------------------
+
+    def write_sidecars(self) -> None:
+        answer = QMessageBox.question(
+            self.window, "XMP sidecars",
+            "Write your tags, captions and rejects next to each photo as NAME.EXT.xmp, "
+            "where digiKam, darktable and Lightroom read them?\n\nA sidecar that is there "
+            "already is merged (what other programs wrote in it stays). Automatic tags "
+            "are not written. The photos themselves are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._sidecars(lambda: self.library.write_sidecars())
+
+    def keep_sidecars(self, on: bool) -> None:
+        """From now on a person's edits go to the sidecars at once (all written now)."""
+        self._sidecars(lambda: self.library.keep_sidecars(on))
+
+    def _sidecars(self, write: Callable[[], SidecarSummary]) -> None:
+        w = self.window
+        w.status_text.setText("Writing XMP sidecars…")
+        w.jobs.write(write, done=self._sidecars_written, failed=w.dialogs.show_error)
+
+    def _sidecars_written(self, summary: SidecarSummary) -> None:
+        w = self.window
+        w.status_text.setText(f"{plural(summary.written, 'XMP sidecar')} written, "
+                              f"{summary.unchanged:,} already up to date.")
+        if summary.failed:
+            w.dialogs.show_error(ClipdeskError(
+                f"{plural(len(summary.failed), 'sidecar')} could not be written (the others "
+                "were):\n" + "\n".join(f"{os.fsdecode(p.path)}: {p.reason}"
+                                       for p in summary.failed)))
 
     # -- teaching a tag ------------------------------------------------------------------
 

@@ -120,3 +120,22 @@ def test_automatic_tags_only_with_the_option_and_only_for_the_chosen_photos(libr
                     if li.text and li.text in auto}
     assert hierarchical == auto
     assert lib.write_sidecars([photos / "yellow.jpg"], include_auto=True).unchanged == 1
+
+
+def test_kept_sidecars_follow_each_edit_at_once(library):
+    lib, photos = library
+    yellow = photos / "yellow.jpg"
+    lib.set_tag(yellow, "holiday")
+    assert not (photos / "yellow.jpg.xmp").exists()  # written only when asked to keep them
+    summary = lib.keep_sidecars(True)  # turning it on writes them all now
+    assert lib.keeps_sidecars() and summary.written >= 1
+    assert "holiday" in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
+    lib.set_tag(yellow, "beach")
+    lib.set_caption(lib.photo_id(yellow), "sand and sea")
+    lib.set_rejected([lib.photo_id(yellow)])
+    kept = xmp.read(os.fsencode(photos / "yellow.jpg.xmp"))
+    assert {"holiday", "beach"} <= set(kept.keywords)
+    assert kept.caption == "sand and sea" and kept.rating == -1
+    lib.keep_sidecars(False)
+    lib.set_tag(yellow, "later")
+    assert "later" not in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords

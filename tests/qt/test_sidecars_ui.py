@@ -1,0 +1,56 @@
+"""XMP sidecars from the app: written on request, or kept written as a person edits."""
+from __future__ import annotations
+
+import os
+import shutil
+
+from PySide6.QtWidgets import QMessageBox
+
+from clipdesk.core import xmp
+from clipdesk.qt import app as qt_app
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
+from tests.qt.conftest import WAIT_MS, shown_paths
+
+
+def keywords(path) -> set[str]:
+    return set(xmp.read(os.fsencode(f"{path}.xmp")).keywords)
+
+
+def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_path,
+                                                          monkeypatch):
+    root, home = tmp_path / "photos", tmp_path / "home"
+    root.mkdir()
+    for path in sorted(photos)[:3]:
+        shutil.copy(path, root / path.name)
+    originals = {p.name: p.read_bytes() for p in root.iterdir()}
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 3 and win.index_job is None,
+                    timeout=WAIT_MS)
+    first = shown_paths(win, 1)[0]
+    win.grid.setCurrentIndex(win.model.index(0))
+    win.details.tag_added.emit("picnic")
+    qtbot.waitUntil(lambda: "picnic" in win.details.tags.text(), timeout=WAIT_MS)
+    assert not os.path.exists(f"{first}.xmp")  # nothing written unless asked
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    win.tagging.write_sidecars()
+    qtbot.waitUntil(lambda: "written" in win.status_text.full_text(), timeout=WAIT_MS)
+    assert "picnic" in keywords(first)
+
+    win.keep_sidecars_action.trigger()  # on: each edit goes to the sidecar at once
+    assert win.keep_sidecars_action.isChecked()
+    win.details.tag_added.emit("sunny")
+    qtbot.waitUntil(lambda: "sunny" in keywords(first), timeout=WAIT_MS)
+    assert {p.name: p.read_bytes() for p in root.iterdir()
+            if p.suffix != ".xmp"} == originals  # the photos themselves untouched
+    win.close()
+
+    again = qt_app.create_window(str(home))  # the choice belongs to the library
+    qtbot.addWidget(again)
+    assert again.keep_sidecars_action.isChecked()
+    again.close()

@@ -1,0 +1,47 @@
+"""Photos copied, renamed or deleted in a library folder show in the window within
+seconds, with no "Update now"."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from clipdesk.qt import app as qt_app
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
+from tests.qt.conftest import WAIT_MS, shown_paths
+
+SOON_MS = 20_000  # the watcher's debounce is about 1.5 s; a loaded CI machine gets room
+
+
+def test_the_window_follows_files_added_renamed_and_deleted(qtbot, photos, tmp_path):
+    root, home = tmp_path / "photos", tmp_path / "home"
+    root.mkdir()
+    originals = sorted(photos)
+    for path in originals[:3]:
+        shutil.copy(path, root / path.name)
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.work.watcher is not None and win.index_job is None,
+                    timeout=WAIT_MS)  # after the launch's catch-up run
+    qtbot.waitUntil(lambda: "Watching 1 folder" in win.status_text.full_text(),
+                    timeout=WAIT_MS)
+
+    started = time.monotonic()
+    shutil.copy(originals[3], root / "new.jpg")
+    qtbot.waitUntil(lambda: win.model.rowCount() == 4, timeout=SOON_MS)
+    print(f"copied -> shown in {time.monotonic() - started:.1f} s")
+    assert root / "new.jpg" in shown_paths(win, 4)
+
+    (root / "new.jpg").rename(root / "renamed.jpg")
+    qtbot.waitUntil(lambda: root / "renamed.jpg" in shown_paths(win, 4), timeout=SOON_MS)
+    assert win.model.rowCount() == 4
+
+    (root / originals[0].name).unlink()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=SOON_MS)
+    assert Path(root / originals[0].name) not in shown_paths(win, 3)
+    win.close()
+    assert win.work.watcher is None  # stopped with the window
