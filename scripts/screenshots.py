@@ -6,7 +6,8 @@ Builds a photo library (tests/photolib.py), indexes it with the tiny test model 
 colour and shape tags, and purple standing in for sensitive content), opens the app and
 saves PNGs of: the library grid (bursts stacked), a search result, similar results, the
 details panel with a caption, the first-run folder picker, an opened stack, the blurry
-filter and the teaching bar. Exits non-zero if a shot is missing or blank, or if a detail
+filter, the teaching bar, the flagged photos (blurred, labelled) and the status bar after
+writing XMP sidecars. Exits non-zero if a shot is missing or blank, or if a detail
 in the details panel is cut off. Runs under any Qt platform; under xvfb it is the real
 X11 window.
 """
@@ -147,6 +148,18 @@ def main() -> int:
         wait_until(app, lambda: window.views.mode == "teach")
         settle(app, 1.0)
         shoot(window, out / "8-teach.png")
+
+        window.photo_actions.show_flagged()  # blurred, each saying why
+        wait_until(app, lambda: window.views.mode == "flagged")
+        settle(app, 1.0)
+        shoot(window, out / "9-flagged.png")
+
+        window.views.show_library()
+        window.keep_sidecars_action.trigger()  # writes every sidecar now, then keeps them
+        wait_until(app, lambda: "XMP sidecar" in window.status_text.full_text()
+                   and "Writing" not in window.status_text.full_text())
+        settle(app, 1.0)
+        shoot(window, out / "10-sidecars.png")
         window.close()
 
         first = create_window(str(Path(tmp) / "new-home"))

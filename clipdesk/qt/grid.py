@@ -31,7 +31,7 @@ SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # photos in the stack this best shot stands for
 REJECTED_ROLE = Qt.ItemDataRole.UserRole + 4
 CACHE_SIZE = 3000
-VEILED_LABEL = "Sensitive · click to show"
+VEILED_LABEL = ("Sensitive", "click to show")
 NO_PARENT = QModelIndex()  # a list has no parents: the default "parent" argument of Qt
 
 
@@ -309,11 +309,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
-    def _label(painter: QPainter, target: QRect, text: str) -> None:
-        """`text` across the middle of a tile, shortened to fit."""
+    def _label(painter: QPainter, target: QRect, lines: tuple[str, ...]) -> None:
+        """`lines` on a dark band across the middle of a tile, each shortened to fit."""
         metrics = painter.fontMetrics()
-        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, target.width() - 12)
-        band = QRect(target.left(), target.center().y() - 11, target.width(), 22)
+        text = "\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight,
+                                            target.width() - 12) for line in lines)
+        height = metrics.lineSpacing() * len(lines) + 8
+        band = QRect(target.left(), target.center().y() - height // 2, target.width(), height)
         painter.fillRect(band, QColor(0, 0, 0, 170))
         painter.setPen(QColor("white"))
         painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)

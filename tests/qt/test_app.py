@@ -271,7 +271,7 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
     shown = win.model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
     real = win.thumbnails.get(photo_id).toImage()
     assert shown.size() == real.size() and shown != real  # blurred
-    assert win.model.tile(row).veiled  # and labelled "Sensitive · click to show"
+    assert win.model.tile(row).veiled  # and labelled "Sensitive / click to show"
     label_band = win.grid.visualRect(win.model.index(row)).center()
     before = win.grid.viewport().grab().toImage().pixelColor(label_band)
     win.grid.setCurrentIndex(win.model.index(row))  # a click reveals it

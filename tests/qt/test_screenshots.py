@@ -9,7 +9,7 @@ from PIL import Image
 from tests.conftest import REPO
 
 SHOTS = ["1-library.png", "2-search.png", "3-similar.png", "4-details.png", "5-first-run.png",
-         "6-stack.png", "7-blurry.png", "8-teach.png"]
+         "6-stack.png", "7-blurry.png", "8-teach.png", "9-flagged.png", "10-sidecars.png"]
 
 
 def test_screenshot_script_saves_every_view_in_a_real_window(tmp_path):
