@@ -115,3 +115,33 @@ def test_a_process_that_sees_no_gpu_runs_on_the_cpu():
         timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("mps" if sys.platform == "darwin" else "cpu")
+
+
+def test_a_text_search_leaves_transformers_unloaded_and_captions_still_load_it(tmp_path):
+    """open_clip imports Hugging Face transformers (seconds) for CoCa and HF text towers
+    only: a plain CLIP search goes without it; captions in the same process still work."""
+    from tests.conftest import use_tiny_models
+    from tests.synthetic import render
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    render("red", "circle", "white", (640, 480), seed=1).save(photos / "red.jpg")
+    render("blue", "square", "white", (640, 480), seed=2).save(photos / "blue.jpg")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    code = (
+        "import sys\n"
+        "from clipdesk.core.library import Library\n"
+        f"lib = Library({str(home)!r})\n"
+        f"for _ in lib.index([{str(photos)!r}], model={TINY_MODEL!r}): pass\n"
+        "hits = lib.search('a red circle', k=2)\n"
+        "assert hits[0].path.endswith(b'red.jpg'), hits\n"
+        "assert 'transformers' not in sys.modules, 'a CLIP search imported transformers'\n"
+        f"caption = lib.caption_file({str(photos / 'red.jpg')!r})\n"
+        "assert 'transformers' in sys.modules\n"
+        "print(caption)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "red" in result.stdout.lower(), result.stdout  # the tiny CoCa (use_tiny_models)
