@@ -48,8 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32", help="tiny, or an open_clip architecture")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     torch = models.torch_module()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     open_clip = models.open_clip_module()
     if args.model == "tiny":
         loaded = models.load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", "cpu")
