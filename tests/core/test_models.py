@@ -145,3 +145,36 @@ def test_a_text_search_leaves_transformers_unloaded_and_captions_still_load_it(t
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "red" in result.stdout.lower(), result.stdout  # the tiny CoCa (use_tiny_models)
+
+
+def test_a_model_is_built_without_random_weights_yet_holds_its_checkpoints(monkeypatch):
+    """The loader turns torch's initialisers off while it builds (every weight comes from
+    the checkpoint), in its own thread only: a model built elsewhere meanwhile is
+    initialised as usual."""
+    import threading
+
+    import torch
+
+    monkeypatch.setattr(models, "_cache", {})
+    loaded = models.load_model(TINY_MODEL, device="cpu")
+    reference = open_clip.create_model(TINY_MODEL).eval()
+    ours, theirs = loaded.model.state_dict(), reference.state_dict()
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert torch.equal(loaded.model.attn_mask, reference.attn_mask)  # not in a checkpoint
+
+    torch.manual_seed(0)
+    expected = torch.nn.Linear(64, 64).weight.detach().clone()
+    built = []
+
+    def build() -> None:
+        torch.manual_seed(0)
+        built.append(torch.nn.Linear(64, 64).weight.detach().clone())
+
+    with models._weights_from_checkpoint():
+        other = threading.Thread(target=build)
+        other.start()
+        other.join()
+    assert torch.equal(built[0], expected)
+    build()  # and after it, in this thread
+    assert torch.equal(built[1], expected)
