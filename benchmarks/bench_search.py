@@ -2,8 +2,10 @@
 end-to-end `Library.search` / `Library.similar` over a synthetic catalog, same run.
 
     python benchmarks/bench_search.py                        # 100,000 photos, ViT-B-32-256
-    python benchmarks/bench_search.py --photos 1000000       # a million (the index build
-                                                             # takes a long while on 2 cores)
+    python benchmarks/bench_search.py --photos 1000000       # a million: the index build
+                                                             # takes 15+ min on 2 cores, and
+                                                             # the temp folder needs about
+                                                             # 7 GB (catalog + index file)
     python benchmarks/bench_search.py --model tiny           # the tiny test model (64-d)
     python benchmarks/bench_search.py --index-only           # the first part only
 
