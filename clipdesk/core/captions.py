@@ -23,7 +23,7 @@ _SPECIAL = re.compile(r"<start_of_text>|<end_of_text>.*$", re.DOTALL)
 
 def write_caption(loaded: LoadedModel, image: Image.Image) -> str:
     """A caption for one image, greedy-decoded."""
-    open_clip, torch = models.open_clip_module(), models.torch_module()
+    open_clip, torch = models.open_clip_module(transformers=True), models.torch_module()
     model = loaded.model
     if not hasattr(model, "generate"):
         raise ModelLoadError(f"{loaded.spec.id} cannot write captions (it is not a CoCa model)")

@@ -58,13 +58,22 @@ class Embedder:
         return vector
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Many texts in batches (far faster than one at a time); not cached."""
-        out = []
+        """Many texts in batches (far faster than one at a time); not cached. Texts are
+        batched by token length, so each batch runs only as long as its longest text."""
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        tokens = self.loaded.tokenizer(list(texts))
+        order = np.argsort(text_lengths(self.loaded.model, tokens).numpy(), kind="stable")
+        chunks = []
         with torch.inference_mode():
             for start in range(0, len(texts), 64):
-                tokens = self.loaded.tokenizer(list(texts[start:start + 64]))
-                out.append(_unit(self.loaded.model.encode_text(tokens.to(self.loaded.device))))
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+                batch = tokens[torch.from_numpy(order[start:start + 64])]
+                chunks.append(_unit(encode_text_tokens(self.loaded.model,
+                                                       batch.to(self.loaded.device))))
+        ordered = np.concatenate(chunks)
+        vectors = np.empty_like(ordered)
+        vectors[order] = ordered
+        return vectors
 
     def encode_text(self, text: str) -> np.ndarray:
         """Repeated queries (typing, paging) are served from a small LRU cache."""
@@ -74,12 +83,63 @@ class Embedder:
                 return self._text_cache[text]
         with torch.inference_mode():
             tokens = self.loaded.tokenizer([text]).to(self.loaded.device)
-            vector: np.ndarray = _unit(self.loaded.model.encode_text(tokens))[0]
+            vector: np.ndarray = _unit(encode_text_tokens(self.loaded.model, tokens))[0]
         with self._lock:
             self._text_cache[text] = vector
             while len(self._text_cache) > TEXT_CACHE_SIZE:
                 self._text_cache.popitem(last=False)
         return vector
+
+
+def encode_text_tokens(model: Any, tokens: Tensor) -> Tensor:
+    """model.encode_text(tokens), computed only up to the last end-of-text token of the
+    batch. open_clip pads every text to the full context (77 tokens) and runs the text
+    transformer over all of it; with a causal mask no position sees the ones after it, and
+    the pooled feature is read at the end-of-text token, so the padding after the longest
+    text changes nothing and can be cut (a short query: 77 positions -> about 8). Models
+    this does not recognise (a custom or Hugging Face text tower, no causal mask, another
+    pooling) get open_clip's own encode_text."""
+    if not _short_context_ok(model) or tokens.ndim != 2:
+        return model.encode_text(tokens)
+    ends = _eot_positions(model, tokens)
+    length = int(ends.max().item()) + 1
+    if length >= tokens.shape[1]:
+        return model.encode_text(tokens)
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens[:, :length]).to(cast_dtype)
+    x = x + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0], device=x.device), ends]
+    projection = model.text_projection
+    if projection is None:
+        return x
+    return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+
+
+def text_lengths(model: Any, tokens: Tensor) -> Tensor:
+    """Each text's length in tokens up to its end-of-text token (the context length for a
+    model encode_text_tokens does not shorten)."""
+    if not _short_context_ok(model):
+        return torch.full((tokens.shape[0],), tokens.shape[1])
+    return _eot_positions(model, tokens) + 1
+
+
+def _short_context_ok(model: Any) -> bool:
+    """open_clip's CLIP class itself (not a subclass that may encode differently), with a
+    causal text mask and pooling at the end-of-text token."""
+    open_clip = models.open_clip_module()
+    return (type(model) is open_clip.CLIP
+            and getattr(model, "attn_mask", None) is not None
+            and model.text_pool_type in ("argmax", "eos")
+            and (model.text_pool_type == "argmax" or model.text_eos_id is not None))
+
+
+def _eot_positions(model: Any, tokens: Tensor) -> Tensor:
+    """Where open_clip's pooling reads each text (text_global_pool's own rule)."""
+    if model.text_pool_type == "argmax":  # the end-of-text token has the highest id
+        return tokens.argmax(dim=-1)
+    return (tokens == model.text_eos_id).int().argmax(dim=-1)
 
 
 def _unit(features: Tensor) -> np.ndarray:

@@ -104,9 +104,10 @@ class Indexer:
 
     def _follow_up(self, changed: bool, mates: list[int]) -> Iterator[Progress]:
         """What the stored vectors feed: tags, quality back-fill, groups."""
+        # after the photos are committed, in the index and saved: searchable while the
+        # tag prompts are encoded (the first tagging with a model) and tags assigned
         if changed or self.tags.stale():
-            yield Progress(Phase.TAG, message="Tagging…")
-            self.tags.retag()
+            yield from self.tags.retagging()
         yield from self.grouping.measure_missing()
         ungrouped = self.grouping.ungrouped()
         if ungrouped is None or ungrouped or mates:

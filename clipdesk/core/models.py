@@ -16,8 +16,11 @@ at once, and does not retry on every search or selection (forget_failures() retr
 """
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
@@ -46,6 +49,7 @@ T = TypeVar("T")
 _import_lock = threading.Lock()
 _torch: Any = None  # set only after `import torch` has fully completed
 _open_clip: Any = None
+_open_clip_transformers = False  # whether open_clip saw transformers (see below)
 
 
 def torch_module() -> Any:
@@ -62,17 +66,62 @@ def torch_module() -> Any:
     return _torch
 
 
-def open_clip_module() -> Any:
-    """open_clip (which imports torch), imported on first use, after torch."""
-    global _open_clip
+def open_clip_module(transformers: bool = False) -> Any:
+    """open_clip (which imports torch), imported on first use, after torch.
+
+    open_clip imports Hugging Face transformers at its own import (about 2 s on 2 cores),
+    for CoCa's generate() and Hugging Face text towers and tokenizers only; a plain CLIP
+    model (the default embedder) uses none of that. So open_clip is first imported with
+    transformers held back, and a caller that needs it (`transformers=True`: a model that
+    uses it, captions) imports it then, and open_clip's two modules that use it are run
+    again (their classes read it from their module globals, as they would have)."""
+    global _open_clip, _open_clip_transformers
     torch_module()
     if _open_clip is None:
         with _import_lock:
             if _open_clip is None:
-                import open_clip
+                _open_clip, _open_clip_transformers = _import_open_clip(transformers)
+    if transformers and not _open_clip_transformers:
+        with _import_lock:
+            if not _open_clip_transformers:
+                import transformers as _  # noqa: F401  (the real import, now)
 
-                _open_clip = open_clip
+                importlib.reload(_open_clip.hf_model)
+                importlib.reload(_open_clip.coca_model)
+                _open_clip_transformers = True
     return _open_clip
+
+
+def _import_open_clip(transformers: bool) -> tuple[Any, bool]:
+    """Called with _import_lock held: open_clip, and whether it saw transformers."""
+    hold_back = not transformers and "transformers" not in sys.modules
+    if hold_back:
+        sys.modules["transformers"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        import open_clip
+    finally:
+        if hold_back and sys.modules.get("transformers", 0) is None:
+            del sys.modules["transformers"]
+    return open_clip, not hold_back
+
+
+def _needs_transformers(spec: ModelSpec) -> bool:
+    """Whether the model uses Hugging Face transformers through open_clip: a CoCa
+    (generate), a Hugging Face text tower or tokenizer (SigLIP's too). Yes when unknown."""
+    if spec.source == "local-dir":
+        try:
+            config = json.loads((Path(spec.location) / "open_clip_config.json").read_text())
+            model_cfg = config["model_cfg"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return True
+    elif spec.source == "builtin" and spec.arch:
+        model_cfg = open_clip_module().get_model_config(spec.arch)
+    else:
+        return True  # a hub repository's config is read by open_clip itself
+    if not isinstance(model_cfg, dict):
+        return True
+    text_cfg = model_cfg.get("text_cfg") or {}
+    return "multimodal_cfg" in model_cfg or any(str(k).startswith("hf_") for k in text_cfg)
 
 
 def gpu_known() -> bool:
@@ -278,7 +327,7 @@ def _load_quietly(spec: ModelSpec, device: str) -> LoadedModel:
 
 
 def _build(spec: ModelSpec, device: str) -> LoadedModel:
-    open_clip = open_clip_module()
+    open_clip = open_clip_module(transformers=_needs_transformers(spec))
     torch = torch_module()
     precision = "fp16" if device in ("cuda", "mps") else "fp32"
     log.info("loading model %s on %s (%s)", spec.id, device, precision)
@@ -293,8 +342,11 @@ def _build(spec: ModelSpec, device: str) -> LoadedModel:
             tags = open_clip.list_pretrained_tags_by_model(spec.arch)
             known = ", ".join(f"{spec.arch}:{t}" for t in tags) or "none: unknown architecture"
             raise ModelLoadError(f"no pretrained weights {spec.id!r} in open_clip (known: {known})")
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            spec.open_clip_name, pretrained=spec.pretrained, precision=precision, device=device)
+        with _weights_from_checkpoint():
+            # every path above loads a checkpoint (require_pretrained: never random weights)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                spec.open_clip_name, pretrained=spec.pretrained, precision=precision,
+                device=device, require_pretrained=True)
         tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
     except ModelLoadError:
         raise
@@ -304,6 +356,46 @@ def _build(spec: ModelSpec, device: str) -> LoadedModel:
     model.eval()
     dtype = torch.float16 if precision == "fp16" else torch.float32
     return LoadedModel(spec, model, preprocess, tokenizer, device, dtype)
+
+
+# torch's weight initialisers, which a model's constructor runs on every weight
+_INITIALISERS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                 "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                 "kaiming_normal_", "orthogonal_", "sparse_")
+_skip_init = threading.local()
+
+
+@contextmanager
+def _weights_from_checkpoint() -> Iterator[None]:
+    """Within, in this thread only, torch's weight initialisers do nothing: the model built
+    here gets every weight from its checkpoint (loaded strictly), so drawing random ones
+    first is wasted (about 1 s of a ViT-B-32's load on 2 cores). Buffers that are not in
+    a checkpoint (the causal text mask) are not made by initialisers."""
+    _install_skip_init()
+    _skip_init.on = True
+    try:
+        yield
+    finally:
+        _skip_init.on = False
+
+
+def _install_skip_init() -> None:
+    """Wrap torch.nn.init's initialisers (once) so that a thread can turn them off."""
+    init = torch_module().nn.init
+    with _import_lock:
+        for name in _INITIALISERS:
+            original = getattr(init, name, None)
+            if original is None or getattr(original, "clipdesk_skip", False):
+                continue
+
+            def initialiser(tensor: Any, *args: Any, _original: Any = original,
+                            **kwargs: Any) -> Any:
+                if getattr(_skip_init, "on", False):
+                    return tensor
+                return _original(tensor, *args, **kwargs)
+
+            initialiser.clipdesk_skip = True  # type: ignore[attr-defined]
+            setattr(init, name, initialiser)
 
 
 def _way_out(spec: ModelSpec) -> str:

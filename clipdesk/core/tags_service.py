@@ -3,9 +3,8 @@ own tags, and tags taught by example. tagging.py and teaching.py hold the pure m
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,12 +15,11 @@ from clipdesk.core.paths import fingerprint, prompt_cache_path
 from clipdesk.core.photos import Photos
 from clipdesk.core.settings import Settings
 from clipdesk.core.store import VectorStore
-from clipdesk.core.types import Hit
-
-if TYPE_CHECKING:
-    from clipdesk.core.embedder import Embedder
+from clipdesk.core.types import Hit, Phase, Progress
 
 log = logging.getLogger(__name__)
+
+PROMPT_CHUNK = 64  # prompts encoded between two Progress steps (one encode batch)
 
 
 def tag_name(text: str) -> str:
@@ -31,6 +29,38 @@ def tag_name(text: str) -> str:
     if not name or ":" in name or "#" in name:
         raise ClipdeskError(f"{name!r} cannot be a tag name (no ':' or '#', not empty)")
     return name
+
+
+class PromptCache:
+    """Prompt vectors of one model in a file: each prompt is encoded once per model
+    (all 357 default prompts take seconds on a CPU); editing the vocabulary encodes only
+    the new prompts, and an interrupted first tagging keeps what it encoded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[str, np.ndarray] = {}
+        if path.exists():
+            with np.load(path) as stored:
+                self.known = dict(zip(stored["prompts"].tolist(), stored["vectors"],
+                                      strict=True))
+
+    def missing(self, prompts: list[str]) -> list[str]:
+        return [p for p in dict.fromkeys(prompts) if p not in self.known]
+
+    def add(self, prompts: list[str], vectors: np.ndarray) -> None:
+        self.known.update(zip(prompts, vectors, strict=True))
+        tmp = self.path.with_suffix(".tmp.npz")
+        try:
+            np.savez(tmp, prompts=np.array(list(self.known)),
+                     vectors=np.stack(list(self.known.values())))
+            tmp.replace(self.path)
+        except OSError as exc:  # a cache: encoded again next time
+            tmp.unlink(missing_ok=True)
+            log.warning("prompt cache not saved: %s", exc.strerror or exc)
+
+    def vectors(self, prompts: list[str]) -> np.ndarray:
+        """The vectors of prompts already added (missing() is empty for them)."""
+        return np.stack([self.known[p] for p in prompts])
 
 
 class Tags:
@@ -96,13 +126,29 @@ class Tags:
 
     def retag(self) -> None:
         """Recompute every automatic tag from the stored vectors (seconds at 100k photos)."""
+        for _ in self.retagging():
+            pass
+
+    def retagging(self) -> Iterator[Progress]:
+        """retag() as a job: yields Progress(TAG) between batches of prompts to encode (the
+        first tagging with a model encodes the whole vocabulary), so a run's other writes
+        and a cancel get their turn; the prompts encoded so far stay cached."""
         model_id = self.settings.model
         if model_id is None:
             return
         embedder = self.store.query_embedder()
         vocabulary = self.vocabulary()
         version = self._version()
-        tag_vecs = tagging.tag_vectors(vocabulary, self._prompt_vectors(embedder))
+        prompts = [p for tag in vocabulary for p in tag.prompts]
+        cache = PromptCache(prompt_cache_path(self.home, embedder.model_id))
+        missing = sorted(cache.missing(prompts), key=len)  # alike lengths batch together
+        for start in range(0, len(missing), PROMPT_CHUNK):
+            yield Progress(Phase.TAG, done=start, total=len(missing),
+                           message="Reading the tag vocabulary…")
+            chunk = missing[start:start + PROMPT_CHUNK]
+            cache.add(chunk, embedder.encode_texts(chunk))
+        yield Progress(Phase.TAG, message="Tagging…")
+        tag_vecs = tagging.tag_vectors(vocabulary, cache.vectors)
         ids, vectors = self.catalog.vectors(model_id)
         chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
         assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
@@ -116,30 +162,6 @@ class Tags:
                         assigned.setdefault(int(pid), []).append((tag, float(p)))
         self.catalog.set_auto_tags(assigned)
         self.settings.tags_version = version
-
-    def _prompt_vectors(self, embedder: Embedder) -> Callable[[list[str]], np.ndarray]:
-        """encode_texts with a file cache per model: editing the vocabulary encodes only
-        the new prompts (all 357 default prompts take about 40 s on a CPU)."""
-        cache = prompt_cache_path(self.home, embedder.model_id)
-        known: dict[str, np.ndarray] = {}
-        if cache.exists():
-            with np.load(cache) as stored:
-                known = dict(zip(stored["prompts"].tolist(), stored["vectors"], strict=True))
-
-        def encode(prompts: list[str]) -> np.ndarray:
-            missing = [p for p in dict.fromkeys(prompts) if p not in known]
-            if missing:
-                known.update(zip(missing, embedder.encode_texts(missing), strict=True))
-                tmp = cache.with_suffix(".tmp.npz")
-                try:
-                    np.savez(tmp, prompts=np.array(list(known)),
-                             vectors=np.stack(list(known.values())))
-                    tmp.replace(cache)
-                except OSError as exc:  # a cache: encoded again next time
-                    tmp.unlink(missing_ok=True)
-                    log.warning("prompt cache not saved: %s", exc.strerror or exc)
-            return np.stack([known[p] for p in prompts])
-        return encode
 
     def flagged(self) -> list[Hit]:
         """Photos with a sensitive-content flag, the strongest first (score: similarity)."""

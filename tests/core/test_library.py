@@ -165,17 +165,16 @@ def test_a_model_caption_never_replaces_a_persons(library):
 
 
 def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeypatch):
-    from clipdesk.core.models import load_model
+    from clipdesk.core import embedder
 
     lib, _ = library
-    model = load_model(TINY_MODEL).model
-    encode, calls = model.encode_text, []
+    encode, calls = embedder.encode_text_tokens, []
 
     def counted(*args, **kwargs):
         calls.append(1)
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr(model, "encode_text", counted)
+    monkeypatch.setattr(embedder, "encode_text_tokens", counted)
     first = lib.search("a purple giraffe", k=1)
     assert len(calls) == 1
     assert lib.search("a purple giraffe", k=1) == first

@@ -115,3 +115,66 @@ def test_a_process_that_sees_no_gpu_runs_on_the_cpu():
         timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("mps" if sys.platform == "darwin" else "cpu")
+
+
+def test_a_text_search_leaves_transformers_unloaded_and_captions_still_load_it(tmp_path):
+    """open_clip imports Hugging Face transformers (seconds) for CoCa and HF text towers
+    only: a plain CLIP search goes without it; captions in the same process still work."""
+    from tests.conftest import use_tiny_models
+    from tests.synthetic import render
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    render("red", "circle", "white", (640, 480), seed=1).save(photos / "red.jpg")
+    render("blue", "square", "white", (640, 480), seed=2).save(photos / "blue.jpg")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    code = (
+        "import sys\n"
+        "from clipdesk.core.library import Library\n"
+        f"lib = Library({str(home)!r})\n"
+        f"for _ in lib.index([{str(photos)!r}], model={TINY_MODEL!r}): pass\n"
+        "hits = lib.search('a red circle', k=2)\n"
+        "assert hits[0].path.endswith(b'red.jpg'), hits\n"
+        "assert 'transformers' not in sys.modules, 'a CLIP search imported transformers'\n"
+        f"caption = lib.caption_file({str(photos / 'red.jpg')!r})\n"
+        "assert 'transformers' in sys.modules\n"
+        "print(caption)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "red" in result.stdout.lower(), result.stdout  # the tiny CoCa (use_tiny_models)
+
+
+def test_a_model_is_built_without_random_weights_yet_holds_its_checkpoints(monkeypatch):
+    """The loader turns torch's initialisers off while it builds (every weight comes from
+    the checkpoint), in its own thread only: a model built elsewhere meanwhile is
+    initialised as usual."""
+    import threading
+
+    import torch
+
+    monkeypatch.setattr(models, "_cache", {})
+    loaded = models.load_model(TINY_MODEL, device="cpu")
+    reference = open_clip.create_model(TINY_MODEL).eval()
+    ours, theirs = loaded.model.state_dict(), reference.state_dict()
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert torch.equal(loaded.model.attn_mask, reference.attn_mask)  # not in a checkpoint
+
+    torch.manual_seed(0)
+    expected = torch.nn.Linear(64, 64).weight.detach().clone()
+    built = []
+
+    def build() -> None:
+        torch.manual_seed(0)
+        built.append(torch.nn.Linear(64, 64).weight.detach().clone())
+
+    with models._weights_from_checkpoint():
+        other = threading.Thread(target=build)
+        other.start()
+        other.join()
+    assert torch.equal(built[0], expected)
+    build()  # and after it, in this thread
+    assert torch.equal(built[1], expected)

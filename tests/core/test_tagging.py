@@ -179,3 +179,39 @@ def test_a_tag_name_cannot_hold_the_file_syntax(tagged):
             lib.rename_tag("red", "red: blue")
     finally:
         lib.close()
+
+
+def test_a_first_index_is_searchable_before_tagging_and_tagged_by_its_end(tmp_path):
+    from clipdesk.core.types import Phase
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i, (color, shape) in enumerate((c, s) for c in ("red", "blue") for s in SHAPES):
+        render(color, shape, "white", (800, 600), seed=i).save(root / f"{color}-{shape}.jpg")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    lib = Library(home)
+    try:
+        seen_at_tagging = None
+        steps = []
+        for step in lib.index([str(root)], model=TINY_MODEL):
+            steps.append(step)
+            if step.phase == Phase.TAG and seen_at_tagging is None:
+                assert lib.tag_counts() == []  # no tag yet, the prompts not even encoded
+                other = Library(home)  # as another process (the CLI, the app) sees it
+                try:
+                    seen_at_tagging = (lib.search("a red circle", k=20),
+                                       other.search("a red circle", k=20), other.status().photos)
+                finally:
+                    other.close()
+        assert seen_at_tagging is not None
+        here, there, photos = seen_at_tagging
+        assert photos == len(SHAPES) * 2 and len(here) == len(there) == photos
+        assert here[0].path.endswith(b"red-circle.jpg")
+        vocabulary = {p for t in lib.vocabulary() for p in t.prompts}
+        encoding = [s for s in steps if s.phase == Phase.TAG and s.total]
+        assert encoding and encoding[0].total == len(vocabulary)  # the first tagging said so
+        assert steps[-1].phase == Phase.DONE
+        assert dict(lib.tag_counts()).get("red") == len(SHAPES)  # and it tagged
+    finally:
+        lib.close()
