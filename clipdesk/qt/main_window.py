@@ -249,8 +249,10 @@ class MainWindow(QMainWindow):
         self.caption_actions[mode].setChecked(True)
 
     def _photos_added(self) -> None:
-        """New photos appear while indexing goes on (at most once a second)."""
-        if (self.views.mode == "library"
+        """New photos appear while indexing goes on: at most once a second, and never
+        while the last load is still under way (on a busy machine, stacked loads would
+        hold both readers and starve the thumbnails)."""
+        if (self.views.mode == "library" and self.views.refreshing is None
                 and time.monotonic() - self.views.last_refresh > REFRESH_EVERY_S):
             self.views.refresh_library()
 

@@ -16,6 +16,7 @@ from clipdesk.wording import plural
 
 if TYPE_CHECKING:
     from clipdesk.qt.main_window import MainWindow
+    from clipdesk.qt.worker import Job
 
 Query = Callable[[], list[Hit]]
 
@@ -30,6 +31,7 @@ class Views:
         self.flagged: set[int] = set()
         self.revealed: set[int] = set()  # sensitive photos a person clicked to see
         self.last_refresh = 0.0
+        self.refreshing: Job | None = None  # the library's ids being loaded, if they are
         self._query_serial = 0
         self._refresh_serial = 0
         self._count = ""  # the result count the status bar shows, while it does
@@ -53,9 +55,13 @@ class Views:
             shown, stacks = self.library.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.rejected_ids(),
                     {h.photo_id for h in self.library.flagged()}, self.library.tag_counts())
-        w.jobs.read(load, done=lambda found: self._library_loaded(found)
-                    if serial == self._refresh_serial else None,  # not a late one
-                    failed=w.dialogs.show_error)
+        job = w.jobs.read(load, done=lambda found: self._library_loaded(found)
+                          if serial == self._refresh_serial else None,  # not a late one
+                          failed=w.dialogs.show_error)
+        self.refreshing = job
+        for signal in (job.finished, job.failed):
+            signal.connect(lambda *_: setattr(self, "refreshing", None)
+                           if self.refreshing is job else None)
 
     def after_first_load(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the library is on screen (background work waits for that,

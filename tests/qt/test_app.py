@@ -375,3 +375,19 @@ def test_every_row_of_the_grid_is_filled_at_every_size(qtbot, window):
             room = window.grid.viewport().width()
             assert columns * cell <= room < (columns + 1) * cell, (width, size, columns, cell)
             assert abs(cell - size) <= size / 2  # still about the size asked for
+
+
+def test_indexing_never_stacks_up_library_reloads(qtbot, window):
+    """While photos stream in, a reload starts only when the last one is done: on a busy
+    machine queued reloads would take both reader threads and starve the thumbnails."""
+    window.views.last_refresh = 0.0
+    window._photos_added()
+    first = window.views.refreshing
+    assert first is not None
+    window.views.last_refresh = 0.0  # a second later, the first still loading
+    window._photos_added()
+    assert window.views.refreshing is first
+    qtbot.waitUntil(lambda: window.views.refreshing is None, timeout=WAIT_MS)
+    window.views.last_refresh = 0.0
+    window._photos_added()
+    assert window.views.refreshing not in (None, first)
