@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import backup, imaging, pipeline, scanner
+from clipdesk.core import backup, formats, imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import RootError
 from clipdesk.core.grouping import Grouping
@@ -178,7 +178,7 @@ class Indexer:
         promises a photo (or the environment failed), else a file ignored quietly."""
         with self.catalog.transaction() as db:
             for entry in problems:
-                photo = entry.transient or imaging.photo_name(entry.path) is not None
+                photo = entry.transient or formats.photo_name(entry.path) is not None
                 status = FileStatus.ERROR if photo else FileStatus.SKIPPED
                 self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, status,
                                       reason=entry.problem, retry=entry.transient)

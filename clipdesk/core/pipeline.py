@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipdesk.core import imaging, quality
+from clipdesk.core import formats, imaging, quality
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
@@ -102,7 +102,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         meta = measured_meta(decoded, digest)
     except DecodeError as exc:  # read_photo let only photos through: a problem
         return Failed(job.path, size, mtime, FileStatus.ERROR,
-                      imaging.unreadable(job.path, exc.reason))
+                      formats.unreadable(job.path, exc.reason))
     except Exception as exc:  # a bug must cost one file, not the run
         # recorded as the file's problem; the traceback only with -v, not once per file
         log.warning("unexpected failure on %r: %r", job.path, exc,

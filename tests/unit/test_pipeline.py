@@ -276,3 +276,18 @@ def test_ignored_files_and_problems_are_counted_apart(cat, tmp_path):
     assert (stats["problems"], stats["ignored"]) == (1, 1)
     assert [os.path.basename(p.path) for p in cat.problems()] == [b"x.jxl"]
     assert cat.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1}
+
+
+def test_a_big_video_is_ignored_unread_and_a_big_photo_is_a_problem(tmp_path):
+    """Sparse 1.5 GB files: a video is not a photo (only its first bytes are read), a
+    .jpg that size is a photo over the limit."""
+    for name, head in (("clip.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "),
+                       ("huge.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")):
+        with open(tmp_path / name, "wb") as f:
+            f.write(head)
+            f.truncate(3 << 29)
+    video = process(tmp_path / "clip.mov", tmp_path)
+    photo = process(tmp_path / "huge.jpg", tmp_path)
+    assert isinstance(video, pipeline.Failed) and video.status == FileStatus.SKIPPED
+    assert isinstance(photo, pipeline.Failed) and photo.status == FileStatus.ERROR
+    assert photo.reason == "file is 1536 MB, over the 1 GB limit"
