@@ -1,5 +1,6 @@
 """Builds a photo library on disk for the tests: photo-sized files of known content in
-every supported format, EXIF-rotated ones, re-encodes, and the bad input real folders hold."""
+every supported format, EXIF-rotated ones, re-encodes, the bad input real folders hold, and
+the files that are not photos beside them."""
 from __future__ import annotations
 
 import io
@@ -23,8 +24,10 @@ class PhotoLibrary:
     root: Path
     # (color, shape) of every good photo, by path
     content: dict[Path, tuple[str, str]] = field(default_factory=dict)
-    # path -> a word the problem's reason must contain
+    # photos that cannot be read: path -> a word the problem's reason must contain
     bad: dict[Path, str] = field(default_factory=dict)
+    # files that are not photos: ignored and counted, never problems
+    ignored: set[Path] = field(default_factory=set)
 
     def paths_of(self, color: str, shape: str) -> set[Path]:
         return {p for p, c in self.content.items() if c == (color, shape)}
@@ -141,8 +144,17 @@ def _add_bad(lib: PhotoLibrary, bad: Path) -> None:
     lib.bad[bad / "truncated.heic"] = "truncated"
     (bad / "saved-page.jpg").write_text("<!DOCTYPE html><html><body>404</body></html>")
     lib.bad[bad / "saved-page.jpg"] = "HTML"
+    # A photo format this version cannot read (the first bytes of a JPEG XL codestream).
+    (bad / "holiday.jxl").write_bytes(b"\xff\x0a\xfa\x7f\x01\x90\x08\x06\x01\x00\x48\x00")
+    lib.bad[bad / "holiday.jxl"] = "unsupported photo format (JPEG XL)"
+    # What lives beside photos and is not one: ignored quietly, counted.
     (bad / "notes.txt").write_text("shopping list: milk, eggs\n")
-    lib.bad[bad / "notes.txt"] = "text"
+    (bad / "LICENSE").write_text("CC BY 4.0: share and adapt, with credit.\n")
+    (bad / "README.md").write_text("# Bad input\n\nEach file here is wrong on purpose.\n")
+    (bad / "truncated.jpg.xmp").write_text(
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf="
+        "'http://www.w3.org/1999/02/22-rdf-syntax-ns#'/></x:xmpmeta>\n")
+    lib.ignored |= {bad / n for n in ("notes.txt", "LICENSE", "README.md", "truncated.jpg.xmp")}
     # A decompression bomb: 400 MP declared in a tiny PNG.
     Image.new("1", (20000, 20000)).save(bad / "bomb.png", "PNG")
     lib.bad[bad / "bomb.png"] = "bomb"

@@ -26,6 +26,7 @@ def test_status_counts_photos_problems_and_model(indexed_home, photo_library):
     status = json.loads(run_cli("--home", str(indexed_home), "status", "--json").out)
     assert status["photos"] == len(photo_library.content)
     assert status["problems"] == len(photo_library.bad)
+    assert status["ignored"] == len(photo_library.ignored)
     assert status["model"] == TINY_MODEL
     assert status["roots"] == [str(photo_library.root)]
     assert status["index"] == "ok"
@@ -137,9 +138,39 @@ def test_similar_stops_where_the_look_alikes_end(indexed_home, photo_library):
 def test_problems_lists_every_bad_file_with_a_reason(indexed_home, photo_library):
     problems = json.loads(run_cli("--home", str(indexed_home), "problems", "--json").out)
     by_path = {p["path"]: p for p in problems}
-    assert set(by_path) == {str(p) for p in photo_library.bad}
+    assert set(by_path) == {str(p) for p in photo_library.bad}  # not LICENSE, README, ...
     for path, word in photo_library.bad.items():
         assert word.lower() in by_path[str(path)]["reason"].lower(), by_path[str(path)]
+        assert "not a photo" not in by_path[str(path)]["reason"]
+
+
+def test_files_that_are_not_photos_are_counted_not_listed(small_library, tmp_path):
+    """A folder as people have it: photos, a LICENSE, a README, a sidecar, a JPEG XL the
+    decoder cannot read and a JPEG cut short. Only the last two are problems."""
+    home = tmp_path / "home"
+    (small_library / "LICENSE").write_text("CC BY 4.0\n")
+    (small_library / "README.md").write_text("# Colours\n")
+    (small_library / "red.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>\n")
+    (small_library / "new.jxl").write_bytes(  # a JPEG XL container's first boxes
+        b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl \x00\x00\x00\x00jxl ")
+    whole = (small_library / "red.jpg").read_bytes()
+    (small_library / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+
+    result = run_cli("--home", str(home), "index", str(small_library), "--model", TINY_MODEL)
+    assert result.rc == 0, result.err
+    assert "2 problems, 3 other files ignored" in result.out
+    assert "See them with: clipdesk problems" in result.out
+    problems = json.loads(run_cli("--home", str(home), "problems", "--json").out)
+    reasons = {os.path.basename(p["path"]): p["reason"] for p in problems}
+    assert reasons.keys() == {"new.jxl", "cut.jpg"}
+    assert reasons["new.jxl"] == "unsupported photo format (JPEG XL)"
+    assert reasons["cut.jpg"].startswith("cannot decode JPEG: image file is truncated")
+    status = run_cli("--home", str(home), "status")
+    assert "Problems: 2 (clipdesk problems)" in status.out
+    assert "Ignored:  3 other files (not photos)" in status.out
+    assert json.loads(run_cli("--home", str(home), "status", "--json").out)["ignored"] == 3
+    again = run_cli("--home", str(home), "index")
+    assert "0 problems" in again.out and "ignored" not in again.out  # left alone
 
 
 def test_non_utf8_file_name_round_trips(indexed_home, photo_library):

@@ -165,11 +165,11 @@ def test_an_empty_search_is_a_usage_error(tmp_path, text):
                                   ["problems"]])
 def test_a_reader_that_went_away_is_a_quiet_exit(small_home, tmp_path, args):
     home = copy_home(small_home, tmp_path)
-    (small_home[1] / "notes.txt").write_text("not a photo")  # so problems has a line
+    (small_home[1] / "notes.jpg").write_text("not a photo")  # so problems has a line
     try:
         assert run_cli("--home", str(home), "index").rc == 0
     finally:
-        (small_home[1] / "notes.txt").unlink()
+        (small_home[1] / "notes.jpg").unlink()
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before a line is written (`| head -0`)
     try:
@@ -184,14 +184,14 @@ def test_a_reader_that_stops_after_one_line_is_a_quiet_exit(tmp_path):
     """More problem lines than a pipe holds, read by `head -1`."""
     root, home = tmp_path / "photos", tmp_path / "home"
     root.mkdir()
-    for i in range(2000):  # about 150 KB of problem lines: more than a pipe buffer
-        (root / f"note-{i:04d}-with-a-longish-name.txt").write_text("not a photo")
+    for i in range(2000):  # about 250 KB of problem lines: more than a pipe buffer
+        (root / f"note-{i:04d}-with-a-longish-name.jpg").write_text("not a photo")
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "clipdesk", "--home", str(home),
                              "problems"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=REPO)
-    assert b"not a photo" in proc.stdout.readline()
+    assert b"damaged JPEG" in proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_option(p)
     p.set_defaults(run=cmd_status)
 
-    p = sub.add_parser("problems", help="files that were skipped or failed, with reasons")
+    p = sub.add_parser("problems", help="photos that could not be read, with reasons")
     add_json_option(p)
     p.set_defaults(run=cmd_problems)
 
@@ -69,7 +69,8 @@ def print_summary(s: IndexSummary) -> None:
     print(f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.1f} s ({s.embedded:,} "
           f"embedded, {s.photos_per_second:.1f} photos/s): {s.new:,} new, "
           f"{plural(s.copies, 'copy')}, {s.changed:,} changed, {s.moved:,} moved, "
-          f"{s.removed:,} removed, {s.unchanged:,} unchanged, {plural(s.problems, 'problem')}")
+          f"{s.removed:,} removed, {s.unchanged:,} unchanged, {plural(s.problems, 'problem')}"
+          + (f", {plural(s.ignored, 'other file')} ignored" if s.ignored else ""))
     if s.problems:
         print("See them with: clipdesk problems")
 
@@ -79,11 +80,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         st = lib.status()
     if args.json:
         print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
+                    "ignored": st.ignored,
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
                     "index": st.index_state, "home": st.home})
         return 0
     print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})")
     print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
+    if st.ignored:
+        print(f"Ignored:  {plural(st.ignored, 'other file')} (not photos)")
     print(f"Model:    {st.model or 'none yet'}")
     if st.pending_model:
         print(f"Switching to: {st.pending_model} (run clipdesk index to finish)")

@@ -23,7 +23,7 @@ from clipdesk.core.backup import GuardedConnection
 from clipdesk.core.errors import CatalogError, DiskFullError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -103,6 +103,13 @@ _MIGRATIONS: dict[int, str] = {
     -- 1: the failure came from the environment (permission, I/O, a vanished mount), not
     -- from the file's content: retried on every run, and the file keeps its photo meanwhile
     ALTER TABLE files ADD COLUMN retry INTEGER NOT NULL DEFAULT 0;
+    """,
+    5: """
+    -- 'skipped' now means "not a photo" (ignored quietly, counted) and 'error' a problem
+    -- (a photo that cannot be read). Files recorded before told them apart by content
+    -- only (a .jxl was "not a photo", an empty notes file a problem): look at each once
+    -- more on the next run. Only their first bytes are read when they are not photos.
+    UPDATE files SET retry=1 WHERE status<>'indexed' AND retry=0;
     """,
 }
 
@@ -679,8 +686,10 @@ class Catalog:
                          crushed=row[12], rejected=bool(row[13]), group_size=max(1, row[14]))
 
     def problems(self) -> list[Problem]:
+        """Photos that cannot be read; files that are not photos ('skipped') are not
+        problems."""
         rows = self._db.execute(
-            "SELECT path, status, reason FROM files WHERE status<>'indexed' ORDER BY path")
+            "SELECT path, status, reason FROM files WHERE status='error' ORDER BY path")
         return [Problem(path=r[0], status=r[1], reason=r[2] or "") for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -688,7 +697,8 @@ class Catalog:
         return {
             "photos": q("SELECT count(*) FROM photos").fetchone()[0],
             "files": q("SELECT count(*) FROM files WHERE status='indexed'").fetchone()[0],
-            "problems": q("SELECT count(*) FROM files WHERE status<>'indexed'").fetchone()[0],
+            "problems": q("SELECT count(*) FROM files WHERE status='error'").fetchone()[0],
+            "ignored": q("SELECT count(*) FROM files WHERE status='skipped'").fetchone()[0],
         }
 
     def integrity_ok(self) -> bool:

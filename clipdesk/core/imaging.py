@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from clipdesk.core.errors import DecodeError
+from clipdesk.core.formats import identify, photo_name, sniff
 
 try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif
@@ -34,10 +35,6 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself refuses at 2x this
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 THUMBNAIL_SIZE = 320
 
-_ISOBMFF_BRANDS = {
-    b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
-    b"hevx": "HEIF", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF",
-}
 # Pillow's format names that may open each sniffed kind (an explicit allowlist: a broken
 # HEIC must never be tried as, say, a huge TGA).
 _OPENERS = {
@@ -70,60 +67,36 @@ class Decoded:
 
 def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
     """Read a whole file, refusing anything that is not a regular file."""
+    return _read(path, photo=False)
+
+
+def read_photo(path: bytes) -> tuple[bytes, os.stat_result]:
+    """Read a whole photo. A file that is not a photo (by its name and first bytes, see
+    `identify`) is never read past those bytes: DecodeError with `skipped` (ignored
+    quietly). A photo that cannot be read: DecodeError saying why (a problem)."""
+    return _read(path, photo=True)
+
+
+def _read(path: bytes, photo: bool) -> tuple[bytes, os.stat_result]:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise DecodeError("not a regular file", skipped=True)
+            if photo and photo_name(path) is None:
+                raise DecodeError("not a photo (not a regular file)", skipped=True)
+            raise DecodeError("not a regular file", skipped=not photo)
+        head = b""
+        if photo:
+            head = os.read(fd, 64)
+            identify(path, head)
         if st.st_size > MAX_FILE_BYTES:
-            raise DecodeError(f"file is {st.st_size >> 20} MB, over the 1 GB limit", skipped=True)
+            raise DecodeError(f"file is {st.st_size >> 20} MB, over the 1 GB limit",
+                              skipped=not photo)
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read()
+            data = head + f.read()
         return data, st
     finally:
         os.close(fd)
-
-
-def sniff(data: bytes) -> str:
-    """The photo format by content, not extension; DecodeError for everything else."""
-    head = data[:64]
-    if not data:
-        raise DecodeError("empty file (0 bytes)")
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head.startswith(b"BM") and len(head) >= 18:
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp":
-        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
-        for brand in brands:
-            if brand in _ISOBMFF_BRANDS:
-                return _ISOBMFF_BRANDS[brand]
-        raise DecodeError(f"not a photo (video or other media, brand {head[8:12]!r})",
-                          skipped=True)
-    raise DecodeError(f"not a photo ({_describe(head)})", skipped=True)
-
-
-def _describe(head: bytes) -> str:
-    text = head.lstrip().lower()
-    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
-        return "looks like an HTML page"
-    if text.startswith(b"<"):
-        return "looks like XML or HTML text"
-    if head.startswith(b"%PDF"):
-        return "a PDF document"
-    if head.startswith((b"PK\x03\x04", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")):
-        return "an archive"
-    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
-        return "looks like text"
-    return "unrecognised format"
 
 
 def check_isobmff_complete(data: bytes) -> None:

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import backup, imaging, pipeline, scanner
+from clipdesk.core import backup, formats, imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import RootError
 from clipdesk.core.grouping import Grouping
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Queued = tuple[pipeline.Job, bool]  # a file to process, and whether it is new
-STATS = ("new", "changed", "moved", "copies", "problems", "embedded", "unchanged")
+STATS = ("new", "changed", "moved", "copies", "problems", "ignored", "embedded", "unchanged")
 
 
 class Indexer:
@@ -95,7 +95,7 @@ class Indexer:
         yield Progress(Phase.SAVE, message="Saving the index…")
         self.store.save()
         yield from self._follow_up(embedder is not None or bool(removed) or switching, mates)
-        if jobs or removed or switching or stats["problems"]:  # changed: keep a good copy
+        if jobs or removed or switching or problems:  # changed: keep a good copy
             yield Progress(Phase.BACKUP, message="Backing up the catalog…")
             backup.make_backup(self.home)
         summary = IndexSummary(removed=len(removed), seconds=time.monotonic() - started,
@@ -155,7 +155,8 @@ class Indexer:
             if entry.folder:
                 unlisted.append(entry.path)
             if entry.problem:
-                if rec is None or rec.status == FileStatus.INDEXED or entry.transient:
+                if (rec is None or rec.status == FileStatus.INDEXED or entry.transient
+                        or rec.retry):
                     problems.append(entry)
                 else:  # a pipe or broken link already on the problems list
                     stats["unchanged"] += 1
@@ -174,12 +175,15 @@ class Indexer:
 
     def _record_scan_problems(self, problems: list[scanner.Entry],
                               stats: dict[str, int]) -> None:
+        """Folders that cannot be opened, broken links, pipes: a problem when the name
+        promises a photo (or the environment failed), else a file ignored quietly."""
         with self.catalog.transaction() as db:
             for entry in problems:
-                status = FileStatus.ERROR if entry.transient else FileStatus.SKIPPED
+                photo = entry.transient or formats.photo_name(entry.path) is not None
+                status = FileStatus.ERROR if photo else FileStatus.SKIPPED
                 self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, status,
                                       reason=entry.problem, retry=entry.transient)
-        stats["problems"] += len(problems)
+                stats["problems" if photo else "ignored"] += 1
 
     def _process(self, jobs: list[Queued], embedder: Embedder, writer: pipeline.BatchWriter
                  ) -> Iterator[Progress]:

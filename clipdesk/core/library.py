@@ -77,9 +77,12 @@ class Library:
                       problems=counts["problems"], model=self.model_id,
                       pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.roots()],
-                      index_state=self.index_state(), home=str(self.home))
+                      index_state=self.index_state(), home=str(self.home),
+                      ignored=counts["ignored"])
 
     def problems(self) -> list[Problem]:
+        """Photos that cannot be read, with the reason; not the files that are not
+        photos (those are only counted: Status.ignored)."""
         return self.catalog.problems()
 
     def check_one_writer(self, on: bool) -> None:

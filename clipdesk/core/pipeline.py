@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipdesk.core import imaging, quality
+from clipdesk.core import formats, imaging, quality
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
@@ -40,7 +40,7 @@ class Failed:
     path: bytes
     size: int
     mtime_ns: int
-    status: FileStatus  # SKIPPED | ERROR
+    status: FileStatus  # SKIPPED (not a photo: ignored) | ERROR (a problem)
     reason: str
     retry: bool = False  # the environment failed (permission, I/O), not the file
 
@@ -76,12 +76,13 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
             working_side: int, home: Path) -> Result:
     """Read, identify and (if needed) decode one file. Never raises for a bad file."""
     try:
-        data, st = imaging.read_file(job.path)
+        data, st = imaging.read_photo(job.path)
     except FileNotFoundError:
         return Failed(job.path, job.size, job.mtime_ns, FileStatus.ERROR,
                       "file disappeared during indexing", retry=True)
-    except DecodeError as exc:
-        return Failed(job.path, job.size, job.mtime_ns, FileStatus.SKIPPED, exc.reason)
+    except DecodeError as exc:  # not a photo (ignored), or a photo that cannot be read
+        status = FileStatus.SKIPPED if exc.skipped else FileStatus.ERROR
+        return Failed(job.path, job.size, job.mtime_ns, status, exc.reason)
     except OSError as exc:  # permission, I/O error, a vanished mount: try again next run
         return Failed(job.path, job.size, job.mtime_ns, FileStatus.ERROR,
                       f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
@@ -99,9 +100,9 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
         meta = measured_meta(decoded, digest)
-    except DecodeError as exc:
-        status = FileStatus.SKIPPED if exc.skipped else FileStatus.ERROR
-        return Failed(job.path, size, mtime, status, exc.reason)
+    except DecodeError as exc:  # read_photo let only photos through: a problem
+        return Failed(job.path, size, mtime, FileStatus.ERROR,
+                      formats.unreadable(job.path, exc.reason))
     except Exception as exc:  # a bug must cost one file, not the run
         # recorded as the file's problem; the traceback only with -v, not once per file
         log.warning("unexpected failure on %r: %r", job.path, exc,
@@ -216,7 +217,8 @@ class BatchWriter:
                 elif isinstance(other, Failed):
                     cat.put_file(db, other.path, other.size, other.mtime_ns, other.status,
                                  reason=other.reason, retry=other.retry)
-                    self.stats["problems"] += 1
+                    self.stats["ignored" if other.status == FileStatus.SKIPPED
+                               else "problems"] += 1
             cat.put_names(db, ids, self.roots)
         self.stats["embedded"] += len(embedded)
         if embedded and self.add_vectors is not None:

@@ -61,10 +61,12 @@ class GroupMember:
 
 @dataclass(frozen=True)
 class Problem:
-    """A file that was skipped (not a photo) or failed (a broken photo), with the reason."""
+    """A photo that could not be read (damaged, an unsupported format) or a file the
+    environment kept from being read, with the reason. Files that are not photos are
+    not problems: they are ignored and counted (IndexSummary.ignored, Status.ignored)."""
 
     path: bytes
-    status: str  # "skipped" | "error"
+    status: str  # "error"
     reason: str
 
 
@@ -77,7 +79,8 @@ class IndexSummary:
     moved: int = 0  # a known photo at a new path whose old path is gone
     removed: int = 0
     reembedded: int = 0
-    problems: int = 0
+    problems: int = 0  # photos that cannot be read (clipdesk problems)
+    ignored: int = 0  # files that are not photos (notes, sidecars, videos): not problems
     unchanged: int = 0
     seconds: float = 0.0
     embedded: int = 0  # photos decoded and embedded by this run
@@ -122,6 +125,7 @@ class Status:
     roots: list[str]
     index_state: str
     home: str
+    ignored: int = 0  # files under the folders that are not photos
 
 
 # Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.
@@ -146,8 +150,9 @@ class FileStatus(StrEnum):
     """What indexing made of a file (the catalog's files.status)."""
 
     INDEXED = "indexed"
-    SKIPPED = "skipped"  # the file's own problem (not a photo, damaged): not retried
-    ERROR = "error"      # may be retried (see the row's retry flag)
+    SKIPPED = "skipped"  # not a photo (notes, sidecars, videos): ignored quietly, counted
+    ERROR = "error"  # a problem: a photo that cannot be read (damaged, an unsupported
+    # format; not retried) or the environment's failure (retried: the row's retry flag)
 
 
 class Sort(StrEnum):

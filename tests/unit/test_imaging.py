@@ -73,3 +73,9 @@ def test_library_messages_lose_reprs_and_bare_codes():
     assert imaging.plain("cannot identify image file <_io.BytesIO object at 0x7f3a>") == \
         "cannot identify image file the file"
     assert imaging.plain("decoder error -2") == "the image data is damaged"
+
+
+def test_every_readable_format_has_an_opener():
+    from clipdesk.core import formats
+
+    assert set(imaging._OPENERS) == formats.READABLE

@@ -42,7 +42,8 @@ def test_a_first_run_embeds_the_photos_and_records_the_rest(kit):
     assert (summary.new, summary.embedded, summary.problems, summary.photos) == (3, 3, 1, 3)
     assert kit.settings.model == MODEL and len(kit.store.vector_index()) == 3
     problem, = kit.catalog.problems()
-    assert problem.reason == "not a photo (looks like an HTML page)"
+    assert problem.reason == ("damaged JPEG: no JPEG image data in the file "
+                              "(looks like an HTML page)")
     assert kit.store.vector_index().ids == {kit.photos.photo_id(f) for f in files}
     assert len(backup.list_backups(kit.home)) == 1  # a run that changed something
 
@@ -113,3 +114,65 @@ def test_a_model_switch_answers_with_the_new_model_once_every_photo_has_its_vect
     assert model_id == "fake:other"
     assert index.ids == {kit.photos.photo_id(f) for f in files}
     assert kit.made == [MODEL, "fake:other"]
+
+
+JXL = b"\xff\x0a\xfa\x7f\x01\x90\x08\x06\x01\x00\x48\x00\x4b\x38"
+
+
+def mixed_folder(kit):
+    """Photos, the files that live beside them, and two photos that cannot be read."""
+    files = [jpeg(kit.root / f"IMG_{n}.jpg", c) for n, c in enumerate(COLOURS)]
+    (kit.root / "LICENSE").write_text("MIT License\n")
+    (kit.root / "README.md").write_text("# Trip\n")
+    (kit.root / "IMG_0.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>\n")
+    (kit.root / "gone.txt").symlink_to(kit.root / "nowhere.txt")  # a broken link, not a photo
+    (kit.root / "new.jxl").write_bytes(JXL)
+    whole = files[0].read_bytes()
+    (kit.root / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    return files
+
+
+def test_files_that_are_not_photos_are_ignored_and_counted_not_problems(kit, tmp_path):
+    mixed_folder(kit)
+    summary = run(kit, roots=[str(kit.root)])
+    assert (summary.new, summary.problems, summary.ignored) == (3, 2, 4)
+    reasons = {p.path.rsplit(b"/", 1)[1]: p.reason for p in kit.catalog.problems()}
+    assert reasons.keys() == {b"new.jxl", b"cut.jpg"}
+    assert reasons[b"new.jxl"] == "unsupported photo format (JPEG XL)"
+    assert reasons[b"cut.jpg"].startswith("cannot decode JPEG: image file is truncated")
+    assert kit.catalog.counts()["ignored"] == 4
+    kit.catalog.close()
+    later = make_kit(tmp_path)  # the next launch: nothing is read again, no model loaded
+    try:
+        summary = run(later)
+        assert (summary.unchanged, summary.problems, summary.ignored) == (9, 0, 0)
+        assert later.made == []
+    finally:
+        later.catalog.close()
+
+
+def test_a_catalog_from_before_the_split_is_sorted_again_on_the_next_run(kit, tmp_path):
+    """Schema 4 called a .jxl "not a photo" (skipped) and an empty note a problem; the
+    migration to 5 has every such file looked at once more."""
+    mixed_folder(kit)
+    (kit.root / "empty.txt").write_bytes(b"")
+    run(kit, roots=[str(kit.root)])
+    db = kit.catalog._db
+    with kit.catalog.transaction() as tx:
+        tx.execute("UPDATE files SET status='skipped', reason='not a photo (unrecognised "
+                   "format)' WHERE path LIKE '%.jxl'")
+        tx.execute("UPDATE files SET status='error', reason='empty file (0 bytes)' "
+                   "WHERE path LIKE '%empty.txt'")
+        tx.execute("PRAGMA user_version=4")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    kit.catalog.close()
+    later = make_kit(tmp_path)
+    try:
+        summary = run(later)
+        assert (summary.problems, summary.ignored) == (2, 5)  # all of them, once
+        names = sorted(p.path.rsplit(b"/", 1)[1] for p in later.catalog.problems())
+        assert names == [b"cut.jpg", b"new.jxl"]
+        summary = run(later)  # and then never again
+        assert (summary.problems, summary.ignored, summary.unchanged) == (0, 0, 10)
+    finally:
+        later.catalog.close()

@@ -66,8 +66,9 @@ def test_each_bad_file_gets_its_own_reason_and_kind(tmp_path):
     cut, page, empty = results.values()
     assert cut.status == FileStatus.ERROR and cut.reason.startswith("cannot decode JPEG")
     assert "0x" not in cut.reason and "-2" not in cut.reason
-    assert (page.status, page.reason) == (FileStatus.SKIPPED,
-                                         "not a photo (looks like an HTML page)")
+    # named as a photo: a photo that cannot be read, not "not a photo"
+    assert (page.status, page.reason) == (
+        FileStatus.ERROR, "damaged JPEG: no JPEG image data in the file (looks like an HTML page)")
     assert empty.status == FileStatus.ERROR and "empty file" in empty.reason
     assert not any(r.retry for r in results.values())  # the file's fault: not retried
 
@@ -129,7 +130,7 @@ def test_a_batch_is_written_in_one_transaction_and_then_indexed(cat, tmp_path):
     other = Catalog(tmp_path / "catalog.sqlite")  # what another process sees
     assert other.counts()["photos"] == 0  # nothing is written before the flush
     writer.flush()
-    assert other.counts() == {"photos": 2, "files": 2, "problems": 0}
+    assert other.counts() == {"photos": 2, "files": 2, "problems": 0, "ignored": 0}
     other.close()
     (ids, vectors), = added
     assert sorted(ids.tolist()) == sorted(cat.embedding_ids(MODEL))
@@ -154,7 +155,7 @@ def test_a_failure_while_writing_loses_the_whole_batch_and_nothing_else(cat, tmp
     monkeypatch.setattr(cat, "put_names", broken)  # the last step of the transaction
     with pytest.raises(OSError):
         writer.flush()
-    assert cat.counts() == {"photos": 1, "files": 1, "problems": 0}
+    assert cat.counts() == {"photos": 1, "files": 1, "problems": 0, "ignored": 0}
     assert len(added) == 1  # the index never got the lost batch's vector
 
 
@@ -167,7 +168,7 @@ def test_the_same_bytes_twice_in_one_batch_are_one_photo_with_two_files(cat, tmp
     writer.add(process(original, tmp_path), True)
     writer.add(process(copy, tmp_path), True)  # both decoded: neither was known yet
     writer.flush()
-    assert cat.counts() == {"photos": 1, "files": 2, "problems": 0}
+    assert cat.counts() == {"photos": 1, "files": 2, "problems": 0, "ignored": 0}
     assert (stats["new"], stats["copies"], stats["embedded"]) == (1, 1, 1)
     (ids, _), = added
     assert ids.tolist() == [cat.photo_for_path(os.fsencode(copy))[0]]
@@ -201,8 +202,92 @@ def test_problems_are_recorded_with_their_reason_and_retry_flag(cat, tmp_path):
     writer.add(pipeline.process(queued, {}.get, PREPARE, SIDE, tmp_path), True)
     writer.flush()
     problems = {os.path.basename(p.path): p.reason for p in cat.problems()}
-    assert problems == {b"page.jpg": "not a photo (looks like an HTML page)",
-                        b"gone.jpg": "file disappeared during indexing"}
+    assert problems == {
+        b"page.jpg": "damaged JPEG: no JPEG image data in the file (looks like an HTML page)",
+        b"gone.jpg": "file disappeared during indexing"}
     assert stats["problems"] == 2
     assert cat.files_under(os.fsencode(tmp_path))[os.fsencode(gone)].retry
 
+
+
+JXL_CODESTREAM = b"\xff\x0a\xfa\x7f\x01\x90\x08\x06\x01\x00\x48\x00\x4b\x38"
+JXL_CONTAINER = (b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl "
+                 b"\x00\x00\x00\x00jxl ")
+
+
+@pytest.mark.parametrize("name,data", [
+    ("LICENSE", b"MIT License\n\nCopyright (c) 2026\n"),
+    ("README.md", b"# Holiday 2026\n\nThe good ones are in best/.\n"),
+    ("IMG_1.jpg.xmp", b"<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>\n<x:xmpmeta/>"),
+    ("IMG_2.JPG.XMP", b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"),
+    ("IMG_1.pp3", b"[Version]\nAppVersion=5.9\n"),
+    ("album.json", b'{"title": "Holiday"}'),
+    ("clip.mp4", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(100)),
+    ("thumbs.db", bytes(range(256)) * 4),
+    ("empty-notes.txt", b""),
+])
+def test_a_file_that_is_not_a_photo_is_skipped_not_a_problem(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    result = process(tmp_path / name, tmp_path)
+    assert isinstance(result, pipeline.Failed)
+    assert result.status == FileStatus.SKIPPED and result.reason.startswith("not a photo")
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("a.jxl", JXL_CODESTREAM, "unsupported photo format (JPEG XL)"),
+    ("b.jxl", JXL_CONTAINER, "unsupported photo format (JPEG XL)"),
+    ("no-extension", JXL_CODESTREAM, "unsupported photo format (JPEG XL)"),  # by content
+    ("c.jxl", b"garbage, not JPEG XL", "unsupported photo format (JPEG XL)"),  # by name
+    ("d.psd", b"8BPS\x00\x01" + bytes(40), "unsupported photo format (Photoshop PSD)"),
+    ("e.cr3", b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom",
+     "unsupported photo format (camera raw, Canon CR3)"),
+    ("f.RAF", b"FUJIFILMCCD-RAW 0201FF383501",
+     "unsupported photo format (camera raw, Fujifilm RAF)"),
+])
+def test_a_photo_format_this_version_cannot_read_is_a_problem_saying_which(
+        tmp_path, name, data, reason):
+    (tmp_path / name).write_bytes(data)
+    result = process(tmp_path / name, tmp_path)
+    assert isinstance(result, pipeline.Failed)
+    assert (result.status, result.reason) == (FileStatus.ERROR, reason)
+    assert not result.retry
+
+
+def test_a_camera_raw_that_does_not_decode_says_its_format(tmp_path):
+    """Most raws are TIFF inside: tried as TIFF, and when that fails, said as the raw."""
+    (tmp_path / "DSC_1.NEF").write_bytes(b"MM\x00*\x00\x00\x00\x08" + bytes(60))
+    result = process(tmp_path / "DSC_1.NEF", tmp_path)
+    assert isinstance(result, pipeline.Failed) and result.status == FileStatus.ERROR
+    assert result.reason.startswith("unsupported photo format (camera raw, Nikon NEF): ")
+
+
+def test_a_jpeg_without_a_photo_name_is_still_a_photo(tmp_path):
+    (tmp_path / "IMG_0001").write_bytes(jpeg(tmp_path / "a.jpg").read_bytes())
+    assert isinstance(process(tmp_path / "IMG_0001", tmp_path), pipeline.Prepared)
+
+
+def test_ignored_files_and_problems_are_counted_apart(cat, tmp_path):
+    writer, stats = writer_for(cat, [])
+    (tmp_path / "README").write_text("not a photo\n")
+    (tmp_path / "x.jxl").write_bytes(JXL_CODESTREAM)
+    for name in ("README", "x.jxl"):
+        writer.add(process(tmp_path / name, tmp_path), True)
+    writer.flush()
+    assert (stats["problems"], stats["ignored"]) == (1, 1)
+    assert [os.path.basename(p.path) for p in cat.problems()] == [b"x.jxl"]
+    assert cat.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1}
+
+
+def test_a_big_video_is_ignored_unread_and_a_big_photo_is_a_problem(tmp_path):
+    """Sparse 1.5 GB files: a video is not a photo (only its first bytes are read), a
+    .jpg that size is a photo over the limit."""
+    for name, head in (("clip.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "),
+                       ("huge.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")):
+        with open(tmp_path / name, "wb") as f:
+            f.write(head)
+            f.truncate(3 << 29)
+    video = process(tmp_path / "clip.mov", tmp_path)
+    photo = process(tmp_path / "huge.jpg", tmp_path)
+    assert isinstance(video, pipeline.Failed) and video.status == FileStatus.SKIPPED
+    assert isinstance(photo, pipeline.Failed) and photo.status == FileStatus.ERROR
+    assert photo.reason == "file is 1536 MB, over the 1 GB limit"

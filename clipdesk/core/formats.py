@@ -1,0 +1,134 @@
+"""What a file is, from its name and its first bytes: a photo in a format read here, a
+photo in a format this version cannot read (a problem: "unsupported photo format (JPEG
+XL)"), a photo whose content is not what its name promises (a problem: "damaged JPEG:
+..."), or not a photo at all (notes, sidecars, videos: ignored quietly and counted)."""
+from __future__ import annotations
+
+from clipdesk.core.errors import DecodeError
+
+# The formats imaging decodes (its Pillow allowlist has one entry for each)
+READABLE = frozenset({"JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF"})
+# ISOBMFF (ftyp) brands of the readable HEIF and AVIF photos
+_ISOBMFF_BRANDS = {
+    b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
+    b"hevx": "HEIF", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF",
+}
+# Photo formats this version cannot read, by their first bytes and by their ISOBMFF brand:
+# such a file is a photo that cannot be read (a problem), never "not a photo".
+_UNSUPPORTED_MAGIC = (
+    (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"), (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"8BPS", "Photoshop PSD"), (b"FUJIFILMCCD-RAW", "camera raw, Fujifilm RAF"),
+    (b"IIRO", "camera raw, Olympus ORF"), (b"IIRS", "camera raw, Olympus ORF"),
+    (b"MMOR", "camera raw, Olympus ORF"), (b"IIU\x00", "camera raw, Panasonic RW2"),
+    (b"II\x1a\x00\x00\x00HEAPCCDR", "camera raw, Canon CRW"),
+    (b"FOVb", "camera raw, Sigma X3F"), (b"\x00MRM", "camera raw, Minolta MRW"),
+)
+_UNSUPPORTED_BRANDS = {b"crx ": "camera raw, Canon CR3", b"jxl ": "JPEG XL",
+                       b"jp2 ": "JPEG 2000"}
+# What a camera, phone or editor names a photo, and the format that name promises. A file
+# named so is a photo: failing to read it is a problem. Any other file is a photo only when
+# its first bytes say so; the rest (notes, sidecars, videos, ...) is ignored quietly.
+_RAW = {
+    b"cr2": "Canon CR2", b"cr3": "Canon CR3", b"crw": "Canon CRW", b"nef": "Nikon NEF",
+    b"nrw": "Nikon NRW", b"arw": "Sony ARW", b"srf": "Sony SRF", b"sr2": "Sony SR2",
+    b"dng": "DNG", b"orf": "Olympus ORF", b"rw2": "Panasonic RW2", b"raf": "Fujifilm RAF",
+    b"pef": "Pentax PEF", b"srw": "Samsung SRW", b"x3f": "Sigma X3F", b"3fr": "Hasselblad 3FR",
+    b"iiq": "Phase One IIQ", b"erf": "Epson ERF", b"kdc": "Kodak KDC", b"dcr": "Kodak DCR",
+    b"mos": "Leaf MOS", b"mrw": "Minolta MRW", b"rwl": "Leica RWL",
+}
+_PHOTO_EXTENSIONS = {
+    b"jpg": "JPEG", b"jpeg": "JPEG", b"jpe": "JPEG", b"jfif": "JPEG", b"mpo": "JPEG",
+    b"png": "PNG", b"gif": "GIF", b"bmp": "BMP", b"tif": "TIFF", b"tiff": "TIFF",
+    b"webp": "WEBP", b"heic": "HEIF", b"heif": "HEIF", b"hif": "HEIF", b"avif": "AVIF",
+    b"jxl": "JPEG XL", b"jp2": "JPEG 2000", b"j2k": "JPEG 2000", b"jpf": "JPEG 2000",
+    b"jpx": "JPEG 2000", b"psd": "Photoshop PSD", b"psb": "Photoshop PSB",
+    **{ext: f"camera raw, {name}" for ext, name in _RAW.items()},
+}
+
+
+def photo_name(path: bytes) -> str | None:
+    """The photo format a file's name promises (its extension, any case), else None."""
+    _, dot, ext = path.rpartition(b"/")[2].rpartition(b".")
+    return _PHOTO_EXTENSIONS.get(ext.lower()) if dot else None
+
+
+def identify(path: bytes, head: bytes) -> str:
+    """The supported format of the file at `path` that starts with `head`. DecodeError
+    for a photo that cannot be read: its content is a photo format this version cannot
+    read, or its name promises a photo and its content is not one ("damaged JPEG: ...");
+    DecodeError with `skipped` for anything else (notes, sidecars, videos)."""
+    promised = photo_name(path)
+    if not head:
+        if promised is None:
+            raise DecodeError("not a photo (empty file)", skipped=True)
+        raise DecodeError("empty file (0 bytes)")
+    try:
+        return sniff(head)
+    except DecodeError as exc:
+        if not exc.skipped or promised is None:
+            raise
+        if promised in READABLE:
+            raise DecodeError(f"damaged {promised}: no {promised} image data in the file "
+                              f"({_describe(head[:64])})") from None
+        raise DecodeError(f"unsupported photo format ({promised})") from None
+
+
+def unreadable(path: bytes, reason: str) -> str:
+    """The reason a photo that sniffed as a readable format failed to decode, said as the
+    format its name promises when that one is not readable here (a camera raw is a TIFF
+    that Pillow may or may not make sense of)."""
+    promised = photo_name(path)
+    if promised is None or promised in READABLE:
+        return reason
+    return f"unsupported photo format ({promised}): {reason}"
+
+
+def sniff(data: bytes) -> str:
+    """The photo format by content, not extension. DecodeError for a photo format this
+    version cannot read (JPEG XL, camera raw, ...), and, with `skipped`, for everything
+    that is not a photo."""
+    head = data[:64]
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM") and len(head) >= 18:
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    for magic, name in _UNSUPPORTED_MAGIC:
+        if head.startswith(magic):
+            raise DecodeError(f"unsupported photo format ({name})")
+    if head[4:8] == b"ftyp":
+        brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(len(head), 40), 4)]
+        for brand in brands:
+            if brand in _ISOBMFF_BRANDS:
+                return _ISOBMFF_BRANDS[brand]
+        for brand in brands:
+            if brand in _UNSUPPORTED_BRANDS:
+                raise DecodeError(f"unsupported photo format ({_UNSUPPORTED_BRANDS[brand]})")
+        raise DecodeError(f"not a photo (video or other media, brand {head[8:12]!r})",
+                          skipped=True)
+    raise DecodeError(f"not a photo ({_describe(head)})", skipped=True)
+
+
+def _describe(head: bytes) -> str:
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "looks like an HTML page"
+    if text.startswith(b"<"):
+        return "looks like XML or HTML text"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith((b"PK\x03\x04", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")):
+        return "an archive"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "looks like text"
+    return "unrecognised format"
