@@ -75,4 +75,8 @@ def score(image: Image.Image) -> float | None:
     classifier = _load()
     if classifier is None:
         return None
-    return float(classifier.classify(image).nsfw)
+    try:
+        return float(classifier.classify(image).nsfw)
+    except Exception as exc:  # the photo is still indexed, just without this score
+        log.warning("open_nsfw could not score a photo: %r", exc)
+        return None
