@@ -23,7 +23,7 @@ from clipdesk.core.backup import GuardedConnection
 from clipdesk.core.errors import CatalogError, DiskFullError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -110,6 +110,10 @@ _MIGRATIONS: dict[int, str] = {
     -- only (a .jxl was "not a photo", an empty notes file a problem): look at each once
     -- more on the next run. Only their first bytes are read when they are not photos.
     UPDATE files SET retry=1 WHERE status<>'indexed' AND retry=0;
+    """,
+    6: """
+    -- open_nsfw's P(nsfw) on the indexing decode (see nsfw.py), NULL until measured
+    ALTER TABLE photos ADD COLUMN nsfw REAL;
     """,
 }
 
@@ -305,10 +309,14 @@ class Catalog:
     def add_photo(self, db: sqlite3.Connection, meta: PhotoMeta) -> int:
         cur = db.execute(
             "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at, "
-            "sharpness, motion, clipped, crushed) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(hash) DO UPDATE SET hash=hash RETURNING id",
+            "sharpness, motion, clipped, crushed, nsfw) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            # known content decoded again (a model switch) gets a missing score
+            "ON CONFLICT(hash) DO UPDATE SET nsfw=coalesce(photos.nsfw, excluded.nsfw) "
+            "RETURNING id",
             (meta.hash, meta.width, meta.height, meta.taken_at, meta.camera, meta.format,
-             time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed),
+             time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed,
+             meta.nsfw),
         )
         return int(cur.fetchone()[0])
 
@@ -457,6 +465,17 @@ class Catalog:
             "SELECT photo_id, max(coalesce(score, 1.0)) AS s FROM tags WHERE substr(tag, 1, ?)=? "
             "AND source<>'removed' GROUP BY photo_id ORDER BY s DESC",
             (len(prefix), prefix)).fetchall()
+
+    def nsfw_over(self, threshold: float) -> list[tuple[int, float]]:
+        """(photo id, open_nsfw score) of the photos scored at or over `threshold`."""
+        return self._db.execute("SELECT id, nsfw FROM photos WHERE nsfw>=?",
+                                (threshold,)).fetchall()
+
+    def removed_with_prefix(self, prefix: str) -> set[int]:
+        """Photos a person took a tag starting with `prefix` off (e.g. "this is fine")."""
+        return {r[0] for r in self._db.execute(
+            "SELECT photo_id FROM tags WHERE substr(tag, 1, ?)=? AND source='removed'",
+            (len(prefix), prefix))}
 
     def tag_counts(self) -> list[tuple[str, int]]:
         return self._db.execute(

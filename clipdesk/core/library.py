@@ -167,6 +167,17 @@ class Library:
     def flagged(self) -> list[Hit]:
         return self.tagging.flagged()
 
+    def nsfw_threshold(self) -> float | None:
+        """The library setting "nsfw_threshold": the open_nsfw score (0..1) that flags a
+        photo sensitive, None when that signal is off."""
+        return self.settings.nsfw_threshold
+
+    def set_nsfw_threshold(self, value: float | None) -> None:
+        """Change the threshold (None: off); the flags follow at once from the stored
+        scores, no re-index."""
+        self.settings.nsfw_threshold = value
+        self.tagging.retag()
+
     def tag_counts(self) -> list[tuple[str, int]]:
         return self.tagging.tag_counts()
 

@@ -10,13 +10,13 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipdesk.core import formats, imaging, quality
+from clipdesk.core import formats, imaging, nsfw, quality
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
 from clipdesk.core.paths import thumbnail_path
@@ -99,7 +99,8 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     try:
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
-        meta = measured_meta(decoded, digest)
+        # the second sensitive signal, on this same decode (no second decode)
+        meta = replace(measured_meta(decoded, digest), nsfw=nsfw.score(decoded.image))
     except DecodeError as exc:  # read_photo let only photos through: a problem
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       formats.unreadable(job.path, exc.reason))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from clipdesk.core import nsfw
 from clipdesk.core.catalog import Catalog
 
 MODEL = "model"                  # the model whose vectors answer queries
@@ -15,6 +16,7 @@ CAPTIONS = "captions"            # CaptionsMode
 GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were made with
 GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
 KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP sidecars at once
+NSFW_THRESHOLD = "nsfw_threshold"  # open_nsfw score that flags a photo, or "off"
 
 
 class CaptionsMode(StrEnum):
@@ -93,3 +95,22 @@ class Settings:
     @keep_sidecars.setter
     def keep_sidecars(self, on: bool) -> None:
         self.catalog.set_meta(KEEP_SIDECARS, "1" if on else "0")
+
+    @property
+    def nsfw_threshold(self) -> float | None:
+        """The open_nsfw score (0..1) at or over which a photo is flagged sensitive; None:
+        that signal is off (the CLIP prompts still flag). Default nsfw.DEFAULT_THRESHOLD."""
+        stored = self.catalog.get_meta(NSFW_THRESHOLD)
+        if stored == "off":
+            return None
+        try:
+            value = float(stored) if stored else nsfw.DEFAULT_THRESHOLD
+        except ValueError:  # written by a newer version: the default
+            return nsfw.DEFAULT_THRESHOLD
+        return value if 0.0 < value <= 1.0 else nsfw.DEFAULT_THRESHOLD
+
+    @nsfw_threshold.setter
+    def nsfw_threshold(self, value: float | None) -> None:
+        if value is not None and not 0.0 < value <= 1.0:
+            raise ValueError(f"the nsfw threshold is a score in (0, 1], not {value}")
+        self.catalog.set_meta(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))

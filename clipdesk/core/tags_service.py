@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clipdesk.core import tagging, teaching
+from clipdesk.core import nsfw, tagging, teaching
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.paths import fingerprint, prompt_cache_path
@@ -117,7 +117,7 @@ class Tags:
 
     def _version(self) -> str:
         text = "\n".join(f"{t.name}:{'|'.join(t.prompts)}" for t in self.vocabulary())
-        return fingerprint(f"{self.settings.model}\n{text}")
+        return fingerprint(f"{self.settings.model}\n{text}\nnsfw:{self.settings.nsfw_threshold}")
 
     def stale(self) -> bool:
         """Whether the automatic tags came from another model or vocabulary."""
@@ -160,8 +160,28 @@ class Tags:
                                   strict=True):
                     if p >= teaching.SUGGEST_AT:
                         assigned.setdefault(int(pid), []).append((tag, float(p)))
+        self._add_nsfw_flags(vocabulary, assigned)
         self.catalog.set_auto_tags(assigned)
         self.settings.tags_version = version
+
+    def _add_nsfw_flags(self, vocabulary: list[tagging.TagDef],
+                        assigned: dict[int, list[tuple[str, float]]]) -> None:
+        """The second signal: photos whose stored open_nsfw score reaches the threshold
+        get `sensitive:nudity` (score: the probability). Off with the setting, and with an
+        empty sensitive.txt (which turns the whole flag off); a photo a person has taken
+        any sensitive flag off ("this photo is fine") is left alone."""
+        threshold = self.settings.nsfw_threshold
+        if threshold is None or not any(t.name.startswith(tagging.SENSITIVE)
+                                        for t in vocabulary):
+            return
+        fine = self.catalog.removed_with_prefix(tagging.SENSITIVE)
+        tag = tagging.SENSITIVE + nsfw.TAG
+        for photo_id, score in self.catalog.nsfw_over(threshold):
+            if photo_id in fine:
+                continue
+            pairs = assigned.setdefault(photo_id, [])
+            if all(name != tag for name, _ in pairs):  # CLIP may have found it too
+                pairs.append((tag, score))
 
     def flagged(self) -> list[Hit]:
         """Photos with a sensitive-content flag, the strongest first (score: similarity)."""

@@ -32,6 +32,7 @@ class PhotoMeta:
     motion: bool = False  # blurry because something moved
     clipped: float | None = None  # fraction of blown-out pixels
     crushed: float | None = None  # fraction of pixels crushed to black
+    nsfw: float | None = None  # open_nsfw's P(nsfw) (see nsfw.py); None: not measured
 
 
 @dataclass(frozen=True)

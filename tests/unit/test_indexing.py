@@ -163,6 +163,7 @@ def test_a_catalog_from_before_the_split_is_sorted_again_on_the_next_run(kit, tm
                    "format)' WHERE path LIKE '%.jxl'")
         tx.execute("UPDATE files SET status='error', reason='empty file (0 bytes)' "
                    "WHERE path LIKE '%empty.txt'")
+        tx.execute("ALTER TABLE photos DROP COLUMN nsfw")  # schema 6's
         tx.execute("PRAGMA user_version=4")
     assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     kit.catalog.close()
