@@ -251,7 +251,8 @@ class FirstRunDialog(QDialog):
 
 
 class ProblemsDialog(QDialog):
-    """Files that were skipped or failed, with the reason."""
+    """The photos that could not be read, each with its reason (files that are not
+    photos are not problems: they are only counted)."""
 
     def __init__(self, problems: list[Problem], parent: QWidget | None = None) -> None:
         super().__init__(parent)
