@@ -1,6 +1,6 @@
 """The `clipdesk` command: the engine's jobs, headless. Qt is imported only by `gui`.
 
-Each module here registers its subcommands (`register(sub)`, with `set_defaults(run=...)`)
+Each module here registers its subcommands (`register(sub)`, each with common.command())
 and talks only to the Library facade: upkeep (index, status, problems, backups, models,
 gui), find (search, similar, blurry, groups, flagged), organize (tags, teaching, rejects,
 captions), sync (XMP sidecars, watching the folders).

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from clipdesk.core.library import Library
 
 DEFAULT_K = 20
+
+
+def command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
+            run: Callable[[argparse.Namespace], int], json: bool = False,
+            ) -> argparse.ArgumentParser:
+    """A subcommand that `run` carries out (with --json when it can print JSON)."""
+    p = sub.add_parser(name, help=help)
+    p.set_defaults(run=run)
+    if json:
+        add_json_option(p)
+    return p
 
 
 def add_result_options(p: argparse.ArgumentParser) -> None:

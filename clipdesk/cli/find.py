@@ -7,8 +7,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from clipdesk.cli.common import (
-    add_json_option,
     add_result_options,
+    command,
     open_library,
     print_hits,
     print_json,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("search", help="photos that match a description, best first")
+    p = command(sub, "search", "photos that match a description, best first", cmd_search)
     p.add_argument("text")
     add_result_options(p)
     p.add_argument("--all", action="store_true",
@@ -32,9 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="only photos with this tag (repeat for several)")
     p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
                    help="order of the results (default: best match first)")
-    p.set_defaults(run=cmd_search)
 
-    p = sub.add_parser("similar", help="photos that look like an image file")
+    p = command(sub, "similar", "photos that look like an image file", cmd_similar)
     p.add_argument("image", help="any image file, in the library or not")
     add_result_options(p)
     p.add_argument("--all", action="store_true",
@@ -43,22 +42,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="only look-alikes sharper than IMAGE, sharpest first")
     p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
                    help="order of the results (default: most alike first)")
-    p.set_defaults(run=cmd_similar)
 
-    p = sub.add_parser("blurry", help="photos judged blurry, blurriest first")
+    p = command(sub, "blurry", "photos judged blurry, blurriest first", cmd_blurry, json=True)
     p.add_argument("--below", type=float, metavar="SCORE",
                    help=f"sharpness under which a photo counts as blurry (default {BLURRY}; "
                         "sharp photos score about 0.7-0.9)")
-    add_json_option(p)
-    p.set_defaults(run=cmd_blurry)
 
-    p = sub.add_parser("groups", help="bursts and near-duplicates, best shot first")
-    add_json_option(p)
-    p.set_defaults(run=cmd_groups)
+    command(sub, "groups", "bursts and near-duplicates, best shot first", cmd_groups, json=True)
 
-    p = sub.add_parser("flagged", help="photos with the sensitive-content flag")
-    add_json_option(p)
-    p.set_defaults(run=cmd_flagged)
+    command(sub, "flagged", "photos with the sensitive-content flag", cmd_flagged, json=True)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import os
 
 from clipdesk.cli.common import (
     DEFAULT_K,
-    add_json_option,
+    command,
     drive,
     open_library,
     print_hits,
@@ -19,30 +19,26 @@ from clipdesk.wording import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("tags", help="every tag with its count, or one photo's tags")
+    p = command(sub, "tags", "every tag with its count, or one photo's tags", cmd_tags, json=True)
     p.add_argument("image", nargs="?", help="a photo in the library")
-    add_json_option(p)
-    p.set_defaults(run=cmd_tags)
 
-    p = sub.add_parser("teach", help="teach a tag by example: photos that show it (and not)")
+    p = command(sub, "teach", "teach a tag by example: photos that show it (and not)", cmd_teach)
     p.add_argument("tag")
     p.add_argument("--yes", nargs="+", default=[], metavar="IMG", help="photos that show it")
     p.add_argument("--no", nargs="+", default=[], metavar="IMG", help="photos that do not")
-    p.set_defaults(run=cmd_teach)
 
-    p = sub.add_parser("suggest", help="photos a taught tag would add, most likely first")
+    p = command(sub, "suggest", "photos a taught tag would add, most likely first",
+                cmd_suggest, json=True)
     p.add_argument("tag")
     p.add_argument("-k", type=int, default=DEFAULT_K, metavar="N",
                    help=f"how many (default {DEFAULT_K})")
-    add_json_option(p)
-    p.set_defaults(run=cmd_suggest)
 
-    p = sub.add_parser("reject", help="mark photos as rejects (nothing is deleted)")
+    p = command(sub, "reject", "mark photos as rejects (nothing is deleted)", cmd_reject)
     p.add_argument("images", nargs="+", metavar="IMG")
     p.add_argument("--undo", action="store_true", help="take the mark off again")
-    p.set_defaults(run=cmd_reject)
 
-    p = sub.add_parser("caption", help="a photo's caption, written first if it has none")
+    p = command(sub, "caption", "a photo's caption, written first if it has none",
+                cmd_caption, json=True)
     p.add_argument("image", nargs="?", help="an image file, in the library or not")
     p.add_argument("--all", action="store_true",
                    help="write a caption for every photo in the library that has none")
@@ -50,8 +46,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--model", metavar="SPEC",
                    help=f"the CoCa model that writes captions (default {DEFAULT_CAPTIONER}); "
                         "remembered for this library")
-    add_json_option(p)
-    p.set_defaults(run=cmd_caption)
 
 
 def cmd_tags(args: argparse.Namespace) -> int:

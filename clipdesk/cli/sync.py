@@ -8,25 +8,23 @@ import os
 import sys
 import time
 
-from clipdesk.cli.common import add_json_option, open_library, print_json
+from clipdesk.cli.common import command, open_library, print_json
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import IndexSummary
 from clipdesk.wording import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("xmp", help="write tags, caption, reject to XMP sidecars (IMG.jpg.xmp)")
+    p = command(sub, "xmp", "write tags, caption, reject to XMP sidecars (IMG.jpg.xmp)",
+                cmd_xmp, json=True)
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="photos, or folders (every library photo below them)")
     p.add_argument("--all", action="store_true", help="every photo in the library")
     p.add_argument("--include-auto", action="store_true",
                    help="also the automatic tags and model captions (default: only what "
                         "a person set)")
-    add_json_option(p)
-    p.set_defaults(run=cmd_xmp)
 
-    p = sub.add_parser("watch", help="keep the library current as files change (Ctrl+C ends)")
-    p.set_defaults(run=cmd_watch)
+    command(sub, "watch", "keep the library current as files change (Ctrl+C ends)", cmd_watch)
 
 
 def cmd_xmp(args: argparse.Namespace) -> int:

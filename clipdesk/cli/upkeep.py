@@ -7,7 +7,7 @@ import os
 import sys
 
 from clipdesk.cli.common import (
-    add_json_option,
+    command,
     drive,
     local_time,
     open_library,
@@ -25,34 +25,27 @@ MODEL_HELP = (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("index", help="add photo folders and index new or changed photos")
+    p = command(sub, "index", "add photo folders and index new or changed photos", cmd_index)
     p.add_argument("folders", nargs="*", help="folders to add (default: the known ones)")
     p.add_argument("--model", metavar="SPEC", help=MODEL_HELP)
     p.add_argument("--wait", action="store_true",
                    help="if another clipdesk is indexing this library, wait for it to finish "
                         "(default: say so and exit)")
-    p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser("status", help="what is indexed, problems, model, folders")
-    add_json_option(p)
-    p.set_defaults(run=cmd_status)
+    command(sub, "status", "what is indexed, problems, model, folders", cmd_status, json=True)
 
-    p = sub.add_parser("problems", help="photos that could not be read, with reasons")
-    add_json_option(p)
-    p.set_defaults(run=cmd_problems)
+    command(sub, "problems", "photos that could not be read, with reasons",
+            cmd_problems, json=True)
 
-    p = sub.add_parser("restore-backup",
-                       help="put the last good backup of the catalog back (after damage)")
+    p = command(sub, "restore-backup",
+                "put the last good backup of the catalog back (after damage)", cmd_restore_backup)
     p.add_argument("which", nargs="?", metavar="WHICH",
                    help="a backup's number in --list (1 = newest) or its file name "
                         "(default: the newest one that passes its check)")
     p.add_argument("--list", action="store_true", help="list the backups, newest first")
-    p.set_defaults(run=cmd_restore_backup)
 
-    sub.add_parser("models", help="list the built-in model specs open_clip knows"
-                   ).set_defaults(run=cmd_models)
-    sub.add_parser("gui", help="open the desktop app (the default with no command)"
-                   ).set_defaults(run=cmd_gui)
+    command(sub, "models", "list the built-in model specs open_clip knows", cmd_models)
+    command(sub, "gui", "open the desktop app (the default with no command)", cmd_gui)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

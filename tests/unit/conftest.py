@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.kit import Kit, make_kit
+
 UNIT = Path(__file__).parent
 
 
@@ -21,3 +23,11 @@ def no_torch(request: pytest.FixtureRequest) -> Iterator[None]:
     if only_unit and "torch" in sys.modules:
         pytest.fail("the unit tier imported torch: keep it to code that needs no model",
                     pytrace=False)
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Iterator[Kit]:
+    """The core services over a real catalog in tmp_path, with a FakeEmbedder (kit.py)."""
+    kit = make_kit(tmp_path)
+    yield kit
+    kit.catalog.close()

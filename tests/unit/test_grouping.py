@@ -6,16 +6,9 @@ import pytest
 
 from clipdesk.core import quality
 from tests.unit.fakes import unit_vector
-from tests.unit.kit import blend, jpeg, make_kit, put, text_vector
+from tests.unit.kit import blend, jpeg, put, text_vector
 
 SCENE = text_vector("lake at dawn")
-
-
-@pytest.fixture
-def kit(tmp_path):
-    kit = make_kit(tmp_path)
-    yield kit
-    kit.catalog.close()
 
 
 def like(cos: float, key: str):

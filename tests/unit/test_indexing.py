@@ -16,13 +16,6 @@ from tests.unit.kit import MODEL, jpeg, make_kit
 COLOURS = [(250, 40, 40), (40, 250, 40), (40, 40, 250)]
 
 
-@pytest.fixture
-def kit(tmp_path):
-    kit = make_kit(tmp_path)
-    yield kit
-    kit.catalog.close()
-
-
 def run(kit, model=MODEL, roots=None):
     """An index run to its end; its summary."""
     steps = list(kit.indexer.index(roots, model))

@@ -11,14 +11,7 @@ from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.photos import decode_file
 from clipdesk.core.types import Hit
 from tests.unit.fakes import unit_vector
-from tests.unit.kit import index, jpeg, make_kit, put
-
-
-@pytest.fixture
-def kit(tmp_path):
-    kit = make_kit(tmp_path)
-    yield kit
-    kit.catalog.close()
+from tests.unit.kit import index, jpeg, put
 
 
 def test_a_file_is_found_by_any_spelling_of_its_path(kit, monkeypatch):

@@ -9,16 +9,9 @@ import shutil
 import pytest
 
 from clipdesk.core.errors import ClipdeskError
-from tests.unit.kit import blend, index, jpeg, make_kit, put, text_vector, unrelated
+from tests.unit.kit import blend, index, jpeg, put, text_vector, unrelated
 
 BEACH = text_vector("beach")
-
-
-@pytest.fixture
-def kit(tmp_path):
-    kit = make_kit(tmp_path)
-    yield kit
-    kit.catalog.close()
 
 
 def ids(hits):

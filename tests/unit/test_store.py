@@ -11,16 +11,9 @@ from clipdesk.core.paths import index_path
 from clipdesk.core.store import VectorStore
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
-from tests.unit.kit import MODEL, make_kit, put
+from tests.unit.kit import MODEL, put
 
 OTHER = "fake:other"
-
-
-@pytest.fixture
-def kit(tmp_path):
-    kit = make_kit(tmp_path)
-    yield kit
-    kit.catalog.close()
 
 
 def test_each_model_gets_one_embedder_for_the_librarys_life(kit):
