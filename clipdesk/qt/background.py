@@ -156,8 +156,9 @@ class BackgroundWork(QObject):
         s = step.summary if step is not None else None
         text = "Library up to date."
         if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems):
+            copies = f", {plural(s.copies, 'copy')}" if s.copies else ""  # of a known photo
             text = (f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.0f} s "
-                    f"({s.embedded:,} new); {s.removed:,} removed, "
+                    f"({s.embedded:,} new{copies}); {s.removed:,} removed, "
                     f"{plural(s.problems, 'problem')}.")
         again = self._again
         self._index_ended(text)
