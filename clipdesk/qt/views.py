@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QImage, QImageReader, QPixmap
@@ -71,7 +71,7 @@ class Views:
         else:
             self._after_first_load.append(callback)
 
-    def _library_loaded(self, found: tuple) -> None:  # type: ignore[type-arg]
+    def _library_loaded(self, found: tuple[Any, ...]) -> None:
         w = self.window
         ids, shown, stacks, w.model.rejected, self.flagged, counts = found
         w.tags.show_counts(counts, self.tag_filter)
