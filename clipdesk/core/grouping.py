@@ -4,11 +4,10 @@ holds the pure maths."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from clipdesk.core import imaging, pipeline, quality
+from clipdesk.core import cpu, imaging, pipeline, quality
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
@@ -46,7 +45,7 @@ class Grouping:
                 log.warning("cannot measure %r: %s", paths[photo_id], exc)
                 return None
 
-        workers = max(1, min(8, os.cpu_count() or 1))
+        workers = cpu.decode_workers()
         done, measured = 0, []
         with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-quality") as pool:
             for result in pool.map(measure, list(paths)):

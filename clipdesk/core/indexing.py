@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import backup, formats, imaging, pipeline, scanner
+from clipdesk.core import backup, cpu, formats, imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import RootError
 from clipdesk.core.grouping import Grouping
@@ -193,7 +193,7 @@ class Indexer:
             return
         known = writer.known_hashes()
         side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
-        workers = max(1, min(8, os.cpu_count() or 1))
+        workers = cpu.decode_workers(embedder.loaded.device == "cuda")
         in_flight: deque[tuple[Future[pipeline.Result], bool]] = deque()
         pending = iter(jobs)
         started, done = time.monotonic(), 0

@@ -30,7 +30,7 @@ class FakeEmbedder:
         self.dim = dim
         self.texts_encoded: list[str] = []
         # the model's input size (read as embedder.loaded.image_size, as of the real one)
-        self.loaded = SimpleNamespace(image_size=224)
+        self.loaded = SimpleNamespace(image_size=224, device="cpu")
 
     def prepare(self, image: Image.Image) -> bytes:
         return image.convert("RGB").tobytes()
