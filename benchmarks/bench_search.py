@@ -40,7 +40,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core.catalog import Catalog  # noqa: E402
+from clipdesk.core.catalog import Catalog, pack_vector  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.paths import catalog_path, index_path  # noqa: E402
 from clipdesk.core.vindex import VectorIndex  # noqa: E402
@@ -122,7 +122,7 @@ def fill_catalog(home: Path, model_id: str, vecs: np.ndarray) -> None:
                     ((photo_path(i), i) for i in ids))
                 db.executemany(
                     "INSERT INTO embeddings VALUES(?, ?, ?)",
-                    ((i, model_id, vecs[i - 1].tobytes()) for i in ids))
+                    ((i, model_id, pack_vector(vecs[i - 1])) for i in ids))
                 db.executemany(
                     "INSERT INTO photo_words(rowid, names) VALUES(?, ?)",
                     ((i, photo_path(i)[len(ROOT) + 1:].decode()) for i in ids))
@@ -191,11 +191,17 @@ def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, quer
     print(f"Library.search  ({queries} distinct texts, k={k}): {percentiles(search)}")
     print(f"  of which the text encoding alone: {percentiles(encode)}")
     print(f"Library.similar ({queries} library photos, k={k}): {percentiles(similar)}")
-    stored = (f"{table / n:,.0f} B/photo stored vectors (embeddings table)"
-              if table is not None else "stored vectors: SQLite has no dbstat here")
-    print(f"per photo: {index_file / n:,.0f} B index file + {stored} "
-          f"= {(index_file + (table or 0)) / n:,.0f} B; whole catalog {catalog / n:,.0f} B/photo "
-          f"(dim {vecs.shape[1]}, {vecs.shape[1] * 4} B a raw vector)")
+    dim = vecs.shape[1]
+    print(f"bytes per photo (dim {dim}: {dim * 4:,} B a float32 vector, stored as "
+          f"{len(pack_vector(vecs[0])):,} B of int8 codes):")
+    print(f"  index file:     {index_file / n:,.0f} B")
+    if table is None:
+        print("  stored vectors: unknown (SQLite without dbstat here)")
+    else:
+        print(f"  stored vectors: {table / n:,.0f} B (the catalog's embeddings table, "
+              f"its primary key included)")
+        print(f"  together:       {(index_file + table) / n:,.0f} B")
+    print(f"  (the whole catalog file: {catalog / n:,.0f} B)")
 
 
 def main() -> None:

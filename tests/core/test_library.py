@@ -100,7 +100,7 @@ def rotated_copy(folder: Path) -> str:
 def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path):
     lib, photos = library
     other = rotated_copy(tmp_path / "rotated")
-    expected = [(h.path, round(h.score, 4)) for h in lib.search("a red circle", k=3)]
+    expected = [(h.path, h.score) for h in lib.search("a red circle", k=3)]
     switched, release = threading.Event(), threading.Event()
     drop = lib.catalog.drop_other_models
 
@@ -114,12 +114,15 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
     switch.start()
     try:
         assert switched.wait(120)
-        during = [(h.path, round(h.score, 4)) for h in lib.search("a red circle", k=3)]
+        during = [(h.path, h.score) for h in lib.search("a red circle", k=3)]
     finally:
         release.set()
         switch.join(120)
     assert lib.model_id == other
-    assert during == expected  # one model's text against the same model's vectors
+    # one model's text against the same model's vectors: the same photos and scores (to
+    # the int8 codes' precision: B's index is built from the catalog's stored vectors)
+    assert [p for p, _ in during] == [p for p, _ in expected]
+    assert [s for _, s in during] == pytest.approx([s for _, s in expected], abs=2e-3)
 
 
 

@@ -129,6 +129,18 @@ def put(kit: Kit, name: str, vector: np.ndarray, taken_at: str | None = None,
     return pid
 
 
+def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None) -> None:
+    """Make the catalog what schema 6 wrote: float32 vectors (the `originals`, by photo id,
+    where given; else the stored ones read back), user_version 6."""
+    originals = originals or {}
+    with catalog.transaction() as db:
+        for pid, model in db.execute("SELECT photo_id, model FROM embeddings").fetchall():
+            vector = originals.get(pid, catalog.vector(pid, model))
+            db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
+                       (np.asarray(vector, np.float32).tobytes(), pid, model))
+        db.execute("PRAGMA user_version=6")
+
+
 def text_vector(text: str) -> np.ndarray:
     """What the fake model makes of a text: a photo with this vector shows exactly it."""
     return FakeEmbedder(MODEL).encode_text(text)

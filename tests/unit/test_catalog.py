@@ -13,6 +13,7 @@ from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
+from tests.unit.kit import as_schema_6, blend, make_kit, put, text_vector
 
 MODEL = "fake:model"
 
@@ -25,6 +26,10 @@ def add(cat: Catalog, path: str, content: str, taken_at: str | None = None) -> i
         cat.put_file(db, path.encode(), 10, 1, "indexed", pid)
         cat.put_names(db, [pid], [b"/photos"])
     return pid
+
+
+def ids(hits) -> list[int]:
+    return [h.photo_id for h in hits]
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def test_one_photo_per_content_however_many_files_show_it(cat):
     assert cat.paths_for([a, b]) == {a: b"/photos/a.jpg", b: b"/photos/b.jpg"}
     ids, vectors = cat.vectors(MODEL)
     assert sorted(ids.tolist()) == [a, b]
-    assert np.allclose(vectors[ids.tolist().index(b)], unit_vector(b"c2"))
+    assert vectors[ids.tolist().index(b)] @ unit_vector(b"c2") > 0.999
 
 
 def test_newest_first_by_date_taken_then_the_undated(cat):
@@ -96,3 +101,53 @@ def test_a_catalog_from_a_newer_clipdesk_is_refused_in_one_line(tmp_path):
         db.execute("PRAGMA user_version=999")
     with pytest.raises(CatalogError, match="newer clipdesk .* upgrade clipdesk"):
         Catalog(path)
+
+
+def test_a_vector_is_stored_in_a_quarter_of_the_room_and_keeps_its_direction(cat):
+    rng = np.random.default_rng(0)
+    originals = rng.standard_normal((200, 512)).astype(np.float32)
+    originals /= np.linalg.norm(originals, axis=1, keepdims=True)
+    with cat.transaction() as db:
+        for i, vector in enumerate(originals):
+            pid = cat.add_photo(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
+                                              taken_at=None, camera=None, format="JPEG"))
+            cat.put_embedding(db, pid, MODEL, vector)
+    sizes = {r[0] for r in cat._db.execute("SELECT length(vector) FROM embeddings")}
+    assert sizes == {512}  # one byte a dimension (float32: 2,048)
+    ids, vectors = cat.vectors(MODEL)
+    assert vectors.dtype == np.float32 and vectors.shape == (200, 512)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)  # unit, as before
+    cosines = np.sum(vectors * originals[ids - 1], axis=1)
+    assert cosines.min() >= 0.999
+    one = cat.vector(7, MODEL)
+    assert one is not None and one @ originals[6] >= 0.999
+    sample = cat.sample_vectors(MODEL, 5)
+    assert sample.shape == (5, 512)
+    assert (sample @ originals.T).max(axis=1).min() >= 0.999  # each is one of them
+
+
+def test_a_schema_6_library_with_float32_vectors_migrates_and_answers_the_same(kit):
+    scenes = [text_vector(w) for w in ("beach", "dog", "cake", "snow", "city")]
+    originals = {}
+    for n in range(60):
+        vector = blend(scenes[n % 5], unit_vector(f"photo {n}".encode()), 0.6 + n / 200)
+        originals[put(kit, f"IMG_{n}.jpg", vector)] = vector
+    asked = ["beach", "a dog", "snow in the city", "cake"]
+    found = [ids(kit.search.search(text, k=10)) for text in asked]
+    alike = [ids(kit.search.similar(kit.root / f"IMG_{n}.jpg", k=10)) for n in (3, 17, 42)]
+    as_schema_6(kit.catalog, originals)  # as the old clipdesk left it
+    pages = kit.catalog._db.execute("PRAGMA page_count").fetchone()[0]
+    kit.catalog.close()
+    for index_file in kit.home.rglob("*.hnsw"):
+        index_file.unlink()  # the index is rebuilt from the migrated vectors
+    later = make_kit(kit.root.parent)
+    try:
+        assert later.catalog._db.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert {r[0] for r in later.catalog._db.execute(
+            "SELECT length(vector) FROM embeddings")} == {64}  # int8 codes now
+        assert later.catalog._db.execute("PRAGMA page_count").fetchone()[0] < pages
+        assert [ids(later.search.search(text, k=10)) for text in asked] == found
+        assert [ids(later.search.similar(later.root / f"IMG_{n}.jpg", k=10))
+                for n in (3, 17, 42)] == alike
+    finally:
+        later.catalog.close()

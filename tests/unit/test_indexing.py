@@ -11,7 +11,7 @@ import pytest
 from clipdesk.core import backup
 from clipdesk.core.errors import RootError
 from clipdesk.core.types import Phase
-from tests.unit.kit import MODEL, jpeg, make_kit
+from tests.unit.kit import MODEL, as_schema_6, jpeg, make_kit
 
 COLOURS = [(250, 40, 40), (40, 250, 40), (40, 40, 250)]
 
@@ -151,6 +151,7 @@ def test_a_catalog_from_before_the_split_is_sorted_again_on_the_next_run(kit, tm
     (kit.root / "empty.txt").write_bytes(b"")
     run(kit, roots=[str(kit.root)])
     db = kit.catalog._db
+    as_schema_6(kit.catalog)  # float32 vectors, as schema 4 stored them
     with kit.catalog.transaction() as tx:
         tx.execute("UPDATE files SET status='skipped', reason='not a photo (unrecognised "
                    "format)' WHERE path LIKE '%.jxl'")

@@ -7,7 +7,6 @@ import os
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -135,7 +134,8 @@ def test_a_batch_is_written_in_one_transaction_and_then_indexed(cat, tmp_path):
     (ids, vectors), = added
     assert sorted(ids.tolist()) == sorted(cat.embedding_ids(MODEL))
     stored = dict(zip(*cat.vectors(MODEL), strict=True))
-    assert all(np.allclose(stored[i], v) for i, v in zip(ids.tolist(), vectors, strict=True))
+    # stored as int8 codes: the same direction, to the 4th decimal of the cosine
+    assert all(stored[i] @ v > 0.999 for i, v in zip(ids.tolist(), vectors, strict=True))
     assert (stats["new"], stats["embedded"]) == (2, 2)
     assert cat.match_words('"a"*') == {cat.photo_for_path(os.fsencode(a))[0]}  # named
 
