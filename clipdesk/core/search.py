@@ -32,8 +32,9 @@ class Search:
         terms = ranking.name_terms(text)
         named = self.catalog.match_words(ranking.fts_query(terms)) if terms else set()
         unscored = sorted(named - scores.keys())
-        if unscored:
-            ids, vecs = self.catalog.vectors(model_id, unscored)
+        # (a photo added during a model switch has no vector from the answering model)
+        ids, vecs = self.catalog.vectors(model_id, unscored)
+        if len(ids):
             scores.update(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
         if tags:  # only photos carrying every tag, ranked among themselves
             allowed = self.catalog.photos_with_tags(tags)

@@ -124,6 +124,17 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
     assert [p for p, _ in during] == [p for p, _ in expected]
     assert [s for _, s in during] == pytest.approx([s for _, s in expected], abs=2e-3)
 
+def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(library):
+    lib, photos = library
+    pid = lib.photo_id(photos / "green.jpg")
+    # as for a photo added while a model switch is under way: a vector from the new
+    # model only (here: none from the answering one)
+    with lib.catalog.transaction() as db:
+        db.execute("DELETE FROM embeddings WHERE photo_id=?", (pid,))
+    lib.store.delete([pid])
+    hits = lib.search("green", k=3)  # was: ValueError (matmul of an empty array)
+    assert sorted(h.path for h in hits) == sorted(str(photos / f"{c}.jpg").encode()
+                                                  for c in ("red", "blue"))
 
 
 def test_the_facade_answers_what_the_app_and_cli_ask(library):
