@@ -8,6 +8,7 @@ end-to-end `Library.search` / `Library.similar` over a synthetic catalog, same r
                                                              # 7 GB (catalog + index file)
     python benchmarks/bench_search.py --model tiny           # the tiny test model (64-d)
     python benchmarks/bench_search.py --index-only           # the first part only
+    python benchmarks/bench_search.py --photos 1000000 --keep DIR   # built once into DIR
 
 Vectors are synthetic but shaped like CLIP embeddings of a photo library: themes
 (clusters) in a low-dimensional latent space (CLIP embeddings have an effective
@@ -28,6 +29,7 @@ the bytes per photo of the index file and of the stored vectors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -72,11 +74,17 @@ def percentiles(times: list[float]) -> str:
     return f"p50 {np.percentile(ms, 50):.2f} ms, p95 {np.percentile(ms, 95):.2f} ms"
 
 
-def index_only(vecs: np.ndarray, queries: np.ndarray, k: int) -> VectorIndex:
-    ids = np.arange(1, len(vecs) + 1)  # photo ids start at 1, as in the catalog below
-    t = time.perf_counter()
-    index = VectorIndex.build(ids, vecs)
-    print(f"built index of {len(vecs)} x {vecs.shape[1]} in {time.perf_counter() - t:.1f} s")
+def index_only(vecs: np.ndarray, queries: np.ndarray, k: int, kept: Path | None,
+               model_id: str) -> VectorIndex:
+    """The index over `vecs` (built, or loaded from `kept` when an earlier run saved it)."""
+    index = VectorIndex.load(kept, model_id) if kept and kept.exists() else None
+    if index is None:
+        ids = np.arange(1, len(vecs) + 1)  # photo ids start at 1, as in the catalog below
+        t = time.perf_counter()
+        index = VectorIndex.build(ids, vecs)
+        print(f"built index of {len(vecs)} x {vecs.shape[1]} in {time.perf_counter() - t:.1f} s")
+        if kept:
+            index.save(kept, model_id)
     fast, exact, recall = [], [], []
     for q in queries:
         t = time.perf_counter()
@@ -163,10 +171,11 @@ def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, quer
 
     model_id = parse_spec(spec).id
     n = len(vecs)
-    t = time.perf_counter()
-    fill_catalog(home, model_id, vecs)
-    print(f"catalog of {n:,} photos written in {time.perf_counter() - t:.1f} s")
-    index.save(index_path(home, model_id), model_id)  # the index of part 1: same vectors
+    if not catalog_path(home).exists():  # (--keep: written by an earlier run)
+        t = time.perf_counter()
+        fill_catalog(home, model_id, vecs)
+        print(f"catalog of {n:,} photos written in {time.perf_counter() - t:.1f} s")
+        index.save(index_path(home, model_id), model_id)  # the index of part 1: same vectors
     lib = Library(home)
     try:
         lib.settings.model = model_id
@@ -211,25 +220,38 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("-k", type=int, default=20)
     parser.add_argument("--index-only", action="store_true")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="build the model, vectors, index and catalog into DIR once and "
+                             "reuse them on later runs (one --photos and --model a DIR)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with (contextlib.nullcontext(str(args.keep)) if args.keep
+          else tempfile.TemporaryDirectory()) as tmp:
         tmp_path = Path(tmp)
+        kept = tmp_path if args.keep else None
+        tmp_path.mkdir(parents=True, exist_ok=True)
         if args.model == "tiny":
             spec = f"local-dir:{REPO / 'tests/models/tiny-clip'}"
+        elif kept and (kept / "model" / "open_clip_config.json").exists():
+            spec = f"local-dir:{kept / 'model'}"
         else:
             from bench_index import default_arch_dir  # beside this file
 
             spec = default_arch_dir(tmp_path / "model")
-        from clipdesk.core.models import load_model
+        from clipdesk.core.models import load_model, parse_spec
 
         dim = int(load_model(spec).model.text_projection.shape[-1])
         rng = np.random.default_rng(0)
         t = time.perf_counter()
-        vecs = clustered(args.photos, dim, rng)
-        print(f"{args.photos:,} synthetic {dim}-d vectors in {time.perf_counter() - t:.1f} s "
+        saved = kept / "vectors.npy" if kept else None
+        vecs = np.load(saved) if saved and saved.exists() else clustered(args.photos, dim, rng)
+        if saved and not saved.exists():
+            np.save(saved, vecs)
+        queries = clustered(args.queries, dim, np.random.default_rng(2))
+        print(f"{len(vecs):,} synthetic {dim}-d vectors in {time.perf_counter() - t:.1f} s "
               f"(model: {args.model})")
         print("-- the index alone")
-        index = index_only(vecs, clustered(args.queries, dim, rng), args.k)
+        index = index_only(vecs, queries, args.k, kept / "index.bin" if kept else None,
+                           parse_spec(spec).id)
         if not args.index_only:
             print("-- end to end, Library over a real catalog")
             end_to_end(vecs, index, spec, tmp_path / "home", args.queries, args.k)
