@@ -1,4 +1,4 @@
-"""Indexing throughput on 12 MP JPEGs: clipdesk vs a naive rclip-style loop, same run.
+"""Indexing throughput on 12 MP JPEGs (or HEICs): clipdesk vs a naive rclip-style loop, same run.
 
 The naive loop is what a first attempt (and rclip) looks like: for each photo, a full
 decode, convert to RGB, the model's own preprocessing, then one model call per batch of 8,
@@ -12,12 +12,15 @@ Two figures, as photos/s and the ratio:
   (a) first index: --photos photos into a fresh home;
   (b) --added new photos added to that indexed library (the run a person pays for
       importing a card).
-Then the cosine similarity of clipdesk's stored vectors (draft decode) against the naive
-path's (full decode) for the same photos: the fast path must stay within 0.99 (tiny model).
+Then the cosine similarity of clipdesk's stored vectors (draft decode, or a HEIC's
+embedded preview) against the naive path's (full decode) for the same photos: the fast
+path must stay within 0.99 (tiny model).
 
     python benchmarks/bench_index.py                     # ViT-B-32-256, random weights
     python benchmarks/bench_index.py --model tiny --photos 16 --added 16
     python benchmarks/bench_index.py --progressive       # progressive JPEGs
+    python benchmarks/bench_index.py --heic              # HEICs with a 512 px preview
+    python benchmarks/bench_index.py --heic --preview 0  # HEICs decoded in full
 
 Random weights are fine for speed: the architecture decides the cost (not for the cosine
 check, which needs a trained model: use --model tiny).
@@ -25,13 +28,17 @@ check, which needs a trained model: use --model tiny).
 from __future__ import annotations
 
 import argparse
+import functools
+import io
 import json
+import struct
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,22 +54,63 @@ from tests.synthetic import COLORS, SHAPES, render  # noqa: E402
 SIZE_12MP = (4000, 3000)
 FOLLOW_UP = {Phase.TAG, Phase.QUALITY, Phase.GROUP, Phase.BACKUP, Phase.DONE}
 NAIVE_BATCH = 8  # rclip's batch size
+PILLOW_HEIF_THREADS = 4  # pillow_heif's default (clipdesk sets 1)
+HEIC_QUALITY = 50  # about 2 MB at 12 MP, as a phone's
+
+
+def _scenes() -> list[Image.Image]:
+    return [render(c, s, "gray", SIZE_12MP, seed=i)
+            for i, (c, s) in enumerate((c, s) for c in list(COLORS)[:2] for s in SHAPES[:2])]
+
+
+def _noisy(scene: Image.Image, noise: np.ndarray, i: int) -> Image.Image:
+    arr = np.asarray(scene, dtype=np.int16) + np.roll(noise, i * 7, axis=1)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def _noise() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(-12, 13, size=(SIZE_12MP[1], SIZE_12MP[0], 3), dtype=np.int16)
 
 
 def make_photos(folder: Path, n: int, first: int = 0, progressive: bool = False) -> list[Path]:
     """Photo-like 12 MP JPEGs: a rendered scene plus sensor-like noise (so they do not
     compress to nothing, as real photos do not). `first` numbers a later import."""
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    base = [render(c, s, "gray", SIZE_12MP, seed=i)
-            for i, (c, s) in enumerate((c, s) for c in list(COLORS)[:2] for s in SHAPES[:2])]
-    noise = rng.integers(-12, 13, size=(SIZE_12MP[1], SIZE_12MP[0], 3), dtype=np.int16)
+    scenes, noise = _scenes(), _noise()
     paths = []
     for i in range(first, first + n):
-        arr = np.asarray(base[i % len(base)], dtype=np.int16) + np.roll(noise, i * 7, axis=1)
         path = folder / f"IMG_{i:04d}.jpg"
-        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(
-            path, quality=92, progressive=progressive)
+        _noisy(scenes[i % len(scenes)], noise, i).save(path, quality=92,
+                                                       progressive=progressive)
+        paths.append(path)
+    return paths
+
+
+@functools.cache
+def _heic_scenes(preview: int) -> tuple[bytes, ...]:
+    scenes, noise = _scenes(), _noise()
+    encoded = []
+    for i, scene in enumerate(scenes):
+        buf = io.BytesIO()
+        _noisy(scene, noise, i).save(buf, "HEIF", quality=HEIC_QUALITY, tile_size=512,
+                                     thumbnails=[preview] if preview else [],
+                                     enc_params={"preset": "ultrafast"})
+        encoded.append(buf.getvalue())
+    return tuple(encoded)
+
+
+def make_heics(folder: Path, n: int, first: int = 0, preview: int = 512) -> list[Path]:
+    """12 MP HEICs as a phone writes them: 512 px tiles and an embedded preview whose long
+    side is `preview` pixels (0: none). Encoding 12 MP HEVC takes seconds, so the four
+    scenes are encoded once and each file made unique by a trailing `free` box (same
+    decode work, a new photo to clipdesk)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scenes = _heic_scenes(preview)
+    paths = []
+    for i in range(first, first + n):
+        path = folder / f"IMG_{i:04d}.HEIC"
+        path.write_bytes(scenes[i % len(scenes)] + struct.pack(">I4sI", 12, b"free", i))
         paths.append(path)
     return paths
 
@@ -91,6 +139,8 @@ def naive(paths: list[Path], spec: str) -> tuple[float, dict[bytes, np.ndarray]]
     ours = torch.get_num_threads()
     torch.set_num_threads(cpu.cores())  # torch's own default: a thread per core
     vectors: dict[bytes, np.ndarray] = {}
+    clipdesk_threads = pillow_heif.options.DECODE_THREADS
+    pillow_heif.options.DECODE_THREADS = PILLOW_HEIF_THREADS  # a first attempt's setting
     start = time.perf_counter()
     batch: list[object] = []
     names: list[bytes] = []
@@ -110,6 +160,7 @@ def naive(paths: list[Path], spec: str) -> tuple[float, dict[bytes, np.ndarray]]
         flush()
     rate = len(paths) / (time.perf_counter() - start)
     torch.set_num_threads(ours)
+    pillow_heif.options.DECODE_THREADS = clipdesk_threads
     return rate, vectors
 
 
@@ -149,18 +200,34 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=96, help="first index (a fresh home)")
     parser.add_argument("--added", type=int, default=96, help="new photos added afterwards")
     parser.add_argument("--progressive", action="store_true", help="progressive JPEGs")
+    parser.add_argument("--heic", action="store_true", help="12 MP HEICs instead of JPEGs")
+    parser.add_argument("--preview", type=int, default=512, metavar="PX",
+                        help="HEIC: long side of the embedded preview (0: none, 320: an "
+                             "iPhone's, too small to use); default 512")
+    parser.add_argument("--heif-threads", type=int, metavar="N",
+                        help="HEIC: libheif threads per decode for clipdesk (default: "
+                             f"clipdesk's, {pillow_heif.options.DECODE_THREADS}; the naive "
+                             f"loop keeps pillow_heif's {PILLOW_HEIF_THREADS})")
     args = parser.parse_args()
+    if args.heif_threads:
+        pillow_heif.options.DECODE_THREADS = args.heif_threads
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         folder = tmp_path / "photos"
         t = time.perf_counter()
-        first = make_photos(folder, args.photos, progressive=args.progressive)
         added_dir = tmp_path / "card"
-        added = make_photos(added_dir, args.added, first=args.photos,
-                            progressive=args.progressive)
-        print(f"made {len(first) + len(added)} 12 MP "
-              f"{'progressive' if args.progressive else 'baseline'} JPEGs "
-              f"in {time.perf_counter() - t:.0f} s")
+        if args.heic:
+            first = make_heics(folder, args.photos, preview=args.preview)
+            added = make_heics(added_dir, args.added, first=args.photos, preview=args.preview)
+            kind = (f"HEICs with a {args.preview} px preview" if args.preview
+                    else "HEICs without a preview")
+            kind += f", clipdesk decoding with {pillow_heif.options.DECODE_THREADS} thread(s)"
+        else:
+            first = make_photos(folder, args.photos, progressive=args.progressive)
+            added = make_photos(added_dir, args.added, first=args.photos,
+                                progressive=args.progressive)
+            kind = f"{'progressive' if args.progressive else 'baseline'} JPEGs"
+        print(f"made {len(first) + len(added)} 12 MP {kind} in {time.perf_counter() - t:.0f} s")
         spec = (default_arch_dir(tmp_path / "model") if args.model == "default"
                 else f"local-dir:{REPO / 'tests/models/tiny-clip'}")
         home = tmp_path / "home"
