@@ -19,7 +19,7 @@ path must stay within 0.99 (tiny model).
     python benchmarks/bench_index.py                     # ViT-B-32-256, random weights
     python benchmarks/bench_index.py --model tiny --photos 16 --added 16
     python benchmarks/bench_index.py --progressive       # progressive JPEGs
-    python benchmarks/bench_index.py --heic              # HEICs with a 512 px preview
+    python benchmarks/bench_index.py --heic              # HEICs with a 1024 px preview
     python benchmarks/bench_index.py --heic --preview 0  # HEICs decoded in full
 
 Random weights are fine for speed: the architecture decides the cost (not for the cosine
@@ -100,8 +100,8 @@ def _heic_scenes(preview: int) -> tuple[bytes, ...]:
     return tuple(encoded)
 
 
-def make_heics(folder: Path, n: int, first: int = 0, preview: int = 512) -> list[Path]:
-    """12 MP HEICs as a phone writes them: 512 px tiles and an embedded preview whose long
+def make_heics(folder: Path, n: int, first: int = 0, preview: int = 1024) -> list[Path]:
+    """12 MP HEICs in 512 px tiles as a phone writes them, with an embedded preview whose long
     side is `preview` pixels (0: none). Encoding 12 MP HEVC takes seconds, so the four
     scenes are encoded once and each file made unique by a trailing `free` box (same
     decode work, a new photo to clipdesk)."""
@@ -201,9 +201,9 @@ def main() -> None:
     parser.add_argument("--added", type=int, default=96, help="new photos added afterwards")
     parser.add_argument("--progressive", action="store_true", help="progressive JPEGs")
     parser.add_argument("--heic", action="store_true", help="12 MP HEICs instead of JPEGs")
-    parser.add_argument("--preview", type=int, default=512, metavar="PX",
-                        help="HEIC: long side of the embedded preview (0: none, 320: an "
-                             "iPhone's, too small to use); default 512")
+    parser.add_argument("--preview", type=int, default=1024, metavar="PX",
+                        help="HEIC: long side of the embedded preview (0: none; used from twice "
+                             "the working size on, 854 px at 320; 320: an iPhone's); default 1024")
     parser.add_argument("--heif-threads", type=int, metavar="N",
                         help="HEIC: libheif threads per decode for clipdesk (default: "
                              f"clipdesk's, {pillow_heif.options.DECODE_THREADS}; the naive "

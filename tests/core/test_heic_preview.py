@@ -1,6 +1,7 @@
 """HEIC's embedded preview: decoded instead of the image when it is big enough for every
-use of the one decode (model input, grid thumbnail, sharpness), upright, with the full
-image's size and metadata; the image itself otherwise, or when the preview is damaged."""
+use of the one decode (model input, grid thumbnail, sharpness: twice the working size),
+upright, with the full image's size and metadata; the image itself otherwise, or when the
+preview is damaged."""
 from __future__ import annotations
 
 import io
@@ -11,12 +12,13 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging, pipeline
+from clipdesk.core import imaging, pipeline, quality
 from clipdesk.core.embedder import Embedder
 from clipdesk.core.models import load_model
 from clipdesk.core.paths import thumbnail_path
 from tests.conftest import TINY_MODEL
 from tests.photolib import exif_bytes
+from tests.synthetic import blur, render
 from tests.unit.kit import job
 
 pillow_heif.register_heif_opener()
@@ -116,18 +118,18 @@ def photo_with_green_preview(preview: int) -> bytes:
 
 
 def test_the_helper_makes_a_preview_unlike_its_image():
-    data = photo_with_green_preview(480)
+    data = photo_with_green_preview(854)
     image = pillow_heif.open_heif(io.BytesIO(data))[0]
     preview = image.get_thumbnail(0)
-    assert preview.size == (480, 360)
+    assert preview.size == (854, 640)
     top, _ = top_and_bottom(preview.to_pillow())
     assert close(top, GREEN)
     top, _ = top_and_bottom(image.to_pillow())
     assert close(top, RED)
 
 
-def test_a_preview_as_big_as_the_working_size_is_decoded_instead_of_the_image():
-    decoded = imaging.decode(photo_with_green_preview(480), 320)
+def test_a_preview_twice_the_working_size_is_decoded_instead_of_the_image():
+    decoded = imaging.decode(photo_with_green_preview(854), 320)
     top, bottom = top_and_bottom(decoded.image)
     assert close(top, GREEN) and close(bottom, BLUE)
     assert min(decoded.image.size) == 320 and decoded.image.mode == "RGB"
@@ -137,10 +139,12 @@ def test_a_preview_as_big_as_the_working_size_is_decoded_instead_of_the_image():
         "HEIF", "2025-07-14T09:15:00", "Apple iPhone 15")
 
 
-def test_a_preview_smaller_than_the_working_size_is_not_used():
-    # an iPhone's 320x240 preview: below the 320 px short side of the grid thumbnail and
-    # the sharpness measure, so the image is decoded (once)
-    decoded = imaging.decode(photo_with_green_preview(320), 320)
+@pytest.mark.parametrize("preview", [320, 480])
+def test_a_preview_under_twice_the_working_size_is_not_used(preview):
+    # 320: an iPhone's 320x240, below the 320 px short side of the grid thumbnail and of
+    # the sharpness measure; 480 (480x360): sharpness from it would read too high. The
+    # image is decoded (once).
+    decoded = imaging.decode(photo_with_green_preview(preview), 320)
     top, bottom = top_and_bottom(decoded.image)
     assert close(top, RED) and close(bottom, BLUE)
     assert min(decoded.image.size) == 320 and (decoded.width, decoded.height) == SIZE
@@ -160,7 +164,7 @@ def test_a_rotated_heic_comes_out_upright_from_its_preview(orientation, transpos
     # the phone stored the pixels turned and says how to turn them back (in the HEIF
     # rotation the encoder writes from the EXIF tag); the preview is stored the same way
     def turned(top):
-        return heic(halves(top, BLUE).transpose(transpose), 480,
+        return heic(halves(top, BLUE).transpose(transpose), 854,
                     exif=exif_bytes(orientation=orientation))
 
     data = with_preview_of(turned(RED), turned(GREEN))
@@ -169,12 +173,12 @@ def test_a_rotated_heic_comes_out_upright_from_its_preview(orientation, transpos
     assert close(top, GREEN) and close(bottom, BLUE)
     assert (decoded.width, decoded.height) == SIZE
     assert decoded.image.width > decoded.image.height
-    full = imaging.decode(data, 480)  # no preview that big: the image, upright as well
+    full = imaging.decode(data, 400)  # no preview that big: the image, upright as well
     assert close(top_and_bottom(full.image)[0], RED)
 
 
 def test_a_damaged_preview_falls_back_to_the_image():
-    data = with_damaged_preview(heic(halves(RED, BLUE), 480))
+    data = with_damaged_preview(heic(halves(RED, BLUE), 854))
     decoded = imaging.decode(data, 320)
     top, bottom = top_and_bottom(decoded.image)
     assert close(top, RED) and close(bottom, BLUE)
@@ -183,7 +187,7 @@ def test_a_damaged_preview_falls_back_to_the_image():
 
 def test_indexing_a_heic_uses_its_preview_and_leaves_the_file_alone(tmp_path):
     path = tmp_path / "IMG_0001.HEIC"
-    path.write_bytes(photo_with_green_preview(480))
+    path.write_bytes(photo_with_green_preview(854))
     before = path.read_bytes()
     embedder = Embedder(load_model(TINY_MODEL))
     side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
@@ -195,3 +199,16 @@ def test_indexing_a_heic_uses_its_preview_and_leaves_the_file_alone(tmp_path):
         assert thumb.size == (320, 240)  # the grid's thumbnail, from the preview
         assert close(top_and_bottom(thumb.convert("RGB"))[0], GREEN)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("sigma", [0.0, 6.0])
+def test_sharpness_from_a_preview_reads_as_from_the_image(sigma, monkeypatch):
+    # a sharp photo and a blurry one (Gaussian blur of 0.33% of the short side): the
+    # preview must not make the blurry one look sharper, nor the sharp one blurry
+    data = heic(blur(render("red", "circle", "gray", (2400, 1800), seed=1), sigma), 854)
+    from_preview = quality.measure(imaging.decode(data, 320).image).sharpness
+    monkeypatch.setattr(pillow_heif.options, "THUMBNAILS", False)
+    from_image = quality.measure(imaging.decode(data, 320).image).sharpness
+    assert abs(from_preview - from_image) < 0.1
+    assert (from_image >= quality.SHARP) == (from_preview >= quality.SHARP)
+    assert (from_image < quality.BLURRY) == (from_preview < quality.BLURRY)
