@@ -26,8 +26,8 @@ try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
 
     # libheif decodes the 512 px tiles of a phone's HEIC on up to `decode_threads` threads
     # (its default: 4). Indexing already decodes one photo per core on its pool, so more
-    # only oversubscribe the cores (measured on 2 cores, 2 decoding threads, 12 MP HEIC:
-    # 4 threads per decode slower than 1; 2 no faster than 1).
+    # would oversubscribe the cores. (Measured on a shared 2-core machine, 2 decoding
+    # threads, 12 MP HEIC: 4 per decode 0.85x-1.15x the rate of 1, within its noise.)
     pillow_heif.register_heif_opener(decode_threads=1)
 except ImportError:  # pragma: no cover - pillow-heif is a dependency; tolerate a broken build
     pass
