@@ -25,7 +25,7 @@ try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif
 
     # libheif decodes the 512 px tiles of a phone's HEIC on up to `decode_threads` threads
-    # (its default: 4). Indexing already decodes one photo per core on its pool, so more
+    # (its default: 4). Indexing already decodes one photo per core (cpu.decode_workers), so more
     # would oversubscribe the cores. (Measured on a shared 2-core machine, 2 decoding
     # threads, 12 MP HEIC: 4 per decode 0.85x-1.15x the rate of 1, within its noise.)
     pillow_heif.register_heif_opener(decode_threads=1)
