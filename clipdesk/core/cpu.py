@@ -1,14 +1,21 @@
 """How the cores are shared between the model (torch's intra-op threads) and the decode
 pool (one photo a thread: read, hash, JPEG draft decode, thumbnail, sharpness, open_nsfw).
 
-Measured on 2 cores (benchmarks/bench_threads.py; docs/architecture.md "Speed"): torch's
-default, one OpenMP thread per core, spins at its barriers while the decoders hold the
-cores, so the model ran slower with two threads than with one; one torch thread per two
-cores beside a decoder per core kept both cores busy with no thread waiting on another.
+Measured on 2 cores with ViT-B-32-256 (benchmarks/bench_threads.py, 48 12 MP JPEGs added
+to a library; docs/architecture.md "Speed"): with OpenMP's default wait (threads spin at
+barriers) the model's threads and the decoders steal the cores from each other; with
+sleeping threads (OMP_WAIT_POLICY=PASSIVE, set in models.torch_module) a torch thread per
+core beside a decoder per core indexed 1.19-1.26x faster than torch's and the pool's old
+defaults, and one torch thread 0.80x. A single text query is another matter: it reads
+every weight of the text tower for a handful of tokens (memory-bound), and one thread
+answered in 34-41 ms against 53-58 ms for two (waking a sleeping thread costs more than
+the second thread gives).
 """
 from __future__ import annotations
 
 import os
+
+QUERY_THREADS = 1  # torch threads for one text query
 
 
 def cores() -> int:
@@ -27,5 +34,5 @@ def decode_workers(on_gpu: bool = False) -> int:
 
 
 def torch_threads() -> int:
-    """torch's intra-op threads on the CPU: half the cores (the decoders use the rest)."""
-    return max(1, cores() // 2)
+    """torch's intra-op threads for batches (photos, tag prompts): one per core."""
+    return cores()

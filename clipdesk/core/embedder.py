@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from clipdesk.core import models
+from clipdesk.core import cpu, models
 from clipdesk.core.models import LoadedModel
 
 torch = models.torch_module()  # imported in one place, once (see models)
@@ -45,6 +45,7 @@ class Embedder:
         return self.loaded.preprocess(image)
 
     def encode_images(self, inputs: Sequence[Tensor]) -> np.ndarray:
+        _use_threads(cpu.torch_threads())
         with torch.inference_mode():
             batch = torch.stack(list(inputs))
             if self.loaded.device == "cuda":
@@ -62,6 +63,7 @@ class Embedder:
         batched by token length, so each batch runs only as long as its longest text."""
         if not texts:
             return np.zeros((0, 0), np.float32)
+        _use_threads(cpu.torch_threads())
         tokens = self.loaded.tokenizer(list(texts))
         order = np.argsort(text_lengths(self.loaded.model, tokens).numpy(), kind="stable")
         chunks = []
@@ -81,6 +83,7 @@ class Embedder:
             if text in self._text_cache:
                 self._text_cache.move_to_end(text)
                 return self._text_cache[text]
+        _use_threads(cpu.QUERY_THREADS)
         with torch.inference_mode():
             tokens = self.loaded.tokenizer([text]).to(self.loaded.device)
             vector: np.ndarray = _unit(encode_text_tokens(self.loaded.model, tokens))[0]
@@ -89,6 +92,13 @@ class Embedder:
             while len(self._text_cache) > TEXT_CACHE_SIZE:
                 self._text_cache.popitem(last=False)
         return vector
+
+
+def _use_threads(n: int) -> None:
+    """torch's intra-op threads for this thread's next calls (cpu.py says why a query and
+    a batch differ). torch keeps the count per thread under OpenMP."""
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def encode_text_tokens(model: Any, tokens: Tensor) -> Tensor:
