@@ -93,6 +93,23 @@ def test_tags_cli_lists_counts_and_one_photos_tags(tagged):
     assert outside.rc == 1 and "not in the library" in outside.err
 
 
+def test_tags_rejudge_judges_the_whole_library_again(tagged, tmp_path):
+    home, _ = tagged
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    counts = run_cli("--home", str(work), "tags", "--json").out
+    lib = Library(work)
+    try:
+        with lib.catalog.transaction() as db:  # an automatic tag that should not be there
+            db.execute("INSERT INTO tags(photo_id, tag, source, score) "
+                       "SELECT min(id), 'purple', 'auto', 0.5 FROM photos")
+    finally:
+        lib.close()
+    assert "purple" in run_cli("--home", str(work), "tags").out
+    again = run_cli("--home", str(work), "tags", "--rejudge", "--json")
+    assert again.rc == 0 and again.out == counts
+
+
 def test_search_by_tag_keeps_only_tagged_photos(tagged):
     home, truth = tagged
     import json
