@@ -147,20 +147,18 @@ class Tags:
         if model_id is None:
             return
         vocabulary = self.vocabulary()
-        version = self._version()
-        kept = None if everything else self.settings.tag_cuts
-        if kept is not None and kept.version != version:
-            kept = None
-        ids, vectors = self.catalog.vectors(model_id, after=kept.until if kept else 0)
-        if kept is not None and kept.grown(len(ids)):
-            kept = None
-            ids, vectors = self.catalog.vectors(model_id)
-        flags = self._nsfw_flags(vocabulary, kept.until if kept else 0)
-        if kept is not None and not len(ids) and not flags:
+        first = self._work(model_id, vocabulary, everything)
+        if first is None:
             return  # nothing new (photos removed, moved or copied)
         embedder = self.store.query_embedder()
         tag_vecs = yield from self._tag_vectors(embedder, vocabulary)
         yield Progress(Phase.TAG, message="Tagging…")
+        # read again after the last step: a write run between two steps (the app does
+        # that) may have tagged the library, or changed the vocabulary and tagged it
+        work = self._work(model_id, vocabulary, everything)
+        if work is None or work[0] != first[0]:
+            return
+        version, kept, ids, vectors, flags = work
         sims = tagging.similarities(vectors, tag_vecs)
         cuts = tagging.cuts(sims) if kept is None else kept.array(vocabulary)
         chosen = tagging.assign(sims, cuts, embedder.logit_scale)
@@ -188,6 +186,24 @@ class Tags:
             self.settings.tag_cuts = dataclasses.replace(
                 kept, added=kept.added + len(ids), until=max(kept.until, until))
         self.settings.tags_version = version
+
+    def _work(self, model_id: str, vocabulary: list[tagging.TagDef], everything: bool
+              ) -> tuple[str, tagging.Cuts | None, np.ndarray, np.ndarray,
+                         dict[int, tuple[str, float]]] | None:
+        """What a tagging pass judges: (version, the kept cuts or None for the whole
+        library, photo ids and vectors, open_nsfw flags); None when nothing is new."""
+        version = self._version()
+        kept = None if everything else self.settings.tag_cuts
+        if kept is not None and kept.version != version:
+            kept = None
+        ids, vectors = self.catalog.vectors(model_id, after=kept.until if kept else 0)
+        if kept is not None and kept.grown(len(ids)):
+            kept = None
+            ids, vectors = self.catalog.vectors(model_id)
+        flags = self._nsfw_flags(vocabulary, kept.until if kept else 0)
+        if kept is not None and not len(ids) and not flags:
+            return None
+        return version, kept, ids, vectors, flags
 
     def _tag_vectors(self, embedder: Embedder, vocabulary: list[tagging.TagDef]
                      ) -> Generator[Progress, None, np.ndarray]:

@@ -215,3 +215,19 @@ def test_new_photos_get_taught_tags_and_the_nudity_flag(kit):
     index_follow_up(kit)
     assert tags(kit, boat).get("boat") == "auto"
     assert tags(kit, nude).get("sensitive:nudity") == "auto"
+
+
+def test_a_whole_tagging_between_two_steps_of_an_index_run_is_not_undone(kit):
+    ids = beach_photos(kit)
+    kit.tags.retag()
+    half = put(kit, "half.jpg", blend(BEACH, text_vector("half"), 0.45))
+    job = kit.tags.retagging()
+    next(job)  # the index run's tagging, at a step
+    kit.tags.retag()  # the app runs a write (a vocabulary edit's retag) between two steps
+    whole = all_tags(kit, [*ids, half])
+    for _ in job:
+        pass
+    assert all_tags(kit, [*ids, half]) == whole
+    later = put(kit, "later.jpg", blend(BEACH, text_vector("later"), 0.55))
+    index_follow_up(kit)  # judged against the whole tagging's cuts: beach no longer splits
+    assert tags(kit, later) == {}
