@@ -21,6 +21,10 @@ from clipdesk.wording import plural
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = command(sub, "tags", "every tag with its count, or one photo's tags", cmd_tags, json=True)
     p.add_argument("image", nargs="?", help="a photo in the library")
+    p.add_argument("--rejudge", action="store_true",
+                   help="judge every photo's automatic tags again, against the library as it "
+                        "is now (photos added since the last time were judged against the "
+                        "thresholds of then)")
 
     p = command(sub, "teach", "teach a tag by example: photos that show it (and not)", cmd_teach)
     p.add_argument("tag")
@@ -50,6 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_tags(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
+        if args.rejudge:
+            lib.retag()
         if args.image is None:
             counts = lib.tag_counts()
             if args.json:

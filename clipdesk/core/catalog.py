@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -418,14 +418,20 @@ class Catalog:
             return np.zeros((0, 0), np.float32)
         return unpack_vectors([r[0] for r in rows])
 
-    def set_auto_tags(self, assigned: dict[int, list[tuple[str, float]]]) -> None:
-        """Replace every automatic tag; a person's tags and removals are left alone."""
+    def set_auto_tags(self, assigned: dict[int, list[tuple[str, float]]],
+                      photo_ids: Collection[int] | None = None) -> None:
+        """Replace the automatic tags of every photo (or of those in `photo_ids`, which
+        hold the keys of `assigned`); a person's tags and removals are left alone."""
         with self.transaction() as db:
-            db.execute("DELETE FROM tags WHERE source='auto'")
+            if photo_ids is None:
+                db.execute("DELETE FROM tags WHERE source='auto'")
+            else:
+                db.executemany("DELETE FROM tags WHERE photo_id=? AND source='auto'",
+                               [(pid,) for pid in photo_ids])
             db.executemany(
                 "INSERT OR IGNORE INTO tags(photo_id, tag, source, score) VALUES(?, ?, 'auto', ?)",
                 [(pid, tag, score) for pid, pairs in assigned.items() for tag, score in pairs])
-            self._refresh_words(db)
+            self._refresh_words(db, photo_ids)
 
     def set_tag(self, photo_id: int, tag: str, on: bool) -> None:
         """A person's decision: it outlives every re-tagging."""
@@ -662,12 +668,14 @@ class Catalog:
 
     # -- queries ----------------------------------------------------------------------
 
-    def vectors(self, model: str, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of the photos embedded with `model` (all, or those in `ids`)."""
+    def vectors(self, model: str, ids: list[int] | None = None, after: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the photos embedded with `model` (all, those with an id over
+        `after`, or those in `ids`)."""
         if ids is None:
             rows = self._db.execute(
-                "SELECT photo_id, vector FROM embeddings WHERE model=? ORDER BY photo_id",
-                (model,)).fetchall()
+                "SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id>? "
+                "ORDER BY photo_id", (model, after)).fetchall()
         else:
             rows = []
             for start in range(0, len(ids), 500):

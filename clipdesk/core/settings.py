@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from clipdesk.core import nsfw
+from clipdesk.core import nsfw, tagging
 from clipdesk.core.catalog import Catalog
 
 MODEL = "model"                  # the model whose vectors answer queries
 TARGET_MODEL = "target_model"    # a model being switched to (re-embedding under way)
 TAGS_VERSION = "tags_version"    # fingerprint of model + vocabulary the auto tags came from
+TAG_CUTS = "tag_cuts"            # tagging.Cuts (JSON): each tag's cut, for photos added later
 CAPTION_MODEL = "caption_model"  # the CoCa model that writes new captions
 CAPTIONS = "captions"            # CaptionsMode
 GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were made with
@@ -55,6 +56,15 @@ class Settings:
     @tags_version.setter
     def tags_version(self, version: str) -> None:
         self.catalog.set_meta(TAGS_VERSION, version)
+
+    @property
+    def tag_cuts(self) -> tagging.Cuts | None:
+        stored = self.catalog.get_meta(TAG_CUTS)
+        return tagging.Cuts.from_json(stored) if stored else None
+
+    @tag_cuts.setter
+    def tag_cuts(self, cuts: tagging.Cuts) -> None:
+        self.catalog.set_meta(TAG_CUTS, cuts.to_json())
 
     @property
     def caption_model(self) -> str | None:

@@ -11,9 +11,16 @@ A tag goes on a photo only where the photo really shows it. Two tests, both need
   to nothing, although some photos always rank in its top few percent.
 A photo keeps at most MAX_TAGS, best first. Manual tags and removals are stored apart and
 always win (see Catalog.set_auto_tags).
+
+The cuts are made over the whole library only when the model or the vocabulary changes
+(or a person asks, or the library has more than doubled since: see GROWTH) and are kept
+(`Cuts`); photos added in between are judged against the kept cuts, so adding a photo
+never changes another photo's tags.
 """
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,9 @@ import numpy as np
 SEPARATION = 3.0
 P_MIN = 0.01
 MAX_TAGS = 5
+# the cuts are made again over the whole library once more photos have been added since
+# they were made than they were made over (the library more than doubled)
+GROWTH = 1.0
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEFAULT_VOCABULARY = RESOURCES / "tags.txt"
 # Sensitive concepts are tags with this prefix: found the same way, and a person's
@@ -34,6 +44,40 @@ SENSITIVE = "sensitive:"
 class TagDef:
     name: str
     prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Each tag's cut from the last judgement of the whole library, and what it covers."""
+
+    version: str  # the model + vocabulary fingerprint they were made for (Tags._version)
+    photos: int   # how many photos they were made over
+    added: int    # photos judged against them since
+    until: int    # the newest photo id judged (ids are never reused)
+    by_tag: dict[str, float | None]  # None: the tag did not split, it goes on no photo
+
+    def array(self, tags: list[TagDef]) -> np.ndarray:
+        """The cuts in the order of `tags` (inf: a tag on no photo)."""
+        return np.array([math.inf if (c := self.by_tag.get(t.name)) is None else c
+                         for t in tags])
+
+    def grown(self, more: int) -> bool:
+        """Whether `more` new photos take the library past GROWTH since the cut."""
+        return self.added + more > GROWTH * self.photos
+
+    def to_json(self) -> str:
+        return json.dumps({"version": self.version, "photos": self.photos,
+                           "added": self.added, "until": self.until, "cuts": self.by_tag})
+
+    @staticmethod
+    def from_json(text: str) -> Cuts | None:
+        """None for text this version cannot read (then everything is judged again)."""
+        try:
+            d = json.loads(text)
+            return Cuts(str(d["version"]), int(d["photos"]), int(d["added"]), int(d["until"]),
+                        {str(k): None if v is None else float(v) for k, v in d["cuts"].items()})
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
 
 
 def parse_vocabulary(text: str) -> list[TagDef]:
@@ -97,19 +141,36 @@ def split(scores: np.ndarray) -> tuple[float, float]:
     return float(hi[0]), float((hi.mean() - lo.mean()) / pooled)
 
 
-def assign(photo_vectors: np.ndarray, tag_vecs: np.ndarray, logit_scale: float
-           ) -> list[list[tuple[int, float]]]:
-    """For each photo, [(tag index, similarity)] of the tags it really shows, best first."""
+def similarities(photo_vectors: np.ndarray, tag_vecs: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each photo (row) to each tag (column)."""
     if len(photo_vectors) == 0 or len(tag_vecs) == 0:
-        return [[] for _ in range(len(photo_vectors))]
-    sims = photo_vectors @ tag_vecs.T
+        return np.zeros((len(photo_vectors), len(tag_vecs)), np.float32)
+    sims: np.ndarray = photo_vectors @ tag_vecs.T
+    return sims
+
+
+def cuts(sims: np.ndarray) -> np.ndarray:
+    """Each tag's cut over these photos (the library): the similarity from which a photo
+    is in the upper group of `split`, or inf where the groups are not well separated (the
+    tag goes on no photo)."""
+    out = np.full(sims.shape[1], np.inf)
+    for col in range(sims.shape[1]):
+        threshold, separation = split(sims[:, col])
+        if separation >= SEPARATION:
+            out[col] = threshold
+    return out
+
+
+def assign(sims: np.ndarray, tag_cuts: np.ndarray, logit_scale: float
+           ) -> list[list[tuple[int, float]]]:
+    """For each photo (a row of `similarities`), [(tag index, similarity)] of the tags it
+    really shows, best first: at or over the tag's cut, and not negligible for it."""
+    if sims.size == 0:
+        return [[] for _ in range(len(sims))]
     logits = logit_scale * sims
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
-    chosen = probs >= P_MIN
-    for col in range(sims.shape[1]):
-        threshold, separation = split(sims[:, col])
-        chosen[:, col] &= (sims[:, col] >= threshold) & (separation >= SEPARATION)
+    chosen = (probs >= P_MIN) & (sims >= tag_cuts[None, :])
     out = []
     for row in range(len(sims)):
         cols = np.flatnonzero(chosen[row])

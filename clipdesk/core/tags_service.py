@@ -2,9 +2,11 @@
 own tags, and tags taught by example. tagging.py and teaching.py hold the pure maths."""
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from clipdesk.core.photos import Photos
 from clipdesk.core.settings import Settings
 from clipdesk.core.store import VectorStore
 from clipdesk.core.types import Hit, Phase, Progress
+
+if TYPE_CHECKING:
+    from clipdesk.core.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -125,32 +130,38 @@ class Tags:
             self.settings.tags_version != self._version()
 
     def retag(self) -> None:
-        """Recompute every automatic tag from the stored vectors (seconds at 100k photos)."""
-        for _ in self.retagging():
+        """Judge every photo again: each tag's cut is made over the library as it is now
+        (seconds at 100k photos). Existing photos' automatic tags may change."""
+        for _ in self.retagging(everything=True):
             pass
 
-    def retagging(self) -> Iterator[Progress]:
-        """retag() as a job: yields Progress(TAG) between batches of prompts to encode (the
-        first tagging with a model encodes the whole vocabulary), so a run's other writes
-        and a cancel get their turn; the prompts encoded so far stay cached."""
+    def retagging(self, everything: bool = False) -> Iterator[Progress]:
+        """Automatic tags as a job. Photos added since the last tagging are judged against
+        the kept cuts (tagging.Cuts) and the others keep their tags; everything is judged
+        again (new cuts) when asked, when the model or the vocabulary changed (stale), and
+        when the library has grown past tagging.GROWTH since the cuts were made. Yields
+        Progress(TAG) between batches of prompts to encode (the first tagging with a model
+        encodes the whole vocabulary), so a run's other writes and a cancel get their
+        turn; the prompts encoded so far stay cached."""
         model_id = self.settings.model
         if model_id is None:
             return
-        embedder = self.store.query_embedder()
         vocabulary = self.vocabulary()
-        version = self._version()
-        prompts = [p for tag in vocabulary for p in tag.prompts]
-        cache = PromptCache(prompt_cache_path(self.home, embedder.model_id))
-        missing = sorted(cache.missing(prompts), key=len)  # alike lengths batch together
-        for start in range(0, len(missing), PROMPT_CHUNK):
-            yield Progress(Phase.TAG, done=start, total=len(missing),
-                           message="Reading the tag vocabulary…")
-            chunk = missing[start:start + PROMPT_CHUNK]
-            cache.add(chunk, embedder.encode_texts(chunk))
+        first = self._work(model_id, vocabulary, everything)
+        if first is None:
+            return  # nothing new (photos removed, moved or copied)
+        embedder = self.store.query_embedder()
+        tag_vecs = yield from self._tag_vectors(embedder, vocabulary)
         yield Progress(Phase.TAG, message="Tagging…")
-        tag_vecs = tagging.tag_vectors(vocabulary, cache.vectors)
-        ids, vectors = self.catalog.vectors(model_id)
-        chosen = tagging.assign(vectors, tag_vecs, embedder.logit_scale)
+        # read again after the last step: a write run between two steps (the app does
+        # that) may have tagged the library, or changed the vocabulary and tagged it
+        work = self._work(model_id, vocabulary, everything)
+        if work is None or work[0] != first[0]:
+            return
+        version, kept, ids, vectors, flags = work
+        sims = tagging.similarities(vectors, tag_vecs)
+        cuts = tagging.cuts(sims) if kept is None else kept.array(vocabulary)
+        chosen = tagging.assign(sims, cuts, embedder.logit_scale)
         assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
                     for pid, pairs in zip(ids, chosen, strict=True) if pairs}
         for tag, until in self.catalog.taught_tags():  # photos that came after the teaching
@@ -160,28 +171,69 @@ class Tags:
                                   strict=True):
                     if p >= teaching.SUGGEST_AT:
                         assigned.setdefault(int(pid), []).append((tag, float(p)))
-        self._add_nsfw_flags(vocabulary, assigned)
-        self.catalog.set_auto_tags(assigned)
-        self.settings.tags_version = version
-
-    def _add_nsfw_flags(self, vocabulary: list[tagging.TagDef],
-                        assigned: dict[int, list[tuple[str, float]]]) -> None:
-        """The second signal: photos whose stored open_nsfw score reaches the threshold
-        get `sensitive:nudity` (score: the probability). Off with the setting, and with an
-        empty sensitive.txt (which turns the whole flag off); a photo a person has taken
-        any sensitive flag off ("this photo is fine") is left alone."""
-        threshold = self.settings.nsfw_threshold
-        if threshold is None or not any(t.name.startswith(tagging.SENSITIVE)
-                                        for t in vocabulary):
-            return
-        fine = self.catalog.removed_with_prefix(tagging.SENSITIVE)
-        tag = tagging.SENSITIVE + nsfw.TAG
-        for photo_id, score in self.catalog.nsfw_over(threshold):
-            if photo_id in fine:
-                continue
+        for photo_id, (tag, score) in flags.items():
             pairs = assigned.setdefault(photo_id, [])
             if all(name != tag for name, _ in pairs):  # CLIP may have found it too
                 pairs.append((tag, score))
+        until = int(ids.max()) if len(ids) else 0
+        if kept is None:
+            self.catalog.set_auto_tags(assigned)
+            self.settings.tag_cuts = tagging.Cuts(version, len(ids), 0, until, {
+                t.name: None if np.isinf(c) else float(c)
+                for t, c in zip(vocabulary, cuts, strict=True)})
+        else:  # the new photos only, against the kept cuts
+            self.catalog.set_auto_tags(assigned, {*ids.tolist(), *flags})
+            self.settings.tag_cuts = dataclasses.replace(
+                kept, added=kept.added + len(ids), until=max(kept.until, until))
+        self.settings.tags_version = version
+
+    def _work(self, model_id: str, vocabulary: list[tagging.TagDef], everything: bool
+              ) -> tuple[str, tagging.Cuts | None, np.ndarray, np.ndarray,
+                         dict[int, tuple[str, float]]] | None:
+        """What a tagging pass judges: (version, the kept cuts or None for the whole
+        library, photo ids and vectors, open_nsfw flags); None when nothing is new."""
+        version = self._version()
+        kept = None if everything else self.settings.tag_cuts
+        if kept is not None and kept.version != version:
+            kept = None
+        ids, vectors = self.catalog.vectors(model_id, after=kept.until if kept else 0)
+        if kept is not None and kept.grown(len(ids)):
+            kept = None
+            ids, vectors = self.catalog.vectors(model_id)
+        flags = self._nsfw_flags(vocabulary, kept.until if kept else 0)
+        if kept is not None and not len(ids) and not flags:
+            return None
+        return version, kept, ids, vectors, flags
+
+    def _tag_vectors(self, embedder: Embedder, vocabulary: list[tagging.TagDef]
+                     ) -> Generator[Progress, None, np.ndarray]:
+        """The vocabulary's tag vectors, encoding the prompts not in the cache yet."""
+        prompts = [p for tag in vocabulary for p in tag.prompts]
+        cache = PromptCache(prompt_cache_path(self.home, embedder.model_id))
+        missing = sorted(cache.missing(prompts), key=len)  # alike lengths batch together
+        for start in range(0, len(missing), PROMPT_CHUNK):
+            yield Progress(Phase.TAG, done=start, total=len(missing),
+                           message="Reading the tag vocabulary…")
+            chunk = missing[start:start + PROMPT_CHUNK]
+            cache.add(chunk, embedder.encode_texts(chunk))
+        return tagging.tag_vectors(vocabulary, cache.vectors)
+
+    def _nsfw_flags(self, vocabulary: list[tagging.TagDef], after: int
+                    ) -> dict[int, tuple[str, float]]:
+        """The second signal, for photos newer than `after`: those whose stored open_nsfw
+        score reaches the threshold get `sensitive:nudity` (score: the probability). Off
+        with the setting, and with an empty sensitive.txt (which turns the whole flag off);
+        a photo a person has taken any sensitive flag off ("this photo is fine") is left
+        alone. (Photos waiting for a model switch have no vector yet but get this flag.)"""
+        threshold = self.settings.nsfw_threshold
+        if threshold is None or not any(t.name.startswith(tagging.SENSITIVE)
+                                        for t in vocabulary):
+            return {}
+        fine = self.catalog.removed_with_prefix(tagging.SENSITIVE)
+        tag = tagging.SENSITIVE + nsfw.TAG
+        return {photo_id: (tag, score)
+                for photo_id, score in self.catalog.nsfw_over(threshold)
+                if photo_id > after and photo_id not in fine}
 
     def flagged(self) -> list[Hit]:
         """Photos with a sensitive-content flag, the strongest first (score: similarity)."""

@@ -54,7 +54,8 @@ def test_photos_get_the_tags_they_show_and_an_absent_concept_goes_nowhere():
     photos, truth = library({"dog": 20, "beach": 30, "street": 50})
     names = ["dog", "beach", "street", "snow"]  # no photo shows snow
     tag_vecs = np.stack([unit_vector(n.encode()) for n in names])
-    chosen = tagging.assign(photos, tag_vecs, logit_scale=100.0)
+    sims = tagging.similarities(photos, tag_vecs)
+    chosen = tagging.assign(sims, tagging.cuts(sims), logit_scale=100.0)
     got = [{names[t] for t, _ in row} for row in chosen]
     assert all(("dog" in g) == (c == "dog") for g, c in zip(got, truth, strict=True))
     assert all(("beach" in g) == (c == "beach") for g, c in zip(got, truth, strict=True))
@@ -62,5 +63,7 @@ def test_photos_get_the_tags_they_show_and_an_absent_concept_goes_nowhere():
 
 
 def test_no_photos_or_no_tags_assign_nothing():
-    assert tagging.assign(np.zeros((0, 4)), np.ones((2, 4)), 100.0) == []
-    assert tagging.assign(np.ones((2, 4)), np.zeros((0, 4)), 100.0) == [[], []]
+    for photos, tag_vecs, nothing in ((np.zeros((0, 4)), np.ones((2, 4)), []),
+                                      (np.ones((2, 4)), np.zeros((0, 4)), [[], []])):
+        sims = tagging.similarities(photos, tag_vecs)
+        assert tagging.assign(sims, tagging.cuts(sims), 100.0) == nothing
