@@ -38,7 +38,11 @@ class Embedder:
 
     @property
     def batch_size(self) -> int:
-        return 128 if self.loaded.device == "cuda" else 32
+        """Photos a model call. On a CPU a ViT costs the same per photo at 8 as at 32, and
+        small batches keep the decoders and the model overlapped: the model starts after
+        8 decodes, not 32, and the last batch leaves the decoders idle for less (48 12 MP
+        JPEGs added on 2 cores: 7.5-7.9 photos/s at 32, 8.2-8.3 at 8)."""
+        return 128 if self.loaded.device == "cuda" else 8
 
     def prepare(self, image: Image.Image) -> Tensor:
         """The model input for one image (CPU tensor). Safe to call from worker threads."""
