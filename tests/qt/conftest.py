@@ -56,11 +56,16 @@ def shown_paths(win: MainWindow, n: int) -> list[Path]:
 
 
 def on_writer(qtbot, win: MainWindow, fn):
-    """Run `fn` as the app runs every write, on its writer thread; its result."""
-    job = win.jobs.write(fn)
-    with qtbot.waitSignal(job.finished, timeout=WAIT_MS) as blocker:
-        pass
-    return blocker.args[0]
+    """Run `fn` as the app runs every write, on its writer thread; its result. The
+    handlers are connected before the job starts: a write that ends before this thread
+    gets to wait for it is not missed, and a failure says so at once."""
+    outcome: list[tuple[str, object]] = []
+    win.jobs.write(fn, done=lambda result: outcome.append(("done", result)),
+                   failed=lambda error: outcome.append(("failed", error)))
+    qtbot.waitUntil(lambda: outcome != [], timeout=WAIT_MS)
+    kind, value = outcome[0]
+    assert kind == "done", f"the write failed: {value}"
+    return value
 
 
 def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str) -> MainWindow:
