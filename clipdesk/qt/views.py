@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import Hit
 from clipdesk.wording import plural
 
@@ -55,13 +56,23 @@ class Views:
             shown, stacks = self.library.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.rejected_ids(),
                     {h.photo_id for h in self.library.flagged()}, self.library.tag_counts())
-        job = w.jobs.read(load, done=lambda found: self._library_loaded(found)
-                          if serial == self._refresh_serial else None,  # not a late one
-                          failed=w.dialogs.show_error)
-        self.refreshing = job
-        for signal in (job.finished, job.failed):
-            signal.connect(lambda *_: setattr(self, "refreshing", None)
-                           if self.refreshing is job else None)
+        def ended() -> bool:
+            """The load is over; whether it is the latest (a late one is dropped). Said
+            through the handlers read() connects before the job starts: a signal
+            connected after it could come too late, leaving `refreshing` set for good
+            (and the grid never reloading while photos stream in)."""
+            if serial != self._refresh_serial:
+                return False
+            self.refreshing = None
+            return True
+
+        def failed(error: ClipdeskError) -> None:
+            ended()
+            w.dialogs.show_error(error)
+
+        self.refreshing = w.jobs.read(
+            load, done=lambda found: self._library_loaded(found) if ended() else None,
+            failed=failed)
 
     def after_first_load(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the library is on screen (background work waits for that,

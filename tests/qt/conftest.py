@@ -43,9 +43,12 @@ def home(photos, tmp_path_factory) -> Path:
 def window(qtbot, home) -> MainWindow:
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
-    win.show()
+    # the catch-up run starts after the grid's first load: waiting for "no index job"
+    # alone could return before it started, and it would then run into the test
+    with qtbot.waitSignal(win.work.indexed, timeout=WAIT_MS):
+        win.show()
     qtbot.waitUntil(lambda: win.model.rowCount() > 0, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)  # the catch-up run
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
     return win
 
 

@@ -391,3 +391,19 @@ def test_indexing_never_stacks_up_library_reloads(qtbot, window):
     window.views.last_refresh = 0.0
     window._photos_added()
     assert window.views.refreshing not in (None, first)
+
+
+def test_a_library_reload_that_ends_before_it_is_watched_still_ends(qtbot, window,
+                                                                       monkeypatch):
+    """A reload whose load has finished (and said so) before refresh_library returns, as
+    on a busy GUI thread: it still ends, so later reloads are not held back for good."""
+    read = window.jobs.read
+
+    def read_and_finish(*args, **kwargs):
+        job = read(*args, **kwargs)
+        window.jobs._readers.waitForDone(WAIT_MS)  # the load has ended and emitted
+        return job
+
+    monkeypatch.setattr(window.jobs, "read", read_and_finish)
+    window.views.refresh_library()
+    qtbot.waitUntil(lambda: window.views.refreshing is None, timeout=10_000)
