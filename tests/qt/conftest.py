@@ -43,9 +43,10 @@ def home(photos, tmp_path_factory) -> Path:
 def window(qtbot, home) -> MainWindow:
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
-    # the catch-up run starts after the grid's first load: waiting for "no index job"
-    # alone could return before it started, and it would then run into the test
-    with qtbot.waitSignal(win.work.indexed, timeout=WAIT_MS):
+    # the catch-up run starts after the grid's first load, and the watcher after it
+    # (saying so in the status bar): waiting for "no index job" alone could return before
+    # either started, and they would then run into the test
+    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
         win.show()
     qtbot.waitUntil(lambda: win.model.rowCount() > 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
