@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
 from tests.synthetic import COLORS, SHAPES, render
+from tests.unit.kit import as_schema_6
 
 N_PHOTOS = 120
 # run as root without the override of file modes (CI runs as root, which ignores them)
@@ -154,6 +156,39 @@ def test_full_disk_stops_at_once_and_the_next_run_finishes(photos, tmp_path):
         assert 0 < len(before) < N_PHOTOS
         filler.unlink()
         check(home, photos, originals, before)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_library_on_a_full_disk_says_so_in_one_line_and_loses_nothing(photos, tmp_path):
+    """Opening a library (here one written by the previous release: its upgrade writes)
+    on a disk with no room left: one line saying the disk is full, exit 1, the catalog
+    untouched; once there is room, the same command works."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
+    try:
+        built = tmp_path / "home"
+        use_tiny_models(built)
+        assert clipdesk(built, *index_cmd(photos)).returncode == 0
+        catalog = Catalog(built / "catalog.sqlite")
+        as_schema_6(catalog)  # as the previous release left it
+        catalog.close()
+        home = mount / "home"
+        shutil.copytree(built, home)
+        filler = mount / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(mount).free - 8192))
+        one_line_error(clipdesk(home, "search", "a red circle"), "full")
+        filler.unlink()
+        db = sqlite3.connect(home / "catalog.sqlite")
+        assert db.execute("PRAGMA user_version").fetchone() == (6,)  # not half-upgraded
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+        result = clipdesk(home, "search", "a red circle")
+        assert result.returncode == 0 and ".jpg" in result.stdout, result.stderr
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 

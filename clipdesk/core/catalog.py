@@ -7,6 +7,7 @@ maps each path on disk to a photo, or records why the file is not one.
 """
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 import time
@@ -129,6 +130,14 @@ _REFRESH_WORDS = (
     "AND source<>'removed'), caption=(SELECT caption FROM photos WHERE id=photo_words.rowid)")
 
 
+def _no_room(folder: Path) -> bool:
+    """Whether the disk holding `folder` is all but full (under 1 MB free)."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
 def pack_vector(vector: np.ndarray) -> bytes:
     """A vector as stored: int8 codes of it scaled so that its largest component is 127,
     1 byte a dimension instead of float32's 4 (at 512-d, 7 rows to a 4 KB page instead
@@ -215,9 +224,13 @@ class Catalog:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                  check_same_thread=False, factory=GuardedConnection)
             db.home = self.path.parent
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
+            try:  # WAL makes its -shm file here: a full disk fails at open
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.OperationalError as exc:
+                db.close()
+                raise self._write_error(exc) from exc
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -272,7 +285,8 @@ class Catalog:
     def _write_error(self, exc: sqlite3.OperationalError) -> Exception:
         """The one-line error for a write the disk refused; other errors stay as they are."""
         text = str(exc).lower()
-        if "full" in text:
+        # SQLite says "disk I/O error" when it cannot make its -shm file on a full disk
+        if "full" in text or ("disk i/o" in text and _no_room(self.path.parent)):
             return DiskFullError(self.path.parent)
         if "readonly" in text or "read-only" in text:
             return CatalogError(f"cannot write the catalog in {self.path.parent}: it is "
