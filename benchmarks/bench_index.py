@@ -31,6 +31,7 @@ import argparse
 import functools
 import io
 import json
+import os
 import struct
 import sys
 import tempfile
@@ -47,7 +48,12 @@ sys.path.insert(0, str(REPO))
 from clipdesk.core import cpu  # noqa: E402
 from clipdesk.core.embedder import Embedder  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
-from clipdesk.core.models import load_model, torch_module  # noqa: E402
+from clipdesk.core.models import (  # noqa: E402
+    PRECISION_ENV,
+    load_model,
+    precision_for,
+    torch_module,
+)
 from clipdesk.core.types import Phase  # noqa: E402
 from tests.synthetic import COLORS, SHAPES, render  # noqa: E402
 
@@ -133,8 +139,17 @@ def default_arch_dir(folder: Path) -> str:
 
 
 def naive(paths: list[Path], spec: str) -> tuple[float, dict[bytes, np.ndarray]]:
-    """photos/s of the naive loop, and its vectors by path (the reference path)."""
-    embedder = Embedder(load_model(spec))
+    """photos/s of the naive loop, and its vectors by path (the reference path). It
+    computes in fp32, as open_clip and rclip do on a CPU (clipdesk may use bf16)."""
+    chosen = os.environ.get(PRECISION_ENV)
+    os.environ[PRECISION_ENV] = "fp32"
+    try:
+        embedder = Embedder(load_model(spec))
+    finally:
+        if chosen is None:
+            del os.environ[PRECISION_ENV]
+        else:
+            os.environ[PRECISION_ENV] = chosen
     torch = torch_module()
     ours = torch.get_num_threads()
     torch.set_num_threads(cpu.cores())  # torch's own default: a thread per core
@@ -243,7 +258,8 @@ def main() -> None:
         stored = stored_vectors(home)
 
     cosines = np.array([float(stored[p] @ v) for p, v in reference.items() if p in stored])
-    print(f"model: {args.model} ({spec.rsplit('/', 1)[-1]})")
+    print(f"model: {args.model} ({spec.rsplit('/', 1)[-1]}); clipdesk computes in "
+          f"{precision_for(load_model(spec).device)}, the naive loop in fp32")
     print(f"(a) first index, {n_fresh} photos in a fresh home: clipdesk {fresh:.2f} photos/s "
           f"({s_fresh:.1f} s, tags' prompts included; searchable after {ready_fresh:.1f} s), "
           f"naive {base_fresh:.2f} photos/s ({n_fresh / base_fresh:.1f} s), "

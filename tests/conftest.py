@@ -46,6 +46,10 @@ def use_tiny_models(home: Path, vocabulary: str = TINY_VOCABULARY, sensitive: st
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never reach a model hub: make any accidental attempt fail fast.
 os.environ["HF_HUB_OFFLINE"] = "1"
+# The suite's expectations of the tiny models (exact equalities, tag decisions on the
+# edge) are set in fp32, so that they hold on any CPU CI lands on; bf16, which a CPU with
+# native bf16 gets by default, has its own tests (tests/core/test_precision.py).
+os.environ.setdefault("CLIPDESK_PRECISION", "fp32")
 
 
 @dataclass

@@ -1,0 +1,104 @@
+"""The number format a model computes in: bf16 on a CPU that multiplies bf16 natively
+(about 4x faster a photo there), fp32 elsewhere, fp16 on a GPU; the user may choose."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from clipdesk.core import captions, models
+from clipdesk.core.embedder import Embedder
+from clipdesk.core.errors import ModelLoadError
+from tests.conftest import TINY_COCA, TINY_MODEL, run_cli, use_tiny_models
+from tests.core.test_embedder import PROMPTS
+from tests.synthetic import render
+
+
+@pytest.fixture
+def auto(monkeypatch):
+    """The choice left to clipdesk (the suite itself pins fp32: conftest.py)."""
+    monkeypatch.delenv(models.PRECISION_ENV)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_cpu_computes_in_bf16_only_where_it_has_bf16_itself(auto, monkeypatch, native):
+    monkeypatch.setattr(models, "_cpu_has_bf16", lambda: native)
+    assert models.precision_for("cpu") == ("bf16" if native else "fp32")
+    assert models.precision_for("cuda") == "fp16"
+
+
+def test_the_precision_can_be_chosen_and_a_wrong_choice_says_what_is_right(monkeypatch,
+                                                                            tmp_path):
+    monkeypatch.setenv(models.PRECISION_ENV, " BF16 ")
+    assert models.precision_for("cpu") == "bf16"
+    assert models.load_model(TINY_MODEL, "cpu").dtype == torch.bfloat16
+    monkeypatch.setenv(models.PRECISION_ENV, "fp8")
+    with pytest.raises(ModelLoadError, match="CLIPDESK_PRECISION must be one of fp32, fp16, "
+                                             "bf16, not 'fp8'"):
+        models.load_model(TINY_MODEL, "cpu")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    render("red", "circle", "white", (320, 240)).save(tmp_path / "red.jpg")
+    result = run_cli("--home", str(home), "index", str(tmp_path), "--model", TINY_MODEL)
+    assert result.rc == 1 and result.err.count("\n") == 1
+    assert "CLIPDESK_PRECISION must be one of" in result.err
+
+
+def loaded_in(precision: str, monkeypatch) -> models.LoadedModel:
+    monkeypatch.setenv(models.PRECISION_ENV, precision)
+    return models.load_model(TINY_MODEL, "cpu")
+
+
+def test_bf16_vectors_are_within_cosine_0_99_of_fp32(monkeypatch):
+    images = [render(c, s, bg, (320, 240), seed=i) for i, (c, s, bg) in enumerate(
+        [("red", "circle", "white"), ("blue", "square", "gray"), ("green", "triangle", "black"),
+         ("yellow", "circle", "gray"), ("purple", "square", "white")])]
+    vectors = {}
+    for precision in ("fp32", "bf16"):
+        embedder = Embedder(loaded_in(precision, monkeypatch))
+        vectors[precision] = (embedder.encode_images([embedder.prepare(i) for i in images]),
+                              embedder.encode_texts(PROMPTS),
+                              np.stack([embedder.encode_text(t) for t in PROMPTS]))
+    assert vectors["bf16"][0].dtype == np.float32  # stored and searched as before
+    for fp32, bf16 in zip(vectors["fp32"], vectors["bf16"], strict=True):
+        cosines = (fp32 * bf16).sum(axis=1)
+        assert cosines.min() >= 0.99, cosines
+        assert cosines.min() < 1 - 1e-7  # bf16 really ran: not the fp32 model again
+
+
+def test_a_library_indexed_in_bf16_finds_what_fp32_finds(monkeypatch, tmp_path,
+                                                         photo_library):
+    from tests.test_cli import QUERIES
+
+    monkeypatch.setenv(models.PRECISION_ENV, "bf16")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(photo_library.root),
+                   "--model", TINY_MODEL).rc == 0
+    found = wanted = 0
+    for color, shape in QUERIES:
+        expected = {str(p) for p in photo_library.paths_of(color, shape)}
+        result = run_cli("--home", str(home), "search", f"a {color} {shape}", "-k",
+                         str(len(expected)), "--all", "--json")
+        hits = [h["path"] for h in json.loads(result.out)]
+        assert hits[0] in expected, f"a {color} {shape}: got {hits[0]}"
+        found += len(expected & set(hits))
+        wanted += len(expected)
+    assert found / wanted >= 0.9  # the bar the fp32 suite holds (tests/test_cli.py)
+
+
+def test_the_caption_model_writes_in_fp32_where_clip_computes_in_bf16(monkeypatch):
+    """open_clip's CoCa fails in fp16/bf16 (it mixes number formats in generate)."""
+    photo = render("blue", "square", "white", (320, 240), seed=3)
+    written = {}
+    for precision in ("fp32", "bf16"):
+        monkeypatch.setenv(models.PRECISION_ENV, precision)
+        loaded = models.load_model(TINY_COCA, "cpu")
+        assert loaded.dtype == torch.float32
+        assert next(loaded.model.parameters()).dtype == torch.float32
+        written[precision] = captions.write_caption(loaded, photo)
+    assert "blue square" in written["bf16"].lower()
+    assert written["bf16"] == written["fp32"]
