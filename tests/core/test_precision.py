@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from clipdesk.core import captions, models
 from clipdesk.core.embedder import Embedder
