@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clipdesk.core import cpu
-from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.types import Phase, Progress
 
 log = logging.getLogger(__name__)
@@ -218,12 +218,13 @@ def precision_for(device: str) -> str:
     where the CPU multiplies bf16 itself (AMX or AVX-512 BF16: ViT-B-32 on one core went
     68 -> 16 ms a photo and a text query 36 -> 12 ms, vectors within cosine 0.9999 of
     fp32's), else fp32 (bf16 emulated is slower than fp32). $CLIPDESK_PRECISION (fp32,
-    fp16 or bf16) overrides the choice."""
+    fp16 or bf16) overrides the choice; another value is a ClipdeskError, not a model's
+    problem."""
     chosen = os.environ.get(PRECISION_ENV, "").strip().lower()
     if chosen:
         if chosen not in PRECISIONS:
-            raise ModelLoadError(f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)}, "
-                                 f"not {chosen!r}")
+            raise ClipdeskError(f"{PRECISION_ENV} must be one of {', '.join(PRECISIONS)} "
+                                f"(or not set), not {chosen!r}")
         return chosen
     if device in ("cuda", "mps"):
         return "fp16"

@@ -10,7 +10,7 @@ import torch
 
 from clipdesk.core import captions, models
 from clipdesk.core.embedder import Embedder
-from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from tests.conftest import TINY_COCA, TINY_MODEL, run_cli, use_tiny_models
 from tests.core.test_embedder import PROMPTS
 from tests.synthetic import render
@@ -35,9 +35,10 @@ def test_the_precision_can_be_chosen_and_a_wrong_choice_says_what_is_right(monke
     assert models.precision_for("cpu") == "bf16"
     assert models.load_model(TINY_MODEL, "cpu").dtype == torch.bfloat16
     monkeypatch.setenv(models.PRECISION_ENV, "fp8")
-    with pytest.raises(ModelLoadError, match="CLIPDESK_PRECISION must be one of fp32, fp16, "
-                                             "bf16, not 'fp8'"):
+    with pytest.raises(ClipdeskError, match=r"CLIPDESK_PRECISION must be one of fp32, fp16, "
+                                            r"bf16 \(or not set\), not 'fp8'") as caught:
         models.load_model(TINY_MODEL, "cpu")
+    assert not isinstance(caught.value, ModelLoadError)  # the app offers no model folder
     home = tmp_path / "home"
     use_tiny_models(home)
     render("red", "circle", "white", (320, 240)).save(tmp_path / "red.jpg")
