@@ -65,17 +65,20 @@ def make_jpegs(n: int, size: tuple[int, int], workers: int) -> list[bytes]:
         return list(pool.map(one, range(n)))
 
 
-def load(arch: str | None, device: str) -> tuple[Any, Any, int]:
-    """(model, preprocess, input side): random weights, fp16 on CUDA."""
-    open_clip = models.open_clip_module()
+def load(arch: str | None, device: str) -> tuple[Any, Any, int, Any]:
+    """(model, preprocess, input side, the inputs' dtype): random weights, in the precision
+    clipdesk picks for `device` (fp16 on CUDA). The dtype is not the first parameter's:
+    open_clip leaves some (the class embedding) in fp32."""
+    open_clip, torch = models.open_clip_module(), models.torch_module()
     if arch is None:
         loaded = models.load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", device)
-        return loaded.model, loaded.preprocess, loaded.image_size
-    precision = "fp16" if device == "cuda" else "fp32"
+        return loaded.model, loaded.preprocess, loaded.image_size, loaded.dtype
+    precision = models.precision_for(device)
     model, _, preprocess = open_clip.create_model_and_transforms(
         arch, pretrained=None, precision=precision, device=device)
     size = model.visual.image_size
-    return model.eval(), preprocess, int(max(size) if isinstance(size, (tuple, list)) else size)
+    return (model.eval(), preprocess, int(max(size) if isinstance(size, (tuple, list)) else size),
+            getattr(torch, models.PRECISIONS[precision]))
 
 
 def prepare(data: bytes, side: int, preprocess: Any) -> Any:
@@ -202,7 +205,8 @@ def main() -> None:
     workers = max(1, (os.cpu_count() or 2) - 1)
     if cuda:
         print(f"CUDA: {torch.cuda.get_device_name()}, {os.cpu_count()} cores, "
-              f"{workers} decode threads, {args.arch} fp16 (random weights)")
+              f"{workers} decode threads, {args.arch} {models.precision_for(device)} "
+              "(random weights)")
         arch, n, size = args.arch, args.photos, SIZE_12MP
     else:
         print("No CUDA here: a smoke run only (tiny model, 8 small photos); "
@@ -213,8 +217,7 @@ def main() -> None:
     files = [distinct[i % len(distinct)] for i in range(n)]
     print(f"made {len(distinct)} distinct {size[0]}x{size[1]} JPEGs in "
           f"{time.perf_counter() - t:.0f} s; {n} photos to index")
-    model, preprocess, side = load(arch, device)
-    dtype = next(model.parameters()).dtype
+    model, preprocess, side, dtype = load(arch, device)
     fits = batch_size(model, side, device, dtype)
     bs = min(fits, max(4, n // 8))  # at least 8 batches, or nothing overlaps
     if bs < fits:
