@@ -167,7 +167,7 @@ def stored_bytes(home: Path) -> tuple[int | None, int]:
 
 def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, queries: int,
                k: int) -> None:
-    from clipdesk.core.models import load_model, parse_spec
+    from clipdesk.core.models import load_model, parse_spec, precision_for
 
     model_id = parse_spec(spec).id
     n = len(vecs)
@@ -183,6 +183,7 @@ def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, quer
         t = time.perf_counter()
         lib.vector_index()  # loaded, checked and reconciled with the catalog, as at start
         print(f"index loaded and checked against the catalog in {time.perf_counter() - t:.1f} s")
+        print(f"the model computes in {precision_for(lib.store.query_embedder().loaded.device)}")
         rng = np.random.default_rng(1)
         texts = [f"{a} and {b} at the {c}" for a, b, c in
                  (rng.choice(WORDS, 3, replace=False) for _ in range(queries))]

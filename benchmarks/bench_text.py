@@ -58,9 +58,11 @@ def main() -> None:
         loaded = models.load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", "cpu")
         model, tokenizer = loaded.model, loaded.tokenizer
     else:
-        model = open_clip.create_model(args.model, pretrained=None).eval()
+        model = open_clip.create_model(args.model, pretrained=None,
+                                       precision=models.precision_for("cpu")).eval()
         tokenizer = open_clip.get_tokenizer(args.model)
-    print(f"model: {args.model} ({type(model).__name__}), {torch.get_num_threads()} threads")
+    print(f"model: {args.model} ({type(model).__name__}), {torch.get_num_threads()} threads, "
+          f"{models.precision_for('cpu')} (CLIPDESK_PRECISION chooses)")
     query, prompts = tokenizer([QUERY]), tokenizer(PROMPTS)
     with torch.inference_mode():
         for name, tokens, per in (("short query", query, 1), ("64 prompts", prompts, 64)):
