@@ -156,10 +156,13 @@ class BackgroundWork(QObject):
         s = step.summary if step is not None else None
         text = "Library up to date."
         if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems):
-            copies = f", {plural(s.copies, 'copy')}" if s.copies else ""  # of a known photo
-            text = (f"Indexed {plural(s.photos, 'photo')} in {s.seconds:.0f} s "
-                    f"({s.embedded:,} new{copies}); {s.removed:,} removed, "
-                    f"{plural(s.problems, 'problem')}.")
+            changes = [f"{s.embedded:,} new" if s.embedded else "",
+                       plural(s.copies, "copy") if s.copies else "",  # of a known photo
+                       f"{s.moved:,} moved" if s.moved else "",
+                       f"{s.removed:,} removed" if s.removed else "",
+                       plural(s.problems, "problem") if s.problems else ""]
+            text = (f"Library updated in {s.seconds:.0f} s: "
+                    f"{', '.join(c for c in changes if c)}; {plural(s.photos, 'photo')} in all.")
         again = self._again
         self._index_ended(text)
         self.indexed.emit()

@@ -35,6 +35,9 @@ def test_the_window_follows_files_added_renamed_and_deleted(qtbot, photos, tmp_p
     qtbot.waitUntil(lambda: win.model.rowCount() == 4, timeout=SOON_MS)
     print(f"copied -> shown in {time.monotonic() - started:.1f} s")
     assert root / "new.jpg" in shown_paths(win, 4)
+    # what the run did, then what the library holds (not "Indexed 4 photos" for one)
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=SOON_MS)
+    assert win.status_text.full_text().endswith(": 1 new; 4 photos in all.")
 
     (root / "new.jpg").rename(root / "renamed.jpg")
     qtbot.waitUntil(lambda: root / "renamed.jpg" in shown_paths(win, 4), timeout=SOON_MS)
@@ -43,5 +46,7 @@ def test_the_window_follows_files_added_renamed_and_deleted(qtbot, photos, tmp_p
     (root / originals[0].name).unlink()
     qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=SOON_MS)
     assert Path(root / originals[0].name) not in shown_paths(win, 3)
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=SOON_MS)
+    assert win.status_text.full_text().endswith(": 1 removed; 3 photos in all.")
     win.close()
     assert win.work.watcher is None  # stopped with the window
