@@ -59,6 +59,9 @@ def build_menus(w: MainWindow) -> None:
     add(tags, "Teach a tag from the selected photos…", w.tagging.teach_dialog,
         QKeySequence("Ctrl+T"))
     add(tags, "Edit the tag vocabulary…", w.tagging.edit_vocabulary)
+    add(tags, "Judge all tags again", w.tagging.rejudge).setToolTip(
+        "New photos are tagged against the thresholds of the last whole judgement; this "
+        "judges every photo against the library as it is now")
     tags.addSeparator()
     add(tags, "Write XMP sidecars for every photo…", w.tagging.write_sidecars)
     w.keep_sidecars_action = add(tags, "Keep XMP sidecars written", w.tagging.keep_sidecars)

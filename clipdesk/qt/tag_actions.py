@@ -50,6 +50,11 @@ class TagActions:
         dialog.show()
         self.vocabulary_dialog = dialog
 
+    def rejudge(self) -> None:
+        """Judge every photo's automatic tags again (photos added since the last whole
+        judgement were judged against the thresholds of then; `clipdesk tags --rejudge`)."""
+        self._retag(lambda: None)
+
     def _retag(self, change: Callable[[], None]) -> None:
         """Apply a vocabulary change, then re-judge the automatic tags (writer thread)."""
         w = self.window

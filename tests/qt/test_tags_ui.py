@@ -4,6 +4,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from clipdesk.core.library import Library
+from clipdesk.qt import app as qt_app
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.qt.conftest import WAIT_MS, on_writer, shown_paths, window_with_vocabulary
 
 COLOURS_AND_SHAPES = ("red: a red shape | red\nblue: a blue shape | blue\n"
@@ -140,3 +143,29 @@ def test_a_caption_is_written_when_a_photo_is_selected_and_for_all_on_request(
     win.set_captions("all")  # the background pass captions the rest
     qtbot.waitUntil(lambda: not win.library.catalog.photos_without_caption(), timeout=WAIT_MS)
     assert win.library.catalog.get_meta("captions") == "all"
+
+
+def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):
+    home = tmp_path / "home"
+    use_tiny_models(home, COLOURS_AND_SHAPES, "")
+    root = next(iter(photos)).parent
+    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    lib = Library(home)
+    try:
+        judged = lib.tag_counts()
+        with lib.catalog.transaction() as db:  # an automatic tag a whole judgement drops
+            db.execute("INSERT INTO tags(photo_id, tag, source, score) "
+                       "SELECT min(id), 'purple', 'auto', 0.5 FROM photos")
+    finally:
+        lib.close()
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "purple" in win.tags.tags(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)  # the catch-up run
+    action = next(a for a in win.menuBar().actions() if a.text() == "&Tags")
+    judge = next(a for a in action.menu().actions() if a.text() == "Judge all tags again")
+    judge.trigger()
+    qtbot.waitUntil(lambda: "purple" not in win.tags.tags(), timeout=WAIT_MS)
+    assert win.status_text.full_text() == "Tags updated."
+    assert win.library.tag_counts() == judged
