@@ -14,6 +14,8 @@ from clipdesk.cli.common import (
     print_json,
     rounded,
 )
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.nsfw import DEFAULT_THRESHOLD
 from clipdesk.core.quality import BLURRY, describe
 from clipdesk.core.types import Hit, Sort
 from clipdesk.wording import plural
@@ -50,7 +52,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     command(sub, "groups", "bursts and near-duplicates, best shot first", cmd_groups, json=True)
 
-    command(sub, "flagged", "photos with the sensitive-content flag", cmd_flagged, json=True)
+    p = command(sub, "flagged", "photos with the sensitive-content flag", cmd_flagged,
+                json=True)
+    p.add_argument("--nsfw-threshold", metavar="SCORE",
+                   help="first set the open_nsfw score (over 0, at most 1) at or over which a "
+                        "photo is flagged, or 'off'; remembered for this library (default "
+                        f"{DEFAULT_THRESHOLD})")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -79,8 +86,23 @@ def print_ranked(hits: list[Hit], args: argparse.Namespace, lib: Library) -> Non
 
 def cmd_flagged(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
+        if args.nsfw_threshold is not None:
+            lib.set_nsfw_threshold(_nsfw_threshold(args.nsfw_threshold))
         print_hits(lib.flagged(), args.json, lib)
     return 0
+
+
+def _nsfw_threshold(text: str) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:
+        raise ClipdeskError(f"--nsfw-threshold is a score over 0 and at most 1, or 'off', "
+                            f"not {text!r}")
+    return value
 
 
 def cmd_blurry(args: argparse.Namespace) -> int:

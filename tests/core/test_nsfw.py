@@ -115,3 +115,33 @@ def test_an_empty_sensitive_list_still_turns_every_flag_off(tmp_path):
         assert lib.flagged() == []
     finally:
         lib.close()
+
+
+def test_the_threshold_is_set_from_the_command_line_and_remembered(tmp_path):
+    home, paths = _library(tmp_path)
+    lib = Library(home)
+    try:
+        _set_scores(lib, {paths[0]: 0.95, paths[1]: 0.5})
+        lib.retag()
+    finally:
+        lib.close()
+
+    def flagged(*option: str) -> list[str]:
+        result = run_cli("--home", str(home), "flagged", "--json", *option)
+        assert result.rc == 0, result.err
+        return [f["path"] for f in json.loads(result.out)]
+
+    assert flagged() == [paths[0]]  # the default, 0.8
+    assert flagged("--nsfw-threshold", "0.4") == [paths[0], paths[1]]  # strongest first
+    assert flagged() == [paths[0], paths[1]]  # remembered
+    assert flagged("--nsfw-threshold", "OFF") == []
+    assert flagged() == []
+    for wrong in ("0", "1.5", "high", "nan"):
+        result = run_cli("--home", str(home), "flagged", "--nsfw-threshold", wrong)
+        assert result.rc == 1 and result.err.count("\n") == 1, result.err
+        assert f"--nsfw-threshold is a score over 0 and at most 1, or 'off', not '{wrong}'" \
+            in result.err
+    assert flagged("--nsfw-threshold", "1") == []
+    lib = Library(home)
+    assert lib.nsfw_threshold() == 1.0
+    lib.close()
