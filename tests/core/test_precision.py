@@ -52,28 +52,30 @@ def loaded_in(precision: str, monkeypatch) -> models.LoadedModel:
     return models.load_model(TINY_MODEL, "cpu")
 
 
-def test_bf16_vectors_are_within_cosine_0_99_of_fp32(monkeypatch):
+@pytest.mark.parametrize("low", ["bf16", "fp16"])  # fp16: a GPU's, run here on the CPU
+def test_low_precision_vectors_are_within_cosine_0_99_of_fp32(monkeypatch, low):
     images = [render(c, s, bg, (320, 240), seed=i) for i, (c, s, bg) in enumerate(
         [("red", "circle", "white"), ("blue", "square", "gray"), ("green", "triangle", "black"),
          ("yellow", "circle", "gray"), ("purple", "square", "white")])]
     vectors = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", low):
         embedder = Embedder(loaded_in(precision, monkeypatch))
         vectors[precision] = (embedder.encode_images([embedder.prepare(i) for i in images]),
                               embedder.encode_texts(PROMPTS),
                               np.stack([embedder.encode_text(t) for t in PROMPTS]))
-    assert vectors["bf16"][0].dtype == np.float32  # stored and searched as before
-    for fp32, bf16 in zip(vectors["fp32"], vectors["bf16"], strict=True):
-        cosines = (fp32 * bf16).sum(axis=1)
+    assert vectors[low][0].dtype == np.float32  # stored and searched as before
+    for full, reduced in zip(vectors["fp32"], vectors[low], strict=True):
+        cosines = (full * reduced).sum(axis=1)
         assert cosines.min() >= 0.99, cosines
-        assert cosines.min() < 1 - 1e-7  # bf16 really ran: not the fp32 model again
+        assert cosines.min() < 1 - 1e-7  # it really ran in low precision
 
 
-def test_a_library_indexed_in_bf16_finds_what_fp32_finds(monkeypatch, tmp_path,
-                                                         photo_library):
+@pytest.mark.parametrize("low", ["bf16", "fp16"])
+def test_a_library_indexed_in_low_precision_finds_what_fp32_finds(monkeypatch, tmp_path,
+                                                                  photo_library, low):
     from tests.test_cli import QUERIES
 
-    monkeypatch.setenv(models.PRECISION_ENV, "bf16")
+    monkeypatch.setenv(models.PRECISION_ENV, low)
     home = tmp_path / "home"
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(photo_library.root),
@@ -90,15 +92,17 @@ def test_a_library_indexed_in_bf16_finds_what_fp32_finds(monkeypatch, tmp_path,
     assert found / wanted >= 0.9  # the bar the fp32 suite holds (tests/test_cli.py)
 
 
-def test_the_caption_model_writes_in_fp32_where_clip_computes_in_bf16(monkeypatch):
+@pytest.mark.parametrize("low", ["bf16", "fp16"])
+def test_the_caption_model_writes_in_fp32_where_clip_computes_in_low_precision(monkeypatch,
+                                                                                low):
     """open_clip's CoCa fails in fp16/bf16 (it mixes number formats in generate)."""
     photo = render("blue", "square", "white", (320, 240), seed=3)
     written = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", low):
         monkeypatch.setenv(models.PRECISION_ENV, precision)
         loaded = models.load_model(TINY_COCA, "cpu")
         assert loaded.dtype == torch.float32
         assert next(loaded.model.parameters()).dtype == torch.float32
         written[precision] = captions.write_caption(loaded, photo)
-    assert "blue square" in written["bf16"].lower()
-    assert written["bf16"] == written["fp32"]
+    assert "blue square" in written[low].lower()
+    assert written[low] == written["fp32"]
