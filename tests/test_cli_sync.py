@@ -83,6 +83,26 @@ def test_xmp_needs_photos_or_all_and_reports_a_broken_sidecar(library):
     assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).keywords  # the rest went on
 
 
+def test_an_edit_whose_kept_sidecar_cannot_be_written_is_saved_and_says_so(library):
+    home, photos = library
+    lib = Library(home)
+    lib.keep_sidecars(True)
+    lib.close()
+    (photos / "green.jpg.xmp").write_text("<x:xmpmeta><rdf:RDF>cut short")  # another tool's
+    result = clipdesk(home, "reject", str(photos / "green.jpg"), str(photos / "blue.jpg"))
+    assert result.returncode == 0, result.stderr
+    [said] = result.stderr.splitlines()  # one line, for the one sidecar
+    assert said.startswith(f"clipdesk: saved, but the XMP sidecar was not written: "
+                           f"{photos / 'green.jpg.xmp'}: not valid XML (")
+    assert said.endswith("); it was left as it is")
+    lib = Library(home)
+    rejected = {lib.photo_id(photos / n) for n in ("green.jpg", "blue.jpg")}
+    assert rejected <= lib.rejected_ids()  # both edits are in the catalog
+    lib.close()
+    assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).rating == -1  # the other one written
+    assert (photos / "green.jpg.xmp").read_text() == "<x:xmpmeta><rdf:RDF>cut short"
+
+
 def lines_of(stream) -> queue.Queue[str]:
     found: queue.Queue[str] = queue.Queue()
 

@@ -44,6 +44,7 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
     from clipdesk.core.library import Library  # torch and friends load only when needed
 
     lib = Library(args.home)
+    lib.warn = lambda message: print(f"clipdesk: {message}", file=sys.stderr)
     try:
         yield lib
     finally:

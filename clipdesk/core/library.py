@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -61,6 +61,9 @@ class Library:
         self.sidecars = Sidecars(self.catalog)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
                                self.tagging, self.grouping, self.sidecars)
+        # where a warning about work that was done goes (an edit's XMP sidecar not
+        # written): the log; the command line prints it, the app shows it in its status bar
+        self.warn: Callable[[str], None] = log.warning
 
     def close(self) -> None:
         self.catalog.close()
@@ -303,11 +306,10 @@ class Library:
 
     def _edited(self, photo_ids: Sequence[int]) -> None:
         """After a person's edit: their sidecars, when the library keeps them written. A
-        sidecar that cannot be written is logged; the edit itself is in the catalog."""
+        sidecar that cannot be written is said (self.warn); the edit is in the catalog."""
         if self.settings.keep_sidecars:
             for problem in self.sidecars.write(photo_ids).failed:
-                log.warning("XMP sidecar not written: %s: %s",
-                            os.fsdecode(problem.path), problem.reason)
+                self.warn(f"saved, but the XMP sidecar was not written: {problem.reason}")
 
     def read_sidecars(self, paths: Iterable[PathArg]) -> SidecarSummary:
         """Take in the sidecars of these files (index() does this for new and changed

@@ -55,6 +55,7 @@ class BackgroundWork(QObject):
     failed = Signal(object)  # a ClipdeskError to show
     changes_seen = Signal()  # from the watcher's thread: files changed in a library folder
     watch_said = Signal(str)  # from the watcher's thread: how the folders are watched
+    warned = Signal(str)  # from the writer thread: work done, with a warning (Library.warn)
 
     def __init__(self, library: Library, jobs: Jobs, bar: QStatusBar, captions: str) -> None:
         super().__init__(bar)
@@ -83,6 +84,8 @@ class BackgroundWork(QObject):
         self._again = False  # changes were seen during a run: index once more after it
         self.changes_seen.connect(self.index_changes)
         self.watch_said.connect(self.status_text.setText)
+        self.warned.connect(lambda text: self.status_text.setText(text[:1].upper() + text[1:]))
+        library.warn = self.warned.emit
 
     # -- watching the folders ---------------------------------------------------------
 

@@ -48,6 +48,16 @@ def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_pat
     qtbot.waitUntil(lambda: "sunny" in keywords(first), timeout=WAIT_MS)
     assert {p.name: p.read_bytes() for p in root.iterdir()
             if p.suffix != ".xmp"} == originals  # the photos themselves untouched
+
+    os.remove(f"{first}.xmp")
+    os.mkdir(f"{first}.xmp")  # a sidecar that cannot be written: the tag is kept, and said
+    win.details.tag_added.emit("windy")
+    qtbot.waitUntil(lambda: "windy" in win.details.tags.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "XMP sidecar was not written" in win.status_text.full_text(),
+                    timeout=WAIT_MS)
+    assert win.status_text.full_text().startswith(
+        f"Saved, but the XMP sidecar was not written: {first}.xmp: ")
+    os.rmdir(f"{first}.xmp")
     win.close()
 
     again = qt_app.create_window(str(home))  # the choice belongs to the library
