@@ -212,6 +212,49 @@ def damaged_tiffs(folder: Path) -> None:
     (folder / "cut.tif").write_bytes(whole[:len(whole) // 2])
 
 
+# Two decode threads, one leaving decode() while the other decodes a TIFF whose EXIF is cut
+# short (Pillow warns "Corrupt EXIF data"): the order is forced with events around
+# imaging's own _decode. Seen once in CI as a stray warning on `clipdesk index`'s stderr.
+INTERLEAVED = """
+import sys, threading
+from pathlib import Path
+from clipdesk.core import imaging
+real = imaging._decode
+inside, left = threading.Event(), threading.Event()
+def held(data, fmt, side):
+    if threading.current_thread().name == "first":
+        inside.wait(30)  # the second is in decode() too
+        return real(data, fmt, side)
+    inside.set()
+    left.wait(30)  # the first has left decode()
+    return real(data, fmt, side)
+imaging._decode = held
+good, cut = (Path(sys.argv[1], n).read_bytes() for n in ("good.tif", "cut.tif"))
+def second():
+    try:
+        imaging.decode(cut, 320)
+    except imaging.DecodeError:
+        pass
+def first():
+    imaging.decode(good, 320)
+    left.set()
+threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("done")
+"""
+
+
+def test_pillow_warnings_stay_quiet_while_another_thread_decodes(tmp_path):
+    damaged_tiffs(tmp_path / "photos")
+    result = subprocess.run([sys.executable, "-c", INTERLEAVED, str(tmp_path / "photos")],
+                            capture_output=True, text=True, cwd=REPO, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")
+
+
 def test_libtiff_messages_stay_quiet_without_verbose(tmp_path):
     damaged_tiffs(tmp_path / "photos")
     result = clipdesk("index", str(tmp_path / "photos"), "--model", TINY_MODEL,

@@ -37,6 +37,11 @@ MAX_PIXELS = 300_000_000
 MAX_FILE_BYTES = 1 << 30
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself refuses at 2x this
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's (and pillow-heif's) warnings about a file ("Corrupt EXIF data", a large image)
+# are not for a person's terminal: a file's real trouble becomes its DecodeError. Set once
+# for the process: warnings.catch_warnings() around each decode was not thread-safe (one
+# decode thread leaving it restored the filters under another, which then printed).
+warnings.filterwarnings("ignore", module=r"(PIL|pillow_heif)(\.|$)")
 THUMBNAIL_SIZE = 320
 # A HEIC's embedded preview is used when it is at least this many times the working size.
 # Sharpness (quality.py) is calibrated on images reduced from far larger ones; a preview
@@ -136,9 +141,7 @@ def decode(data: bytes, working_side: int) -> Decoded:
     if fmt in ("HEIF", "AVIF"):
         check_isobmff_complete(data)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return _decode(data, fmt, working_side)
+        return _decode(data, fmt, working_side)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
