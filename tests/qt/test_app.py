@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QThread, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
@@ -72,7 +72,7 @@ def test_dropping_an_image_file_finds_its_look_alikes(qtbot, window, photos, tmp
         im.resize((600, 450)).save(copy)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(copy))])
-    enter = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
@@ -324,8 +324,8 @@ def test_a_drop_proposed_as_a_move_is_accepted_as_a_copy(qtbot, window, photos, 
     mime.setUrls([QUrl.fromLocalFile(str(dropped))])
     both = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
     args = (both, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier)
-    enter = QDragEnterEvent(QPoint(300, 300), *args)
-    move = QDragMoveEvent(QPoint(310, 300), *args)
+    enter = QDragEnterEvent(QPointF(300, 300), *args)
+    move = QDragMoveEvent(QPointF(310, 300), *args)
     drop = QDropEvent(QPointF(310, 300), *args)
     assert drop.proposedAction() == Qt.DropAction.MoveAction  # Shift: the source proposes a move
     QApplication.sendEvent(window, enter)
