@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 Query = Callable[[], list[Hit]]
 
 
+# what an empty result list says, by view (searches: "Nothing clearly matches.")
+EMPTY = {"blurry": "No photo is blurrier than that.",
+         "flagged": "No photo is flagged as sensitive."}
+
+
 class Views:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
@@ -181,7 +186,7 @@ class Views:
         hidden = len(hits) - len(shown)
         w.more.setText(f"Show {hidden} weaker matches")
         w.more.setVisible(hidden > 0)
-        self.update_empty("Nothing clearly matches." if not shown else "")
+        self.update_empty(EMPTY.get(mode, "Nothing clearly matches.") if not shown else "")
         w.back.show()
         if mode == "teach":
             w.tagging.show_suggestions(hits)

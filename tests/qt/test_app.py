@@ -314,6 +314,11 @@ def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tm
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.tags.list.itemClicked.emit(win.tags.list.item(0))  # "All photos"
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=10_000)
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "flagged"):
+        win.photo_actions.show_flagged()  # no sensitive concepts here, nothing flagged
+    assert win.model.rowCount() == 0
+    assert win.empty.text() == "No photo is flagged as sensitive."
 
 
 def test_a_drop_proposed_as_a_move_is_accepted_as_a_copy(qtbot, window, photos, tmp_path):

@@ -107,6 +107,10 @@ def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, wi
     softer = {p for b in bursts for p, s in zip(b, SIGMAS, strict=True) if s >= 2}
     assert set(shown_paths(window, 50)) == softer
     assert singles[-1] not in shown_paths(window, 50)  # the bokeh shot stays sharp
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+        window.blur_limit.setValue(window.blur_limit.minimum())  # nothing is that blurry
+    assert window.model.rowCount() == 0
+    assert window.empty.text() == "No photo is blurrier than that."  # not "Nothing matches"
 
 
 def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, window, shots):
