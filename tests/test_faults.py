@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,9 +133,9 @@ def check(home: Path, root: Path, originals: dict[Path, str], before: set[str],
         lib.close()
 
 
-def test_full_disk_stops_at_once_and_the_next_run_finishes(photos, tmp_path):
-    """The library folder on a small filesystem that fills up mid-run: one line, exit 1,
-    what was committed stays; after freeing space the next run indexes the rest."""
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 3 MB filesystem of its own (tmpfs), to fill up."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
@@ -142,55 +143,53 @@ def test_full_disk_stops_at_once_and_the_next_run_finishes(photos, tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
     try:
-        home = mount / "home"
-        use_tiny_models(home)
-        originals = digests(photos)
-        # the model's prompts and the first photos fit; the rest do not
-        filler = mount / "filler"
-        free = shutil.disk_usage(mount).free
-        filler.write_bytes(b"\0" * (free - 900_000))
-        result = clipdesk(home, *index_cmd(photos))
-        one_line_error(result, "full")
-        before = committed(home)
-        print(f"disk full after {len(before)} of {N_PHOTOS} photos: {result.stderr.strip()}")
-        assert 0 < len(before) < N_PHOTOS
-        filler.unlink()
-        check(home, photos, originals, before)
+        yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_library_on_a_full_disk_says_so_in_one_line_and_loses_nothing(photos, tmp_path):
+def test_full_disk_stops_at_once_and_the_next_run_finishes(photos, small_disk):
+    """The library folder on a small filesystem that fills up mid-run: one line, exit 1,
+    what was committed stays; after freeing space the next run indexes the rest."""
+    home = small_disk / "home"
+    use_tiny_models(home)
+    originals = digests(photos)
+    # the model's prompts and the first photos fit; the rest do not
+    filler = small_disk / "filler"
+    free = shutil.disk_usage(small_disk).free
+    filler.write_bytes(b"\0" * (free - 900_000))
+    result = clipdesk(home, *index_cmd(photos))
+    one_line_error(result, "full")
+    before = committed(home)
+    print(f"disk full after {len(before)} of {N_PHOTOS} photos: {result.stderr.strip()}")
+    assert 0 < len(before) < N_PHOTOS
+    filler.unlink()
+    check(home, photos, originals, before)
+
+
+def test_a_library_on_a_full_disk_says_so_in_one_line_and_loses_nothing(photos, tmp_path,
+                                                                        small_disk):
     """Opening a library (here one written by the previous release: its upgrade writes)
     on a disk with no room left: one line saying the disk is full, exit 1, the catalog
     untouched; once there is room, the same command works."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
-    try:
-        built = tmp_path / "home"
-        use_tiny_models(built)
-        assert clipdesk(built, *index_cmd(photos)).returncode == 0
-        catalog = Catalog(built / "catalog.sqlite")
-        as_schema_6(catalog)  # as the previous release left it
-        catalog.close()
-        home = mount / "home"
-        shutil.copytree(built, home)
-        filler = mount / "filler"
-        filler.write_bytes(b"\0" * (shutil.disk_usage(mount).free - 8192))
-        one_line_error(clipdesk(home, "search", "a red circle"), "full")
-        filler.unlink()
-        db = sqlite3.connect(home / "catalog.sqlite")
-        assert db.execute("PRAGMA user_version").fetchone() == (6,)  # not half-upgraded
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        db.close()
-        result = clipdesk(home, "search", "a red circle")
-        assert result.returncode == 0 and ".jpg" in result.stdout, result.stderr
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    built = tmp_path / "home"
+    use_tiny_models(built)
+    assert clipdesk(built, *index_cmd(photos)).returncode == 0
+    catalog = Catalog(built / "catalog.sqlite")
+    as_schema_6(catalog)  # as the previous release left it
+    catalog.close()
+    home = small_disk / "home"
+    shutil.copytree(built, home)
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 8192))
+    one_line_error(clipdesk(home, "search", "a red circle"), "full")
+    filler.unlink()
+    db = sqlite3.connect(home / "catalog.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone() == (6,)  # not half-upgraded
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    result = clipdesk(home, "search", "a red circle")
+    assert result.returncode == 0 and ".jpg" in result.stdout, result.stderr
 
 
 def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):
