@@ -53,6 +53,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             contextlib.closing(lib.index(args.folders, args.model, wait=args.wait)) as job:
         summary = drive(job)
     if summary is not None:
+        for line in summary.unavailable:  # the environment's, not a photo's: stderr
+            print(f"clipdesk: {line}", file=sys.stderr)
         print_summary(summary)
     return 0
 

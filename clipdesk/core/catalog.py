@@ -322,12 +322,13 @@ class Catalog:
     # -- files and photos -------------------------------------------------------------
 
     def files_under(self, root: bytes) -> dict[bytes, FileRecord]:
-        """Every file recorded below `root` (a folder path, as bytes)."""
+        """Every file recorded below `root` (a folder path, as bytes), and the folder's
+        own row (a problem: it could not be listed)."""
         prefix = root.rstrip(b"/") + b"/"
         rows = self._db.execute(
             "SELECT path, size, mtime_ns, status, photo_id, retry FROM files "
-            "WHERE substr(path, 1, ?) = ?",
-            (len(prefix), prefix),
+            "WHERE substr(path, 1, ?) = ? OR path = ?",
+            (len(prefix), prefix, root),
         )
         return {r[0]: FileRecord(*r) for r in rows}
 

@@ -4,6 +4,7 @@ gone, switch models, then re-tag, back-fill quality, regroup and back up the cat
 One run at a time per library (lock.py)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -57,14 +58,17 @@ class Indexer:
         started = time.monotonic()
         target = self._target(model)
         root_list = self._resolve_roots(roots)
+        fence = scanner.Fence.around(self.catalog.roots(), os.fsencode(str(self.home)))
 
         yield Progress(Phase.SCAN, message="Looking for photos…")
         jobs: list[Queued] = []
         removed: list[bytes] = []
         problems: list[scanner.Entry] = []
         stats = dict.fromkeys(STATS, 0)
+        unavailable: list[str] = []  # one line per folder not there: its photos are kept
         for root in root_list:
-            yield from self._scan_root(root, target, jobs, removed, problems, stats)
+            yield from self._scan_root(root, fence, target, jobs, removed, problems, stats,
+                                       unavailable)
         jobs.extend(self._needs_embedding(target, jobs))
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
@@ -99,7 +103,8 @@ class Indexer:
             yield Progress(Phase.BACKUP, message="Backing up the catalog…")
             backup.make_backup(self.home)
         summary = IndexSummary(removed=len(removed), seconds=time.monotonic() - started,
-                               photos=self.catalog.counts()["photos"], **stats)
+                               photos=self.catalog.counts()["photos"],
+                               unavailable=tuple(unavailable), **stats)
         yield Progress(Phase.DONE, done=len(jobs), total=len(jobs), summary=summary)
 
     def _follow_up(self, changed: bool, mates: list[int]) -> Iterator[Progress]:
@@ -120,6 +125,7 @@ class Indexer:
         return self.settings.target_model or self.settings.model or DEFAULT_MODEL
 
     def _resolve_roots(self, roots: list[str | bytes] | None) -> list[bytes]:
+        fence = scanner.Fence.around((), os.fsencode(str(self.home)))
         if roots:
             given = [os.path.abspath(os.fsencode(r)) for r in roots]
             for root in given:
@@ -127,33 +133,37 @@ class Indexer:
                     raise RootError(f"{os.fsdecode(root)} is not a folder")
                 if not os.access(root, os.R_OK | os.X_OK):
                     raise RootError(f"cannot read folder {os.fsdecode(root)}: permission denied")
+                if why := fence.refuses_root(root):
+                    raise RootError(f"{os.fsdecode(root)} cannot be a photo folder: {why}")
             self.catalog.add_roots(given)
         stored = self.catalog.roots()
         if not stored:
             raise RootError("no photo folders yet: run `clipdesk index FOLDER`")
-        # a root inside another root is scanned with its parent
-        return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)]
+        # a root inside another root is scanned with its parent; one recorded before
+        # roots were checked is left alone (its photos kept, nothing more indexed there)
+        return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)
+                and not fence.refuses_root(r)]
 
-    def _scan_root(self, root: bytes, target: str, jobs: list[Queued], removed: list[bytes],
-                   problems: list[scanner.Entry], stats: dict[str, int]
-                   ) -> Iterator[Progress]:
-        """Sorts every file below `root` into jobs, removed paths and problems."""
-        if not os.path.isdir(root):
-            # an unplugged drive is not a deleted library: keep its photos
-            log.warning("folder %r is not available; its photos are kept", root)
-            return
+    def _scan_root(self, root: bytes, fence: scanner.Fence, target: str, jobs: list[Queued],
+                   removed: list[bytes], problems: list[scanner.Entry], stats: dict[str, int],
+                   unavailable: list[str]) -> Iterator[Progress]:
+        """Sorts every file below `root` into jobs, removed paths and problems. A folder
+        that cannot be listed (an unplugged drive, a mount, a permission, a link to a
+        folder no longer there) keeps the photos recorded below it, and says so."""
         recorded = self.catalog.files_under(root)
         has_vector = self.catalog.embedding_ids(target)
         seen: set[bytes] = set()
         unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
-        exclude = (os.fsencode(str(self.home)),)
-        for entry in scanner.walk(root, exclude):
+        for entry in scanner.walk(root, fence):
             seen.add(entry.path)
             if len(seen) % 1000 == 0:
                 yield Progress(Phase.SCAN, done=len(seen), message="Looking for photos…")
             rec = recorded.get(entry.path)
-            if entry.folder:
-                unlisted.append(entry.path)
+            if entry.problem and (entry.folder or entry.transient
+                                  or entry.problem == scanner.BROKEN_LINK):
+                entry = _kept(entry, recorded, unavailable)
+                if entry.folder:
+                    unlisted.append(entry.path)
             if entry.problem:
                 if (rec is None or rec.status == FileStatus.INDEXED or entry.transient
                         or rec.retry):
@@ -164,8 +174,14 @@ class Indexer:
                 stats["unchanged"] += 1
             else:
                 jobs.append((pipeline.Job(entry.path, entry.size, entry.mtime_ns), rec is None))
-        removed.extend(p for p in recorded if p not in seen
-                       and not any(scanner.is_under(p, folder) for folder in unlisted))
+        gone = [p for p in recorded if p not in seen
+                and not any(scanner.is_under(p, folder) for folder in unlisted)]
+        # a problem that went away with no photo behind it (a folder back, a drive
+        # plugged in again): its row goes, but no photo was removed
+        cleared = {p for p in gone if recorded[p].retry and recorded[p].size < 0}
+        if cleared:
+            self.catalog.remove_files(cleared)
+        removed.extend(p for p in gone if p not in cleared)
 
     def _needs_embedding(self, target: str, jobs: list[Queued]) -> list[Queued]:
         """Unchanged photos still lacking a vector from the target model (a model switch)."""
@@ -233,6 +249,26 @@ class Indexer:
         with self.catalog.transaction() as db:  # a moved photo loses its old name
             self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
         return gone, mates
+
+
+def _kept(entry: scanner.Entry, recorded: dict[bytes, FileRecord],
+          unavailable: list[str]) -> scanner.Entry:
+    """A folder that cannot be listed, or a broken link where a folder of photos was:
+    the photos recorded below it are kept, retried next run, and said once."""
+    below = {r.photo_id for p, r in recorded.items()
+             if r.status == FileStatus.INDEXED and p != entry.path
+             and scanner.is_under(p, entry.path)}
+    if not (entry.folder or below):
+        return entry  # a broken link that never held photos: the link's own problem
+    why = entry.problem or ""
+    why = why.removeprefix("cannot open folder: ")
+    n = len(below)
+    kept = ("its photo is kept" if n == 1 else f"its {n:,} photos are kept" if n
+            else "nothing was lost")
+    unavailable.append(f"folder {os.fsdecode(entry.path)} is not available ({why}): "
+                       f"{kept}; it is looked at again on the next run")
+    return dataclasses.replace(entry, problem=f"folder not available ({why}): {kept}",
+                               transient=True, folder=True)
 
 
 def _unchanged(rec: FileRecord | None, entry: scanner.Entry, has_vector: set[int]) -> bool:

@@ -1,11 +1,18 @@
 """Walks the photo folders. Paths are bytes end to end so every file name round-trips."""
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+from clipdesk.core.fence import Fence, is_under
+
+__all__ = ["BROKEN_LINK", "Entry", "Fence", "is_under", "walk"]  # is_under: as always
+
+BROKEN_LINK = "broken symbolic link"
 
 
 @dataclass(frozen=True)
@@ -22,16 +29,20 @@ class Entry:
     folder: bool = False
 
 
-def walk(root: bytes, exclude: tuple[bytes, ...] = ()) -> Iterator[Entry]:
-    """Every non-hidden file below `root`, following folder symlinks without looping."""
-    seen: set[tuple[int, int]] = set()
+def walk(root: bytes, fence: Fence | None = None) -> Iterator[Entry]:
+    """Every non-hidden file below `root`, following folder links the fence allows
+    (default: a fence around `root` alone), each real folder once (no loops)."""
+    fence = fence or Fence.around([root])
+    # the data folder and the system folders are never entered, however they are
+    # reached (a link, a link inside a followed folder, the data folder inside a root)
+    seen = {key for key in map(_key, fence.keep_out) if key is not None}
+    followed: list[bytes] = []  # the real folders that links led to
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
-            st = os.stat(folder)
-            key = (st.st_dev, st.st_ino)
-            if key in seen:  # a symlink loop, or two links to one folder
+            key = _key(folder, strict=True)
+            if key in seen:  # a loop, two links to one folder, or a folder kept out
                 continue
             seen.add(key)
             with os.scandir(folder) as it:
@@ -44,14 +55,30 @@ def walk(root: bytes, exclude: tuple[bytes, ...] = ()) -> Iterator[Entry]:
         for entry in entries:
             if entry.name.startswith(b"."):
                 continue
-            if entry.path in exclude:
-                continue
             found = _classify(entry)
+            if found is None and entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                why = fence.refuses_link(entry.path, target, followed)
+                if why:
+                    found = Entry(entry.path, -1, -1, f"folder link not followed: {why}")
+                else:
+                    followed.append(target)
             if found is None:
                 subfolders.append(entry.path)
             elif found is not False:
                 yield found
         stack.extend(reversed(subfolders))
+
+
+def _key(path: bytes, strict: bool = False) -> tuple[int, int] | None:
+    """A folder's identity on disk, whatever the path it is reached by."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        if strict:
+            raise
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _classify(entry: os.DirEntry[bytes]) -> Entry | None | Literal[False]:
@@ -60,9 +87,11 @@ def _classify(entry: os.DirEntry[bytes]) -> Entry | None | Literal[False]:
         st = entry.stat(follow_symlinks=True)
     except FileNotFoundError:
         if entry.is_symlink():
-            return Entry(entry.path, -1, -1, "broken symbolic link")
+            return Entry(entry.path, -1, -1, BROKEN_LINK)
         return False  # vanished since the listing
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # links that lead to each other: never a file
+            return Entry(entry.path, -1, -1, "symbolic link loop")
         return Entry(entry.path, -1, -1, f"cannot read file information: {_reason(exc)}",
                      transient=True)
     if stat.S_ISDIR(st.st_mode):
@@ -74,8 +103,3 @@ def _classify(entry: os.DirEntry[bytes]) -> Entry | None | Literal[False]:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
-
-
-def is_under(path: bytes, folder: bytes) -> bool:
-    folder = folder.rstrip(b"/")
-    return path == folder or path.startswith(folder + b"/")

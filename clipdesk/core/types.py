@@ -87,6 +87,9 @@ class IndexSummary:
     embedded: int = 0  # photos decoded and embedded by this run
     copies: int = 0  # new files whose content the library already holds
     photos: int = 0  # photos in the library after the run
+    # one sentence per folder that could not be listed (unplugged, no permission): its
+    # photos were kept; front ends say each once per run
+    unavailable: tuple[str, ...] = ()
 
     @property
     def photos_per_second(self) -> float:

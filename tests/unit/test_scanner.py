@@ -4,12 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clipdesk.core.scanner import Entry, is_under, walk
+from clipdesk.core.scanner import Entry, Fence, is_under, walk
 
 
-def found(root: Path, exclude: tuple[bytes, ...] = ()) -> dict[str, Entry]:
+def found(root: Path, home: Path | None = None) -> dict[str, Entry]:
+    fence = Fence.around([os.fsencode(root)], None if home is None else os.fsencode(home))
     return {os.fsdecode(e.path)[len(str(root)) + 1:]: e
-            for e in walk(os.fsencode(root), exclude)}
+            for e in walk(os.fsencode(root), fence)}
 
 
 def test_every_visible_file_below_the_root_with_its_size(tmp_path):
@@ -32,19 +33,66 @@ def test_a_file_name_that_is_not_utf8_round_trips(tmp_path):
     assert [e.path for e in walk(os.fsencode(tmp_path))] == [path]
 
 
-def test_excluded_folders_are_not_entered(tmp_path):
+def test_the_data_folder_inside_a_root_is_not_entered(tmp_path):
     (tmp_path / "keep").mkdir()
-    (tmp_path / "skip").mkdir()
+    (tmp_path / "home").mkdir()
     (tmp_path / "keep" / "1.jpg").write_bytes(b"x")
-    (tmp_path / "skip" / "2.jpg").write_bytes(b"x")
-    assert set(found(tmp_path, (os.fsencode(tmp_path / "skip"),))) == {"keep/1.jpg"}
+    (tmp_path / "home" / "2.jpg").write_bytes(b"x")
+    assert set(found(tmp_path, tmp_path / "home")) == {"keep/1.jpg"}
 
 
 def test_a_symlink_loop_is_walked_once(tmp_path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "1.jpg").write_bytes(b"x")
     (tmp_path / "photos" / "again").symlink_to(tmp_path / "photos")
-    assert set(found(tmp_path)) == {"photos/1.jpg"}
+    entries = found(tmp_path)
+    assert {p for p, e in entries.items() if not e.problem} == {"photos/1.jpg"}
+    assert "not followed" in (entries["photos/again"].problem or "")
+
+
+def escapes(tmp_path: Path) -> tuple[Path, Path]:
+    """A root linking to /, to the data folder, to the folder holding the root, to a
+    folder inside itself, to a sibling photo folder twice (once through a sub-folder of
+    it), to a link loop; the sibling linking back to its own parent."""
+    root, sibling, home = tmp_path / "root", tmp_path / "sibling", tmp_path / "home"
+    for folder in (root / "2024", sibling / "trip", home / "thumbs"):
+        folder.mkdir(parents=True)
+    for photo in (root / "a.jpg", root / "2024" / "b.jpg", sibling / "c.jpg",
+                  sibling / "trip" / "d.jpg", home / "thumbs" / "t.jpg"):
+        photo.write_bytes(b"x")
+    (root / "everything").symlink_to("/")
+    (root / "data").symlink_to(home)
+    (root / "up").symlink_to(tmp_path)
+    (root / "this-year").symlink_to(root / "2024")
+    (root / "sibling").symlink_to(sibling)
+    (root / "sibling-again").symlink_to(sibling)
+    (root / "trip").symlink_to(sibling / "trip")
+    (root / "ping").symlink_to(root / "pong")
+    (root / "pong").symlink_to(root / "ping")
+    (sibling / "back").symlink_to(tmp_path)
+    return root, home
+
+
+def test_folder_links_lead_only_to_other_photo_folders_each_walked_once(tmp_path):
+    root, home = escapes(tmp_path)
+    entries = found(root, home)
+    photos = {p for p, e in entries.items() if not e.problem}
+    assert photos == {"a.jpg", "2024/b.jpg", "sibling/c.jpg", "sibling/trip/d.jpg"}
+    refused = {p: e.problem for p, e in entries.items() if e.problem}
+    assert set(refused) == {"everything", "data", "up", "this-year", "sibling-again",
+                            "trip", "ping", "pong", "sibling/back"}
+    assert "data folder" in refused["data"] and "holds a photo folder" in refused["up"]
+    assert refused["ping"] == "symbolic link loop"
+    assert not any(e.transient for e in entries.values())  # nothing to retry
+
+
+def test_a_data_folder_reached_through_a_followed_folder_is_not_entered(tmp_path):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside" / "home" / "thumbs").mkdir(parents=True)
+    (tmp_path / "outside" / "e.jpg").write_bytes(b"x")
+    (tmp_path / "outside" / "home" / "thumbs" / "t.jpg").write_bytes(b"x")
+    (tmp_path / "root" / "outside").symlink_to(tmp_path / "outside")
+    assert set(found(tmp_path / "root", tmp_path / "outside" / "home")) == {"outside/e.jpg"}
 
 
 def test_broken_links_and_pipes_are_reported_not_read(tmp_path):
