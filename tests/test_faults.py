@@ -57,11 +57,11 @@ def home(tmp_path) -> Path:
     return home
 
 
-def clipdesk(home: Path, *args: str, prefix: list[str] | None = None,
+def clipdesk(home: Path, *args: str, prefix: list[str] | None = None, timeout: float = 600,
              **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([*(prefix or []), sys.executable, "-m", "clipdesk", "--home",
                            str(home), *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, **kwargs)
+                          timeout=timeout, **kwargs)
 
 
 def start(home: Path, *args: str) -> subprocess.Popen:
@@ -206,11 +206,14 @@ def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):
     try:
         result = clipdesk(home, "index", prefix=NO_DAC_OVERRIDE)
         assert result.returncode == 0, result.stderr
+        assert result.stderr.strip() == (
+            f"clipdesk: folder {locked_folder} is not available (Permission denied): its 60 "
+            "photos are kept; it is looked at again on the next run")
         lib = Library(home)
         problems = {Path(os.fsdecode(p.path)): p.reason for p in lib.problems()}
         lib.close()
         assert problems == {
-            locked_folder: "cannot open folder: Permission denied",
+            locked_folder: "folder not available (Permission denied): its 60 photos are kept",
             locked_file: "cannot read file: Permission denied",
             new_file: "cannot read file: Permission denied"}
         assert before <= committed(home), "photos under a folder it cannot open were dropped"
@@ -281,3 +284,64 @@ def test_a_model_that_cannot_load_is_never_recorded(photos, home, tmp_path):
     status = clipdesk(home, "status", "--json").stdout
     assert '"pending_model": null' in status and TINY_MODEL in status
     check(home, photos, originals, committed(home))
+
+
+def few_photos(folder: Path, n: int, seed: int) -> None:
+    folder.mkdir(parents=True)
+    for i in range(n):
+        color, shape = list(COLORS)[(seed + i) % len(COLORS)], list(SHAPES)[i % len(SHAPES)]
+        render(color, shape, "gray", (96, 72), seed=seed + i).save(folder / f"{seed + i}.jpg")
+
+
+def test_folder_links_never_take_the_index_out_of_the_photo_folders(tmp_path, home):
+    """A root linking to /, to the data folder (each run indexed the last one's
+    thumbnails), to its own parent, to a link loop, and to another photo folder: only
+    the root's photos and the other folder's are indexed, in seconds (on the old code the
+    walk through / never ended: the timeout)."""
+    root, sibling = tmp_path / "root", tmp_path / "sibling"
+    few_photos(root / "2024", 3, seed=0)
+    few_photos(sibling, 2, seed=10)
+    links = {"everything": Path("/"), "data": home, "parent": tmp_path, "sibling": sibling,
+             "loop": root / "loop"}
+    for name, target in links.items():
+        (root / name).symlink_to(target)
+    for run in range(2):  # the second run must not add the first run's thumbnails
+        result = clipdesk(home, *index_cmd(root), timeout=120)
+        assert result.returncode == 0, result.stderr
+        lib = Library(home)
+        try:
+            files = {Path(os.fsdecode(p)): status for p, status in lib.catalog._db.execute(
+                "SELECT path, status FROM files")}
+            assert lib.status().photos == 5, run
+        finally:
+            lib.close()
+        # every file the scan recorded: 5 photos and the 4 links it did not follow
+        assert {p for p, s in files.items() if s == "indexed"} == {
+            *(root / "2024").iterdir(), *(root / "sibling" / p.name for p in sibling.iterdir())}
+        assert {p.name for p, s in files.items() if s != "indexed"} == {
+            "everything", "data", "parent", "loop"}
+
+
+def test_an_unplugged_folder_keeps_its_photos_says_so_and_is_back_when_plugged_in(tmp_path,
+                                                                                  home):
+    drive, other = tmp_path / "drive" / "photos", tmp_path / "other"
+    few_photos(drive, 3, seed=0)
+    few_photos(other, 2, seed=10)
+    assert clipdesk(home, "index", str(drive), str(other), "--model", TINY_MODEL).returncode == 0
+    before = committed(home)
+    drive.rename(tmp_path / "drive" / "away")  # unplugged
+    result = clipdesk(home, "index")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        f"clipdesk: folder {drive} is not available (No such file or directory): its 3 "
+        "photos are kept; it is looked at again on the next run")
+    assert committed(home) == before
+    problems = clipdesk(home, "problems")
+    assert problems.stdout == (f"{drive}\terror: folder not available (No such file or "
+                               "directory): its 3 photos are kept\n")
+    (tmp_path / "drive" / "away").rename(drive)  # plugged in again
+    result = clipdesk(home, "index")
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert "0 embedded" in result.stdout and "0 removed" in result.stdout, result.stdout
+    assert clipdesk(home, "problems").stdout == ""
+    assert committed(home) == before
