@@ -66,9 +66,10 @@ class Indexer:
         problems: list[scanner.Entry] = []
         stats = dict.fromkeys(STATS, 0)
         unavailable: list[str] = []  # one line per folder not there: its photos are kept
+        followed: list[bytes] = []  # folders reached through links, walked once in all
         for root in root_list:
-            yield from self._scan_root(root, fence, target, jobs, removed, problems, stats,
-                                       unavailable)
+            yield from self._scan_root(root, (fence, followed), target, jobs, removed,
+                                       problems, stats, unavailable)
         jobs.extend(self._needs_embedding(target, jobs))
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
@@ -144,7 +145,8 @@ class Indexer:
         return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)
                 and not fence.refuses_root(r)]
 
-    def _scan_root(self, root: bytes, fence: scanner.Fence, target: str, jobs: list[Queued],
+    def _scan_root(self, root: bytes, bounds: tuple[scanner.Fence, list[bytes]], target: str,
+                   jobs: list[Queued],
                    removed: list[bytes], problems: list[scanner.Entry], stats: dict[str, int],
                    unavailable: list[str]) -> Iterator[Progress]:
         """Sorts every file below `root` into jobs, removed paths and problems. A folder
@@ -154,7 +156,7 @@ class Indexer:
         has_vector = self.catalog.embedding_ids(target)
         seen: set[bytes] = set()
         unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
-        for entry in scanner.walk(root, fence):
+        for entry in scanner.walk(root, *bounds):
             seen.add(entry.path)
             if len(seen) % 1000 == 0:
                 yield Progress(Phase.SCAN, done=len(seen), message="Looking for photos…")

@@ -1,6 +1,7 @@
 """Walks the photo folders. Paths are bytes end to end so every file name round-trips."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -29,19 +30,22 @@ class Entry:
     folder: bool = False
 
 
-def walk(root: bytes, fence: Fence | None = None) -> Iterator[Entry]:
+def walk(root: bytes, fence: Fence | None = None,
+         followed: list[bytes] | None = None) -> Iterator[Entry]:
     """Every non-hidden file below `root`, following folder links the fence allows
-    (default: a fence around `root` alone), each real folder once (no loops)."""
+    (default: a fence around `root` alone), each real folder once (no loops).
+    `followed` gathers the real folders the links led to (shared between the walks of
+    one run: a folder linked from two roots is walked once)."""
     fence = fence or Fence.around([root])
+    followed = [] if followed is None else followed
     # the data folder and the system folders are never entered, however they are
     # reached (a link, a link inside a followed folder, the data folder inside a root)
-    seen = {key for key in map(_key, fence.keep_out) if key is not None}
-    followed: list[bytes] = []  # the real folders that links led to
+    seen = _keys(fence.keep_out)
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
-            key = _key(folder, strict=True)
+            key = _key(folder)
             if key in seen:  # a loop, two links to one folder, or a folder kept out
                 continue
             seen.add(key)
@@ -70,15 +74,18 @@ def walk(root: bytes, fence: Fence | None = None) -> Iterator[Entry]:
         stack.extend(reversed(subfolders))
 
 
-def _key(path: bytes, strict: bool = False) -> tuple[int, int] | None:
+def _key(path: bytes) -> tuple[int, int]:
     """A folder's identity on disk, whatever the path it is reached by."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        if strict:
-            raise
-        return None
+    st = os.stat(path)
     return st.st_dev, st.st_ino
+
+
+def _keys(folders: tuple[bytes, ...]) -> set[tuple[int, int]]:
+    keys = set()
+    for folder in folders:
+        with contextlib.suppress(OSError):  # a data folder not made yet: nothing to avoid
+            keys.add(_key(folder))
+    return keys
 
 
 def _classify(entry: os.DirEntry[bytes]) -> Entry | None | Literal[False]:

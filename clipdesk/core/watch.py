@@ -36,7 +36,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from clipdesk.core.errors import ClipdeskError, LibraryBusyError
-from clipdesk.core.scanner import is_under
+from clipdesk.core.scanner import Fence, is_under, walk
 from clipdesk.core.types import IndexSummary, Phase, Progress
 
 if TYPE_CHECKING:
@@ -185,12 +185,15 @@ class Watcher:
         roots = [r for r in self.library.roots() if os.path.isdir(r)]
         roots = [r for r in roots if not any(r != o and is_under(r, o) for o in roots)]
         home = os.fsencode(str(self.library.home))
-        handler = _Collector(self._pending, self._lock, self._wake, roots, (home,))
+        # the system's watches never follow links (or a link to / would watch the whole
+        # disk); the folders the index reaches through links are watched as themselves
+        linked = linked_folders(roots, Fence.around(self.library.roots(), home))
+        handler = _Collector(self._pending, self._lock, self._wake, roots + linked, (home,))
         observer = Observer()
         try:
-            for root in roots:
-                observer.schedule(handler, os.fsdecode(root), recursive=True,
-                                  event_filter=WATCHED_EVENTS)
+            for folder in roots + linked:
+                observer.schedule(handler, os.fsdecode(folder), recursive=True,
+                                  event_filter=WATCHED_EVENTS, follow_symlink=False)
             observer.start()
         except OSError as exc:
             self._fall_back(exc)
@@ -278,6 +281,16 @@ class Watcher:
             self._pending.paths.update(dict.fromkeys(paths or (b"",)))
             self._pending.first = self._pending.last = now
         self._wake.set()
+
+
+def linked_folders(roots: list[bytes], fence: Fence) -> list[bytes]:
+    """The real folders the index reaches through folder links below `roots` (the
+    links the fence allows: other photo folders)."""
+    followed: list[bytes] = []
+    for root in roots:
+        for _ in walk(root, fence, followed):
+            pass
+    return followed
 
 
 def _size_and_time(path: bytes) -> tuple[int, int] | None:

@@ -123,6 +123,24 @@ def test_while_another_process_indexes_it_waits_then_catches_up(watched, monkeyp
     assert len(statuses) == 2  # said once, not at every try
 
 
+def test_a_linked_photo_folder_is_watched_and_slash_and_the_data_folder_are_not(watched,
+                                                                              tmp_path):
+    lib, watcher, photos, spare, batches, statuses = watched
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (photos / "linked").symlink_to(linked)
+    (photos / "everything").symlink_to("/")
+    (photos / "data").symlink_to(lib.home)
+    watcher.start()
+    eventually(lambda: statuses == ["Watching 1 folder for changes"], "the watch, ready")
+    watched_folders = {e.watch.path for e in watcher._observer.emitters}
+    assert watched_folders == {str(photos), str(linked)}  # not /, not the data folder
+    shutil.copyfile(spare / "sunflower.jpg", linked / "sunflower.jpg")
+    eventually(lambda: "sunflower.jpg" in found(lib, "sunflower"),
+               "a photo copied into the linked folder")
+    assert lib.status().photos == 3
+
+
 class NoWatchesLeft:
     """An Observer on a system whose inotify watch limit is reached."""
 
