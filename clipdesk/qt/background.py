@@ -166,6 +166,10 @@ class BackgroundWork(QObject):
                        plural(s.problems, "problem") if s.problems else ""]
             text = (f"Library updated in {s.seconds:.0f} s: "
                     f"{', '.join(c for c in changes if c)}; {plural(s.photos, 'photo')} in all.")
+        if s is not None and s.unavailable:  # an unplugged drive outranks "up to date"
+            more = len(s.unavailable) - 1
+            text = s.unavailable[0][:1].upper() + s.unavailable[0][1:] + (
+                f" (and {plural(more, 'other folder')}: see Problems)" if more else "")
         again = self._again
         self._index_ended(text)
         self.indexed.emit()
