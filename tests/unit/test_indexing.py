@@ -90,6 +90,36 @@ def test_an_unplugged_folder_keeps_its_photos(kit, tmp_path):
     assert (summary.removed, summary.photos) == (0, 3)
 
 
+def test_a_linked_folder_whose_drive_is_gone_keeps_its_photos(kit, tmp_path):
+    """A link in the library to a folder on another drive: unplugged, the link is
+    broken, and its photos stay (a problem, said once, retried); plugged in, all is back."""
+    drive = tmp_path / "drive"
+    jpeg(drive / "a.jpg", COLOURS[0])
+    jpeg(drive / "b.jpg", COLOURS[1])
+    (kit.root / "usb").symlink_to(drive)
+    assert run(kit, roots=[str(kit.root)]).photos == 2
+    drive.rename(tmp_path / "unplugged")
+    summary = run(kit)
+    assert (summary.removed, summary.photos, summary.problems) == (0, 2, 1)
+    assert summary.unavailable == (f"folder {kit.root / 'usb'} is not available (broken "
+                                   "symbolic link): its 2 photos are kept; it is looked at "
+                                   "again on the next run",)
+    (tmp_path / "unplugged").rename(drive)
+    summary = run(kit)
+    assert (summary.removed, summary.embedded, summary.photos, summary.problems,
+            summary.unavailable) == (0, 0, 2, 0, ())
+    assert kit.catalog.problems() == []
+
+
+def test_the_data_folder_or_a_system_folder_cannot_be_a_photo_folder(kit):
+    (kit.home / "thumbs").mkdir(exist_ok=True)
+    for folder, why in ((kit.home, "data folder"), (kit.home / "thumbs", "data folder"),
+                        ("/proc", "system folder")):
+        with pytest.raises(RootError, match=why):
+            run(kit, roots=[str(folder)])
+    assert kit.catalog.roots() == [str(kit.root).encode()]
+
+
 def test_a_folder_that_is_not_there_is_refused_before_anything_is_recorded(kit, tmp_path):
     with pytest.raises(RootError, match="is not a folder"):
         run(kit, roots=[str(tmp_path / "typo")])
