@@ -345,3 +345,34 @@ def test_an_unplugged_folder_keeps_its_photos_says_so_and_is_back_when_plugged_i
     assert "0 embedded" in result.stdout and "0 removed" in result.stdout, result.stdout
     assert clipdesk(home, "problems").stdout == ""
     assert committed(home) == before
+
+
+def test_an_unmounted_drive_inside_a_photo_folder_keeps_its_photos(tmp_path, home,
+                                                                   small_disk):
+    """A drive mounted on a folder of the library (here `small-disk`, beside the data
+    folder, which is not indexed): unmounted, its folder is there but empty; its photos
+    are kept and said, not removed as if a person had emptied the folder."""
+    few_photos(tmp_path / "local", 2, seed=0)
+    few_photos(small_disk / "card", 3, seed=10)
+    card = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in (small_disk / "card").iterdir()}
+    assert clipdesk(home, *index_cmd(tmp_path)).returncode == 0
+    before = committed(home)
+    assert len(before) == 5
+    subprocess.run(["umount", str(small_disk)], check=True)
+    result = clipdesk(home, "index")
+    assert result.returncode == 0, result.stderr
+    assert committed(home) == before, "the unmounted drive's photos were removed"
+    assert result.stderr.strip() == (
+        f"clipdesk: folder {small_disk} is not available (its drive is not mounted): its 3 "
+        "photos are kept; it is looked at again on the next run")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small_disk)],
+                   check=True)  # mounted again
+    (small_disk / "card").mkdir()
+    for name, (data, mtime_ns) in card.items():
+        (small_disk / "card" / name).write_bytes(data)
+        os.utime(small_disk / "card" / name, ns=(mtime_ns, mtime_ns))
+    result = clipdesk(home, "index")
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert "0 embedded" in result.stdout and "0 removed" in result.stdout, result.stdout
+    assert clipdesk(home, "problems").stdout == ""

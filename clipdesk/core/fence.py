@@ -31,11 +31,13 @@ class Fence:
 
     roots: tuple[bytes, ...]
     keep_out: tuple[bytes, ...] = SYSTEM_FOLDERS
+    mounts: frozenset[bytes] = frozenset()  # mount points seen before (paths as walked)
 
     @classmethod
-    def around(cls, roots: Iterable[bytes], home: bytes | None = None) -> Fence:
+    def around(cls, roots: Iterable[bytes], home: bytes | None = None,
+               mounts: frozenset[bytes] = frozenset()) -> Fence:
         data = () if home is None else (real(home),)
-        return cls(tuple(real(r) for r in roots), data + SYSTEM_FOLDERS)
+        return cls(tuple(real(r) for r in roots), data + SYSTEM_FOLDERS, mounts)
 
     def refuses_root(self, root: bytes) -> str | None:
         """Why `root` cannot be a photo folder, or None."""

@@ -58,7 +58,8 @@ class Indexer:
         started = time.monotonic()
         target = self._target(model)
         root_list = self._resolve_roots(roots)
-        fence = scanner.Fence.around(self.catalog.roots(), os.fsencode(str(self.home)))
+        fence = scanner.Fence.around(self.catalog.roots(), os.fsencode(str(self.home)),
+                                     self.settings.mounts)
 
         yield Progress(Phase.SCAN, message="Looking for photos…")
         jobs: list[Queued] = []
@@ -66,10 +67,13 @@ class Indexer:
         problems: list[scanner.Entry] = []
         stats = dict.fromkeys(STATS, 0)
         unavailable: list[str] = []  # one line per folder not there: its photos are kept
-        followed: list[bytes] = []  # folders reached through links, walked once in all
+        reached = scanner.Reached()
         for root in root_list:
-            yield from self._scan_root(root, (fence, followed), target, jobs, removed,
+            yield from self._scan_root(root, (fence, reached), target, jobs, removed,
                                        problems, stats, unavailable)
+        mounts = (fence.mounts - set(reached.unmounts)) | set(reached.mounts)
+        if mounts != fence.mounts:
+            self.settings.mounts = mounts
         jobs.extend(self._needs_embedding(target, jobs))
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
@@ -145,7 +149,7 @@ class Indexer:
         return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)
                 and not fence.refuses_root(r)]
 
-    def _scan_root(self, root: bytes, bounds: tuple[scanner.Fence, list[bytes]], target: str,
+    def _scan_root(self, root: bytes, bounds: tuple[scanner.Fence, scanner.Reached], target: str,
                    jobs: list[Queued],
                    removed: list[bytes], problems: list[scanner.Entry], stats: dict[str, int],
                    unavailable: list[str]) -> Iterator[Progress]:

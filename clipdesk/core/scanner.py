@@ -6,14 +6,15 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from clipdesk.core.fence import Fence, is_under
 
-__all__ = ["BROKEN_LINK", "Entry", "Fence", "is_under", "walk"]  # is_under: as always
+__all__ = ["BROKEN_LINK", "Entry", "Fence", "Reached", "is_under", "walk"]  # is_under: as always
 
 BROKEN_LINK = "broken symbolic link"
+NOT_MOUNTED = "its drive is not mounted"
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,35 @@ class Entry:
     folder: bool = False
 
 
+@dataclass
+class Reached:
+    """What one run's walks met on the way (shared between the walks of one run)."""
+
+    # the real folders that links led to: a folder linked from two roots is walked once
+    followed: list[bytes] = field(default_factory=list)
+    # mount points (a folder on another device than the one it was reached from),
+    # mounted or not, as paths walked; and mount points that now hold an ordinary folder
+    mounts: list[bytes] = field(default_factory=list)
+    unmounts: list[bytes] = field(default_factory=list)
+
+
 def walk(root: bytes, fence: Fence | None = None,
-         followed: list[bytes] | None = None) -> Iterator[Entry]:
+         reached: Reached | None = None) -> Iterator[Entry]:
     """Every non-hidden file below `root`, following folder links the fence allows
-    (default: a fence around `root` alone), each real folder once (no loops).
-    `followed` gathers the real folders the links led to (shared between the walks of
-    one run: a folder linked from two roots is walked once)."""
+    (default: a fence around `root` alone), each real folder once (no loops). A
+    mount point of an earlier run found empty on its parent's device (the drive is not
+    mounted) is a folder that cannot be listed, not a folder emptied."""
     fence = fence or Fence.around([root])
-    followed = [] if followed is None else followed
+    reached = reached or Reached()
     # the data folder and the system folders are never entered, however they are
     # reached (a link, a link inside a followed folder, the data folder inside a root)
     seen = _keys(fence.keep_out)
-    stack = [root]
+    stack = [(root, _device(os.path.dirname(root)))]
     while stack:
-        folder = stack.pop()
+        folder, parent = stack.pop()
         try:
-            key = _key(folder)
+            st = os.stat(folder)
+            key = st.st_dev, st.st_ino
             if key in seen:  # a loop, two links to one folder, or a folder kept out
                 continue
             seen.add(key)
@@ -55,6 +69,14 @@ def walk(root: bytes, fence: Fence | None = None,
             yield Entry(folder, -1, -1, f"cannot open folder: {_reason(exc)}",
                         transient=True, folder=True)
             continue
+        if folder in fence.mounts and st.st_dev == parent:
+            if not entries:
+                reached.mounts.append(folder)
+                yield Entry(folder, -1, -1, NOT_MOUNTED, transient=True, folder=True)
+                continue
+            reached.unmounts.append(folder)  # an ordinary folder now
+        elif st.st_dev != parent:
+            reached.mounts.append(folder)
         subfolders = []
         for entry in entries:
             if entry.name.startswith(b"."):
@@ -62,29 +84,31 @@ def walk(root: bytes, fence: Fence | None = None,
             found = _classify(entry)
             if found is None and entry.is_symlink():
                 target = os.path.realpath(entry.path)
-                why = fence.refuses_link(entry.path, target, followed)
+                why = fence.refuses_link(entry.path, target, reached.followed)
                 if why:
                     found = Entry(entry.path, -1, -1, f"folder link not followed: {why}")
                 else:
-                    followed.append(target)
+                    reached.followed.append(target)
             if found is None:
                 subfolders.append(entry.path)
             elif found is not False:
                 yield found
-        stack.extend(reversed(subfolders))
+        stack.extend((path, st.st_dev) for path in reversed(subfolders))
 
 
-def _key(path: bytes) -> tuple[int, int]:
-    """A folder's identity on disk, whatever the path it is reached by."""
-    st = os.stat(path)
-    return st.st_dev, st.st_ino
+def _device(path: bytes) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
 
 
 def _keys(folders: tuple[bytes, ...]) -> set[tuple[int, int]]:
     keys = set()
     for folder in folders:
         with contextlib.suppress(OSError):  # a data folder not made yet: nothing to avoid
-            keys.add(_key(folder))
+            st = os.stat(folder)
+            keys.add((st.st_dev, st.st_ino))
     return keys
 
 

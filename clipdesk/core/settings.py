@@ -3,6 +3,8 @@ library and its backups): one typed accessor per key, the key names in one place
 View preferences (sort, thumbnail size, window layout) are the app's, in QSettings."""
 from __future__ import annotations
 
+import json
+import os
 from enum import StrEnum
 
 from clipdesk.core import nsfw, tagging
@@ -18,6 +20,7 @@ GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were m
 GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
 KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP sidecars at once
 NSFW_THRESHOLD = "nsfw_threshold"  # open_nsfw score that flags a photo, or "off"
+MOUNTS = "mounts"  # JSON: the mount points below the roots (scanner.Reached.mounts)
 
 
 class CaptionsMode(StrEnum):
@@ -124,3 +127,14 @@ class Settings:
         if value is not None and not 0.0 < value <= 1.0:
             raise ValueError(f"the nsfw threshold is a score in (0, 1], not {value}")
         self.catalog.set_meta(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))
+
+    @property
+    def mounts(self) -> frozenset[bytes]:
+        """The folders below the roots (and the roots) that were mount points: empty and
+        unmounted, such a folder is a drive not there, not a folder emptied."""
+        stored = self.catalog.get_meta(MOUNTS)
+        return frozenset(map(os.fsencode, json.loads(stored))) if stored else frozenset()
+
+    @mounts.setter
+    def mounts(self, folders: frozenset[bytes]) -> None:
+        self.catalog.set_meta(MOUNTS, json.dumps(sorted(map(os.fsdecode, folders))))

@@ -36,7 +36,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from clipdesk.core.errors import ClipdeskError, LibraryBusyError
-from clipdesk.core.scanner import Fence, is_under, walk
+from clipdesk.core.scanner import Fence, Reached, is_under, walk
 from clipdesk.core.types import IndexSummary, Phase, Progress
 
 if TYPE_CHECKING:
@@ -286,11 +286,11 @@ class Watcher:
 def linked_folders(roots: list[bytes], fence: Fence) -> list[bytes]:
     """The real folders the index reaches through folder links below `roots` (the
     links the fence allows: other photo folders)."""
-    followed: list[bytes] = []
+    reached = Reached()
     for root in roots:
-        for _ in walk(root, fence, followed):
+        for _ in walk(root, fence, reached):
             pass
-    return followed
+    return reached.followed
 
 
 def _size_and_time(path: bytes) -> tuple[int, int] | None:

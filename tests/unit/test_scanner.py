@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clipdesk.core.scanner import Entry, Fence, is_under, walk
+from clipdesk.core.scanner import NOT_MOUNTED, Entry, Fence, Reached, is_under, walk
 
 
 def found(root: Path, home: Path | None = None) -> dict[str, Entry]:
@@ -114,3 +114,20 @@ def test_is_under_matches_whole_folder_names():
     assert is_under(b"/photos/2024/a.jpg", b"/photos")
     assert is_under(b"/photos", b"/photos/")
     assert not is_under(b"/photos-old/a.jpg", b"/photos")
+
+
+def test_a_mount_point_found_empty_is_a_drive_not_mounted_and_refilled_an_ordinary_folder(
+        tmp_path):
+    card = tmp_path / "card"  # a mount point in an earlier run (now on the root's device)
+    card.mkdir()
+    fence = Fence((os.fsencode(tmp_path),), mounts=frozenset({os.fsencode(card)}))
+    reached = Reached()
+    [entry] = walk(os.fsencode(tmp_path), fence, reached)
+    assert (entry.path, entry.problem, entry.folder, entry.transient) == (
+        os.fsencode(card), NOT_MOUNTED, True, True)
+    assert reached.mounts == [os.fsencode(card)]  # still remembered
+    (card / "new.jpg").write_bytes(b"x")  # a person's folder now: walked, and forgotten
+    reached = Reached()
+    assert [e.path for e in walk(os.fsencode(tmp_path), fence, reached)] == [
+        os.fsencode(card / "new.jpg")]
+    assert reached.unmounts == [os.fsencode(card)]
