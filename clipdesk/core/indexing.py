@@ -4,7 +4,9 @@ gone, switch models, then re-tag, back-fill quality, regroup and back up the cat
 One run at a time per library (lock.py)."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 import logging
 import os
 import time
@@ -149,9 +151,9 @@ class Indexer:
         return [r for r in stored if not any(r != o and scanner.is_under(r, o) for o in stored)
                 and not fence.refuses_root(r)]
 
-    def _scan_root(self, root: bytes, bounds: tuple[scanner.Fence, scanner.Reached], target: str,
-                   jobs: list[Queued],
-                   removed: list[bytes], problems: list[scanner.Entry], stats: dict[str, int],
+    def _scan_root(self, root: bytes, bounds: tuple[scanner.Fence, scanner.Reached],
+                   target: str, jobs: list[Queued], removed: list[bytes],
+                   problems: list[scanner.Entry], stats: dict[str, int],
                    unavailable: list[str]) -> Iterator[Progress]:
         """Sorts every file below `root` into jobs, removed paths and problems. A folder
         that cannot be listed (an unplugged drive, a mount, a permission, a link to a
@@ -160,6 +162,7 @@ class Indexer:
         has_vector = self.catalog.embedding_ids(target)
         seen: set[bytes] = set()
         unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
+        names = sorted(recorded)
         for entry in scanner.walk(root, *bounds):
             seen.add(entry.path)
             if len(seen) % 1000 == 0:
@@ -167,7 +170,7 @@ class Indexer:
             rec = recorded.get(entry.path)
             if entry.problem and (entry.folder or entry.transient
                                   or entry.problem == scanner.BROKEN_LINK):
-                entry = _kept(entry, recorded, unavailable)
+                entry = _kept(entry, recorded, names, unavailable)
                 if entry.folder:
                     unlisted.append(entry.path)
             if entry.problem:
@@ -257,20 +260,21 @@ class Indexer:
         return gone, mates
 
 
-def _kept(entry: scanner.Entry, recorded: dict[bytes, FileRecord],
+def _kept(entry: scanner.Entry, recorded: dict[bytes, FileRecord], names: list[bytes],
           unavailable: list[str]) -> scanner.Entry:
-    """A folder that cannot be listed, or a broken link where a folder of photos was:
-    the photos recorded below it are kept, retried next run, and said once."""
-    below = {r.photo_id for p, r in recorded.items()
-             if r.status == FileStatus.INDEXED and p != entry.path
-             and scanner.is_under(p, entry.path)}
+    """A folder that cannot be listed, or a broken link (or a name that cannot be looked
+    at) where a folder of photos was: the photos recorded below it are kept, it is
+    retried next run and said once. `names`: the recorded paths, sorted."""
+    prefix = entry.path + b"/"
+    below = {recorded[p].photo_id for p in itertools.takewhile(
+        lambda p: p.startswith(prefix), names[bisect.bisect_left(names, prefix):])
+        if recorded[p].status == FileStatus.INDEXED}
     if not (entry.folder or below):
-        return entry  # a broken link that never held photos: the link's own problem
-    why = entry.problem or ""
-    why = why.removeprefix("cannot open folder: ")
+        return entry  # a broken link or a file that never held photos: its own problem
+    why = (entry.problem or "").removeprefix("cannot open folder: ")
     n = len(below)
     kept = ("its photo is kept" if n == 1 else f"its {n:,} photos are kept" if n
-            else "nothing was lost")
+            else "no photo of it was indexed yet")
     unavailable.append(f"folder {os.fsdecode(entry.path)} is not available ({why}): "
                        f"{kept}; it is looked at again on the next run")
     return dataclasses.replace(entry, problem=f"folder not available ({why}): {kept}",

@@ -84,11 +84,9 @@ def walk(root: bytes, fence: Fence | None = None,
             found = _classify(entry)
             if found is None and entry.is_symlink():
                 target = os.path.realpath(entry.path)
-                why = fence.refuses_link(entry.path, target, reached.followed)
-                if why:
-                    found = Entry(entry.path, -1, -1, f"folder link not followed: {why}")
-                else:
-                    reached.followed.append(target)
+                if fence.refuses_link(entry.path, target, reached.followed):
+                    continue  # not a photo folder of its own: passed over, as hidden files
+                reached.followed.append(target)
             if found is None:
                 subfolders.append(entry.path)
             elif found is not False:
