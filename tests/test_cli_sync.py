@@ -148,3 +148,31 @@ def test_watch_prints_a_line_per_batch_and_search_follows(library, tmp_path):
             proc.kill()
             proc.wait()
     assert "Traceback" not in "".join(list(err.queue))
+
+
+def test_watch_says_once_that_a_folder_is_not_available(library, tmp_path):
+    home, photos = library
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    render("purple", "square", "black", (640, 480), seed=9).save(drive / "purple.jpg")
+    assert run_cli("--home", str(home), "index", str(drive)).rc == 0
+    drive.rename(tmp_path / "unplugged")
+    proc = subprocess.Popen([sys.executable, "-m", "clipdesk", "--home", str(home), "watch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=ENV, cwd=REPO)
+    try:
+        out, err = lines_of(proc.stdout), lines_of(proc.stderr)
+        assert "-> 5 photos" in next_line(out, 120)  # the catch-up run: the unplugged one kept
+        assert next_line(err, 120).strip() == (
+            f"clipdesk: folder {drive} is not available (No such file or directory): its "
+            "photo is kept; it is looked at again on the next run")
+        assert "Watching 1 folder" in next_line(err, 120)
+        render("red", "square", "black", (640, 480), seed=8).save(photos / "new.jpg")
+        assert "1 new" in next_line(out, 10)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not any("not available" in line for line in err.queue)  # once, not every run

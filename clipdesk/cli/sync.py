@@ -53,10 +53,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"clipdesk: {text}", file=sys.stderr, flush=True)
 
     runs = 0
+    unavailable: set[str] = set()  # folders not there: said when first seen, not every run
 
     def ran(batch: Batch) -> None:
-        nonlocal runs
+        nonlocal runs, unavailable
         runs += 1
+        if batch.summary is not None:
+            for text in batch.summary.unavailable:
+                if text not in unavailable:
+                    said(text)
+            unavailable = set(batch.summary.unavailable)
         line = batch_line(batch.summary, len(batch.paths), batch.seconds)
         if not line and runs == 1 and batch.summary is not None:  # the catch-up run
             line = f"up to date: {plural(batch.summary.photos, 'photo')}"
