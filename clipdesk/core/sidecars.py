@@ -8,7 +8,7 @@ out in another tool is removed here too; a caption becomes the photo's caption u
 person wrote one in clipdesk, and Rating -1 a reject. A person's keywords taken out in
 another tool are not taken off in clipdesk: a manual tag does not remember whether it
 came from a sidecar. A sidecar that is a symlink, a FIFO or read-only is left alone and
-said (SidecarSummary.left_alone; read back: a problem of that file in the catalog).
+said (SidecarSummary.left_alone; when reading, a symlink is a problem of that file).
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Sidecars:
                     changed = xmp.write(path, tags, removed, caption, photo_id in rejected,
                                         auto)
                 except xmp.LeftAlone as exc:
-                    left_alone.append(Problem(xmp.sidecar_path(path), FileStatus.SKIPPED,
+                    left_alone.append(Problem(xmp.sidecar_path(path), FileStatus.ERROR,
                                               str(exc)))
                     continue
                 except xmp.SidecarError as exc:
@@ -129,12 +129,14 @@ class Sidecars:
                 changed += 1
             else:
                 unchanged += 1
-        self._record(failed + left_alone)
+        self._record(left_alone)  # a sidecar that would not parse is logged, as before
         return SidecarSummary(changed, unchanged, tuple(failed), tuple(left_alone))
 
     def _record(self, problems: list[Problem]) -> None:
-        """Sidecars that could not be taken in show among the library's problems (until
-        the file changes, as a damaged photo does)."""
+        """Sidecars left alone (a symlink) show among the library's problems, until the
+        file changes, as a damaged photo does: its keywords were not taken in."""
+        if not problems:
+            return
         with self.catalog.transaction() as db:
             for problem in problems:
                 try:  # the scanner's view: a link's target (a pipe or a dangling link
