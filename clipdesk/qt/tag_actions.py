@@ -94,11 +94,13 @@ class TagActions:
         left = f", {len(summary.left_alone):,} left alone" if summary.left_alone else ""
         w.status_text.setText(f"{plural(summary.written, 'XMP sidecar')} written, "
                               f"{summary.unchanged:,} already up to date{left}.")
-        if summary.failed or summary.left_alone:  # each reason names its sidecar
+        said = [p.reason for p in summary.failed + summary.left_alone]  # each names its file
+        if len(said) == 1:
+            w.dialogs.show_error(ClipdeskError(said[0]))
+        elif said:  # the box shows the first line; the list is in its details
             w.dialogs.show_error(ClipdeskError(
-                f"{plural(len(summary.failed) + len(summary.left_alone), 'sidecar')} "
-                "not written (the others were):\n"
-                + "\n".join(p.reason for p in summary.failed + summary.left_alone)))
+                f"{plural(len(said), 'sidecar')} not written (the others were): see the "
+                "details.\n" + "\n".join(said)))
 
     # -- teaching a tag ------------------------------------------------------------------
 
