@@ -7,6 +7,7 @@ import os
 import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -18,7 +19,8 @@ from clipdesk.core import xmp
 from clipdesk.core.library import Library
 from tests.conftest import REPO, TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import render
-from tests.unit.test_xmp import DIGIKAM, others
+from tests.test_faults import NO_DAC_OVERRIDE
+from tests.unit.test_xmp import DIGIKAM, digest, others
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
 
@@ -52,7 +54,8 @@ def test_xmp_writes_the_chosen_photos_and_keeps_digikams_fields(library):
                       "--json")
     assert result.returncode == 0, result.stderr
     # red's sidecar already has its tags (read from it on index); green gets one
-    assert json.loads(result.stdout) == {"written": 1, "unchanged": 1, "failed": []}
+    assert json.loads(result.stdout) == {"written": 1, "unchanged": 1, "failed": [],
+                                         "left_alone": []}
     assert xmp.read(os.fsencode(photos / "green.jpg.xmp")).keywords == ("picnic",)
     assert not (photos / "blue.jpg.xmp").exists()  # not asked for (and nothing to say)
     result = clipdesk(home, "xmp", "--all", "--include-auto")
@@ -101,6 +104,107 @@ def test_an_edit_whose_kept_sidecar_cannot_be_written_is_saved_and_says_so(libra
     lib.close()
     assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).rating == -1  # the other one written
     assert (photos / "green.jpg.xmp").read_text() == "<x:xmpmeta><rdf:RDF>cut short"
+
+
+OUTSIDE_XMP = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag><rdf:li>Classified</rdf:li>
+</rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_xmp_all_leaves_a_fifo_and_a_symlinked_sidecar_alone_and_says_so(library, tmp_path):
+    home, photos = library
+    os.mkfifo(photos / "green.jpg.xmp")  # would block a reader forever
+    outside = tmp_path / "elsewhere.xmp"  # a file outside the library, behind a link
+    outside.write_text(OUTSIDE_XMP)
+    before = digest(outside)
+    (photos / "blue.jpg.xmp").symlink_to(outside)
+    try:
+        result = subprocess.run([sys.executable, "-m", "clipdesk", "--home", str(home), "xmp",
+                                 "--all", "--include-auto"], capture_output=True, text=True,
+                                env=ENV, cwd=REPO, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`clipdesk xmp --all` hung on a FIFO named like a sidecar")
+    assert result.returncode == 0, result.stderr
+    said = result.stderr.splitlines()
+    assert said == [
+        f"clipdesk: {photos / 'blue.jpg.xmp'}: a symbolic link, not a regular file; clipdesk "
+        "reads and writes only regular sidecar files, so it was left alone",
+        f"clipdesk: {photos / 'green.jpg.xmp'}: a pipe, not a regular file; clipdesk "
+        "reads and writes only regular sidecar files, so it was left alone"]
+    assert "2 left alone, 0 failed" in result.stdout
+    assert (photos / "blue.jpg.xmp").is_symlink() and digest(outside) == before
+    assert stat.S_ISFIFO(os.lstat(photos / "green.jpg.xmp").st_mode)
+    assert xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords  # the rest went on
+
+    # the next index: the outside file's keywords are not taken as a person's tags, and
+    # the link is one of the library's problems
+    assert run_cli("--home", str(home), "index").rc == 0
+    lib = Library(home)
+    try:
+        assert "classified" not in {t for t, _, _ in lib.tags(photos / "blue.jpg")}
+        problems = {os.fsdecode(p.path): p.reason for p in lib.problems()}
+    finally:
+        lib.close()
+    assert "a symbolic link" in problems[str(photos / "blue.jpg.xmp")]
+
+
+def test_xmp_leaves_a_read_only_sidecar_unchanged_and_says_so(library):
+    home, photos = library
+    lib = Library(home)
+    for name in ("red.jpg", "green.jpg"):
+        lib.set_tag(photos / name, "picnic")
+    lib.close()
+    sidecar = photos / "red.jpg.xmp"  # digiKam's, made read-only by its owner
+    sidecar.chmod(0o444)
+    before = sidecar.read_bytes()
+    # as root without the override of file modes (CI runs as root, which ignores them)
+    result = subprocess.run([*NO_DAC_OVERRIDE, sys.executable, "-m", "clipdesk", "--home",
+                             str(home), "xmp", "--all"], capture_output=True, text=True,
+                            env=ENV, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"clipdesk: {sidecar}: read-only, so it was left alone (make it writable to have "
+        "clipdesk write it)"]
+    assert result.stdout.startswith("Wrote 1 sidecar (") and "1 left alone" in result.stdout
+    assert sidecar.read_bytes() == before
+    assert "picnic" in xmp.read(os.fsencode(photos / "green.jpg.xmp")).keywords
+
+
+def killed_at_rename(home: Path, *args: str) -> None:
+    """Run `clipdesk ARGS`, SIGKILLed by the kernel (strace's fault injection) at its first
+    rename: a sidecar's temp file is written and fsynced, not yet renamed into place."""
+    result = subprocess.run(
+        ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2",
+         "-e", "inject=rename,renameat,renameat2:signal=KILL", sys.executable, "-m",
+         "clipdesk", "--home", str(home), *args], capture_output=True, text=True,
+        env={**ENV, "PYTHONDONTWRITEBYTECODE": "1"}, cwd=REPO, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr  # strace dies as it did
+
+
+def temp_files(photos: Path) -> list[str]:
+    return sorted(p.name for p in photos.iterdir() if p.name.endswith(".xmp.tmp"))
+
+
+def test_temp_files_of_a_killed_xmp_run_are_cleaned_by_the_next_run(library):
+    home, photos = library
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        # another clipdesk writing a sidecar right now: its temp file must stay
+        concurrent = photos / f".clipdesk-{live.pid}-a1b2c3d4.xmp.tmp"
+        concurrent.write_bytes(b"<x:xmpmeta")
+        for then in (("index",), ("xmp", "--all")):
+            killed_at_rename(home, "xmp", "--all", "--include-auto")
+            left = temp_files(photos)
+            assert len(left) == 2, left  # the killed write's, and the live one
+            result = subprocess.run([sys.executable, "-m", "clipdesk", "--home", str(home),
+                                     *then], capture_output=True, text=True, env=ENV,
+                                    cwd=REPO, timeout=300)
+            assert result.returncode == 0, result.stderr
+            assert temp_files(photos) == [concurrent.name], then
+    finally:
+        live.kill()
+        live.wait()
 
 
 def lines_of(stream) -> queue.Queue[str]:

@@ -36,13 +36,16 @@ def cmd_xmp(args: argparse.Namespace) -> int:
         summary = lib.write_sidecars(None if args.all else args.paths, args.include_auto)
     if args.json:
         print_json({"written": summary.written, "unchanged": summary.unchanged,
-                    "failed": [{"path": os.fsdecode(p.path), "reason": p.reason}
-                               for p in summary.failed]})
+                    **{key: [{"path": os.fsdecode(p.path), "reason": p.reason} for p in ps]
+                       for key, ps in (("failed", summary.failed),
+                                       ("left_alone", summary.left_alone))}})
     else:
-        for problem in summary.failed:
+        for problem in summary.failed + summary.left_alone:
             print(f"clipdesk: {problem.reason}", file=sys.stderr)
+        left = f"{len(summary.left_alone):,} left alone, " if summary.left_alone else ""
         print(f"Wrote {plural(summary.written, 'sidecar')} ({summary.unchanged:,} already "
-              f"up to date, {len(summary.failed):,} failed)")
+              f"up to date, {left}{len(summary.failed):,} failed)")
+    # a sidecar left alone (a link, a pipe, read-only) is the rule followed, not a failure
     return 1 if summary.failed else 0
 
 

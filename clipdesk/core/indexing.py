@@ -42,7 +42,7 @@ class Indexer:
                  tags: Tags, grouping: Grouping, sidecars: Sidecars | None = None) -> None:
         self.home, self.catalog, self.settings, self.store = home, catalog, settings, store
         self.tags, self.grouping = tags, grouping
-        self.sidecars = sidecars or Sidecars(catalog)
+        self.sidecars = sidecars or Sidecars(catalog, home)
 
     def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
               wait: bool = False) -> ProgressJob:
@@ -99,6 +99,7 @@ class Indexer:
         if jobs:  # tags set in digiKam & co: new photos' sidecars, changed sidecars
             yield Progress(Phase.SIDECARS, message="Reading XMP sidecars…")
             self.sidecars.read(job.path for job, _ in jobs)
+        self.sidecars.clean_after_killed_runs()  # temp files of a killed `xmp` run
         if not switching:
             self.store.delete(removed_ids)
         if switching and not self.catalog.files_missing_embedding(target):

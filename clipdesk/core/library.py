@@ -58,7 +58,7 @@ class Library:
         self.captioning = Captioning(self.catalog, self.settings, self.photos)
         self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
                                  self.searching)
-        self.sidecars = Sidecars(self.catalog)
+        self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
                                self.tagging, self.grouping, self.sidecars)
         # where a warning about work that was done goes (an edit's XMP sidecar not
@@ -308,7 +308,8 @@ class Library:
         """After a person's edit: their sidecars, when the library keeps them written. A
         sidecar that cannot be written is said (self.warn); the edit is in the catalog."""
         if self.settings.keep_sidecars:
-            for problem in self.sidecars.write(photo_ids).failed:
+            summary = self.sidecars.write(photo_ids)
+            for problem in summary.failed + summary.left_alone:
                 self.warn(f"saved, but the XMP sidecar was not written: {problem.reason}")
 
     def read_sidecars(self, paths: Iterable[PathArg]) -> SidecarSummary:

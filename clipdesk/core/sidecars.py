@@ -1,19 +1,24 @@
 """Sidecars: a photo's tags, caption and reject written to its XMP sidecars (xmp.py holds
 the format), and the keywords other tools wrote there read back as a person's tags.
 
-What a person decided is written; what a model guessed only when asked (include_auto).
-Read back: keywords become manual tags (a removal made in clipdesk stands), a caption
-becomes the photo's caption unless a person wrote one in clipdesk, and Rating -1 a reject.
-Keywords taken out in another tool are not taken off in clipdesk: a manual tag does not
-remember whether it came from a sidecar.
+What a person decided is written; what a model guessed only when asked (include_auto),
+marked as automatic in the sidecar. Read back: keywords become manual tags (a removal
+made in clipdesk stands) except those marked automatic; an automatic one a person took
+out in another tool is removed here too; a caption becomes the photo's caption unless a
+person wrote one in clipdesk, and Rating -1 a reject. A person's keywords taken out in
+another tool are not taken off in clipdesk: a manual tag does not remember whether it
+came from a sidecar. A sidecar that is a symlink, a FIFO or read-only is left alone and
+said (SidecarSummary.left_alone; when reading, a symlink is a problem of that file).
 """
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable
+from pathlib import Path
 
-from clipdesk.core import xmp
+from clipdesk.core import sidecar_files, xmp
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.tags_service import tag_name
@@ -25,8 +30,9 @@ MANUAL = "manual"  # catalog: a person's tag or caption
 
 
 class Sidecars:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, home: Path | None = None) -> None:
         self.catalog = catalog
+        self.home = home  # where a run that writes sidecars leaves its marker
 
     # -- writing ----------------------------------------------------------------------
 
@@ -35,26 +41,52 @@ class Sidecars:
         """Merge each photo's tags, caption and reject into the sidecar of each of its
         files (all photos when None). A sidecar that cannot be read or written is listed
         in the summary; the others are written."""
+        self.clean_after_killed_runs()
+        with sidecar_files.running(self.home):
+            return self._write(photo_ids, include_auto)
+
+    def _write(self, photo_ids: Iterable[int] | None, include_auto: bool) -> SidecarSummary:
         rejected = self.catalog.rejected_ids()
         written = unchanged = 0
         failed: list[Problem] = []
+        left_alone: list[Problem] = []
+        cleaned: set[bytes] = set()
         for photo_id, paths in self.catalog.indexed_paths(photo_ids).items():
-            tags, removed = self._tags(photo_id, include_auto)
+            tags, removed, auto = self._tags(photo_id, include_auto)
             text, by = self.catalog.caption(photo_id)
             caption = text if by == MANUAL or include_auto else None
             for path in paths:
+                folder = os.path.dirname(path)
+                if folder not in cleaned:  # what a killed run left in a folder we write to
+                    cleaned.add(folder)
+                    sidecar_files.clean_folder(folder)
                 try:
-                    changed = xmp.write(path, tags, removed, caption, photo_id in rejected)
+                    changed = xmp.write(path, tags, removed, caption, photo_id in rejected,
+                                        auto)
+                except xmp.LeftAlone as exc:
+                    left_alone.append(Problem(xmp.sidecar_path(path), FileStatus.ERROR,
+                                              str(exc)))
+                    continue
                 except xmp.SidecarError as exc:
                     failed.append(Problem(xmp.sidecar_path(path), FileStatus.ERROR, str(exc)))
                     continue
                 written += changed
                 unchanged += not changed
-        return SidecarSummary(written, unchanged, tuple(failed))
+        return SidecarSummary(written, unchanged, tuple(failed), tuple(left_alone))
 
-    def _tags(self, photo_id: int, include_auto: bool) -> tuple[list[str], list[str]]:
-        """(tags to write, tags a person took off). Sensitive flags are never written."""
-        tags, removed = [], []
+    def clean_after_killed_runs(self) -> int:
+        """The temp files a killed run left beside the photos (index and xmp runs call
+        this; it lists the folders only when a run was killed)."""
+        def folders() -> set[bytes]:
+            return {os.path.dirname(p) for paths in self.catalog.indexed_paths().values()
+                    for p in paths}
+        return sidecar_files.clean_after_killed_runs(self.home, folders)
+
+    def _tags(self, photo_id: int, include_auto: bool
+              ) -> tuple[list[str], list[str], list[str]]:
+        """(tags to write, tags a person took off, those of the first that are automatic).
+        Sensitive flags are never written."""
+        tags, removed, auto = [], [], []
         for tag, source in self.catalog.tag_rows(photo_id):
             if ":" in tag:
                 continue
@@ -62,7 +94,9 @@ class Sidecars:
                 removed.append(tag)
             elif source == MANUAL or include_auto:
                 tags.append(tag)
-        return tags, removed
+                if source != MANUAL:
+                    auto.append(tag)
+        return tags, removed, auto
 
     # -- reading ----------------------------------------------------------------------
 
@@ -74,10 +108,11 @@ class Sidecars:
             photo = xmp.photo_of(path)
             if photo is not None:
                 pairs[path] = photo
-            elif os.path.isfile(xmp.sidecar_path(path)):
+            elif os.path.lexists(xmp.sidecar_path(path)):  # a link or FIFO: said below
                 pairs[xmp.sidecar_path(path)] = path
         changed = unchanged = 0
         failed: list[Problem] = []
+        left_alone: list[Problem] = []
         rejected = self.catalog.rejected_ids() if pairs else set()
         for sidecar, photo in sorted(pairs.items()):
             photo_id, status = self.catalog.photo_for_path(photo)
@@ -87,22 +122,41 @@ class Sidecars:
                 found = xmp.read(sidecar)
             except xmp.SidecarError as exc:
                 log.warning("%s", exc)
-                failed.append(Problem(sidecar, FileStatus.ERROR, str(exc)))
+                said = left_alone if isinstance(exc, xmp.LeftAlone) else failed
+                said.append(Problem(sidecar, FileStatus.ERROR, str(exc)))
                 continue
             if self._take(photo_id, found, photo_id in rejected):
                 changed += 1
             else:
                 unchanged += 1
-        return SidecarSummary(changed, unchanged, tuple(failed))
+        self._record(left_alone)  # a sidecar that would not parse is logged, as before
+        return SidecarSummary(changed, unchanged, tuple(failed), tuple(left_alone))
+
+    def _record(self, problems: list[Problem]) -> None:
+        """Sidecars left alone (a symlink) show among the library's problems, until the
+        file changes, as a damaged photo does: its keywords were not taken in."""
+        if not problems:
+            return
+        with self.catalog.transaction() as db:
+            for problem in problems:
+                try:  # the scanner's view: a link's target (a pipe or a dangling link
+                    st = os.stat(problem.path)  # is the scanner's problem already)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                self.catalog.put_file(db, problem.path, st.st_size, st.st_mtime_ns,
+                                      FileStatus.ERROR, reason=problem.reason)
 
     def _take(self, photo_id: int, found: xmp.Sidecar, rejected: bool) -> bool:
-        names = []
-        for keyword in found.keywords:
-            try:
-                names.append(tag_name(keyword))
-            except ClipdeskError:
-                log.info("keyword %r is not a tag name here; left out", keyword)
+        auto = {k.casefold() for k in found.auto}
+        names = _tag_names(k for k in found.keywords if k.casefold() not in auto)
         changed = self.catalog.add_person_tags([(photo_id, n) for n in names]) > 0
+        sources = dict(self.catalog.tag_rows(photo_id))
+        for name in _tag_names(found.auto_removed):  # clipdesk's guess, taken out elsewhere
+            if sources.get(name) in (None, "auto"):
+                self.catalog.set_tag(photo_id, name, on=False)
+                changed = True
         text, by = self.catalog.caption(photo_id)
         caption = " ".join((found.caption or "").split())
         if caption and by != MANUAL and caption != text:
@@ -112,3 +166,13 @@ class Sidecars:
             self.catalog.set_rejected([photo_id], True)
             changed = True
         return changed
+
+
+def _tag_names(keywords: Iterable[str]) -> list[str]:
+    names = []
+    for keyword in keywords:
+        try:
+            names.append(tag_name(keyword))
+        except ClipdeskError:
+            log.info("keyword %r is not a tag name here; left out", keyword)
+    return names

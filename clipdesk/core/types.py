@@ -112,11 +112,13 @@ class Progress:
 @dataclass(frozen=True)
 class SidecarSummary:
     """Writing or reading XMP sidecars: how many files changed, how many already agreed,
-    and the sidecars that could not be read or written (the rest went on)."""
+    the sidecars that could not be read or written (the rest went on), and those left
+    alone on purpose (a symlink, a FIFO, a read-only file)."""
 
     written: int = 0  # sidecars written, or photos whose tags / caption a sidecar changed
     unchanged: int = 0
     failed: tuple[Problem, ...] = ()
+    left_alone: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ already has them (digiKam reads TagsList before dc:subject); the caption to
 dc:description (rdf:Alt, x-default); a reject to xmp:Rating -1. A sidecar that exists is
 merged: every other property, namespace and attribute another tool wrote is kept, and
 the file is replaced atomically. Sidecars are untrusted input: parsed with defusedxml
-(no DTDs, no entities) and read up to MAX_BYTES.
+(no DTDs, no entities); sidecar_files.py opens (only regular files) and replaces them.
+Keywords clipdesk wrote as automatic are listed in clipdesk:AutoKeywords too, so reading
+them back keeps them automatic while other tools show them as plain keywords.
 """
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Sequence
@@ -23,7 +24,10 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
-from clipdesk.core.errors import ClipdeskError
+from clipdesk.core import sidecar_files
+from clipdesk.core.sidecar_files import LeftAlone, SidecarError
+
+__all__ = ["LeftAlone", "Sidecar", "SidecarError", "photo_of", "read", "sidecar_path", "write"]
 
 SUFFIX = b".xmp"
 MAX_BYTES = 32 << 20  # darktable histories run to a few MB; more is not a sidecar
@@ -39,6 +43,7 @@ NS = {
     "digiKam": "http://www.digikam.org/ns/1.0/",
     "MicrosoftPhoto": "http://ns.microsoft.com/photo/1.0/",
     "mediapro": "http://ns.iview-multimedia.com/mediapro/1.0/",
+    "clipdesk": "http://ns.clipdesk.org/xmp/1.0/",
 }
 
 
@@ -50,6 +55,7 @@ SUBJECT = _q("dc", "subject")
 DESCRIPTION = _q("dc", "description")
 RATING = _q("xmp", "Rating")
 HIERARCHICAL = _q("lr", "hierarchicalSubject")
+AUTO = _q("clipdesk", "AutoKeywords")  # the keywords clipdesk wrote as its own guesses
 # hierarchical keyword lists other tools keep in step with dc:subject: (name, separator)
 MIRRORS = ((HIERARCHICAL, "|"), (_q("digiKam", "TagsList"), "/"),
            (_q("MicrosoftPhoto", "LastKeywordXMP"), "/"), (_q("mediapro", "CatalogSets"), "|"))
@@ -62,10 +68,6 @@ _HEAD = re.compile(rb"\A(\s*<\?xml[^>]*\?>)?(\s*<\?xpacket begin[^>]*\?>)?")
 _TAIL = re.compile(rb"<\?xpacket end[^>]*\?>\s*\Z")
 _NEW_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>'
 _prefix_lock = threading.Lock()  # ElementTree's prefix map is process-wide
-
-
-class SidecarError(ClipdeskError):
-    """One sidecar cannot be read or written; the message names the file."""
 
 
 def sidecar_path(photo: bytes) -> bytes:
@@ -83,11 +85,15 @@ def photo_of(sidecar: bytes) -> bytes | None:
 @dataclass(frozen=True)
 class Sidecar:
     """What a sidecar says about a photo: keywords (leaf names, as written, a tool's own
-    tags left out), the caption (x-default) and the rating (-1: rejected)."""
+    tags left out), the caption (x-default) and the rating (-1: rejected). Of the
+    keywords, `auto` are those clipdesk wrote as automatic; `auto_removed` are automatic
+    ones it wrote that are gone from the keywords (a person took them out elsewhere)."""
 
     keywords: tuple[str, ...] = ()
     caption: str | None = None
     rating: int | None = None
+    auto: tuple[str, ...] = ()
+    auto_removed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -96,27 +102,45 @@ class _Packet:
     prefixes: dict[str, str]  # prefix -> namespace, as the file declared them
     head: bytes
     tail: bytes
+    mode: int  # the permission bits a replacement gets
+    writable: bool = True  # False: a read-only sidecar, left as it is
 
 
 def read(path: bytes) -> Sidecar:
     """The keywords, caption and rating of the sidecar at `path` (SidecarError if it
     cannot be read or is not XMP)."""
     descs = _descriptions(_load(path, must_exist=True).root)
-    return Sidecar(keywords=tuple(_keywords(descs)), caption=_alt_default(descs, DESCRIPTION),
-                   rating=_rating(descs))
+    keywords = _keywords(descs)
+    present = {k.casefold() for k in keywords}
+    marked = _items(descs, AUTO) or []
+    auto = {k.casefold() for k in marked}
+    return Sidecar(keywords=tuple(keywords), caption=_alt_default(descs, DESCRIPTION),
+                   rating=_rating(descs), auto=tuple(k for k in keywords if k.casefold() in auto),
+                   auto_removed=tuple(k for k in marked if k.casefold() not in present))
 
 
 def write(photo: bytes, tags: Sequence[str], removed: Collection[str] = (),
-          caption: str | None = None, rejected: bool = False) -> bool:
+          caption: str | None = None, rejected: bool = False,
+          auto: Collection[str] = ()) -> bool:
     """Merge `tags` (added where missing), `removed` (taken out, any case), the caption
-    (when given) and the reject into the photo's sidecar, creating it if needed. The
-    photo is never opened. Returns False when the sidecar already said all that."""
+    (when given) and the reject into the photo's sidecar, creating it if needed. Those of
+    `tags` also in `auto` are automatic: marked so, and not added again once a person
+    took them out in another tool. The photo is never opened. Returns False when the
+    sidecar already said all that; LeftAlone when it is not a regular file, or read-only."""
     path = sidecar_path(photo)
     packet = _load(path, must_exist=False)
     descs = _descriptions(packet.root)
     before = _canonical(packet.root)
     gone = {t.casefold() for t in removed}
-    _merge_keywords(descs, [t for t in tags if t.casefold() not in gone], gone)
+    marked = _items(descs, AUTO) or []
+    present = {k.casefold() for k in _keywords(descs)}
+    taken_out = {k.casefold() for k in marked} - present  # by a person, in another tool
+    automatic = {t.casefold() for t in auto}
+    tags = [t for t in tags if t.casefold() not in gone
+            and not (t.casefold() in automatic and t.casefold() in taken_out)]
+    _merge_keywords(descs, tags, gone)
+    _mark_automatic(descs, marked, [t for t in tags if t.casefold() not in present], tags,
+                    automatic)
     if caption:
         _set_alt_default(descs, DESCRIPTION, caption)
     rating = _rating(descs)
@@ -126,25 +150,39 @@ def write(photo: bytes, tags: Sequence[str], removed: Collection[str] = (),
         _set_simple(descs, RATING, "0")
     if _canonical(packet.root) == before:
         return False  # nothing new (and no empty sidecar for a photo with nothing to say)
-    _replace(path, _serialize(packet))
+    if not packet.writable:
+        raise sidecar_files.read_only(path)
+    sidecar_files.replace(path, _serialize(packet), packet.mode)
     return True
+
+
+def _mark_automatic(descs: list[ET.Element], marked: list[str], added: list[str],
+                    tags: list[str], automatic: set[str]) -> None:
+    """clipdesk:AutoKeywords: what it marked before (a keyword gone from the lists stays
+    marked: that records a person's removal elsewhere), less the tags now a person's,
+    plus the automatic tags this write `added` (one already there is someone's keyword)."""
+    person = {t.casefold() for t in tags} - automatic
+    kept = [k for k in marked if k.casefold() not in person]
+    have = {k.casefold() for k in kept}
+    new = [t for t in added if t.casefold() in automatic and t.casefold() not in have]
+    if kept + new:
+        _set_array(descs, AUTO, kept + new, "Bag")
+        return
+    desc, element = _prop(descs, AUTO)
+    if element is not None:
+        desc.remove(element)
 
 
 # -- reading ------------------------------------------------------------------------------
 
 def _load(path: bytes, must_exist: bool) -> _Packet:
     name = os.fsdecode(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
+    existing = sidecar_files.read_regular(path, MAX_BYTES)
+    if existing is None:
         if must_exist:
-            raise SidecarError(f"{name}: no such file") from None
+            raise SidecarError(f"{name}: no such file")
         return _new_packet()
-    except OSError as exc:
-        raise SidecarError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise SidecarError(f"{name}: too large for a sidecar (over {MAX_BYTES >> 20} MB)")
+    data = existing.data
     prefixes: dict[str, str] = {}
     root: ET.Element | None = None
     try:
@@ -166,14 +204,14 @@ def _load(path: bytes, must_exist: bool) -> _Packet:
     packet_head = (head.group(2) or b"").strip() if head else b""
     declared = head is not None and head.group(1) is not None
     return _Packet(root, prefixes, b"\n".join(p for p in (_NEW_HEAD * declared, packet_head) if p),
-                   tail.group(0).strip() if tail else b"")
+                   tail.group(0).strip() if tail else b"", existing.mode, existing.writable)
 
 
 def _new_packet() -> _Packet:
     root = ET.Element(_q("x", "xmpmeta"), {_q("x", "xmptk"): "clipdesk"})
     rdf = ET.SubElement(root, _RDF)
     ET.SubElement(rdf, _DESC, {_q("rdf", "about"): ""})
-    return _Packet(root, {}, _NEW_HEAD, b"")
+    return _Packet(root, {}, _NEW_HEAD, b"", sidecar_files.new_file_mode())
 
 
 def _find_rdf(root: ET.Element) -> ET.Element | None:
@@ -336,36 +374,3 @@ def _serialize(packet: _Packet) -> bytes:
         body = ET.tostring(packet.root, encoding="unicode")
     parts = [packet.head, body.encode("utf-8"), packet.tail]
     return b"\n".join(p for p in parts if p) + b"\n"
-
-
-def _replace(path: bytes, data: bytes) -> None:
-    """Write `path` atomically: a temp file in the same folder, fsynced, renamed over it."""
-    folder = os.path.dirname(path) or b"."
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=b".clipdesk-", suffix=b".xmp.tmp", dir=folder)
-    except OSError as exc:
-        raise SidecarError(f"{os.fsdecode(path)}: cannot write: {exc.strerror or exc}") \
-            from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise SidecarError(f"{os.fsdecode(path)}: cannot write: {exc.strerror or exc}") \
-            from None
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # once, at import: os.umask is process-wide and not thread-safe

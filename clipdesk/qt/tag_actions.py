@@ -2,7 +2,6 @@
 (select photos, name the tag, then accept or reject the suggestions)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -92,13 +91,16 @@ class TagActions:
 
     def _sidecars_written(self, summary: SidecarSummary) -> None:
         w = self.window
+        left = f", {len(summary.left_alone):,} left alone" if summary.left_alone else ""
         w.status_text.setText(f"{plural(summary.written, 'XMP sidecar')} written, "
-                              f"{summary.unchanged:,} already up to date.")
-        if summary.failed:
+                              f"{summary.unchanged:,} already up to date{left}.")
+        said = [p.reason for p in summary.failed + summary.left_alone]  # each names its file
+        if len(said) == 1:
+            w.dialogs.show_error(ClipdeskError(said[0]))
+        elif said:  # the box shows the first line; the list is in its details
             w.dialogs.show_error(ClipdeskError(
-                f"{plural(len(summary.failed), 'sidecar')} could not be written (the others "
-                "were):\n" + "\n".join(f"{os.fsdecode(p.path)}: {p.reason}"
-                                       for p in summary.failed)))
+                f"{plural(len(said), 'sidecar')} not written (the others were): see the "
+                "details.\n" + "\n".join(said)))
 
     # -- teaching a tag ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from clipdesk.core import xmp
 from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, use_tiny_models
 from tests.synthetic import render
-from tests.unit.test_xmp import DARKTABLE, DIGIKAM, others
+from tests.unit.test_xmp import DARKTABLE, DIGIKAM, others, rewrite_keywords_with_libexiv2
 
 
 def index_all(lib: Library, folder: Path) -> None:
@@ -139,3 +139,29 @@ def test_kept_sidecars_follow_each_edit_at_once(library):
     lib.keep_sidecars(False)
     lib.set_tag(yellow, "later")
     assert "later" not in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
+
+
+def tag_sources(lib: Library, photos: Path) -> dict[str, dict[str, str]]:
+    return {p.name: {tag: source for tag, _, source in lib.tags(p)}
+            for p in sorted(photos.glob("*.jpg"))}
+
+
+def test_automatic_tags_written_and_read_back_stay_automatic(library):
+    lib, photos = library
+    before = tag_sources(lib, photos)
+    assert sum(s == "auto" for tags in before.values() for s in tags.values()) >= 4
+
+    assert lib.write_sidecars(include_auto=True).written == 3  # blue's sidecar is broken
+    index_all(lib, photos)  # reads back the sidecars it just wrote
+    assert tag_sources(lib, photos) == before  # no guess became a person's tag
+
+    # in digiKam a person takes one of clipdesk's guesses out and adds a keyword
+    yellow = photos / "yellow.jpg"
+    guesses = sorted(t for t, s in before["yellow.jpg"].items() if s == "auto")
+    rewrite_keywords_with_libexiv2(os.fsencode(f"{yellow}.xmp"), guesses[1:] + ["Sunflower"])
+    index_all(lib, photos)
+    lib.retag()  # the model's guesses again
+    after = tag_sources(lib, photos)["yellow.jpg"]
+    assert guesses[0] not in after  # the person's choice wins, and outlives re-tagging
+    assert after["sunflower"] == "manual"
+    assert {t: after[t] for t in guesses[1:]} == {t: "auto" for t in guesses[1:]}

@@ -10,6 +10,7 @@ from clipdesk.core import xmp
 from clipdesk.qt import app as qt_app
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.qt.conftest import WAIT_MS, shown_paths
+from tests.unit.test_xmp import DIGIKAM
 
 
 def keywords(path) -> set[str]:
@@ -36,11 +37,23 @@ def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_pat
     qtbot.waitUntil(lambda: "picnic" in win.details.tags.text(), timeout=WAIT_MS)
     assert not os.path.exists(f"{first}.xmp")  # nothing written unless asked
 
+    second = shown_paths(win, 2)[1]
+    outside = tmp_path / "elsewhere.xmp"  # another photo's sidecar: a link out of the library
+    shutil.copyfile(DIGIKAM, outside)
+    os.symlink(outside, f"{second}.xmp")
+    errors: list[Exception] = []
+    monkeypatch.setattr(win.dialogs, "show_error", errors.append)
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)
     win.tagging.write_sidecars()
     qtbot.waitUntil(lambda: "written" in win.status_text.full_text(), timeout=WAIT_MS)
     assert "picnic" in keywords(first)
+    assert win.status_text.full_text().endswith(", 1 left alone.")
+    assert [str(e) for e in errors] == [
+        f"{second}.xmp: a symbolic link, not a regular file; clipdesk reads and writes only "
+        "regular sidecar files, so it was left alone"]
+    assert outside.read_bytes() == DIGIKAM.read_bytes()
+    os.remove(f"{second}.xmp")
 
     win.keep_sidecars_action.trigger()  # on: each edit goes to the sidecar at once
     assert win.keep_sidecars_action.isChecked()

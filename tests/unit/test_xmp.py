@@ -15,7 +15,7 @@ from clipdesk.core import xmp
 DATA = Path(__file__).resolve().parents[1] / "data" / "xmp"
 DIGIKAM = DATA / "digikam-aurora.jpg.xmp"
 DARKTABLE = DATA / "darktable-aurora.jpg.xmp"
-OURS = {xmp.SUBJECT, xmp.DESCRIPTION, xmp.RATING} | {name for name, _ in xmp.MIRRORS}
+OURS = {xmp.SUBJECT, xmp.DESCRIPTION, xmp.RATING, xmp.AUTO} | {name for name, _ in xmp.MIRRORS}
 
 
 def photo_with(sidecar: Path, folder: Path, name: str = "aurora.jpg") -> bytes:
@@ -206,3 +206,50 @@ def test_libexiv2_reads_the_merged_sidecar_with_the_other_tools_properties(sidec
     fresh = os.fsencode(tmp_path / "new.jpg")
     xmp.write(fresh, ["red", "circle"], caption="A red circle")
     assert exiv2_keys(xmp.sidecar_path(fresh))["Xmp.lr.hierarchicalSubject"] == "red, circle"
+
+
+def rewrite_keywords_with_libexiv2(path: bytes, keywords: list[str]) -> None:
+    """What digiKam does when a person edits the keywords: libexiv2 reads the sidecar,
+    sets the lists and writes it all back."""
+    exiv2 = pytest.importorskip("exiv2")  # the dev extra installs it
+    image = exiv2.ImageFactory.open(os.fsdecode(path))
+    image.readMetadata()
+    data = image.xmpData()
+    for key in ("Xmp.dc.subject", "Xmp.lr.hierarchicalSubject"):
+        value = exiv2.XmpArrayValue(exiv2.TypeId.xmpBag)
+        for keyword in keywords:
+            value.read(keyword)
+        data[key] = value
+    image.setXmpData(data)
+    image.writeMetadata()
+
+
+def test_automatic_keywords_stay_automatic_after_another_tool_rewrites_the_file(tmp_path):
+    photo = os.fsencode(tmp_path / "IMG_1.JPG")
+    xmp.write(photo, ["beach", "sunset", "sea"], auto=["sunset", "sea"])
+    path = xmp.sidecar_path(photo)
+    written = xmp.read(path)
+    assert written.keywords == ("beach", "sunset", "sea")
+    assert written.auto == ("sunset", "sea")
+    # other tools show them as plain keywords
+    assert exiv2_keys(path)["Xmp.dc.subject"] == "beach, sunset, sea"
+
+    # a person, in digiKam: takes "sea" out, adds "Harbour"
+    rewrite_keywords_with_libexiv2(path, ["beach", "sunset", "Harbour"])
+    after = xmp.read(path)
+    assert set(after.keywords) == {"beach", "sunset", "Harbour"}
+    assert after.auto == ("sunset",) and after.auto_removed == ("sea",)
+
+    # writing the automatic tags again does not bring back what the person took out
+    xmp.write(photo, ["beach", "sunset", "sea"], auto=["sunset", "sea"])
+    again = xmp.read(path)
+    assert "sea" not in again.keywords and again.auto == ("sunset",)
+
+
+def test_a_keyword_someone_else_wrote_is_not_marked_automatic(tmp_path):
+    photo = photo_with(DIGIKAM, tmp_path)  # digiKam's sidecar has Aurora and Nature
+    xmp.write(photo, ["aurora", "nature", "sky"], auto=["aurora", "sky"])
+    assert xmp.read(xmp.sidecar_path(photo)).auto == ("sky",)
+    xmp.write(photo, ["sky"])  # a person's tag now: no longer marked
+    assert xmp.read(xmp.sidecar_path(photo)).auto == ()
+    assert b"AutoKeywords" not in Path(os.fsdecode(xmp.sidecar_path(photo))).read_bytes()
