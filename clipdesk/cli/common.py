@@ -47,6 +47,9 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
     lib.warn = lambda message: print(f"clipdesk: {message}", file=sys.stderr)
     try:
         yield lib
+        # a person's edits (or changes a killed run left) reach a backup before the
+        # command ends; not after an error: that one line stays the only one
+        lib.backup_if_due()
     finally:
         lib.close()
 
