@@ -73,6 +73,7 @@ class Library:
         # called after each of a person's edits (on the thread that made it): the app
         # schedules a backup (qt/backups.py)
         self.edited: Callable[[], None] = lambda: None
+        self.made_edits = False  # whether a person edited through this object
 
     def close(self) -> None:
         self.catalog.close()
@@ -333,6 +334,7 @@ class Library:
         """Before a person's edit: counted first, so that even a kill right after it
         leaves the catalog due a backup (edits.py)."""
         edits.mark(self.catalog, edit=True)
+        self.made_edits = True
 
     def _edited(self, photo_ids: Sequence[int]) -> None:
         """After a person's edit: their sidecars, when the library keeps them written (a
