@@ -314,7 +314,8 @@ def choose(home: Path, which: str | None) -> Backup:
     backups = list_backups(home)
     if not backups:
         raise ClipdeskError(f"there is no backup in {backup_dir(home)}; backups are made "
-                            "after each `clipdesk index` that changes something")
+                            "after each `clipdesk index` that changes something and after "
+                            "your edits")
     if which is None:
         for b in backups:
             if check(b.path) == "ok":
