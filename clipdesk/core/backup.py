@@ -262,7 +262,7 @@ def backup_due(home: Path, live: edits.Stamp) -> bool:
     return kept is None or (kept.library, kept.changes) != (live.library, live.changes)
 
 
-def lost_catalog(home: Path) -> CatalogError | None:
+def lost_catalog(home: Path) -> LostCatalogError | None:
     """The one line for a catalog that is missing or empty (0 bytes) beside backups of it:
     opening it would quietly start a new, empty library; None when that is not the case."""
     catalog = catalog_path(home)

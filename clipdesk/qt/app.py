@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from clipdesk.core import backup
 from clipdesk.core.errors import ClipdeskError, LostCatalogError
@@ -80,13 +80,15 @@ def ask_lost_catalog(exc: LostCatalogError) -> str | None:
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     box.setInformativeText("Restoring brings the library back as it was at its last "
                            "backup. A new library starts empty; the backups are kept.")
-    restore = box.addButton(RESTORE, QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(START_NEW, QMessageBox.ButtonRole.DestructiveRole)
-    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(restore)
+    role = QMessageBox.ButtonRole
+    choices: dict[QPushButton, str] = {
+        box.addButton(RESTORE, role.AcceptRole): RESTORE,
+        box.addButton(START_NEW, role.DestructiveRole): START_NEW}
+    box.addButton("Quit", role.RejectRole)
+    box.setDefaultButton(next(iter(choices)))
     box.exec()
-    clicked = box.clickedButton()
-    return clicked.text() if clicked is not None and clicked.text() != "Quit" else None
+    clicked = box.clickedButton()  # by button, not by its text (a style may add a "&")
+    return next((choice for button, choice in choices.items() if button is clicked), None)
 
 
 def startup_error(exc: ClipdeskError) -> QMessageBox:

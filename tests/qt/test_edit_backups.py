@@ -84,3 +84,17 @@ def test_an_empty_catalog_beside_backups_offers_the_restore(qtbot, home, tmp_pat
         win.show()
     assert photos and win.library.status().photos == photos
     qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
+
+
+def test_a_missing_catalog_can_start_a_new_library_keeping_the_backups(qtbot, home, tmp_path):
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    (copy / "catalog.sqlite").unlink()
+    kept = backup.list_backups(copy)
+    QTimer.singleShot(0, lambda: choose(qt_app.START_NEW))
+    win = qt_app.open_window(str(copy))
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: hasattr(win, "first_run"), timeout=10_000)  # it asks for folders
+    win.first_run.reject()
+    assert win.library.status().photos == 0
+    assert backup.list_backups(copy) == kept
