@@ -47,6 +47,10 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
     lib.warn = lambda message: print(f"clipdesk: {message}", file=sys.stderr)
     try:
         yield lib
+        # a command's edits reach a backup before it ends (and what a killed run left
+        # unsaved with them); not after an error: that one line stays the only one
+        if lib.made_edits:
+            lib.backup_if_due()
     finally:
         lib.close()
 

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             cmd_problems, json=True)
 
     p = command(sub, "restore-backup",
-                "put the last good backup of the catalog back (after damage)", cmd_restore_backup)
+                "put the last good backup of the catalog back (after damage or loss)",
+                cmd_restore_backup)
     p.add_argument("which", nargs="?", metavar="WHICH",
                    help="a backup's number in --list (1 = newest) or its file name "
                         "(default: the newest one that passes its check)")
@@ -115,7 +116,7 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
         backups = backup.list_backups(home)
         if not backups:
             print(f"No backups yet in {backup.backup_dir(home)}; one is made after each "
-                  "`clipdesk index` that changes something.")
+                  "`clipdesk index` that changes something and after your edits.")
         for n, b in enumerate(backups, 1):
             count = backup.info(b).photos
             held = "damaged" if count is None else plural(count, "photo")

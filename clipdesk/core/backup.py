@@ -13,13 +13,20 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from clipdesk.core.errors import CatalogError, ClipdeskError, LibraryBusyError
-from clipdesk.core.lock import index_lock
+from clipdesk.core import edits
+from clipdesk.core.errors import (
+    CatalogError,
+    ClipdeskError,
+    LibraryBusyError,
+    LostCatalogError,
+)
+from clipdesk.core.lock import backup_lock, index_lock
 from clipdesk.core.paths import ENV_HOME, catalog_path, default_home
 
 log = logging.getLogger(__name__)
@@ -195,8 +202,16 @@ def info(backup: Backup) -> Backup:
 
 def make_backup(home: Path) -> Path | None:
     """Copy the catalog into a new generation; None (and the old ones kept) when the copy
-    fails its check or cannot be written. Never raises: a backup must not fail a run.
-    Called under the index lock (Library.index), so no other backup is in progress."""
+    fails its check or cannot be written. Never raises: a backup must not fail a run."""
+    try:
+        with backup_lock(home):
+            return _make_backup(home)
+    except OSError as exc:  # the lock file itself (a read-only home)
+        log.warning("the catalog was not backed up: %s", exc)
+        return None
+
+
+def _make_backup(home: Path) -> Path | None:
     folder = backup_dir(home)
     name = f"{_PREFIX}{datetime.now(UTC).strftime(_STAMP)}{_SUFFIX}"
     target, tmp = folder / name, folder / f"{name}.tmp"
@@ -204,7 +219,7 @@ def make_backup(home: Path) -> Path | None:
     try:
         folder.mkdir(exist_ok=True)
         for stale in folder.glob(f"{_PREFIX}*{_SUFFIX}.tmp"):  # a run killed mid-copy; safe:
-            stale.unlink(missing_ok=True)  # backups are made under the index lock
+            stale.unlink(missing_ok=True)  # every backup is made under the backup lock
         _copy(catalog_path(home), tmp)
         verdict = check(tmp)
         if verdict != "ok":
@@ -213,13 +228,60 @@ def make_backup(home: Path) -> Path | None:
             return None
         os.replace(tmp, target)
     except (OSError, sqlite3.Error) as exc:
-        log.warning("catalog backup not written: %s", exc)
-        tmp.unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        log.warning("the catalog was not backed up: cannot write %s (%s); make that folder "
+                    "writable (the rest of the work is saved)", folder, reason.lower())
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
         return None
-    for old in list_backups(home)[GENERATIONS:]:
-        old.path.unlink(missing_ok=True)
+    _rotate(home, edits.of_file(target))
     log.info("catalog backed up to %s in %.2f s", target, time.monotonic() - started)
     return target
+
+
+def _rotate(home: Path, live: edits.Stamp | None) -> None:
+    """Drop the generations past GENERATIONS, but never the newest one holding a person's
+    edits that the catalog (`live`, as just copied) lacks."""
+    spared = False
+    for old in list_backups(home)[GENERATIONS:]:
+        if not spared and live is not None and \
+                edits.holds_lost_edits(edits.of_file(old.path), live):
+            spared = True  # this one stays; older ones go as usual
+            continue
+        with suppress(OSError):
+            old.path.unlink(missing_ok=True)
+
+
+def backup_due(home: Path, live: edits.Stamp) -> bool:
+    """Whether the catalog (stamped `live`) holds changes its newest backup lacks: made
+    since, or by a run (or a backup) that a kill stopped."""
+    newest = next(iter(list_backups(home)), None)
+    if newest is None:
+        return live.changes > 0
+    kept = edits.of_file(newest.path)
+    return kept is None or (kept.library, kept.changes) != (live.library, live.changes)
+
+
+def lost_catalog(home: Path) -> LostCatalogError | None:
+    """The one line for a catalog that is missing or empty (0 bytes) beside backups of it:
+    opening it would quietly start a new, empty library; None when that is not the case."""
+    catalog = catalog_path(home)
+    try:
+        if catalog.stat().st_size > 0:
+            return None
+        state = "is empty (0 bytes)"
+    except FileNotFoundError:
+        state = "is missing"
+    except OSError:
+        return None  # not this problem: opening it says what it is
+    newest = next(iter(list_backups(home)), None)
+    if newest is None:
+        return None
+    when = newest.made.astimezone().strftime("%Y-%m-%d %H:%M")
+    return LostCatalogError(
+        f"the catalog {catalog} {state}, but backups of it are in {backup_dir(home)}; "
+        f"restore the last one (from {when}) with: {restore_command(home)} (to start a new "
+        f"library instead, move {backup_dir(home)} aside)")
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -252,7 +314,8 @@ def choose(home: Path, which: str | None) -> Backup:
     backups = list_backups(home)
     if not backups:
         raise ClipdeskError(f"there is no backup in {backup_dir(home)}; backups are made "
-                            "after each `clipdesk index` that changes something")
+                            "after each `clipdesk index` that changes something and after "
+                            "your edits")
     if which is None:
         for b in backups:
             if check(b.path) == "ok":

@@ -37,3 +37,7 @@ class DecodeError(Exception):
         self.reason = reason
         # skipped: not a photo at all (a text file, a video); otherwise a broken photo.
         self.skipped = skipped
+
+
+class LostCatalogError(CatalogError):
+    """The catalog is missing or empty while backups of it exist: restore, or start anew."""

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import backup, cpu, formats, imaging, pipeline, scanner
+from clipdesk.core import backup, cpu, edits, formats, imaging, pipeline, scanner
 from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import RootError
 from clipdesk.core.grouping import Grouping
@@ -86,6 +86,10 @@ class Indexer:
             self.settings.model = target
         switching = target != self.settings.model
         self.settings.target_model = target if switching else None
+        if jobs or removed or switching or problems:
+            # counted before it is written: a kill from here on (in the save, in the
+            # backup) leaves the catalog due a backup, which the next run makes
+            edits.mark(self.catalog, edit=False)
         self._record_scan_problems(problems, stats)
         if not switching:
             self.store.vector_index()
@@ -107,7 +111,7 @@ class Indexer:
         yield Progress(Phase.SAVE, message="Saving the index…")
         self.store.save()
         yield from self._follow_up(embedder is not None or bool(removed) or switching, mates)
-        if jobs or removed or switching or problems:  # changed: keep a good copy
+        if backup.backup_due(self.home, edits.of_catalog(self.catalog)):  # keep a good copy
             yield Progress(Phase.BACKUP, message="Backing up the catalog…")
             backup.make_backup(self.home)
         summary = IndexSummary(removed=len(removed), seconds=time.monotonic() - started,

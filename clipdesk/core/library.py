@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from clipdesk.core import quality
+from clipdesk.core import backup, edits, quality
 from clipdesk.core.captioning import Captioning
 from clipdesk.core.catalog import Catalog, writer_thread
 from clipdesk.core.grouping import Grouping
@@ -47,8 +47,14 @@ __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's w
 
 
 class Library:
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, home: str | os.PathLike[str] | None = None,
+                 new_library: bool = False) -> None:
+        """The library in `home`. A catalog that is missing or empty beside backups of it
+        is refused (LostCatalogError: restore it) unless `new_library` says to start anew."""
         self.home = home_dir(home)
+        lost = None if new_library else backup.lost_catalog(self.home)
+        if lost is not None:
+            raise lost
         self.catalog = Catalog(catalog_path(self.home))
         self.settings = Settings(self.catalog)
         self.store = VectorStore(self.home, self.catalog, self.settings)
@@ -64,9 +70,21 @@ class Library:
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar
         self.warn: Callable[[str], None] = log.warning
+        # called after each of a person's edits (on the thread that made it): the app
+        # schedules a backup (qt/backups.py)
+        self.edited: Callable[[], None] = lambda: None
+        self.made_edits = False  # whether a person edited through this object
 
     def close(self) -> None:
         self.catalog.close()
+
+    def backup_if_due(self) -> Path | None:
+        """Back the catalog up when it holds changes (a person's edits, an index run's,
+        one a kill stopped before its backup) that its newest backup lacks; the backup,
+        or None (none due, or it could not be written: logged)."""
+        if backup.backup_due(self.home, edits.of_catalog(self.catalog)):
+            return backup.make_backup(self.home)
+        return None
 
     # -- the library as a whole -----------------------------------------------------------
 
@@ -159,10 +177,14 @@ class Library:
         self.tagging.save_vocabulary(text, name)
 
     def rename_tag(self, old: str, new: str) -> None:
+        self._editing()
         self.tagging.rename_tag(old, new)
+        self.edited()
 
     def remove_tag(self, tag: str) -> None:
+        self._editing()
         self.tagging.remove_tag(tag)
+        self.edited()
 
     def retag(self) -> None:
         self.tagging.retag()
@@ -188,6 +210,7 @@ class Library:
         return self.tagging.photo_tags(photo_id)
 
     def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
+        self._editing()
         self.tagging.set_photo_tag(photo_id, tag, on)
         self._edited([photo_id])
 
@@ -205,6 +228,7 @@ class Library:
         return sum(h.relevant for h in self.suggest(tag, k=1_000_000))
 
     def teach_photos(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
+        self._editing()
         self.tagging.teach(tag, yes, no)
         self._edited([*yes, *no])
 
@@ -240,6 +264,7 @@ class Library:
         return self.captioning.caption_of(photo_id)
 
     def set_caption(self, photo_id: int, text: str) -> None:
+        self._editing()
         self.captioning.set_caption(photo_id, text)
         self._edited([photo_id])
 
@@ -267,6 +292,7 @@ class Library:
         return self.grouping.group_of(photo_id)
 
     def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
+        self._editing()
         self.grouping.set_rejected(photo_ids, on)
         self._edited(photo_ids)
 
@@ -304,9 +330,17 @@ class Library:
         self.settings.keep_sidecars = on
         return self.sidecars.write() if on else SidecarSummary()
 
+    def _editing(self) -> None:
+        """Before a person's edit: counted first, so that even a kill right after it
+        leaves the catalog due a backup (edits.py)."""
+        edits.mark(self.catalog, edit=True)
+        self.made_edits = True
+
     def _edited(self, photo_ids: Sequence[int]) -> None:
-        """After a person's edit: their sidecars, when the library keeps them written. A
-        sidecar that cannot be written is said (self.warn); the edit is in the catalog."""
+        """After a person's edit: their sidecars, when the library keeps them written (a
+        sidecar that cannot be written is said: self.warn; the edit is in the catalog),
+        and a backup to come (self.edited)."""
+        self.edited()
         if self.settings.keep_sidecars:
             summary = self.sidecars.write(photo_ids)
             for problem in summary.failed + summary.left_alone:

@@ -30,3 +30,15 @@ def index_lock(home: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def backup_lock(home: Path) -> Iterator[None]:
+    """Held while a backup is made: the app, an index run and a command line's edits may
+    each make one, one at a time (a second waits: a backup takes seconds)."""
+    fd = os.open(home / "backup.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -6,19 +6,21 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from clipdesk.core.errors import ClipdeskError
+from clipdesk.core import backup
+from clipdesk.core.errors import ClipdeskError, LostCatalogError
 from clipdesk.core.library import Library
+from clipdesk.core.paths import home_dir
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.panels import FirstRunDialog
 
 ICON = Path(__file__).resolve().parents[1] / "resources" / "clipdesk.svg"
 
 
-def create_window(home: str | None = None) -> MainWindow:
+def create_window(home: str | None = None, new_library: bool = False) -> MainWindow:
     """The window over the library in `home`; indexing starts once the event loop runs."""
-    window = MainWindow(Library(home))
+    window = MainWindow(Library(home, new_library))
     if ICON.exists():
         window.setWindowIcon(QIcon(str(ICON)))
     QTimer.singleShot(0, lambda: start(window))
@@ -42,12 +44,51 @@ def main(home: str | None = None) -> int:
     app.setApplicationName("clipdesk")
     QGuiApplication.setDesktopFileName("clipdesk")  # the icon a Wayland desktop shows
     try:
-        window = create_window(home)
+        window = open_window(home)
+    except LostCatalogError:
+        raise  # the person was asked, and chose to quit: the line on stderr, exit 1
     except ClipdeskError as exc:  # a damaged catalog, an unusable data folder
         startup_error(exc).exec()
         raise  # and the same line on stderr, exit 1 (cli.main)
     window.show()
     return app.exec()
+
+
+def open_window(home: str | None = None) -> MainWindow:
+    """The window; over a catalog that is missing or empty beside its backups, the
+    person chooses first: restore the last backup, start a new library, or quit
+    (LostCatalogError)."""
+    try:
+        return create_window(home)
+    except LostCatalogError as exc:
+        choice = ask_lost_catalog(exc)
+        if choice == RESTORE:
+            backup.restore(home_dir(home))
+            return create_window(home)
+        if choice == START_NEW:
+            return create_window(home, new_library=True)
+        raise
+
+
+RESTORE, START_NEW = "Restore the last backup", "Start a new library"
+
+
+def ask_lost_catalog(exc: LostCatalogError) -> str | None:
+    """RESTORE, START_NEW, or None (quit)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "clipdesk: the library's catalog is gone",
+                      str(exc))
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setInformativeText("Restoring brings the library back as it was at its last "
+                           "backup. A new library starts empty; the backups are kept.")
+    role = QMessageBox.ButtonRole
+    choices: dict[QPushButton, str] = {
+        box.addButton(RESTORE, role.AcceptRole): RESTORE,
+        box.addButton(START_NEW, role.DestructiveRole): START_NEW}
+    box.addButton("Quit", role.RejectRole)
+    box.setDefaultButton(next(iter(choices)))
+    box.exec()
+    clicked = box.clickedButton()  # by button, not by its text (a style may add a "&")
+    return next((choice for button, choice in choices.items() if button is clicked), None)
 
 
 def startup_error(exc: ClipdeskError) -> QMessageBox:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from clipdesk.core.library import Library
 from clipdesk.core.quality import BLURRY
 from clipdesk.qt.background import BackgroundWork
+from clipdesk.qt.backups import EditBackups
 from clipdesk.qt.dialogs import Dialogs
 from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.menus import build_menus
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         # test mode the catalog raises on a write from any other thread
         library.check_one_writer(os.environ.get("CLIPDESK_CHECK_WRITER") == "1")
         self.jobs = Jobs(self, safe_point=lambda: not library.in_write())
+        self.edit_backups = EditBackups(library, self.jobs, self)
         self.prefs = ViewPrefs(library.home)
         self.setWindowTitle("clipdesk")
         self.setAcceptDrops(True)
@@ -280,6 +282,7 @@ class MainWindow(QMainWindow):
         self.prefs.save_layout(self.saveGeometry(), self.splitter.saveState())
         self.work.stop_watching()
         self.jobs.close()
+        self.edit_backups.close()
         super().closeEvent(event)
 
 

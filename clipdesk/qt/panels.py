@@ -85,6 +85,7 @@ class DetailsPanel(QWidget):
         self.edit_caption.setText("Edit")
         self.edit_caption.setToolTip("Write your own caption (it is kept for good)")
         self.edit_caption.clicked.connect(self._start_caption_edit)
+        self._caption = ""  # the caption shown, "" when none (the label may say why)
         caption_row = QHBoxLayout()
         caption_row.addWidget(self.caption, 1)
         caption_row.addWidget(self.caption_edit, 1)
@@ -157,14 +158,19 @@ class DetailsPanel(QWidget):
             f'{escape(tag_words(t))} <a href="{escape(t)}" style="text-decoration:none">×</a>'
             for t in tags) or "none yet")
 
-    def show_caption(self, text: str | None, pending: bool = False) -> None:
+    def show_caption(self, text: str | None, pending: bool = False,
+                     problem: str | None = None) -> None:
+        """The photo's caption (`text`), else why there is none (`problem`), else that one
+        is being written (`pending`), else "none"."""
+        self._caption = text or ""
         self.caption_edit.hide()
         self.caption.show()
-        self.caption.setText(text or ("Writing a caption…" if pending else "none"))
+        self.caption.setText(text or problem or ("Writing a caption…" if pending else "none"))
 
     def _start_caption_edit(self) -> None:
-        current = self.caption.text()
-        self.caption_edit.setText("" if current in ("none", "Writing a caption…") else current)
+        # from the caption itself, never from the words shown in its place (a status, an
+        # error): Enter would save those as the person's caption
+        self.caption_edit.setText(self._caption)
         self.caption.hide()
         self.caption_edit.show()
         self.caption_edit.setFocus()

@@ -61,8 +61,8 @@ class Selection:
         wanted = caption is None and w.work.captions != "off" and info is not None
         broken = w.work.caption_error
         write = wanted and broken is None
-        w.details.show_caption(f"No captions: {broken}" if wanted and broken else caption,
-                               pending=write)
+        w.details.show_caption(caption, pending=write,
+                               problem=f"No captions: {broken}" if wanted and broken else None)
         w.details_shown.emit(photo_id)
         if write:  # shown when ready; never blocks
             w.jobs.read(lambda: self._write_caption(photo_id),
@@ -87,7 +87,7 @@ class Selection:
         if isinstance(error, ModelLoadError):  # said once; no more tries this session
             w.work.caption_error = first_line(error)
         if self.is_current(photo_id):
-            w.details.show_caption(f"No captions: {first_line(error)}"
+            w.details.show_caption(None, problem=f"No captions: {first_line(error)}"
                                    if isinstance(error, ModelLoadError)
                                    else f"No caption: {first_line(error)}")
 

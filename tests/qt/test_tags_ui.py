@@ -160,9 +160,12 @@ def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):
         lib.close()
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
-    win.show()
+    # the catch-up run starts after the first load: "no index job" alone could be seen
+    # before it started, and its "Saving the index…" would then follow "Tags updated."
+    with qtbot.waitSignal(win.work.indexed, timeout=WAIT_MS):
+        win.show()
     qtbot.waitUntil(lambda: "purple" in win.tags.tags(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)  # the catch-up run
+    qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
     action = next(a for a in win.menuBar().actions() if a.text() == "&Tags")
     judge = next(a for a in action.menu().actions() if a.text() == "Judge all tags again")
     judge.trigger()
