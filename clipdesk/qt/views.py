@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QPersistentModelIndex, QPoint, QSize, QTimer
 from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QListView
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import Hit
@@ -102,7 +104,8 @@ class Views:
             return
         w.model.veiled = self.veiled()
         w.model.stacks = stacks
-        w.model.set_photos(self.visible(shown))
+        with keep_place(w.grid):
+            w.model.set_photos(self.visible(shown))
         count = plural(len(ids), "photo")
         w.heading.setText(f"Tagged “{self.tag_filter}” — {count}" if self.tag_filter
                           else f"Library — {count}")
@@ -235,6 +238,24 @@ class Views:
         if self.window.prefs.sensitive != "blur":
             return set()
         return self.flagged - self.revealed
+
+
+@contextmanager
+def keep_place(grid: QListView) -> Iterator[None]:
+    """Keep the photo at the top of the grid where it is on screen while rows are added or
+    removed above it (photos arriving during an index run); at the very top, stay there,
+    so the newest photos show as they come."""
+    bar = grid.verticalScrollBar()
+    if bar.value() == 0:
+        yield
+        return
+    anchor = QPersistentModelIndex(grid.indexAt(QPoint(1, 1)))
+    top = grid.visualRect(grid.model().index(anchor.row(), 0)).top()
+    yield
+    if not anchor.isValid():  # it was removed, or the rows were replaced: a new view
+        return
+    moved = grid.visualRect(grid.model().index(anchor.row(), 0)).top() - top
+    bar.setValue(bar.value() + moved)
 
 
 def _small_image(path: str | bytes, side: int) -> QImage:
