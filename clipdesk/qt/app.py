@@ -1,7 +1,9 @@
 """Starting the desktop app: QApplication, the window, the first-run question."""
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -10,10 +12,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
+from clipdesk.core.paths import home_dir
+from clipdesk.qt import single_instance
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.panels import FirstRunDialog
 
 ICON = Path(__file__).resolve().parents[1] / "resources" / "clipdesk.svg"
+ALREADY_OPEN = "clipdesk is already open on this library: its window was brought forward."
 
 
 def create_window(home: str | None = None) -> MainWindow:
@@ -37,17 +42,47 @@ def start(window: MainWindow) -> None:
     dialog.open()
 
 
-def main(home: str | None = None) -> int:
+def main(home: str | None = None, paths: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("clipdesk")
     QGuiApplication.setDesktopFileName("clipdesk")  # the icon a Wayland desktop shows
     try:
-        window = create_window(home)
+        window = launch(home, paths)
     except ClipdeskError as exc:  # a damaged catalog, an unusable data folder
         startup_error(exc).exec()
         raise  # and the same line on stderr, exit 1 (cli.main)
+    if window is None:
+        print(ALREADY_OPEN)  # the command line's answer: no window of its own
+        return 0
     window.show()
     return app.exec()
+
+
+def launch(home: str | None = None, paths: Sequence[str] = ()) -> MainWindow | None:
+    """The window over the library in `home`, which later launches over that library ask
+    to come forward; None when an app already open over it took this launch's request
+    (and `paths`: images to find look-alikes of, folders to add)."""
+    paths = [os.path.abspath(os.fsdecode(p)) for p in paths]  # the first app's cwd differs
+    instance = single_instance.claim(home_dir(home), paths)
+    if instance is None:
+        return None
+    window = create_window(home)
+    instance.serve(window)
+    instance.requested.connect(lambda asked: come_forward(window, asked))
+    if paths:
+        window.views.after_first_load(lambda: window.searching.open_paths(paths))
+    return window
+
+
+def come_forward(window: MainWindow, paths: Sequence[str]) -> None:
+    """Another launch asked for this window: show it on top, then open what it was given."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    if paths:
+        window.searching.open_paths(paths)
 
 
 def startup_error(exc: ClipdeskError) -> QMessageBox:

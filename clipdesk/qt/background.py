@@ -126,6 +126,8 @@ class BackgroundWork(QObject):
 
     def start_index(self, folders: Sequence[str | bytes] | None = None,
                     model: str | None = None) -> None:
+        if self.jobs.closed:
+            return  # the window closed before this queued start (the launch's catch-up)
         if self.index_job is not None:
             self.index_job.cancel()  # the new run covers the old one's work
         if self.caption_job is not None:
@@ -149,13 +151,13 @@ class BackgroundWork(QObject):
         if step.phase == Phase.WAIT:
             self.status_text.setText(step.message)
             self.progress.setRange(0, 0)
-        elif step.phase == "scan":
+        elif step.phase == Phase.SCAN:
             self.status_text.setText(f"Looking for photos… {plural(step.done, 'file')}")
             self.progress.setRange(0, 0)
-        elif step.phase in ("index", "quality"):
+        elif step.phase in (Phase.INDEX, Phase.QUALITY):
             self.progress.setRange(0, step.total)
             self.progress.setValue(step.done)
-            if step.phase == "quality":
+            if step.phase == Phase.QUALITY:
                 self.status_text.setText(f"Measuring sharpness… {step.done:,} of {step.total:,}")
                 return
             eta = f" · {_duration(step.eta)} left" if step.eta else ""
