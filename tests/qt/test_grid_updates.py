@@ -62,3 +62,8 @@ def test_an_index_run_keeps_the_selection_and_the_place_in_the_grid(qtbot, photo
     assert win.model.photo_at(win.grid.currentIndex().row()) == ids[0]
     assert top_photo(win) == before  # the same photo, at the same place on screen
     assert bar.value() > 0
+
+    # another view (another order) starts from its top, not from the library's place
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.sort.setCurrentIndex(win.sort.findData("sharpness"))
+    assert bar.maximum() > 0 and bar.value() == 0
