@@ -46,7 +46,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--list", action="store_true", help="list the backups, newest first")
 
     command(sub, "models", "list the built-in model specs open_clip knows", cmd_models)
-    command(sub, "gui", "open the desktop app (the default with no command)", cmd_gui)
+    p = command(sub, "gui", "open the desktop app (the default with no command), or bring "
+                "its window forward", cmd_gui)
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="an image to find look-alikes of, or a folder to add (as if dropped "
+                        "on the window)")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -149,4 +153,4 @@ def cmd_gui(args: argparse.Namespace) -> int:
                             "command line works without one: see clipdesk --help")
     from clipdesk.qt.app import main as gui_main  # the only place the CLI touches Qt
 
-    return gui_main(args.home)
+    return gui_main(args.home, args.paths)

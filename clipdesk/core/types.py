@@ -149,6 +149,7 @@ class Phase(StrEnum):
     BACKUP = "backup"
     CAPTION = "caption"
     SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
+    WAIT = "wait"  # another process holds the library's index lock: this run waits its turn
     DONE = "done"
 
 

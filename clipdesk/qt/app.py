@@ -1,7 +1,9 @@
 """Starting the desktop app: QApplication, the window, the first-run question."""
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -12,10 +14,12 @@ from clipdesk.core import backup
 from clipdesk.core.errors import ClipdeskError, LostCatalogError
 from clipdesk.core.library import Library
 from clipdesk.core.paths import home_dir
+from clipdesk.qt import single_instance
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.panels import FirstRunDialog
 
 ICON = Path(__file__).resolve().parents[1] / "resources" / "clipdesk.svg"
+ALREADY_OPEN = "clipdesk is already open on this library: its window was brought forward."
 
 
 def create_window(home: str | None = None, new_library: bool = False) -> MainWindow:
@@ -39,17 +43,20 @@ def start(window: MainWindow) -> None:
     dialog.open()
 
 
-def main(home: str | None = None) -> int:
+def main(home: str | None = None, paths: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("clipdesk")
     QGuiApplication.setDesktopFileName("clipdesk")  # the icon a Wayland desktop shows
     try:
-        window = open_window(home)
+        window = launch(home, paths)
     except LostCatalogError:
         raise  # the person was asked, and chose to quit: the line on stderr, exit 1
     except ClipdeskError as exc:  # a damaged catalog, an unusable data folder
         startup_error(exc).exec()
         raise  # and the same line on stderr, exit 1 (cli.main)
+    if window is None:
+        print(ALREADY_OPEN)  # the command line's answer: no window of its own
+        return 0
     window.show()
     return app.exec()
 
@@ -89,6 +96,33 @@ def ask_lost_catalog(exc: LostCatalogError) -> str | None:
     box.exec()
     clicked = box.clickedButton()  # by button, not by its text (a style may add a "&")
     return next((choice for button, choice in choices.items() if button is clicked), None)
+
+
+def launch(home: str | None = None, paths: Sequence[str] = ()) -> MainWindow | None:
+    """The window over the library in `home`, which later launches over that library ask
+    to come forward; None when an app already open over it took this launch's request
+    (and `paths`: images to find look-alikes of, folders to add)."""
+    paths = [os.path.abspath(os.fsdecode(p)) for p in paths]  # the first app's cwd differs
+    instance = single_instance.claim(home_dir(home), paths)
+    if instance is None:
+        return None
+    window = open_window(home)
+    instance.serve(window)
+    instance.requested.connect(lambda asked: come_forward(window, asked))
+    if paths:
+        window.views.after_first_load(lambda: window.searching.open_paths(paths))
+    return window
+
+
+def come_forward(window: MainWindow, paths: Sequence[str]) -> None:
+    """Another launch asked for this window: show it on top, then open what it was given."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    if paths:
+        window.searching.open_paths(paths)
 
 
 def startup_error(exc: ClipdeskError) -> QMessageBox:

@@ -1,21 +1,29 @@
 """The long jobs of the app, shown in the status bar: indexing (with progress, pause and
 cancel), the low-priority captions pass that follows it, and watching the library's
-folders (a change there starts an index run within seconds)."""
+folders (a change there starts an index run within seconds). When another process
+(`clipdesk index` in a terminal) is indexing the library, a run waits for it quietly and
+follows."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
-from clipdesk.core.errors import ClipdeskError, ModelLoadError
+from clipdesk.core.errors import ClipdeskError, LibraryBusyError, ModelLoadError
 from clipdesk.core.library import Library
 from clipdesk.core.models import forget_failures
-from clipdesk.core.types import Progress
+from clipdesk.core.types import Phase, Progress, ProgressJob
 from clipdesk.core.watch import Watcher
 from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
+
+FOLLOWING = "Another clipdesk is updating this library; this window will follow."
+# how often a waiting run tries the library's index lock again; also how soon, meanwhile,
+# a cancel or a person's edit (both served between two steps) is answered
+BUSY_POLL_S = 0.25
 
 
 class StatusLabel(QLabel):
@@ -118,12 +126,14 @@ class BackgroundWork(QObject):
 
     def start_index(self, folders: Sequence[str | bytes] | None = None,
                     model: str | None = None) -> None:
+        if self.jobs.closed:
+            return  # the window closed before this queued start (the launch's catch-up)
         if self.index_job is not None:
             self.index_job.cancel()  # the new run covers the old one's work
         if self.caption_job is not None:
             self.caption_job.cancel()  # indexing first; captions resume after it
         roots = None if folders is None else list(folders)
-        job = self.jobs.create(lambda: self.library.index(roots, model))
+        job = self.jobs.create(lambda: when_free(lambda: self.library.index(roots, model)))
         # each handler answers its own job only: the signals of a job this one replaced
         # (its cancellation, arriving late) must not end this one's progress bar
         mine = _bound(lambda: self.index_job, job, self.jobs)
@@ -138,13 +148,16 @@ class BackgroundWork(QObject):
         self.jobs.start_writer(job)
 
     def _index_progress(self, step: Progress) -> None:
-        if step.phase == "scan":
+        if step.phase == Phase.WAIT:
+            self.status_text.setText(step.message)
+            self.progress.setRange(0, 0)
+        elif step.phase == Phase.SCAN:
             self.status_text.setText(f"Looking for photos… {plural(step.done, 'file')}")
             self.progress.setRange(0, 0)
-        elif step.phase in ("index", "quality"):
+        elif step.phase in (Phase.INDEX, Phase.QUALITY):
             self.progress.setRange(0, step.total)
             self.progress.setValue(step.done)
-            if step.phase == "quality":
+            if step.phase == Phase.QUALITY:
                 self.status_text.setText(f"Measuring sharpness… {step.done:,} of {step.total:,}")
                 return
             eta = f" · {_duration(step.eta)} left" if step.eta else ""
@@ -250,6 +263,30 @@ class BackgroundWork(QObject):
             self.caption_error = first_line(error)
         self._captions_ended(f"Captions stopped: {error}")
         self.failed.emit(error)
+
+
+def when_free(run: Callable[[], ProgressJob]) -> ProgressJob:
+    """The steps of `run()` (an index run) once no other process holds the library's index
+    lock; until then a WAIT step every BUSY_POLL_S (not a blocking wait for the lock: the
+    job stays cancellable, and edits run between its steps)."""
+    while True:
+        steps = run()
+        try:
+            first = next(steps)  # the run takes the lock before its first step
+        except LibraryBusyError:
+            first = None
+        except StopIteration:
+            return
+        if first is None:
+            yield Progress(Phase.WAIT, message=FOLLOWING)
+            time.sleep(BUSY_POLL_S)
+            continue
+        try:
+            yield first
+            yield from steps
+        finally:
+            steps.close()  # cancelled at any step: the run's clean-up, on this thread
+        return
 
 
 def first_line(error: BaseException | str) -> str:

@@ -105,6 +105,17 @@ class ThumbnailCache(QObject):
             self._pixmaps.popitem(last=False)
 
 
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Ascending row numbers as (first, last) runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
 def _missing() -> QPixmap:
     pixmap = QPixmap(64, 48)
     pixmap.fill(QColor("#5a5a5a"))
@@ -156,18 +167,32 @@ class PhotoGridModel(QAbstractListModel):
     def _set(self, ids: list[int], scores: list[float] | None) -> None:
         if ids == self._ids and scores == self._scores:
             return
-        if scores is None and self._scores is None and ids[:len(self._ids)] == self._ids:
-            # the library grew at the end: append, so the view keeps its place
-            if len(ids) > len(self._ids):
-                self.beginInsertRows(QModelIndex(), len(self._ids), len(ids) - 1)
-                self._ids = ids
-                self._rows = {pid: row for row, pid in enumerate(ids)}
-                self.endInsertRows()
-            return
+        if scores is None and self._scores is None and self._patch(ids):
+            return  # the view keeps its selection and its place
         self.beginResetModel()
         self._ids, self._scores = ids, scores
         self._rows = {pid: row for row, pid in enumerate(ids)}
         self.endResetModel()
+
+    def _patch(self, ids: list[int]) -> bool:
+        """Turn the rows shown into `ids` by removing and inserting rows where they belong
+        (photos indexed or deleted while the library is on screen: new ones arrive
+        anywhere in the newest-first order), if the photos in both keep their order; False
+        if not (another order, another tag): then the caller resets."""
+        kept = set(ids)
+        if [i for i in self._ids if i in kept] != [i for i in ids if i in self._rows]:
+            return False
+        for first, last in reversed(_runs([r for r, i in enumerate(self._ids) if i not in kept])):
+            self.beginRemoveRows(NO_PARENT, first, last)
+            del self._ids[first:last + 1]
+            self.endRemoveRows()
+        # front to back: each run's rows before it are then in their final place
+        for first, last in _runs([r for r, i in enumerate(ids) if i not in self._rows]):
+            self.beginInsertRows(NO_PARENT, first, last)
+            self._ids[first:first] = ids[first:last + 1]
+            self.endInsertRows()
+        self._rows = {pid: row for row, pid in enumerate(ids)}
+        return True
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._ids)

@@ -3,6 +3,7 @@ dropped file, or Find similar); a dropped folder is offered to the library."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QTimer
@@ -61,7 +62,12 @@ class SearchBar:
                 "Only files on this computer can be searched: save the image first, then "
                 "drop the file."))
             return
-        path = local[0]
+        self.open_paths(local)
+
+    def open_paths(self, paths: Sequence[str]) -> None:
+        """Files dropped on the window, or given to a launch of the app: an image's
+        look-alikes are shown; a folder is offered to the library."""
+        path = paths[0]
         if os.path.isdir(path):
             answer = QMessageBox.question(self.window, "Add folder",
                                           f"Add {path} to the library and index its photos?")

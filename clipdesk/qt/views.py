@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QPersistentModelIndex, QPoint, QSize, QTimer
 from PySide6.QtGui import QImage, QImageReader, QPixmap
+from PySide6.QtWidgets import QListView
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.types import Hit
@@ -43,6 +45,8 @@ class Views:
         self._count = ""  # the result count the status bar shows, while it does
         self._last_query: tuple[str, str, Query, str | bytes | None] | None = None
         self._shown_once = False
+        self._shown: tuple[object, ...] | None = None  # the library view on screen: its
+        # (tag, order, stacking); None while a result list is
         self._after_first_load: list[Callable[[], None]] = []
 
     # -- the library ----------------------------------------------------------------
@@ -76,7 +80,8 @@ class Views:
             w.dialogs.show_error(error)
 
         self.refreshing = w.jobs.read(
-            load, done=lambda found: self._library_loaded(found) if ended() else None,
+            load, done=lambda found: self._library_loaded(found, (tags, sort, stack))
+            if ended() else None,
             failed=failed)
 
     def after_first_load(self, callback: Callable[[], None]) -> None:
@@ -87,7 +92,7 @@ class Views:
         else:
             self._after_first_load.append(callback)
 
-    def _library_loaded(self, found: tuple[Any, ...]) -> None:
+    def _library_loaded(self, found: tuple[Any, ...], view: tuple[object, ...]) -> None:
         w = self.window
         ids, shown, stacks, w.model.rejected, self.flagged, counts = found
         w.tags.show_counts(counts, self.tag_filter)
@@ -102,7 +107,13 @@ class Views:
             return
         w.model.veiled = self.veiled()
         w.model.stacks = stacks
-        w.model.set_photos(self.visible(shown))
+        if view == self._shown:  # the same view, updated: photos came or went
+            with keep_place(w.grid):
+                w.model.set_photos(self.visible(shown))
+        else:  # another tag, order or stacking, or back from results: from the top
+            w.model.set_photos(self.visible(shown))
+            w.grid.scrollToTop()
+        self._shown = view
         count = plural(len(ids), "photo")
         w.heading.setText(f"Tagged “{self.tag_filter}” — {count}" if self.tag_filter
                           else f"Library — {count}")
@@ -174,6 +185,7 @@ class Views:
             return  # an older query answered late
         w = self.window
         self.mode = mode
+        self._shown = None
         if mode != "flagged":  # asked for by name, flagged photos are listed (blurred)
             hits = [h for h in hits if h.photo_id in self.visible([h.photo_id])]
         self.hits = hits
@@ -235,6 +247,24 @@ class Views:
         if self.window.prefs.sensitive != "blur":
             return set()
         return self.flagged - self.revealed
+
+
+@contextmanager
+def keep_place(grid: QListView) -> Iterator[None]:
+    """Keep the photo at the top of the grid where it is on screen while rows are added or
+    removed above it (photos arriving during an index run); at the very top, stay there,
+    so the newest photos show as they come."""
+    bar = grid.verticalScrollBar()
+    if bar.value() == 0:
+        yield
+        return
+    anchor = QPersistentModelIndex(grid.indexAt(QPoint(1, 1)))
+    top = grid.visualRect(grid.model().index(anchor.row(), 0)).top()
+    yield
+    if not anchor.isValid():  # it was removed, or the rows were replaced: a new view
+        return
+    moved = grid.visualRect(grid.model().index(anchor.row(), 0)).top() - top
+    bar.setValue(bar.value() + moved)
 
 
 def _small_image(path: str | bytes, side: int) -> QImage:

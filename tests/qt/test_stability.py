@@ -7,10 +7,11 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog
 
-from clipdesk.core.errors import ClipdeskError, LibraryBusyError
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
 from clipdesk.core.lock import index_lock
 from clipdesk.qt import app as qt_app
+from clipdesk.qt.background import FOLLOWING
 from clipdesk.qt.main_window import MainWindow
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.qt.conftest import WAIT_MS
@@ -98,16 +99,18 @@ def test_a_second_index_run_keeps_its_progress_bar_until_it_ends(qtbot, window):
     assert not bar.progress.isVisible() and not bar.cancel_button.isVisible()
 
 
-def test_another_indexer_on_the_library_is_said_in_the_app(qtbot, window, monkeypatch):
-    errors: list[ClipdeskError] = []
-    monkeypatch.setattr(window.dialogs, "show_error", errors.append)
+def test_a_run_waiting_for_another_indexer_can_be_cancelled(qtbot, window):
     with index_lock(window.library.home):  # as `clipdesk index` in another terminal
         window.start_index()
-        qtbot.waitUntil(lambda: window.index_job is None, timeout=WAIT_MS)
-    assert "already indexing this library" in window.status_text.full_text()
-    assert [type(e) for e in errors] == [LibraryBusyError]
+        qtbot.waitUntil(lambda: window.status_text.full_text() == FOLLOWING, timeout=WAIT_MS)
+        waiting = window.index_job
+        with qtbot.waitSignal(waiting.cancelled, timeout=WAIT_MS):
+            window.work.cancel_index()
+    assert window.index_job is None
+    assert window.status_text.full_text() == "Indexing cancelled; it resumes next time."
+    assert window.dialogs.error_box is None  # no box about it, then or now
     with qtbot.waitSignal(window.work.indexed, timeout=WAIT_MS):
-        window.start_index()  # once the other run is over, indexing works again
+        window.start_index()  # the other run is over: indexing goes on
 
 
 def test_a_long_error_stays_on_one_line_of_the_status_bar(qtbot, window):
