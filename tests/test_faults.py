@@ -20,7 +20,7 @@ import pytest
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
-from tests.synthetic import COLORS, SHAPES, render
+from tests.synthetic import COLORS, SHAPES, huge_png, render
 from tests.unit.kit import as_schema_6
 
 N_PHOTOS = 120
@@ -267,6 +267,43 @@ def test_a_read_only_catalog_works_again_once_its_mode_is_fixed(few, tmp_path):
     result = clipdesk(home, "index", prefix=NO_DAC_OVERRIDE)
     assert result.returncode == 0, result.stderr
     assert "4 unchanged" in result.stdout
+
+
+# the peak resident memory (KB) of the command after it, and its exit status
+PEAK_RSS = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+
+
+def index_peak_kb(home: Path, root: Path) -> tuple[int, str]:
+    """The peak memory of `clipdesk index ROOT` in its own process, and its summary."""
+    run = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "clipdesk",
+                          "--home", str(home), *index_cmd(root)], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    *output, last = run.stdout.splitlines()
+    peak_kb, rc = map(int, last.split())
+    assert rc == 0 and not run.stderr, run.stderr
+    return peak_kb, output[0]
+
+
+def test_a_299_mp_png_is_indexed_in_bounded_memory(home, tmp_path):
+    """A 299 MP PNG (4 MB on disk) is indexed, and costs the run under 400 MB more than a
+    run with one small photo does (its whole decode alone is 1.2 GB in Pillow; 4.6-6.3 GB
+    a file was seen)."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    render("blue", "circle", "white", (640, 480), seed=1).save(root / "small.jpg")
+    baseline_kb, _ = index_peak_kb(home, root)  # the model and the rest, for one photo
+    huge_png(root / "scan.png", (17300, 17280), "red")
+    peak_kb, summary = index_peak_kb(home, root)
+    extra_mb = (peak_kb - baseline_kb) / 1024
+    print(f"peak RSS {baseline_kb / 1024:.0f} MB with one small photo, {peak_kb / 1024:.0f} MB "
+          f"with the 299 MP PNG: {extra_mb:.0f} MB more")
+    assert "1 new" in summary and "0 problems" in summary, summary
+    assert extra_mb < 400
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        sizes = set(db.execute("SELECT width, height FROM photos"))
+    db.close()
+    assert sizes == {(17300, 17280), (640, 480)}
 
 
 def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):
