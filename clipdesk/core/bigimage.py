@@ -8,8 +8,12 @@ it copy the whole again: 4.6-6.3 GB for one 299 MP PNG, 11.3 GB for five in one 
   inflated a band at a time, each band is wrapped as a small PNG of its own (led by the
   row above it, unfiltered, which the next band's filters refer to), decoded by Pillow,
   made RGB and box-reduced at once. Memory: a few bands, whatever the image's size.
-- Anything else this large is decoded whole when that fits MAX_WHOLE_BYTES, and is
-  otherwise a problem that says so.
+- A TIFF in strips (8- or 1-bit samples, one plane) is decoded the same way, a band of
+  strips at a time, each wrapped as a TIFF of its own (the tags that decode it, those
+  strips); rows short of a whole box wait for the next band.
+- Anything else this large (tiled or 16-bit TIFF, WebP, GIF, BMP, interlaced or 16-bit
+  PNG) is decoded whole when that fits MAX_WHOLE_BYTES, and is otherwise a problem that
+  says so.
 - One large decode at a time (the pipeline decodes on a thread per core): a run's peak is
   one large decode, not one per thread.
 """
@@ -21,7 +25,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 
-from PIL import Image
+from PIL import Image, TiffImagePlugin, TiffTags
 
 from clipdesk.core.errors import DecodeError
 
@@ -52,7 +56,16 @@ def decode_reduced(im: Image.Image, data: bytes, fmt: str, working_side: int,
     with _one_at_a_time:
         header = _png_header(data) if fmt == "PNG" else None
         if header is not None:
-            return _png_in_bands(data, header, im.size, factor, to_rgb)
+            try:
+                return _png_in_bands(data, header, im.size, factor, to_rgb)
+            except zlib.error as exc:
+                raise DecodeError("cannot decode PNG: the image data is damaged") from exc
+        strips = _tiff_strips(im) if fmt == "TIFF" else None
+        if strips is not None:
+            try:
+                return _tiff_in_bands(data, im, strips, factor, to_rgb)
+            except (OSError, ValueError, SyntaxError, struct.error, KeyError):
+                pass  # a kind of TIFF the bands miss: decoded whole below, as before
         per_pixel = 1 if im.mode in ("1", "L", "P") else 2 if im.mode.startswith("I;16") else 4
         need = im.width * im.height * (per_pixel + (0 if im.mode == "RGB" else 4))
         if need > MAX_WHOLE_BYTES:
@@ -186,4 +199,80 @@ def _png_in_bands(data: bytes, header: tuple[int, int], size: tuple[int, int],
         top += n
     if top < height:
         raise DecodeError("cannot decode PNG: the image data is shorter than its size says")
+    return out
+
+
+# The tags a band of strips needs to decode as the whole would (not its metadata).
+_TIFF_BAND_TAGS = (256, 258, 259, 262, 266, 277, 278, 284, 317, 320, 338, 339, 347, 529,
+                   530, 531, 532)
+_BAND_MODES = ("1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "YCbCr")
+
+
+def _tiff_strips(im: Image.Image) -> tuple[int, tuple[int, ...], tuple[int, ...]] | None:
+    """(rows a strip, strip offsets, strip sizes) of a TIFF that can be decoded in bands
+    of strips: 8-bit (or 1-bit) samples in strips, not tiles, one plane; else None."""
+    tags = getattr(im, "tag_v2", None)
+    if tags is None or im.mode not in _BAND_MODES or 322 in tags or tags.get(284, 1) != 1:
+        return None
+    bits = tags.get(258, (1,))
+    if any(b not in (1, 8) for b in (bits if isinstance(bits, tuple) else (bits,))):
+        return None
+    if tags.get(317, 1) == 3:  # the floating-point predictor
+        return None
+    rows, offsets, counts = int(tags.get(278, im.height)), tags.get(273), tags.get(279)
+    if not (isinstance(offsets, tuple) and isinstance(counts, tuple)) or rows < 1 \
+            or len(offsets) != len(counts) or len(offsets) != -(-im.height // rows) \
+            or len(offsets) < 2:
+        return None
+    return rows, offsets, counts
+
+
+def _tiff_band(data: bytes, im: Image.Image, offsets: list[int], counts: list[int],
+               rows: int) -> Image.Image:
+    """Strips of `im` as a TIFF of their own (its tags, these strips), decoded."""
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag in _TIFF_BAND_TAGS:
+        if tag in im.tag_v2:  # type: ignore[attr-defined]
+            ifd[tag] = im.tag_v2[tag]  # type: ignore[attr-defined]
+            ifd.tagtype[tag] = im.tag_v2.tagtype[tag]  # type: ignore[attr-defined]
+    ifd[257] = rows
+    # the strips follow the directory; Pillow adds where it ends to StripOffsets
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    for tag, values in ((273, starts), (279, counts)):
+        ifd[tag] = tuple(values)
+        ifd.tagtype[tag] = TiffTags.LONG
+    strips = [memoryview(data)[o:o + c] for o, c in zip(offsets, counts, strict=True)]
+    tiff = b"".join([b"II*\0", struct.pack("<I", 8), ifd.tobytes(8), *strips])
+    band = Image.open(io.BytesIO(tiff), formats=["TIFF"])
+    band.load()
+    return band
+
+
+def _tiff_in_bands(data: bytes, im: Image.Image,
+                   strips: tuple[int, tuple[int, ...], tuple[int, ...]],
+                   factor: tuple[int, int], to_rgb: Callable[[Image.Image], Image.Image]
+                   ) -> Image.Image:
+    rows, offsets, counts = strips
+    width, height = im.size
+    fx, fy = factor
+    per_band = max(1, BAND_BYTES // max(1, rows * width * 4))  # strips a band
+    out = Image.new("RGB", (-(-width // fx), -(-height // fy)))
+    carry: Image.Image | None = None  # rows short of a whole box, from the band before
+    done = 0  # rows of `out` filled
+    for first in range(0, len(offsets), per_band):
+        last = min(first + per_band, len(offsets))
+        n = min((last - first) * rows, height - first * rows)
+        band = to_rgb(_tiff_band(data, im, list(offsets[first:last]),
+                                 list(counts[first:last]), n))
+        if carry is not None:
+            joined = Image.new("RGB", (width, carry.height + band.height))
+            joined.paste(carry, (0, 0))
+            joined.paste(band, (0, carry.height))
+            band = joined
+        whole = band.height if last == len(offsets) else band.height // fy * fy
+        if whole:
+            reduced = _box_reduce(band, factor, (0, 0, width, whole))
+            out.paste(reduced, (0, done))
+            done += reduced.height
+        carry = band.crop((0, whole, width, band.height)) if whole < band.height else None
     return out
