@@ -20,7 +20,7 @@ import pytest
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
-from tests.synthetic import COLORS, SHAPES, huge_png, render
+from tests.synthetic import COLORS, SHAPES, huge_png, huge_tiff, render
 from tests.unit.kit import as_schema_6
 
 N_PHOTOS = 120
@@ -285,25 +285,26 @@ def index_peak_kb(home: Path, root: Path) -> tuple[int, str]:
     return peak_kb, output[0]
 
 
-def test_a_299_mp_png_is_indexed_in_bounded_memory(home, tmp_path):
-    """A 299 MP PNG (4 MB on disk) is indexed, and costs the run under 400 MB more than a
-    run with one small photo does (its whole decode alone is 1.2 GB in Pillow; 4.6-6.3 GB
-    a file was seen)."""
+def test_299_mp_photos_are_indexed_in_bounded_memory(home, tmp_path):
+    """A 299 MP PNG and a 299 MP TIFF (a few MB on disk) are indexed, and cost the run
+    under 400 MB more than a run with one small photo does (the whole decode of either
+    alone is 1.2 GB in Pillow; 4.6-6.3 GB a file was seen)."""
     root = tmp_path / "photos"
     root.mkdir()
     render("blue", "circle", "white", (640, 480), seed=1).save(root / "small.jpg")
     baseline_kb, _ = index_peak_kb(home, root)  # the model and the rest, for one photo
     huge_png(root / "scan.png", (17300, 17280), "red")
+    huge_tiff(root / "scan.tif", (17280, 17300), "green")
     peak_kb, summary = index_peak_kb(home, root)
     extra_mb = (peak_kb - baseline_kb) / 1024
     print(f"peak RSS {baseline_kb / 1024:.0f} MB with one small photo, {peak_kb / 1024:.0f} MB "
-          f"with the 299 MP PNG: {extra_mb:.0f} MB more")
-    assert "1 new" in summary and "0 problems" in summary, summary
+          f"with the 299 MP PNG and TIFF: {extra_mb:.0f} MB more")
+    assert "2 new" in summary and "0 problems" in summary, summary
     assert extra_mb < 400
     with sqlite3.connect(home / "catalog.sqlite") as db:
         sizes = set(db.execute("SELECT width, height FROM photos"))
     db.close()
-    assert sizes == {(17300, 17280), (640, 480)}
+    assert sizes == {(17300, 17280), (17280, 17300), (640, 480)}
 
 
 def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):
