@@ -150,3 +150,75 @@ def bokeh(seed: int, size: tuple[int, int] = (1600, 1200), sigma: float = 12.0) 
     box = (width // 3, height // 3, 2 * width // 3, 2 * height // 3)
     background.paste(subject.crop(box), box)
     return background
+
+
+def huge_png(path, size: tuple[int, int], color: str = "red", background: str = "white",
+             ) -> None:
+    """A square on a flat background as an 8-bit RGB PNG of any size (a 299 MP one is
+    3 MB on disk, written in about a second): the whole image is never in memory. Each
+    of the two kinds of row is deflated once, as a piece that ends in a full flush (no
+    reference to what came before), and the pieces are repeated."""
+    import struct
+    import zlib
+
+    width, height = size
+    fg, bg = bytes(COLORS[color]), bytes(BACKGROUNDS[background])
+    side = min(size) // 2
+    left, top = (width - side) // 2, (height - side) // 2
+    rows = {False: b"\0" + bg * width,
+            True: b"\0" + bg * left + fg * side + bg * (width - left - side)}
+    pieces = {}
+    for kind, row in rows.items():
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, no header
+        pieces[kind] = deflate.compress(row) + deflate.flush(zlib.Z_FULL_FLUSH)
+    stream, adler = [b"\x78\x01"], 1
+    for y in range(height):
+        inside = top <= y < top + side
+        stream.append(pieces[inside])
+        adler = zlib.adler32(rows[inside], adler)
+    stream.append(zlib.compressobj(9, zlib.DEFLATED, -15).flush())  # the final block
+    stream.append(struct.pack(">I", adler))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n"
+                + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", b"".join(stream)) + chunk(b"IEND", b""))
+
+
+def huge_tiff(path, size: tuple[int, int], color: str = "red", background: str = "white",
+              ) -> None:
+    """The picture of huge_png as a deflate-compressed RGB TIFF in strips of 16 rows (a
+    299 MP one is a few MB on disk, written in a second): each kind of strip is
+    compressed once, and the whole image is never in memory."""
+    import struct
+    import zlib
+
+    from PIL import TiffImagePlugin, TiffTags
+
+    width, height = size
+    fg, bg = bytes(COLORS[color]), bytes(BACKGROUNDS[background])
+    side = min(size) // 2
+    left, top = (width - side) // 2, (height - side) // 2
+    rows = {False: bg * width, True: bg * left + fg * side + bg * (width - left - side)}
+    per_strip, strips, made = 16, [], {}
+    for y in range(0, height, per_strip):
+        kinds = tuple(top <= r < top + side for r in range(y, min(y + per_strip, height)))
+        if kinds not in made:
+            made[kinds] = zlib.compress(b"".join(rows[k] for k in kinds), 6)
+        strips.append(made[kinds])
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    for tag, value in ((256, width), (257, height), (258, (8, 8, 8)), (259, 8), (262, 2),
+                       (277, 3), (278, per_strip), (284, 1)):
+        ifd[tag] = value
+    starts = [0]
+    for strip in strips[:-1]:
+        starts.append(starts[-1] + len(strip))
+    for tag, values in ((273, starts), (279, [len(s) for s in strips])):
+        ifd[tag] = tuple(values)  # Pillow adds where the directory ends to the offsets
+        ifd.tagtype[tag] = TiffTags.LONG
+    with open(path, "wb") as f:
+        f.write(b"".join([b"II*\0", struct.pack("<I", 8), ifd.tobytes(8), *strips]))

@@ -153,6 +153,17 @@ def test_a_home_that_is_a_file_is_one_line(tmp_path):
     assert "is a file, not a folder" in one_line(result.stderr)
 
 
+def test_a_catalog_that_is_a_folder_is_one_line_on_every_command(small_home, tmp_path):
+    home = copy_home(small_home, tmp_path)
+    catalog = home / "catalog.sqlite"
+    catalog.unlink()
+    catalog.mkdir()
+    for args in (["status"], ["search", "a red circle"], ["problems"], ["index"]):
+        result = clipdesk(*args, home=home)
+        assert result.returncode == 1, args
+        assert f"the catalog {catalog} is a folder" in one_line(result.stderr), args
+
+
 # -- usage, pipes and native messages ---------------------------------------------------
 
 @pytest.mark.parametrize("text", ["", "   "])
@@ -178,6 +189,16 @@ def test_a_reader_that_went_away_is_a_quiet_exit(small_home, tmp_path, args):
         os.close(write_end)
     assert result.returncode == 141
     assert result.stderr == b""
+
+
+@pytest.mark.parametrize("args", [["status"], ["search", "a red circle"],
+                                  ["search", "a red circle", "--json"]])
+def test_output_to_a_full_device_is_one_line(small_home, tmp_path, args):
+    home = copy_home(small_home, tmp_path)
+    with open("/dev/full", "wb") as full:
+        result = clipdesk(*args, home=home, stdout=full)
+    assert result.returncode == 1
+    assert "cannot write the output (No space left on device)" in one_line(result.stderr)
 
 
 def test_a_reader_that_stops_after_one_line_is_a_quiet_exit(tmp_path):

@@ -20,7 +20,7 @@ import pytest
 from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
-from tests.synthetic import COLORS, SHAPES, render
+from tests.synthetic import COLORS, SHAPES, huge_png, huge_tiff, render
 from tests.unit.kit import as_schema_6
 
 N_PHOTOS = 120
@@ -190,6 +190,121 @@ def test_a_library_on_a_full_disk_says_so_in_one_line_and_loses_nothing(photos, 
     db.close()
     result = clipdesk(home, "search", "a red circle")
     assert result.returncode == 0 and ".jpg" in result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory) -> Path:
+    """A home with four photos indexed (copy it: tests change theirs)."""
+    root = tmp_path_factory.mktemp("few-photos")
+    for i, color in enumerate(["red", "blue", "green", "yellow"]):
+        render(color, "circle", "white", (320, 240), seed=i).save(root / f"{color}.jpg")
+    home = tmp_path_factory.mktemp("few") / "home"
+    use_tiny_models(home)
+    assert clipdesk(home, *index_cmd(root)).returncode == 0
+    return home
+
+
+# Another process holding the catalog open (the app, `watch`): a -shm file is then used as
+# it is, not rebuilt, and one with holes (pages never allocated) is what a full disk turns
+# into SIGBUS at the first touch.
+HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("SELECT count(*) FROM photos").fetchone()
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_no_command_dies_of_a_signal_on_a_disk_full_to_any_level(few, small_disk):
+    """Every command, at every fill level, with and without another process holding a
+    half-allocated -shm: done, or one line saying the disk is full; never a signal."""
+    home = small_disk / "home"
+    outcomes = []
+    for free in range(0, 40_000, 8192):
+        for held in (False, True):
+            shutil.rmtree(home, ignore_errors=True)
+            shutil.copytree(few, home)
+            holder = None
+            if held:
+                holder = subprocess.Popen([sys.executable, "-c", HOLDER,
+                                           str(home / "catalog.sqlite")],
+                                          stdout=subprocess.PIPE, text=True)
+                assert holder.stdout.readline() == "holding\n"
+                shm = home / "catalog.sqlite-shm"
+                os.truncate(shm, 0)
+                os.truncate(shm, 32768)  # same size, every page a hole
+            filler = small_disk / "filler"
+            filler.write_bytes(b"\0" * max(0, shutil.disk_usage(small_disk).free - free))
+            try:
+                for args in (["status"], ["problems"]):
+                    result = clipdesk(home, *args)
+                    outcomes.append((free, held, args[0], result.returncode))
+                    assert result.returncode >= 0, f"killed by signal {-result.returncode}" \
+                        f" with {free} bytes free, held={held}: {args}"
+                    if result.returncode:
+                        one_line_error(result, "full")
+            finally:
+                if holder is not None:
+                    holder.kill()
+                    holder.wait()
+                filler.unlink()
+    assert {rc for *_, rc in outcomes} == {0, 1}  # the levels span full and not full
+    print(f"{len(outcomes)} runs over {len(outcomes) // 2} full states: {outcomes}")
+
+
+def test_a_read_only_catalog_works_again_once_its_mode_is_fixed(few, tmp_path):
+    """SQLite gives the -wal and -shm it makes the catalog's mode: a read-only catalog's
+    stay read-only after the person fixes the catalog's, and every write failed."""
+    home = tmp_path / "home"
+    shutil.copytree(few, home)
+    catalog = home / "catalog.sqlite"
+    catalog.chmod(0o444)
+    assert clipdesk(home, "status", prefix=NO_DAC_OVERRIDE).returncode == 0  # reads work
+    one_line_error(clipdesk(home, "index", prefix=NO_DAC_OVERRIDE), "read-only")
+    assert (home / "catalog.sqlite-shm").exists()  # left read-only by SQLite
+    catalog.chmod(0o644)
+    result = clipdesk(home, "index", prefix=NO_DAC_OVERRIDE)
+    assert result.returncode == 0, result.stderr
+    assert "4 unchanged" in result.stdout
+
+
+# the peak resident memory (KB) of the command after it, and its exit status
+PEAK_RSS = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+
+
+def index_peak_kb(home: Path, root: Path) -> tuple[int, str]:
+    """The peak memory of `clipdesk index ROOT` in its own process, and its summary."""
+    run = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "clipdesk",
+                          "--home", str(home), *index_cmd(root)], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    *output, last = run.stdout.splitlines()
+    peak_kb, rc = map(int, last.split())
+    assert rc == 0 and not run.stderr, run.stderr
+    return peak_kb, output[0]
+
+
+def test_299_mp_photos_are_indexed_in_bounded_memory(home, tmp_path):
+    """A 299 MP PNG and a 299 MP TIFF (a few MB on disk) are indexed, and cost the run
+    under 400 MB more than a run with one small photo does (the whole decode of either
+    alone is 1.2 GB in Pillow; 4.6-6.3 GB a file was seen)."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    render("blue", "circle", "white", (640, 480), seed=1).save(root / "small.jpg")
+    baseline_kb, _ = index_peak_kb(home, root)  # the model and the rest, for one photo
+    huge_png(root / "scan.png", (17300, 17280), "red")
+    huge_tiff(root / "scan.tif", (17280, 17300), "green")
+    peak_kb, summary = index_peak_kb(home, root)
+    extra_mb = (peak_kb - baseline_kb) / 1024
+    print(f"peak RSS {baseline_kb / 1024:.0f} MB with one small photo, {peak_kb / 1024:.0f} MB "
+          f"with the 299 MP PNG and TIFF: {extra_mb:.0f} MB more")
+    assert "2 new" in summary and "0 problems" in summary, summary
+    assert extra_mb < 400
+    with sqlite3.connect(home / "catalog.sqlite") as db:
+        sizes = set(db.execute("SELECT width, height FROM photos"))
+    db.close()
+    assert sizes == {(17300, 17280), (17280, 17300), (640, 480)}
 
 
 def test_denied_files_and_folders_are_reported_kept_and_retried(photos, home):

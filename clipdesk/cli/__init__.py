@@ -7,7 +7,8 @@ captions), sync (XMP sidecars, watching the folders).
 
 Exit status: 0 done, 1 an error (one line on stderr), 2 a usage error, 130 interrupted,
 141 (128 + SIGPIPE, what `cat` or `grep` give) when the reader of the output went away,
-as with `clipdesk search ... | head`: the output stops quietly, without a traceback."""
+as with `clipdesk search ... | head`: the output stops quietly, without a traceback. An
+output that cannot be written (`> /dev/full`, a full disk) is one line and exit 1."""
 from __future__ import annotations
 
 import argparse
@@ -57,12 +58,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return rc
     except BrokenPipeError:
         return _reader_went_away()
+    except OSError as exc:
+        if not _from_output(exc):
+            raise
+        _reader_went_away()  # the last flush at exit would fail again, with a traceback
+        print(f"clipdesk: error: cannot write the output ({exc.strerror}): write it to "
+              "another file or disk", file=sys.stderr)
+        return 1
     except ClipdeskError as exc:
         print(f"clipdesk: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("clipdesk: interrupted; what was done so far is saved", file=sys.stderr)
         return 130
+
+
+def _from_output(exc: OSError) -> bool:
+    """Whether writing the output failed: the commands here only print (the engine does
+    all file work, and turns its own failures into ClipdeskError), so an OSError raised
+    by this package's own code is a failed write to stdout."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(__name__)
 
 
 def _reader_went_away() -> int:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from clipdesk.core.backup import GuardedConnection
+from clipdesk.core.catalog_files import prepare
 from clipdesk.core.errors import CatalogError, DiskFullError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
@@ -220,6 +221,7 @@ class Catalog:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
+            prepare(self.path)  # a folder, a read-only -shm, a -shm SIGBUS waits in
             # guarded: a damaged file becomes one CatalogError line with the way back
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                  check_same_thread=False, factory=GuardedConnection)

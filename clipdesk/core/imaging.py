@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from clipdesk.core import bigimage
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.formats import identify, photo_name, sniff
 
@@ -179,7 +180,8 @@ def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
         raise DecodeError(
             f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
             f"{MAX_PIXELS // 1_000_000} MP limit (possible decompression bomb)")
-    exif = _exif(im)
+    large = fmt not in ("JPEG", "HEIF") and bigimage.is_large(im)  # those two reduce below
+    exif = bigimage.png_exif(data) if large and fmt == "PNG" else _exif(im)
     orientation = exif.get(0x0112, 1) if exif is not None else 1
     if fmt == "JPEG":  # DCT-domain downscale: 4-5x faster than a full decode
         im.draft("RGB", (working_side, working_side))
@@ -191,8 +193,11 @@ def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
         # damaged. The size, orientation and metadata read above are the full image's.
         side = PREVIEW_MARGIN * working_side
         im.draft("RGB", (side, side))
-    im.load()
-    im = _to_rgb(im)
+    if large:
+        im = bigimage.decode_reduced(im, data, fmt, working_side, _to_rgb)
+    else:
+        im.load()
+        im = _to_rgb(im)
     im = _reduce(im, working_side)
     if orientation in _ORIENTATION:
         im = im.transpose(_ORIENTATION[orientation])
