@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from clipdesk.core.backup import GuardedConnection
+from clipdesk.core.changes import Commits
 from clipdesk.core.errors import CatalogError, DiskFullError
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
@@ -214,6 +215,7 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.commits = Commits()  # which commits were this process's (see changes.py)
         self._migrate()
 
     @property
@@ -253,13 +255,21 @@ class Catalog:
         # migration 7 converts the float32 vectors before it
         self._db.create_function("float32_to_int8", 1, lambda blob: pack_vector(
             np.frombuffer(blob, np.float32)), deterministic=True)
+        migrated = False
+        self._db.execute("PRAGMA busy_timeout=600000")  # another process upgrading: wait
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
+                # another process opening the same old catalog may have migrated since
+                # the read above: re-read under the write lock, or vectors convert twice
+                if db.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version={target}")
-        if 0 < version < SCHEMA_VERSION:
+                migrated = True
+        self._db.execute("PRAGMA busy_timeout=30000")
+        if migrated and version > 0:
             # an upgraded library: repack its pages once (7 left each float32 vector's page
             # holding a quarter-size row). With no room on disk for that, it works unpacked.
             with suppress(sqlite3.OperationalError):
@@ -274,11 +284,16 @@ class Catalog:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                generation = self.commits.bump(db)
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back itself (disk full)
                     db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+            try:
+                db.execute("COMMIT")
+            except BaseException:
+                self.commits.forget(generation)
+                raise
         except sqlite3.OperationalError as exc:
             raise self._write_error(exc) from exc
 

@@ -1,5 +1,9 @@
-"""One indexer per library: an exclusive lock on a file in the library's folder, held for
-a whole index run. The operating system drops it when the process ends, killed or not."""
+"""Locks between the processes sharing a library, on files in its folder; the operating
+system drops them when the process ends, killed or not.
+
+- the index lock: one indexer per library, held for a whole index run;
+- the save lock: one writer of the vector index files at a time, held while a process
+  checks that no newer file was saved since it loaded its own, and writes."""
 from __future__ import annotations
 
 import fcntl
@@ -30,3 +34,17 @@ def index_lock(home: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def save_lock(folder: Path) -> Iterator[None]:
+    """Hold the lock on saving the vector index files in `folder` (waits for another
+    process's save, a second or two at 100k photos). An OSError if the folder cannot be
+    made or written, as the save itself would raise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "save.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
