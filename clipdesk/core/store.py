@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_S = 300.0  # a kill loses at most this much re-adding work (the catalog has all)
+# another process's saved index is loaded (rather than its new vectors added) when they
+# are over this share of ours: loading a vector costs about a twentieth of adding one
+# (measured at 5k and 20k photos on 2 busy cores: 0.06-0.12 ms against 2-3 ms)
+LOAD_SHARE = 0.05
 
 
 def load_embedder(model_id: str) -> Embedder:
@@ -117,17 +121,20 @@ class VectorStore:
 
     def _take_in(self, model_id: str) -> bool:
         """With _index_lock held: what another process did since _index was loaded or
-        saved comes in: the index file it saved (loaded in place of _index: cheaper than
-        adding its vectors one by one), then the catalog's vectors _index still lacks.
-        True when _index now differs from the file."""
-        stamp = file_stamp(index_path(self.home, model_id))
+        saved comes in: the vectors it committed, or when they are many, the index file
+        it saved, loaded in place of _index. True when _index now differs from the file."""
+        assert self._index is not None
+        path = index_path(self.home, model_id)
+        stamp = file_stamp(path)
+        missing, extra = self._difference(self._index, model_id)
         loaded = None
-        if stamp != self._stamp:
-            loaded = VectorIndex.load(index_path(self.home, model_id), model_id)
+        if stamp != self._stamp and len(missing) > LOAD_SHARE * len(self._index):
+            loaded = VectorIndex.load(path, model_id)
         if loaded is not None:
             self._index, self._stamp = loaded, stamp
-        assert self._index is not None
-        return self._reconcile(self._index, model_id) or loaded is None
+            missing, extra = self._difference(loaded, model_id)
+        self._repair(self._index, model_id, missing, extra)
+        return loaded is None or bool(missing or extra)
 
     def _try_save(self) -> None:
         """With _index_lock held: save _index, unless the file another process saved
@@ -149,12 +156,19 @@ class VectorStore:
 
     def _reconcile(self, index: VectorIndex, model_id: str) -> bool:
         """Add what the catalog has and the index lacks, drop what it no longer has."""
+        return self._repair(index, model_id, *self._difference(index, model_id))
+
+    def _difference(self, index: VectorIndex, model_id: str) -> tuple[set[int], set[int]]:
+        """(missing, extra): the photos the catalog has and the index lacks, and back."""
         # the index first: this process's writer commits a photo before adding it, so
         # a photo added meanwhile is in the catalog read after (read the other way, it
         # would look deleted)
         live = index.ids
         expected = self.catalog.embedding_ids(model_id)
-        missing, extra = expected - live, live - expected
+        return expected - live, live - expected
+
+    def _repair(self, index: VectorIndex, model_id: str, missing: set[int],
+                extra: set[int]) -> bool:
         if missing:
             index.add(*self.catalog.vectors(model_id, sorted(missing)))
         index.delete(sorted(extra))
