@@ -25,7 +25,7 @@ from tests.unit.kit import as_schema_6
 
 MODEL_ID = parse_spec(TINY_MODEL).id
 DIM = 64  # the tiny model's vectors
-N_OLD = 400
+N_OLD = 3000  # a slower upgrade: a wider window for the race (caught 5 times in 6)
 RACES = 4
 
 

@@ -52,11 +52,12 @@ class Commits:
 
 
 class Watch:
-    """What one reader has seen of the catalog."""
+    """What one reader has seen of the catalog (usable from any thread)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.seen = self._now()
+        self._lock = threading.Lock()
 
     def _now(self) -> int:
         return int(self.catalog.get_meta(GENERATION) or 0)
@@ -64,7 +65,8 @@ class Watch:
     def changed(self) -> bool:
         """Whether another process committed since the last call (or since this watch was
         made). A cheap read of one row: fine before every query."""
-        now = self._now()
-        foreign = self.catalog.commits.foreign(self.seen, now)
-        self.seen = now
+        with self._lock:
+            now = self._now()
+            foreign = self.catalog.commits.foreign(self.seen, now)
+            self.seen = now
         return foreign
