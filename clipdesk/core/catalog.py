@@ -23,6 +23,7 @@ import numpy as np
 from clipdesk.core.backup import GuardedConnection
 from clipdesk.core.changes import Commits
 from clipdesk.core.errors import CatalogError, DiskFullError
+from clipdesk.core.lock import use_wal
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
 SCHEMA_VERSION = 7
@@ -227,7 +228,7 @@ class Catalog:
                                  check_same_thread=False, factory=GuardedConnection)
             db.home = self.path.parent
             try:  # WAL makes its -shm file here: a full disk fails at open
-                db.execute("PRAGMA journal_mode=WAL")
+                use_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA foreign_keys=ON")
             except sqlite3.OperationalError as exc:

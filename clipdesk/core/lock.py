@@ -3,11 +3,14 @@ system drops them when the process ends, killed or not.
 
 - the index lock: one indexer per library, held for a whole index run;
 - the save lock: one writer of the vector index files at a time, held while a process
-  checks that no newer file was saved since it loaded its own, and writes."""
+  checks that no newer file was saved since it loaded its own, and writes;
+and SQLite's own lock where SQLite does not wait for it (use_wal)."""
 from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,3 +51,18 @@ def save_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def use_wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Put the catalog in WAL mode. Two processes making a new catalog at once: the
+    second one's switch meets the first one's lock, and SQLite says "database is locked"
+    at once instead of waiting its busy timeout; wait here instead."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
