@@ -22,7 +22,9 @@ import numpy as np
 
 from clipdesk.core.backup import GuardedConnection
 from clipdesk.core.catalog_files import prepare
+from clipdesk.core.changes import Commits
 from clipdesk.core.errors import CatalogError, DiskFullError
+from clipdesk.core.lock import use_wal
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
 SCHEMA_VERSION = 7
@@ -215,6 +217,7 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.commits = Commits()  # which commits were this process's (see changes.py)
         self._migrate()
 
     @property
@@ -227,7 +230,7 @@ class Catalog:
                                  check_same_thread=False, factory=GuardedConnection)
             db.home = self.path.parent
             try:  # WAL makes its -shm file here: a full disk fails at open
-                db.execute("PRAGMA journal_mode=WAL")
+                use_wal(db)
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA foreign_keys=ON")
             except sqlite3.OperationalError as exc:
@@ -255,13 +258,21 @@ class Catalog:
         # migration 7 converts the float32 vectors before it
         self._db.create_function("float32_to_int8", 1, lambda blob: pack_vector(
             np.frombuffer(blob, np.float32)), deterministic=True)
+        migrated = False
+        self._db.execute("PRAGMA busy_timeout=600000")  # another process upgrading: wait
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
+                # another process opening the same old catalog may have migrated since
+                # the read above: re-read under the write lock, or vectors convert twice
+                if db.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version={target}")
-        if 0 < version < SCHEMA_VERSION:
+                migrated = True
+        self._db.execute("PRAGMA busy_timeout=30000")
+        if migrated and version > 0:
             # an upgraded library: repack its pages once (7 left each float32 vector's page
             # holding a quarter-size row). With no room on disk for that, it works unpacked.
             with suppress(sqlite3.OperationalError):
@@ -276,11 +287,16 @@ class Catalog:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                generation = self.commits.bump(db)
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back itself (disk full)
                     db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+            try:
+                db.execute("COMMIT")
+            except BaseException:
+                self.commits.forget(generation)
+                raise
         except sqlite3.OperationalError as exc:
             raise self._write_error(exc) from exc
 

@@ -19,6 +19,7 @@ from PIL import Image
 from clipdesk.core import backup, edits, quality
 from clipdesk.core.captioning import Captioning
 from clipdesk.core.catalog import Catalog, writer_thread
+from clipdesk.core.changes import Watch
 from clipdesk.core.grouping import Grouping
 from clipdesk.core.indexing import Indexer
 from clipdesk.core.paths import catalog_path, home_dir
@@ -67,6 +68,7 @@ class Library:
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
                                self.tagging, self.grouping, self.sidecars)
+        self._changes = Watch(self.catalog)  # for refresh_if_changed
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar
         self.warn: Callable[[str], None] = log.warning
@@ -100,6 +102,17 @@ class Library:
                       roots=[os.fsdecode(r) for r in self.catalog.roots()],
                       index_state=self.index_state(), home=str(self.home),
                       ignored=counts["ignored"])
+
+    def refresh_if_changed(self) -> bool:
+        """Whether another process (`clipdesk index` in a terminal, say) changed the
+        library since the last call, or since it was opened; its photos are then taken in
+        at once (each query would anyway). The app calls this to know when to reload its
+        views. One row read when nothing changed; after a change it may load the index file
+        that process saved (a second or so at 100k photos): call it off the GUI thread."""
+        if not self._changes.changed():
+            return False
+        self.store.refresh()
+        return True
 
     def problems(self) -> list[Problem]:
         """Photos that cannot be read, with the reason; not the files that are not

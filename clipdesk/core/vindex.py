@@ -149,6 +149,19 @@ class VectorIndex:
         return index
 
 
+Stamp = tuple[int, int, int] | None
+
+
+def file_stamp(path: Path) -> Stamp:
+    """Which saved file is at `path` (None: none): each save renames a new file into
+    place, so another process's save changes it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def _meta_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 

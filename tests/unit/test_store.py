@@ -10,8 +10,9 @@ from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.paths import index_path
 from clipdesk.core.store import VectorStore
 from clipdesk.core.types import PhotoMeta
+from clipdesk.core.vindex import VectorIndex
 from tests.unit.fakes import unit_vector
-from tests.unit.kit import MODEL, put
+from tests.unit.kit import MODEL, make_kit, put
 
 OTHER = "fake:other"
 
@@ -70,3 +71,25 @@ def test_a_model_switch_answers_with_the_new_model_and_drops_the_old_vectors(kit
     assert np.allclose(index.query(unit_vector(b"other a"), 1)[0][1], 1.0, atol=1e-4)
     assert kit.catalog.embedding_ids(MODEL) == set()
 
+
+
+def test_a_store_takes_in_what_another_process_committed_and_never_saves_it_away(kit,
+                                                                              tmp_path):
+    """Two kits over one library stand for two processes (each catalog tells its own
+    commits from the other's): what the other commits is in this one's next answer, and
+    this one's save keeps the photos of the newer file the other saved."""
+    ours = {put(kit, f"{n}.jpg", unit_vector(f"{n}".encode())) for n in range(40)}
+    kit.store.save()
+    other = make_kit(tmp_path)  # another process opening the same library
+    try:
+        other.store.vector_index()
+        new = put(other, "new.jpg", unit_vector(b"new"))
+        assert kit.store.answering()[1].query(unit_vector(b"new"), 1)[0][0] == new
+        other.store.save()  # a newer file, with `new`
+        late = put(kit, "late.jpg", unit_vector(b"late"))  # not in the other's file
+        kit.store.save()
+        saved = VectorIndex.load(index_path(kit.home, MODEL), MODEL)
+        assert saved is not None and saved.ids == ours | {new, late}
+        assert other.store.answering()[1].ids == ours | {new, late}
+    finally:
+        other.catalog.close()
