@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
@@ -24,6 +24,9 @@ FOLLOWING = "Another clipdesk is updating this library; this window will follow.
 # how often a waiting run tries the library's index lock again; also how soon, meanwhile,
 # a cancel or a person's edit (both served between two steps) is answered
 BUSY_POLL_S = 0.25
+# how often the app looks for another process's commits (a terminal `clipdesk index`):
+# one row read
+OTHERS_POLL_MS = 3000
 
 
 class StatusLabel(QLabel):
@@ -64,6 +67,7 @@ class BackgroundWork(QObject):
     changes_seen = Signal()  # from the watcher's thread: files changed in a library folder
     watch_said = Signal(str)  # from the watcher's thread: how the folders are watched
     warned = Signal(str)  # from the writer thread: work done, with a warning (Library.warn)
+    others_changed = Signal()  # another process (a terminal `clipdesk index`) changed it
 
     def __init__(self, library: Library, jobs: Jobs, bar: QStatusBar, captions: str) -> None:
         super().__init__(bar)
@@ -94,6 +98,9 @@ class BackgroundWork(QObject):
         self.watch_said.connect(self.status_text.setText)
         self.warned.connect(lambda text: self.status_text.setText(text[:1].upper() + text[1:]))
         library.warn = self.warned.emit
+        self._others = QTimer(self, interval=OTHERS_POLL_MS)
+        self._others.timeout.connect(self._look_for_others)
+        self._others.start()
 
     # -- watching the folders ---------------------------------------------------------
 
@@ -116,6 +123,13 @@ class BackgroundWork(QObject):
             self._again = True  # the run under way may have listed the folder already
         else:
             self.start_index()
+
+    def _look_for_others(self) -> None:
+        """Another process's commits show without a run of our own (a run of our own
+        takes them in, and reloads the views when it ends)."""
+        if self.index_job is None and not self.jobs.closed:
+            self.jobs.read(self.library.refresh_if_changed,
+                           done=lambda changed: self.others_changed.emit() if changed else None)
 
     def stop_watching(self, wait: bool = True) -> None:
         watcher, self.watcher = self.watcher, None

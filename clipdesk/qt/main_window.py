@@ -210,8 +210,9 @@ class MainWindow(QMainWindow):
         self.teach_bar.reject.connect(lambda: tagging.answer(False))
         self.teach_bar.done.connect(tagging.teaching_done)
         self.work.photos_added.connect(self._photos_added)
-        self.work.indexed.connect(lambda: views.refresh_library() if views.mode == "library"
-                                  else None)
+        for changed in (self.work.indexed, self.work.others_changed):
+            changed.connect(lambda: views.refresh_library() if views.mode == "library"
+                            else None)
         self.work.failed.connect(lambda error: self.dialogs.show_error(error))
 
     def _sort_changed(self) -> None:

@@ -138,3 +138,25 @@ def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, 
     assert win.library.catalog.get_meta("captions") == "off"
     assert win.dialogs.error_box is None
     assert not win.work.progress.isVisible()
+
+
+def test_an_open_window_shows_what_a_terminal_index_added(qtbot, photos, tmp_path):
+    mine, theirs, home = tmp_path / "mine", tmp_path / "theirs", tmp_path / "home"
+    originals = sorted(photos)
+    for folder, chosen in ((mine, originals[:3]), (theirs, originals[3:7])):
+        folder.mkdir()
+        for path in chosen:
+            shutil.copy(path, folder / path.name)
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(mine), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
+        win.show()
+    assert win.model.rowCount() == 3
+    terminal = python("-m", "clipdesk", "--home", str(home), "index", str(theirs))
+    out, err = terminal.communicate(timeout=WAIT_MS / 1000)
+    assert terminal.returncode == 0, err
+    # no run of the window's own, no click: the other process's photos show
+    qtbot.waitUntil(lambda: win.model.rowCount() == 7, timeout=WAIT_MS)
+    assert win.work.index_job is None
