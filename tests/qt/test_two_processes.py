@@ -104,8 +104,8 @@ def test_a_killed_apps_socket_does_not_stop_the_next_launch(qtbot, home):
     assert answers(server_name(home))
 
 
-def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, photos,
-                                                                         tmp_path):
+def indexed_with_more(photos, tmp_path: Path) -> tuple[Path, Path]:
+    """A home with 3 photos indexed, and a folder of 4 more that another process adds."""
     mine, theirs, home = tmp_path / "mine", tmp_path / "theirs", tmp_path / "home"
     originals = sorted(photos)
     for folder, chosen in ((mine, originals[:3]), (theirs, originals[3:7])):
@@ -114,6 +114,12 @@ def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, 
             shutil.copy(path, folder / path.name)
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(mine), "--model", TINY_MODEL).rc == 0
+    return home, theirs
+
+
+def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, photos,
+                                                                         tmp_path):
+    home, theirs = indexed_with_more(photos, tmp_path)
     other = python("-c", OTHER_INDEXER, str(home), str(theirs), TINY_MODEL)
     try:
         assert other.stdout.readline() == "locked\n"
@@ -141,14 +147,7 @@ def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, 
 
 
 def test_an_open_window_shows_what_a_terminal_index_added(qtbot, photos, tmp_path):
-    mine, theirs, home = tmp_path / "mine", tmp_path / "theirs", tmp_path / "home"
-    originals = sorted(photos)
-    for folder, chosen in ((mine, originals[:3]), (theirs, originals[3:7])):
-        folder.mkdir()
-        for path in chosen:
-            shutil.copy(path, folder / path.name)
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(mine), "--model", TINY_MODEL).rc == 0
+    home, theirs = indexed_with_more(photos, tmp_path)
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
