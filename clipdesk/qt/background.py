@@ -95,7 +95,8 @@ class BackgroundWork(QObject):
         self._watched: list[bytes] = []
         self._again = False  # changes were seen during a run: index once more after it
         self.changes_seen.connect(self.index_changes)
-        self.watch_said.connect(self.status_text.setText)
+        self.watch_said.connect(self._watch_status)
+        self._unavailable = False  # the last run met a folder that is not available
         self.warned.connect(lambda text: self.status_text.setText(text[:1].upper() + text[1:]))
         library.warn = self.warned.emit
         self._others = QTimer(self, interval=OTHERS_POLL_MS)
@@ -113,6 +114,12 @@ class BackgroundWork(QObject):
             self.watcher = Watcher(self.library, index=self._changed,
                                    on_status=self.watch_said.emit)
             self.watcher.start(catch_up=False)  # the app's own run at launch caught up
+
+    def _watch_status(self, text: str) -> None:
+        """The watcher's word ("Watching 3 folders for changes"), unless the last run
+        said that a folder is not available: that stays in view."""
+        if not self._unavailable:
+            self.status_text.setText(text)
 
     def _changed(self) -> None:
         """On the watcher's thread: hand the run to the GUI thread."""
@@ -193,6 +200,7 @@ class BackgroundWork(QObject):
                        plural(s.problems, "problem") if s.problems else ""]
             text = (f"Library updated in {s.seconds:.0f} s: "
                     f"{', '.join(c for c in changes if c)}; {plural(s.photos, 'photo')} in all.")
+        self._unavailable = s is not None and bool(s.unavailable)
         if s is not None and s.unavailable:  # an unplugged drive outranks "up to date"
             more = len(s.unavailable) - 1
             text = s.unavailable[0][:1].upper() + s.unavailable[0][1:] + (

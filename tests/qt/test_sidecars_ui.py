@@ -28,9 +28,11 @@ def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_pat
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model.rowCount() == 3 and win.index_job is None,
-                    timeout=WAIT_MS)
+    # the launch's catch-up run and the watcher's first word: either could land in the
+    # middle of the test (as the window fixture waits for them)
+    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
+        win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=WAIT_MS)
     first = shown_paths(win, 1)[0]
     win.grid.setCurrentIndex(win.model.index(0))
     win.details.tag_added.emit("picnic")
