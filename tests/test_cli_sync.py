@@ -11,6 +11,8 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -224,14 +226,28 @@ def next_line(lines: queue.Queue[str], timeout: float) -> str:
         raise AssertionError(f"no line within {timeout:.0f} s") from None
 
 
-def test_watch_prints_a_line_per_batch_and_search_follows(library, tmp_path):
-    home, photos = library
-    render("yellow", "square", "black", (640, 480), seed=7).save(tmp_path / "sunflower.jpg")
+@contextmanager
+def watching(home: Path) -> Iterator[tuple[queue.Queue[str], queue.Queue[str]]]:
+    """A `clipdesk watch` process: its stdout and stderr lines; Ctrl+C ends it (exit 130)."""
     proc = subprocess.Popen([sys.executable, "-m", "clipdesk", "--home", str(home), "watch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=ENV, cwd=REPO)
     try:
         out, err = lines_of(proc.stdout), lines_of(proc.stderr)
+        yield out, err
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in "".join(list(err.queue))
+
+
+def test_watch_prints_a_line_per_batch_and_search_follows(library, tmp_path):
+    home, photos = library
+    render("yellow", "square", "black", (640, 480), seed=7).save(tmp_path / "sunflower.jpg")
+    with watching(home) as (out, err):
         assert "up to date: 4 photos" in next_line(out, 120)  # the catch-up run
         assert "Watching 1 folder" in next_line(err, 120)  # ready: the model is loaded
         shutil.copyfile(tmp_path / "sunflower.jpg", photos / "sunflower.jpg")
@@ -245,13 +261,6 @@ def test_watch_prints_a_line_per_batch_and_search_follows(library, tmp_path):
         assert "1 removed" in next_line(out, 10)
         hits = json.loads(run_cli("--home", str(home), "search", "tulip", "--json").out)
         assert hits and hits[0]["path"] == str(photos / "tulip.jpg")
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in "".join(list(err.queue))
 
 
 def test_watch_says_once_that_a_folder_is_not_available(library, tmp_path):
@@ -261,11 +270,7 @@ def test_watch_says_once_that_a_folder_is_not_available(library, tmp_path):
     render("purple", "square", "black", (640, 480), seed=9).save(drive / "purple.jpg")
     assert run_cli("--home", str(home), "index", str(drive)).rc == 0
     drive.rename(tmp_path / "unplugged")
-    proc = subprocess.Popen([sys.executable, "-m", "clipdesk", "--home", str(home), "watch"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=ENV, cwd=REPO)
-    try:
-        out, err = lines_of(proc.stdout), lines_of(proc.stderr)
+    with watching(home) as (out, err):
         assert "-> 5 photos" in next_line(out, 120)  # the catch-up run: the unplugged one kept
         assert next_line(err, 120).strip() == (
             f"clipdesk: folder {drive} is not available (No such file or directory): its "
@@ -273,10 +278,4 @@ def test_watch_says_once_that_a_folder_is_not_available(library, tmp_path):
         assert "Watching 1 folder" in next_line(err, 120)
         render("red", "square", "black", (640, 480), seed=8).save(photos / "new.jpg")
         assert "1 new" in next_line(out, 10)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert not any("not available" in line for line in err.queue)  # once, not every run

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ WAIT_MS = 120_000
 
 # The app's one-writer rule, checked: a catalog write from any thread but the writer's raises.
 os.environ["CLIPDESK_CHECK_WRITER"] = "1"
+
+
+def indexed(chosen: list[Path], folder: Path, home: Path) -> None:
+    """`chosen` photos copied into a new `folder`, indexed into a new `home` with the tiny
+    models, by the command line (the way a person's library is before the app opens)."""
+    folder.mkdir()
+    for path in chosen:
+        shutil.copy(path, folder / path.name)
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,14 @@
 """A photo folder that is not there (an unplugged drive) is said in the status bar."""
 from __future__ import annotations
 
-import shutil
-
 from clipdesk.qt import app as qt_app
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS
+from tests.qt.conftest import WAIT_MS, indexed
 
 
 def test_an_unplugged_folder_is_said_in_the_status_bar_and_its_photos_stay(qtbot, photos,
                                                                           tmp_path):
     drive, home = tmp_path / "drive", tmp_path / "home"
-    drive.mkdir()
-    for path in sorted(photos)[:2]:
-        shutil.copy(path, drive / path.name)
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(drive), "--model", TINY_MODEL).rc == 0
+    indexed(sorted(photos)[:2], drive, home)
     drive.rename(tmp_path / "away")  # unplugged before the app starts
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)

@@ -8,8 +8,7 @@ from PySide6.QtCore import QItemSelectionModel, QPoint
 
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.main_window import MainWindow
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS
+from tests.qt.conftest import WAIT_MS, indexed
 
 
 def top_photo(win: MainWindow) -> tuple[int | None, int]:
@@ -24,12 +23,8 @@ def selected(win: MainWindow) -> set[int | None]:
 
 def test_an_index_run_keeps_the_selection_and_the_place_in_the_grid(qtbot, photos, tmp_path):
     root, home = tmp_path / "photos", tmp_path / "home"
-    root.mkdir()
     originals = sorted(photos)
-    for path in originals[:12]:
-        shutil.copy(path, root / path.name)
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    indexed(originals[:12], root, home)
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     win.resize(560, 420)  # a grid taller than its pane: it scrolls

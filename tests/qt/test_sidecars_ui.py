@@ -8,8 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from clipdesk.core import xmp
 from clipdesk.qt import app as qt_app
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS, shown_paths
+from tests.qt.conftest import WAIT_MS, indexed, shown_paths
 from tests.unit.test_xmp import DIGIKAM
 
 
@@ -20,12 +19,8 @@ def keywords(path) -> set[str]:
 def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_path,
                                                           monkeypatch):
     root, home = tmp_path / "photos", tmp_path / "home"
-    root.mkdir()
-    for path in sorted(photos)[:3]:
-        shutil.copy(path, root / path.name)
-    originals = {p.name: p.read_bytes() for p in root.iterdir()}
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    indexed(sorted(photos)[:3], root, home)
+    originals = {p.name: p.read_bytes() for p in root.iterdir() if p.suffix == ".jpg"}
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     # the launch's catch-up run and the watcher's first word: either could land in the

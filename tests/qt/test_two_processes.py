@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.background import FOLLOWING
 from clipdesk.qt.single_instance import Instance, claim, server_name
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS, on_writer
+from tests.conftest import TINY_MODEL
+from tests.qt.conftest import WAIT_MS, indexed, on_writer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,14 +106,12 @@ def test_a_killed_apps_socket_does_not_stop_the_next_launch(qtbot, home):
 
 def indexed_with_more(photos, tmp_path: Path) -> tuple[Path, Path]:
     """A home with 3 photos indexed, and a folder of 4 more that another process adds."""
-    mine, theirs, home = tmp_path / "mine", tmp_path / "theirs", tmp_path / "home"
+    theirs, home = tmp_path / "theirs", tmp_path / "home"
     originals = sorted(photos)
-    for folder, chosen in ((mine, originals[:3]), (theirs, originals[3:7])):
-        folder.mkdir()
-        for path in chosen:
-            shutil.copy(path, folder / path.name)
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(mine), "--model", TINY_MODEL).rc == 0
+    indexed(originals[:3], tmp_path / "mine", home)
+    theirs.mkdir()
+    for path in originals[3:7]:
+        shutil.copy(path, theirs / path.name)
     return home, theirs
 
 

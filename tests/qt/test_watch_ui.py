@@ -7,20 +7,15 @@ import time
 from pathlib import Path
 
 from clipdesk.qt import app as qt_app
-from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS, shown_paths
+from tests.qt.conftest import WAIT_MS, indexed, shown_paths
 
 SOON_MS = 20_000  # the watcher's debounce is about 1.5 s; a loaded CI machine gets room
 
 
 def test_the_window_follows_files_added_renamed_and_deleted(qtbot, photos, tmp_path):
     root, home = tmp_path / "photos", tmp_path / "home"
-    root.mkdir()
     originals = sorted(photos)
-    for path in originals[:3]:
-        shutil.copy(path, root / path.name)
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
+    indexed(originals[:3], root, home)
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     win.show()
