@@ -102,7 +102,8 @@ class Indexer:
         removed_ids, mates = self._remove(removed)
         if jobs:  # tags set in digiKam & co: new photos' sidecars, changed sidecars
             yield Progress(Phase.SIDECARS, message="Reading XMP sidecars…")
-            self.sidecars.read(job.path for job, _ in jobs)
+            read = self.sidecars.read(job.path for job, _ in jobs)
+            stats["problems"] += len(read.left_alone)  # listed by `clipdesk problems` too
         self.sidecars.clean_after_killed_runs()  # temp files of a killed `xmp` run
         if not switching:
             self.store.delete(removed_ids)

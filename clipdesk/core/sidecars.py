@@ -120,23 +120,28 @@ class Sidecars:
                 continue  # the sidecar of a file that is not a photo in the library
             try:
                 found = xmp.read(sidecar)
+            except xmp.LeftAlone as exc:  # a problem of its own (below), or the scanner's
+                log.info("%s", exc)
+                left_alone.append(Problem(sidecar, FileStatus.ERROR, str(exc)))
+                continue
             except xmp.SidecarError as exc:
                 log.warning("%s", exc)
-                said = left_alone if isinstance(exc, xmp.LeftAlone) else failed
-                said.append(Problem(sidecar, FileStatus.ERROR, str(exc)))
+                failed.append(Problem(sidecar, FileStatus.ERROR, str(exc)))
                 continue
             if self._take(photo_id, found, photo_id in rejected):
                 changed += 1
             else:
                 unchanged += 1
-        self._record(left_alone)  # a sidecar that would not parse is logged, as before
-        return SidecarSummary(changed, unchanged, tuple(failed), tuple(left_alone))
+        # a sidecar that would not parse is logged, as before
+        return SidecarSummary(changed, unchanged, tuple(failed), self._record(left_alone))
 
-    def _record(self, problems: list[Problem]) -> None:
+    def _record(self, problems: list[Problem]) -> tuple[Problem, ...]:
         """Sidecars left alone (a symlink) show among the library's problems, until the
-        file changes, as a damaged photo does: its keywords were not taken in."""
+        file changes, as a damaged photo does: its keywords were not taken in. Returns
+        those recorded (a pipe or a dangling link is the scanner's already)."""
+        recorded: list[Problem] = []
         if not problems:
-            return
+            return ()
         with self.catalog.transaction() as db:
             for problem in problems:
                 try:  # the scanner's view: a link's target (a pipe or a dangling link
@@ -147,6 +152,8 @@ class Sidecars:
                     continue
                 self.catalog.put_file(db, problem.path, st.st_size, st.st_mtime_ns,
                                       FileStatus.ERROR, reason=problem.reason)
+                recorded.append(problem)
+        return tuple(recorded)
 
     def _take(self, photo_id: int, found: xmp.Sidecar, rejected: bool) -> bool:
         auto = {k.casefold() for k in found.auto}
