@@ -38,7 +38,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core import imaging, models  # noqa: E402
+from clipdesk.core.media import imaging  # noqa: E402
+from clipdesk.core.models import loading as models  # noqa: E402
 
 torch: Any = models.torch_module()
 SIZE_12MP = (4000, 3000)

@@ -45,8 +45,8 @@ import os; os._exit(0)
 
 def fake_catalog(home: Path, n: int) -> None:
     """n photos with 512-d vectors, written straight through the catalog API."""
-    from clipdesk.core.catalog import Catalog
     from clipdesk.core.library import Library
+    from clipdesk.core.store.catalog import Catalog
     from clipdesk.core.types import PhotoMeta
 
     home.mkdir(parents=True, exist_ok=True)

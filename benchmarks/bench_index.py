@@ -45,10 +45,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core import cpu  # noqa: E402
-from clipdesk.core.embedder import Embedder  # noqa: E402
+from clipdesk.core.indexing import cpu  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
-from clipdesk.core.models import (  # noqa: E402
+from clipdesk.core.models.embedder import Embedder  # noqa: E402
+from clipdesk.core.models.loading import (  # noqa: E402
     PRECISION_ENV,
     load_model,
     precision_for,

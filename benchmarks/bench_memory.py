@@ -33,7 +33,7 @@ from tests.synthetic import BACKGROUNDS, COLORS, huge_png, render  # noqa: E402
 # `clipdesk index ...` in this process, with the large-image path on or off
 RUN = """
 import sys
-from clipdesk.core import bigimage
+from clipdesk.core.media import bigimage
 if sys.argv.pop(1) == "off":
     bigimage.LARGE_PIXELS = 1 << 62  # every photo decoded whole, as before
 from clipdesk.cli import main

@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clipdesk.core import imaging, nsfw  # noqa: E402
+from clipdesk.core.media import imaging  # noqa: E402
+from clipdesk.core.models import nsfw
 
 THRESHOLDS = (0.2, 0.5, 0.7, 0.8, 0.9)
 

@@ -30,10 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_search import clustered  # noqa: E402
-from clipdesk.core import imaging, quality  # noqa: E402
-from clipdesk.core.catalog import Catalog  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
+from clipdesk.core.media import imaging, quality  # noqa: E402
 from clipdesk.core.paths import catalog_path  # noqa: E402
+from clipdesk.core.store.catalog import Catalog  # noqa: E402
 from clipdesk.core.types import PhotoMeta  # noqa: E402
 from tests.synthetic import scene  # noqa: E402
 

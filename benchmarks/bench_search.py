@@ -42,10 +42,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core.catalog import Catalog, pack_vector  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.paths import catalog_path, index_path  # noqa: E402
-from clipdesk.core.vindex import VectorIndex  # noqa: E402
+from clipdesk.core.store.catalog import Catalog, pack_vector  # noqa: E402
+from clipdesk.core.store.vindex import VectorIndex  # noqa: E402
 
 LATENT = 32
 ROOT = b"/photos"
@@ -167,7 +167,7 @@ def stored_bytes(home: Path) -> tuple[int | None, int]:
 
 def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, queries: int,
                k: int) -> None:
-    from clipdesk.core.models import load_model, parse_spec, precision_for
+    from clipdesk.core.models.loading import load_model, parse_spec, precision_for
 
     model_id = parse_spec(spec).id
     n = len(vecs)
@@ -238,7 +238,7 @@ def main() -> None:
             from bench_index import default_arch_dir  # beside this file
 
             spec = default_arch_dir(tmp_path / "model")
-        from clipdesk.core.models import load_model, parse_spec
+        from clipdesk.core.models.loading import load_model, parse_spec
 
         dim = int(load_model(spec).model.text_projection.shape[-1])
         rng = np.random.default_rng(0)

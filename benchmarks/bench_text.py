@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core import models  # noqa: E402
-from clipdesk.core.embedder import encode_text_tokens  # noqa: E402
+from clipdesk.core.models import loading as models  # noqa: E402
+from clipdesk.core.models.embedder import encode_text_tokens  # noqa: E402
 
 QUERY = "kids on a beach at sunset"
 PROMPTS = [f"a photo of {w}" for w in ("a dog", "a red car parked on a quiet street",

@@ -29,9 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_index import default_arch_dir, make_photos  # noqa: E402
-from clipdesk.core import cpu, models  # noqa: E402
-from clipdesk.core.embedder import encode_text_tokens  # noqa: E402
+from clipdesk.core.indexing import cpu  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
+from clipdesk.core.models import loading as models  # noqa: E402
+from clipdesk.core.models.embedder import encode_text_tokens  # noqa: E402
 
 POLICIES = ("ACTIVE", "PASSIVE")  # OpenMP's wait at barriers: spin, or sleep
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clipdesk.core import watch  # noqa: E402
+from clipdesk.core.indexing import watch  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
 from tests.conftest import TINY_MODEL, use_tiny_models  # noqa: E402
 from tests.synthetic import render  # noqa: E402

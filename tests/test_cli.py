@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging
 from clipdesk.core.library import Library
+from clipdesk.core.media import imaging
 from tests.conftest import TINY_MODEL, run_cli
 from tests.photolib import make_library
 from tests.synthetic import render

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core.backup import GENERATIONS
 from clipdesk.core.library import Library
+from clipdesk.core.store.backup import GENERATIONS
 from tests.conftest import run_cli
 from tests.synthetic import render
 from tests.test_cli_errors import NO_OVERRIDE, clipdesk, copy_home, one_line, small_home

@@ -95,7 +95,7 @@ def test_a_damaged_catalog_without_a_backup_says_how_to_start_over(small_home, t
 
 
 def test_index_keeps_a_few_checked_backups(small_home, tmp_path):
-    from clipdesk.core.backup import GENERATIONS
+    from clipdesk.core.store.backup import GENERATIONS
 
     home, root = copy_home(small_home, tmp_path), tmp_path / "photos"
     shutil.copytree(small_home[1], root)
@@ -239,7 +239,7 @@ def damaged_tiffs(folder: Path) -> None:
 INTERLEAVED = """
 import sys, threading
 from pathlib import Path
-from clipdesk.core import imaging
+from clipdesk.core.media import imaging
 real = imaging._decode
 inside, left = threading.Event(), threading.Event()
 def held(data, fmt, side):

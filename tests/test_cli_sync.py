@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core import xmp
 from clipdesk.core.library import Library
+from clipdesk.core.sidecars import xmp
 from tests.conftest import REPO, TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import render
 from tests.test_faults import NO_DAC_OVERRIDE

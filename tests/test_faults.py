@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
+from clipdesk.core.store.catalog import Catalog
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
 from tests.synthetic import COLORS, SHAPES, huge_png, huge_tiff, render
 from tests.unit.kit import as_schema_6

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.library import Library
-from clipdesk.core.models import parse_spec
+from clipdesk.core.models.loading import parse_spec
 from clipdesk.core.paths import index_path
-from clipdesk.core.settings import Settings
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import FileStatus, PhotoMeta
-from clipdesk.core.vindex import VectorIndex
 from tests.conftest import TINY_MODEL, TINY_VOCABULARY
 from tests.synthetic import render
 from tests.test_faults import clipdesk, index_cmd, start

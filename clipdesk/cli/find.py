@@ -15,8 +15,8 @@ from clipdesk.cli.common import (
     rounded,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.nsfw import DEFAULT_THRESHOLD
-from clipdesk.core.quality import BLURRY, describe
+from clipdesk.core.media.quality import BLURRY, describe
+from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD
 from clipdesk.core.types import Hit, Sort
 from clipdesk.wording import plural
 

@@ -13,8 +13,8 @@ from clipdesk.cli.common import (
     print_hits,
     print_json,
 )
-from clipdesk.core.captions import DEFAULT_CAPTIONER
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.models.captions import DEFAULT_CAPTIONER
 from clipdesk.wording import plural
 
 

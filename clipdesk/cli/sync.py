@@ -50,7 +50,7 @@ def cmd_xmp(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from clipdesk.core.watch import Batch, Watcher
+    from clipdesk.core.indexing.watch import Batch, Watcher
 
     def said(text: str) -> None:
         print(f"clipdesk: {text}", file=sys.stderr, flush=True)

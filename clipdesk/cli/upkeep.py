@@ -14,7 +14,7 @@ from clipdesk.cli.common import (
     print_json,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.models import DEFAULT_MODEL
+from clipdesk.core.models.loading import DEFAULT_MODEL
 from clipdesk.core.types import IndexSummary
 from clipdesk.wording import plural
 
@@ -112,8 +112,8 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
 
 def cmd_restore_backup(args: argparse.Namespace) -> int:
-    from clipdesk.core import backup
     from clipdesk.core.paths import home_dir
+    from clipdesk.core.store import backup
 
     home = home_dir(args.home)  # not a Library: its catalog may be the damaged one
     if args.list:
@@ -136,7 +136,7 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from clipdesk.core.models import list_builtin
+    from clipdesk.core.models.loading import list_builtin
 
     print(f"Default: {DEFAULT_MODEL}")
     print("Also: hf-hub:ORG/REPO and local-dir:FOLDER. MobileCLIP weights are licensed "

@@ -16,20 +16,22 @@ from pathlib import Path
 
 from PIL import Image
 
-from clipdesk.core import backup, edits, quality
-from clipdesk.core.captioning import Captioning
-from clipdesk.core.catalog import Catalog, writer_thread
-from clipdesk.core.changes import Watch
-from clipdesk.core.grouping import Grouping
-from clipdesk.core.indexing import Indexer
+from clipdesk.core.indexing.run import Indexer
+from clipdesk.core.media import quality
+from clipdesk.core.organize.captioning import Captioning
+from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.tagging import TagDef
+from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
-from clipdesk.core.search import Search
-from clipdesk.core.settings import CaptionsMode, Settings
-from clipdesk.core.sidecars import Sidecars
-from clipdesk.core.store import VectorStore
-from clipdesk.core.tagging import TagDef
-from clipdesk.core.tags_service import Tags, tag_name
+from clipdesk.core.search.queries import Search
+from clipdesk.core.sidecars.sync import Sidecars
+from clipdesk.core.store import backup, edits
+from clipdesk.core.store.catalog import Catalog, writer_thread
+from clipdesk.core.store.changes import Watch
+from clipdesk.core.store.settings import CaptionsMode, Settings
+from clipdesk.core.store.vectors import VectorStore
+from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import (
     GroupMember,
     Hit,
@@ -40,7 +42,6 @@ from clipdesk.core.types import (
     Sort,
     Status,
 )
-from clipdesk.core.vindex import VectorIndex
 
 log = logging.getLogger(__name__)
 

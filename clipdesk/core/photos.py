@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from clipdesk.core import imaging
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError
+from clipdesk.core.indexing.scanner import is_under
+from clipdesk.core.media import imaging
 from clipdesk.core.paths import thumbnail_path
-from clipdesk.core.scanner import is_under
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import Hit, PhotoInfo, Sort
 
 

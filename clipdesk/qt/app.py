@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from clipdesk.core import backup
 from clipdesk.core.errors import ClipdeskError, LostCatalogError
 from clipdesk.core.library import Library
 from clipdesk.core.paths import home_dir
+from clipdesk.core.store import backup
 from clipdesk.qt import single_instance
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.panels import FirstRunDialog

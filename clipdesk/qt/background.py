@@ -13,10 +13,10 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from clipdesk.core.errors import ClipdeskError, LibraryBusyError, ModelLoadError
+from clipdesk.core.indexing.watch import Watcher
 from clipdesk.core.library import Library
-from clipdesk.core.models import forget_failures
+from clipdesk.core.models.loading import forget_failures
 from clipdesk.core.types import Phase, Progress, ProgressJob
-from clipdesk.core.watch import Watcher
 from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
 
@@ -329,7 +329,7 @@ def has_gpu() -> bool:
     """Whether torch sees a GPU; False until the first model load has finished importing
     torch (importing it here would freeze the window). Never raises: reading torch while
     another thread imports it crashed the app at startup."""
-    from clipdesk.core import models
+    from clipdesk.core.models import loading as models
 
     return models.has_gpu()
 

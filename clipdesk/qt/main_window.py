@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.core.library import Library
-from clipdesk.core.quality import BLURRY
+from clipdesk.core.media.quality import BLURRY
 from clipdesk.qt.background import BackgroundWork
 from clipdesk.qt.backups import EditBackups
 from clipdesk.qt.dialogs import Dialogs

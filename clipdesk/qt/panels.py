@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdesk.core import quality
-from clipdesk.core.tagging import SENSITIVE
+from clipdesk.core.media import quality
+from clipdesk.core.organize.tagging import SENSITIVE
 from clipdesk.core.types import PhotoInfo, Problem
 
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex
 
-from clipdesk.core import captions
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models import load_model
+from clipdesk.core.models import captions
+from clipdesk.core.models.loading import load_model
 from clipdesk.core.types import PhotoInfo
 from clipdesk.qt.background import first_line
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdesk.core.tagging import SENSITIVE
+from clipdesk.core.organize.tagging import SENSITIVE
 
 
 class TagSidebar(QWidget):

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipdesk.core import backup
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import CatalogError, ClipdeskError
-from clipdesk.core.lock import index_lock
 from clipdesk.core.paths import catalog_path
+from clipdesk.core.store import backup
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.lock import index_lock
 from clipdesk.core.types import PhotoMeta
 
 MODEL = "test-model"

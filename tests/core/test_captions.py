@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from clipdesk.core import captions, models
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.library import Library
+from clipdesk.core.models import captions
+from clipdesk.core.models import loading as models
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import render
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from clipdesk.core import catalog
-from clipdesk.core.catalog import Catalog
+from clipdesk.core.store import catalog
+from clipdesk.core.store.catalog import Catalog
 
 
 def test_a_version_1_catalog_is_migrated_with_its_words_and_tags(tmp_path):

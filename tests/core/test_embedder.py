@@ -6,8 +6,8 @@ import open_clip
 import pytest
 import torch
 
-from clipdesk.core import models
-from clipdesk.core.embedder import Embedder, encode_text_tokens
+from clipdesk.core.models import loading as models
+from clipdesk.core.models.embedder import Embedder, encode_text_tokens
 from tests.conftest import TINY_MODEL
 
 PROMPTS = ["red", "a red circle", "a photo of a small green square on a white table",

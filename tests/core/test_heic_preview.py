@@ -12,9 +12,10 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging, pipeline, quality
-from clipdesk.core.embedder import Embedder
-from clipdesk.core.models import load_model
+from clipdesk.core.indexing import pipeline
+from clipdesk.core.media import imaging, quality
+from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.loading import load_model
 from clipdesk.core.paths import thumbnail_path
 from tests.conftest import TINY_MODEL
 from tests.photolib import exif_bytes

@@ -8,8 +8,8 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging
 from clipdesk.core.errors import DecodeError
+from clipdesk.core.media import imaging
 from tests.photolib import exif_bytes
 
 pillow_heif.register_heif_opener()

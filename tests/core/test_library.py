@@ -9,7 +9,7 @@ import pytest
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
-from clipdesk.core.vindex import VectorIndex
+from clipdesk.core.store.vindex import VectorIndex
 from tests.conftest import TINY_MODEL
 from tests.synthetic import render
 
@@ -179,7 +179,7 @@ def test_a_model_caption_never_replaces_a_persons(library):
 
 
 def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeypatch):
-    from clipdesk.core import embedder
+    from clipdesk.core.models import embedder
 
     lib, _ = library
     encode, calls = embedder.encode_text_tokens, []

@@ -29,8 +29,8 @@ import open_clip
 import pytest
 from PIL import Image
 
-from clipdesk.core import models
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models import loading as models
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
 
 TINY_DIR = Path(TINY_MODEL.removeprefix("local-dir:"))
@@ -147,7 +147,7 @@ def big_tiny_repo(folder: Path) -> Path:
 
 POLL_WHILE_LOADING = """
 import json, sys, threading
-from clipdesk.core import models
+from clipdesk.core.models import loading as models
 from clipdesk.qt import background
 
 loader = threading.Thread(target=models.load_model, args=(sys.argv[1], "cpu"))
@@ -179,7 +179,7 @@ def test_torch_is_imported_only_by_models():
     sources = (REPO / "clipdesk").rglob("*.py")
     importers = sorted(str(p.relative_to(REPO)) for p in sources
                        if re.search(r"^\s*(import torch|from torch)\b", p.read_text(), re.M))
-    assert importers == ["clipdesk/core/models.py"]
+    assert importers == ["clipdesk/core/models/loading.py"]
 
 
 # -- 2. one load lock per model -----------------------------------------------------------

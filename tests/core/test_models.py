@@ -12,9 +12,9 @@ import open_clip
 import pytest
 from PIL import Image
 
-from clipdesk.core import models
-from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models import loading as models
+from clipdesk.core.models.embedder import Embedder
 from tests.conftest import TINY_MODEL
 
 TINY_DIR = Path(TINY_MODEL.removeprefix("local-dir:"))

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clipdesk.core import nsfw
 from clipdesk.core.library import Library
+from clipdesk.core.models import nsfw
 from tests.conftest import REPO, TINY_MODEL, run_cli
 from tests.synthetic import SHAPES, render
 

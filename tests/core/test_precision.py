@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from clipdesk.core import captions, models
-from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
+from clipdesk.core.models import captions
+from clipdesk.core.models import loading as models
+from clipdesk.core.models.embedder import Embedder
 from tests.conftest import TINY_COCA, TINY_MODEL, run_cli, use_tiny_models
 from tests.core.test_embedder import PROMPTS
 from tests.synthetic import render

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging, quality
 from clipdesk.core.library import Library
+from clipdesk.core.media import imaging, quality
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import BURSTS, SIGMAS
 from tests.synthetic import blur, bokeh, motion_blur, render, scene
@@ -203,7 +203,7 @@ def test_an_old_catalog_is_back_filled_without_re_embedding(shots, tmp_path, mon
         db.execute("UPDATE photos SET group_id=NULL")
         db.execute("DELETE FROM meta WHERE key LIKE 'grouped_%'")
     db.close()
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
     monkeypatch.setattr(Embedder, "encode_images", lambda *a: pytest.fail("re-embedded"))
     assert run_cli("--home", str(work), "index").rc == 0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from clipdesk.core import tagging
 from clipdesk.core.library import Library
+from clipdesk.core.organize import tagging
 from tests.conftest import TINY_MODEL, run_cli
 from tests.synthetic import SHAPES, render
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core import xmp
 from clipdesk.core.library import Library
+from clipdesk.core.sidecars import xmp
 from tests.conftest import TINY_MODEL, use_tiny_models
 from tests.synthetic import render
 from tests.unit.test_xmp import DARKTABLE, DIGIKAM, others, rewrite_keywords_with_libexiv2

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from clipdesk.core import tagging
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
+from clipdesk.core.organize import tagging
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import SHAPES, render
 
@@ -146,7 +146,7 @@ def test_tag_prompts_are_encoded_once_and_an_edit_encodes_only_the_new_ones(tagg
     home, _ = tagged
     work = tmp_path / "home"
     shutil.copytree(home, work)
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
     encoded: list[str] = []
     real = Embedder.encode_texts

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from clipdesk.core import teaching
 from clipdesk.core.library import Library
+from clipdesk.core.organize import teaching
 from tests.conftest import TINY_MODEL, run_cli
 from tests.synthetic import COLORS, SHAPES, render
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clipdesk.core.vindex import VectorIndex
+from clipdesk.core.store.vindex import VectorIndex
 
 
 def unit_vectors(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core import watch
+from clipdesk.core.indexing import watch
 from clipdesk.core.library import Library
 from tests.conftest import TINY_MODEL, use_tiny_models
 from tests.synthetic import render
@@ -108,7 +108,7 @@ def test_a_burst_of_files_is_one_run(watched):
 
 
 def test_while_another_process_indexes_it_waits_then_catches_up(watched, monkeypatch):
-    from clipdesk.core.lock import index_lock
+    from clipdesk.core.store.lock import index_lock
 
     lib, watcher, photos, spare, batches, statuses = watched
     monkeypatch.setattr(watch, "BUSY_RETRY", 0.2)

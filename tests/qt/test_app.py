@@ -10,10 +10,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from clipdesk.core.embedder import Embedder
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.library import Library
-from clipdesk.core.models import load_model
+from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.loading import load_model
 from clipdesk.core.types import Progress
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.main_window import MainWindow

@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from clipdesk.core import backup
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.library import Library
+from clipdesk.core.store import backup
 from clipdesk.qt import app as qt_app
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from clipdesk.core import backup
+from clipdesk.core.store import backup
 from clipdesk.qt import app as qt_app
 from tests.qt.conftest import WAIT_MS, on_writer
 

@@ -6,7 +6,7 @@ import shutil
 
 from PySide6.QtWidgets import QMessageBox
 
-from clipdesk.core import xmp
+from clipdesk.core.sidecars import xmp
 from clipdesk.qt import app as qt_app
 from tests.qt.conftest import WAIT_MS, indexed, shown_paths
 from tests.unit.test_xmp import DIGIKAM

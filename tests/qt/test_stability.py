@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QInputDialog
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
-from clipdesk.core.lock import index_lock
+from clipdesk.core.store.lock import index_lock
 from clipdesk.qt import app as qt_app
 from clipdesk.qt.background import FOLLOWING
 from clipdesk.qt.main_window import MainWindow

@@ -10,17 +10,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clipdesk.core import imaging, pipeline
-from clipdesk.core.captioning import Captioning
-from clipdesk.core.catalog import Catalog
-from clipdesk.core.grouping import Grouping
-from clipdesk.core.indexing import Indexer
+from clipdesk.core.indexing import pipeline
+from clipdesk.core.indexing.run import Indexer
+from clipdesk.core.media import imaging
+from clipdesk.core.organize.captioning import Captioning
+from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.tags import Tags
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import Photos
-from clipdesk.core.search import Search
-from clipdesk.core.settings import Settings
-from clipdesk.core.store import VectorStore
-from clipdesk.core.tags_service import Tags
+from clipdesk.core.search.queries import Search
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import FileStatus, PhotoMeta
 from tests.unit.fakes import FakeEmbedder, unit_vector
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core import backup
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import CatalogError, ClipdeskError, LostCatalogError
 from clipdesk.core.library import Library
 from clipdesk.core.paths import catalog_path
+from clipdesk.core.store import backup
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import PhotoMeta
 from tests.conftest import REPO
 from tests.unit.kit import make_kit

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from clipdesk.core import captioning, captions
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models import captions
+from clipdesk.core.organize import captioning
 from clipdesk.core.types import Phase
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import jpeg, make_kit, put

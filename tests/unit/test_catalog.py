@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import CatalogError
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import as_schema_6, blend, make_kit, put, text_vector

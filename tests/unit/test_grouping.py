@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipdesk.core import quality
+from clipdesk.core.media import quality
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import blend, jpeg, put, text_vector
 

@@ -8,8 +8,8 @@ import os
 import pytest
 from PIL import Image
 
-from clipdesk.core import imaging
 from clipdesk.core.errors import DecodeError
+from clipdesk.core.media import imaging
 
 
 def encoded(fmt: str, size: tuple[int, int] = (800, 600)) -> bytes:
@@ -76,6 +76,6 @@ def test_library_messages_lose_reprs_and_bare_codes():
 
 
 def test_every_readable_format_has_an_opener():
-    from clipdesk.core import formats
+    from clipdesk.core.media import formats
 
     assert set(imaging._OPENERS) == formats.READABLE

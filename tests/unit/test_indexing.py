@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from clipdesk.core import backup
 from clipdesk.core.errors import RootError
+from clipdesk.core.store import backup
 from clipdesk.core.types import Phase
 from tests.unit.kit import MODEL, as_schema_6, jpeg, make_kit
 

@@ -8,12 +8,12 @@ import sys
 import pytest
 
 from clipdesk.core.errors import LibraryBusyError
-from clipdesk.core.lock import index_lock
+from clipdesk.core.store.lock import index_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from clipdesk.core.lock import index_lock
+from clipdesk.core.store.lock import index_lock
 with index_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(600)

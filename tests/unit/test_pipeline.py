@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from clipdesk.core import pipeline
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DiskFullError
+from clipdesk.core.indexing import pipeline
 from clipdesk.core.paths import thumbnail_path
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import FileStatus
 from tests.unit.fakes import FakeEmbedder
 from tests.unit.kit import MODEL, job, jpeg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from clipdesk.core import quality
+from clipdesk.core.media import quality
 from clipdesk.core.types import GroupMember
 from tests.synthetic import blur, motion_blur, scene
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clipdesk.core import ranking
+from clipdesk.core.search import ranking
 from tests.unit.fakes import unit_vector
 
 

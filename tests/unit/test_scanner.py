@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clipdesk.core.scanner import NOT_MOUNTED, Entry, Fence, Reached, is_under, walk
+from clipdesk.core.indexing.scanner import NOT_MOUNTED, Entry, Fence, Reached, is_under, walk
 
 
 def found(root: Path, home: Path | None = None) -> dict[str, Entry]:

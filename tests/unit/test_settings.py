@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clipdesk.core.catalog import Catalog
-from clipdesk.core.settings import CaptionsMode, Settings
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import CaptionsMode, Settings
 
 
 @pytest.fixture

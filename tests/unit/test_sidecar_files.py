@@ -1,4 +1,4 @@
-"""The files behind sidecars (core/sidecar_files.py through core/xmp.py): real symlinks,
+"""The files behind sidecars (core/sidecars/files.py through core/sidecars/xmp.py): real symlinks,
 real FIFOs, real file modes, real processes owning temp files. (A sidecar left alone
 raises xmp.LeftAlone, a SidecarError: Sidecars reports it apart from the failures.)"""
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from clipdesk.core import xmp
+from clipdesk.core.sidecars import xmp
 from tests.unit.test_xmp import DIGIKAM, digest, photo_with
 
 
@@ -77,7 +77,7 @@ def test_a_read_only_sidecar_is_left_alone_byte_for_byte(tmp_path):
 
 
 def test_temp_files_are_cleaned_only_when_no_live_write_owns_them(tmp_path):
-    from clipdesk.core import sidecar_files
+    from clipdesk.core.sidecars import files as sidecar_files
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -8,9 +8,9 @@ import pytest
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.paths import index_path
-from clipdesk.core.store import VectorStore
+from clipdesk.core.store.vectors import VectorStore
+from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import PhotoMeta
-from clipdesk.core.vindex import VectorIndex
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import MODEL, make_kit, put
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clipdesk.core import tagging
+from clipdesk.core.organize import tagging
 from tests.unit.fakes import FakeEmbedder, unit_vector
 
 VOCABULARY = """

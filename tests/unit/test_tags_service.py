@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.store import VectorStore
-from clipdesk.core.tags_service import Tags
+from clipdesk.core.organize.tags import Tags
+from clipdesk.core.store.vectors import VectorStore
 from tests.unit.fakes import FakeEmbedder
 from tests.unit.kit import MODEL, blend, make_kit, put, text_vector, unrelated
 

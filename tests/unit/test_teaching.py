@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipdesk.core import teaching
+from clipdesk.core.organize import teaching
 from tests.unit.fakes import unit_vector
 
 

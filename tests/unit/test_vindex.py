@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clipdesk.core.vindex import VectorIndex
+from clipdesk.core.store.vindex import VectorIndex
 from tests.unit.fakes import FakeEmbedder, unit_vector
 
 

@@ -1,4 +1,4 @@
-"""XMP sidecars (core/xmp.py) on copies of sidecars digiKam and darktable wrote
+"""XMP sidecars (core/sidecars/xmp.py) on copies of sidecars digiKam and darktable wrote
 (tests/data/xmp/README.md says where they come from)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clipdesk.core import xmp
+from clipdesk.core.sidecars import xmp
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "xmp"
 DIGIKAM = DATA / "digikam-aurora.jpg.xmp"

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.store.catalog import Catalog
 
 GENERATION = "generation"  # the meta key
 

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from clipdesk.core import cpu, imaging, pipeline, quality
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import DecodeError
+from clipdesk.core.indexing import cpu, pipeline
+from clipdesk.core.media import imaging, quality
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
-from clipdesk.core.search import Search
-from clipdesk.core.settings import Settings
-from clipdesk.core.store import VectorStore
+from clipdesk.core.search.queries import Search
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import GroupMember, Hit, Phase, PhotoMeta, Progress
 
 log = logging.getLogger(__name__)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from clipdesk.core import cpu
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
+from clipdesk.core.indexing import cpu
 from clipdesk.core.types import Phase, Progress
 
 log = logging.getLogger(__name__)

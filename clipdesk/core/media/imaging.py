@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from clipdesk.core import bigimage
 from clipdesk.core.errors import DecodeError
-from clipdesk.core.formats import identify, photo_name, sniff
+from clipdesk.core.media import bigimage
+from clipdesk.core.media.formats import identify, photo_name, sniff
 
 try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from clipdesk.core.fence import Fence, is_under
+from clipdesk.core.indexing.fence import Fence, is_under
 
 __all__ = ["BROKEN_LINK", "Entry", "Fence", "Reached", "is_under", "walk"]  # is_under: as always
 

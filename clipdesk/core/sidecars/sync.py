@@ -18,10 +18,11 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from clipdesk.core import sidecar_files, xmp
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.tags_service import tag_name
+from clipdesk.core.organize.tags import tag_name
+from clipdesk.core.sidecars import files as sidecar_files
+from clipdesk.core.sidecars import xmp
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import FileStatus, Problem, SidecarSummary
 
 log = logging.getLogger(__name__)

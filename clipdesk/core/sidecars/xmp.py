@@ -24,8 +24,8 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
-from clipdesk.core import sidecar_files
-from clipdesk.core.sidecar_files import LeftAlone, SidecarError
+from clipdesk.core.sidecars import files as sidecar_files
+from clipdesk.core.sidecars.files import LeftAlone, SidecarError
 
 __all__ = ["LeftAlone", "Sidecar", "SidecarError", "photo_of", "read", "sidecar_path", "write"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clipdesk.core.catalog import Catalog
+    from clipdesk.core.store.catalog import Catalog
 
 LIBRARY = "library_id"  # a random id given at the first change; restored with the catalog
 EDITS = "edits"

@@ -16,20 +16,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core import backup, cpu, edits, formats, imaging, pipeline, scanner
-from clipdesk.core.catalog import Catalog, FileRecord
 from clipdesk.core.errors import RootError
-from clipdesk.core.grouping import Grouping
-from clipdesk.core.lock import index_lock
-from clipdesk.core.models import DEFAULT_MODEL, loading, parse_spec
-from clipdesk.core.settings import Settings
-from clipdesk.core.sidecars import Sidecars
-from clipdesk.core.store import VectorStore
-from clipdesk.core.tags_service import Tags
+from clipdesk.core.indexing import cpu, pipeline, scanner
+from clipdesk.core.media import formats, imaging
+from clipdesk.core.models.loading import DEFAULT_MODEL, loading, parse_spec
+from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.tags import Tags
+from clipdesk.core.sidecars.sync import Sidecars
+from clipdesk.core.store import backup, edits
+from clipdesk.core.store.catalog import Catalog, FileRecord
+from clipdesk.core.store.lock import index_lock
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import FileStatus, IndexSummary, Phase, Progress, ProgressJob
 
 if TYPE_CHECKING:
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

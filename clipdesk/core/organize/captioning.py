@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 
-from clipdesk.core import captions
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models import load_model, parse_spec
+from clipdesk.core.models import captions
+from clipdesk.core.models.loading import load_model, parse_spec
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
-from clipdesk.core.settings import Settings
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import Settings
 from clipdesk.core.types import Phase, Progress, ProgressJob
 
 log = logging.getLogger(__name__)

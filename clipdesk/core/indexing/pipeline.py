@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clipdesk.core import formats, imaging, nsfw, quality
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
+from clipdesk.core.media import formats, imaging, quality
+from clipdesk.core.models import nsfw
 from clipdesk.core.paths import thumbnail_path
+from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import FileStatus, PhotoMeta
 
 if TYPE_CHECKING:
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

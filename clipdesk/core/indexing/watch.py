@@ -36,7 +36,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from clipdesk.core.errors import ClipdeskError, LibraryBusyError
-from clipdesk.core.scanner import Fence, Reached, is_under, walk
+from clipdesk.core.indexing.scanner import Fence, Reached, is_under, walk
 from clipdesk.core.types import IndexSummary, Phase, Progress
 
 if TYPE_CHECKING:

@@ -7,8 +7,9 @@ import json
 import os
 from enum import StrEnum
 
-from clipdesk.core import nsfw, tagging
-from clipdesk.core.catalog import Catalog
+from clipdesk.core.models import nsfw
+from clipdesk.core.organize import tagging
+from clipdesk.core.store.catalog import Catalog
 
 MODEL = "model"                  # the model whose vectors answer queries
 TARGET_MODEL = "target_model"    # a model being switched to (re-embedding under way)

@@ -33,7 +33,7 @@ MAX_TAGS = 5
 # the cuts are made again over the whole library once more photos have been added since
 # they were made than they were made over (the library more than doubled)
 GROWTH = 1.0
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_VOCABULARY = RESOURCES / "tags.txt"
 # Sensitive concepts are tags with this prefix: found the same way, and a person's
 # removal of one (this photo is fine) is kept like any other.

@@ -6,11 +6,11 @@ import threading
 
 import numpy as np
 
-from clipdesk.core import ranking
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
-from clipdesk.core.store import VectorStore
+from clipdesk.core.search import ranking
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import Hit
 
 

@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core import nsfw, tagging, teaching
-from clipdesk.core.catalog import Catalog
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.models import nsfw
+from clipdesk.core.organize import tagging, teaching
 from clipdesk.core.paths import fingerprint, prompt_cache_path
 from clipdesk.core.photos import Photos
-from clipdesk.core.settings import Settings
-from clipdesk.core.store import VectorStore
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import Hit, Phase, Progress
 
 if TYPE_CHECKING:
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

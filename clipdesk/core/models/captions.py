@@ -12,9 +12,9 @@ import re
 
 from PIL import Image
 
-from clipdesk.core import models
 from clipdesk.core.errors import ModelLoadError
-from clipdesk.core.models import LoadedModel
+from clipdesk.core.models import loading as models
+from clipdesk.core.models.loading import LoadedModel
 
 DEFAULT_CAPTIONER = "coca_ViT-B-32:mscoco_finetuned_laion2b_s13b_b90k"
 MAX_TOKENS = 30

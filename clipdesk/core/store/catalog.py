@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from clipdesk.core.backup import GuardedConnection
-from clipdesk.core.catalog_files import prepare
-from clipdesk.core.changes import Commits
 from clipdesk.core.errors import CatalogError, DiskFullError
-from clipdesk.core.lock import use_wal
+from clipdesk.core.store.backup import GuardedConnection
+from clipdesk.core.store.catalog_files import prepare
+from clipdesk.core.store.changes import Commits
+from clipdesk.core.store.lock import use_wal
 from clipdesk.core.types import PhotoInfo, PhotoMeta, Problem
 
 SCHEMA_VERSION = 7

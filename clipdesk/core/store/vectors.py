@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clipdesk.core.catalog import Catalog
-from clipdesk.core.changes import Watch
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.lock import save_lock
-from clipdesk.core.models import load_model
+from clipdesk.core.models.loading import load_model
 from clipdesk.core.paths import index_dir, index_path
-from clipdesk.core.settings import Settings
-from clipdesk.core.vindex import Stamp, VectorIndex, file_stamp
+from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.changes import Watch
+from clipdesk.core.store.lock import save_lock
+from clipdesk.core.store.settings import Settings
+from clipdesk.core.store.vindex import Stamp, VectorIndex, file_stamp
 
 if TYPE_CHECKING:
-    from clipdesk.core.embedder import Embedder
+    from clipdesk.core.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ LOAD_SHARE = 0.05
 
 def load_embedder(model_id: str) -> Embedder:
     """An Embedder over the loaded model (may load, or download, for minutes)."""
-    from clipdesk.core.embedder import Embedder  # torch: imported only when needed
+    from clipdesk.core.models.embedder import Embedder  # torch: imported only when needed
 
     return Embedder(load_model(model_id))
 

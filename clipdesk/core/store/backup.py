@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from clipdesk.core import edits
 from clipdesk.core.errors import (
     CatalogError,
     ClipdeskError,
     LibraryBusyError,
     LostCatalogError,
 )
-from clipdesk.core.lock import backup_lock, index_lock
 from clipdesk.core.paths import ENV_HOME, catalog_path, default_home
+from clipdesk.core.store import edits
+from clipdesk.core.store.lock import backup_lock, index_lock
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

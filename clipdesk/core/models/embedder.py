@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from clipdesk.core import cpu, models
-from clipdesk.core.models import LoadedModel
+from clipdesk.core.indexing import cpu
+from clipdesk.core.models import loading as models
+from clipdesk.core.models.loading import LoadedModel
 
 torch = models.torch_module()  # imported in one place, once (see models)
 # torch.Tensor, kept opaque to mypy: checking against torch's own types costs it minutes

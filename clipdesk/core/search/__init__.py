@@ -1,0 +1,1 @@
+"""Queries: text and look-alike search, and ranking with a relevance cutoff."""

@@ -1,0 +1,1 @@
+"""XMP sidecars: the format, the untrusted files, and syncing with the catalog."""
