@@ -110,7 +110,8 @@ def test_a_model_loads_onto_the_gpu_when_there_is_one_else_the_cpu():
 
 def test_a_process_that_sees_no_gpu_runs_on_the_cpu():
     result = subprocess.run(
-        [sys.executable, "-c", "from clipdesk.core import models; print(models.best_device())"],
+        [sys.executable, "-c",
+         "from clipdesk.core.models import loading; print(loading.best_device())"],
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
         timeout=300)
     assert result.returncode == 0, result.stderr
