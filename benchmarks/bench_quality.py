@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_search import clustered  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.media import imaging, quality  # noqa: E402
+from clipdesk.core.organize import group_rules  # noqa: E402
 from clipdesk.core.paths import catalog_path  # noqa: E402
 from clipdesk.core.store.catalog import Catalog  # noqa: E402
 from clipdesk.core.types import PhotoMeta  # noqa: E402
@@ -97,7 +98,7 @@ def all_pairs_seconds(vecs: np.ndarray, block: int = 2048) -> float:
     t = time.perf_counter()
     for start in range(0, len(vecs), block):
         sims = vecs[start:start + block] @ vecs.T
-        np.nonzero(sims >= quality.BURST)
+        np.nonzero(sims >= group_rules.BURST)
     return time.perf_counter() - t
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from clipdesk.core.library import Library
 from clipdesk.core.media import imaging, quality
+from clipdesk.core.organize import group_rules
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import BURSTS, SIGMAS
 from tests.synthetic import blur, bokeh, motion_blur, render, scene
@@ -86,12 +87,12 @@ def test_links_need_near_duplicates_or_a_burst_in_time():
     ids = np.array([1, 2])
     neighbours = np.array([[1, 2], [2, 1]])
     close = np.array([[1.0, 0.90], [1.0, 0.90]])  # look-alikes, not the same picture
-    assert quality.links(ids, neighbours, close, {1: 0.0, 2: 5.0}) != []
-    assert quality.links(ids, neighbours, close, {1: 0.0, 2: 3600.0}) == []
-    assert quality.links(ids, neighbours, close, {}) == []
+    assert group_rules.links(ids, neighbours, close, {1: 0.0, 2: 5.0}) != []
+    assert group_rules.links(ids, neighbours, close, {1: 0.0, 2: 3600.0}) == []
+    assert group_rules.links(ids, neighbours, close, {}) == []
     same = np.array([[1.0, 0.97], [1.0, 0.97]])
-    assert quality.links(ids, neighbours, same, {}) != []
-    assert quality.components([(5, 3), (3, 9), (7, 8)]) == {3: 3, 5: 3, 9: 3, 7: 7, 8: 7}
+    assert group_rules.links(ids, neighbours, same, {}) != []
+    assert group_rules.components([(5, 3), (3, 9), (7, 8)]) == {3: 3, 5: 3, 9: 3, 7: 7, 8: 7}
 
 
 # -- in the library ---------------------------------------------------------------------
@@ -189,6 +190,23 @@ def test_groups_follow_new_and_removed_photos(shots, tmp_path):
         for _ in lib.index():
             pass
         assert len(lib.groups()) == before - 1  # a burst of one is no group
+    finally:
+        lib.close()
+
+
+def test_new_grouping_rules_regroup_the_library_at_the_next_run(shots, tmp_path, monkeypatch):
+    home, _, bursts, _, _ = shots
+    work = tmp_path / "home"
+    shutil.copytree(home, work)
+    lib = Library(work)
+    try:
+        assert len(lib.groups()) == len(bursts) + 1
+        # stricter rules in a later version: nothing is a duplicate or a burst any more
+        monkeypatch.setattr(group_rules, "DUPLICATE", 1.01)
+        monkeypatch.setattr(group_rules, "BURST_SECONDS", -1.0)
+        for _ in lib.index():  # no photo is new: only the rules changed
+            pass
+        assert lib.groups() == []
     finally:
         lib.close()
 

@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from clipdesk.core.media import quality
+from clipdesk.core.organize import group_rules
 from clipdesk.core.types import GroupMember
 from tests.synthetic import blur, motion_blur, scene
 
@@ -55,10 +56,10 @@ def test_near_duplicates_link_at_any_time_look_alikes_only_in_a_burst():
     neighbours = np.array([[1, 2], [2, 3], [3, 1]])
     similarities = np.array([[1.0, 0.99], [1.0, 0.92], [1.0, 0.5]])
     far_apart = {1: 0.0, 2: 1000.0, 3: 2000.0}
-    assert quality.links(ids, neighbours, similarities, far_apart) == [(1, 2)]
+    assert group_rules.links(ids, neighbours, similarities, far_apart) == [(1, 2)]
     seconds_apart = {1: 0.0, 2: 5.0, 3: 10.0}
-    assert quality.links(ids, neighbours, similarities, seconds_apart) == [(1, 2), (2, 3)]
+    assert group_rules.links(ids, neighbours, similarities, seconds_apart) == [(1, 2), (2, 3)]
 
 
 def test_linked_photos_form_one_group_named_by_its_smallest_id():
-    assert quality.components([(5, 3), (3, 9), (20, 21)]) == {3: 3, 5: 3, 9: 3, 20: 20, 21: 20}
+    assert group_rules.components([(5, 3), (3, 9), (20, 21)]) == {3: 3, 5: 3, 9: 3, 20: 20, 21: 20}

@@ -23,7 +23,7 @@ def cat(path):
 def test_a_new_library_has_no_model_and_automatic_captions(cat):
     settings = Settings(cat)
     assert (settings.model, settings.target_model, settings.tags_version) == (None, None, None)
-    assert settings.caption_model is None and settings.grouped_model is None
+    assert settings.caption_model is None and settings.grouped_version is None
     assert settings.captions is CaptionsMode.AUTO
     assert settings.grouped_until == 0
 
@@ -33,7 +33,7 @@ def test_settings_travel_with_the_catalog_under_their_stored_names(cat, path):
     settings.model = "ViT-B-32:openai"
     settings.target_model = "local-dir:/models/mine"
     settings.captions = "off"
-    settings.set_grouped("ViT-B-32:openai", 42)
+    settings.set_grouped("3f2a", 42)
     cat.close()
     reopened = Catalog(path)  # a later launch, or a restored backup
     try:
@@ -41,7 +41,7 @@ def test_settings_travel_with_the_catalog_under_their_stored_names(cat, path):
         assert again.model == "ViT-B-32:openai"
         assert again.target_model == "local-dir:/models/mine"
         assert again.captions is CaptionsMode.OFF
-        assert (again.grouped_model, again.grouped_until) == ("ViT-B-32:openai", 42)
+        assert (again.grouped_version, again.grouped_until) == ("3f2a", 42)
         # the names older catalogs hold: renaming one would lose a person's settings
         assert reopened.get_meta("model") == "ViT-B-32:openai"
         assert reopened.get_meta("captions") == "off"

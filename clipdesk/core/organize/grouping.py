@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.indexing import cpu, pipeline
 from clipdesk.core.media import imaging, quality
+from clipdesk.core.organize import group_rules
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.search.queries import Search
 from clipdesk.core.store.catalog import Catalog
@@ -60,18 +61,18 @@ class Grouping:
                                    message="Measuring sharpness…")
 
     def ungrouped(self) -> list[int] | None:
-        """Photos not looked at for groups yet (None: all of them, e.g. after a model
-        switch)."""
+        """Photos not looked at for groups yet (None: all of them, after a model switch or
+        a change of the grouping rules)."""
         model_id = self.settings.model
         if model_id is None:
             return []
-        if self.settings.grouped_model != model_id:
+        if self.settings.grouped_version != group_rules.version(model_id):
             return None
         until = self.settings.grouped_until
         return sorted(i for i in self.store.vector_index().ids if i > until)
 
     def regroup(self, photo_ids: list[int] | None = None) -> int:
-        """Group bursts and near-duplicates (quality.links) among `photo_ids` and the
+        """Group bursts and near-duplicates (group_rules.links) among `photo_ids` and the
         photos they resemble, or across the whole library (None). Incremental: other
         groups stay as they are. Returns how many groups the library has."""
         model = self.settings.model
@@ -89,11 +90,12 @@ class Grouping:
         index = self.store.vector_index()
         pairs = list(keep.items())  # untouched groups stay together
         for start in range(0, len(ids), CHUNK):
-            labels, sims = index.neighbours(vectors[start:start + CHUNK], quality.NEIGHBOURS)
-            pairs += quality.links(ids[start:start + CHUNK], labels, sims, taken)
-        groups = quality.components(pairs)
+            labels, sims = index.neighbours(vectors[start:start + CHUNK], group_rules.NEIGHBOURS)
+            pairs += group_rules.links(ids[start:start + CHUNK], labels, sims, taken)
+        groups = group_rules.components(pairs)
         self.catalog.set_groups(groups)
-        self.settings.set_grouped(model, max(self.store.vector_index().ids, default=0))
+        newest = max(self.store.vector_index().ids, default=0)
+        self.settings.set_grouped(group_rules.version(model), newest)
         return len(set(groups.values()))
 
     def groups(self) -> list[list[GroupMember]]:
@@ -152,7 +154,7 @@ class Grouping:
         if own is None:
             image = decode_file(absolute(path), quality.QUALITY_SIDE)
             own = quality.measure(image).sharpness
-        alike = [h for h in self.search.similar(path, max(50, k)) if h.score >= quality.BURST]
+        alike = [h for h in self.search.similar(path, max(50, k)) if h.score >= group_rules.BURST]
         sharp = self.catalog.sharpness_of(h.photo_id for h in alike)
         better = [h for h in alike if (sharp.get(h.photo_id) or 0.0) > own + SHARPER_BY]
         return self.photos.by_sharpness(better)[:k]

@@ -17,7 +17,7 @@ TAGS_VERSION = "tags_version"    # fingerprint of model + vocabulary the auto ta
 TAG_CUTS = "tag_cuts"            # tagging.Cuts (JSON): each tag's cut, for photos added later
 CAPTION_MODEL = "caption_model"  # the CoCa model that writes new captions
 CAPTIONS = "captions"            # CaptionsMode
-GROUPED_MODEL = "grouped_model"  # the model the burst / duplicate groups were made with
+GROUPED_VERSION = "grouped_version"  # model + rules the burst / duplicate groups came from
 GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
 KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP sidecars at once
 NSFW_THRESHOLD = "nsfw_threshold"  # open_nsfw score that flags a photo, or "off"
@@ -91,15 +91,15 @@ class Settings:
         self.catalog.set_meta(CAPTIONS, CaptionsMode(mode).value)
 
     @property
-    def grouped_model(self) -> str | None:
-        return self.catalog.get_meta(GROUPED_MODEL)
+    def grouped_version(self) -> str | None:
+        return self.catalog.get_meta(GROUPED_VERSION)
 
     @property
     def grouped_until(self) -> int:
         return int(self.catalog.get_meta(GROUPED_UNTIL) or 0)
 
-    def set_grouped(self, model_id: str, until: int) -> None:
-        self.catalog.set_meta(GROUPED_MODEL, model_id)
+    def set_grouped(self, version: str, until: int) -> None:
+        self.catalog.set_meta(GROUPED_VERSION, version)
         self.catalog.set_meta(GROUPED_UNTIL, str(until))
 
     @property
