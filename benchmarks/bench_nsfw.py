@@ -3,7 +3,7 @@ ordinary photos (the false-positive side; no explicit material is ever used).
 
     python benchmarks/bench_nsfw.py FOLDER [--model ViT-B-32-256] [--threads 1]
 
-FOLDER holds ordinary photos. The run reported in docs/architecture.md used 29 from
+FOLDER holds ordinary photos. The run reported in benchmarks/README.md used 29 from
 public test corpora: Pillow Tests/images (hopper, flower, flower2, exif-72dpi-int,
 app13-multiple, sugarshack.mpo, frozenpond.mpo, icc_profile_big, exif_gps_typeerror,
 iss634.webp), scikit-image src/_skimage2/data (astronaut, camera, chelsea, coffee, rocket,

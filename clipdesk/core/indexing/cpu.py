@@ -2,7 +2,7 @@
 pool (one photo a thread: read, hash, JPEG draft decode, thumbnail, sharpness, open_nsfw).
 
 Measured on 2 cores with ViT-B-32-256 (benchmarks/bench_threads.py, 48 12 MP JPEGs added
-to a library; docs/architecture.md "Speed"): with OpenMP's default wait (threads spin at
+to a library; figures in benchmarks/README.md): with OpenMP's default wait (threads spin at
 barriers) the model's threads and the decoders steal the cores from each other; with
 sleeping threads (OMP_WAIT_POLICY=PASSIVE, set in models.torch_module) a torch thread per
 core beside a decoder per core indexed 1.19-1.26x faster than torch's and the pool's old

@@ -27,7 +27,7 @@ GRID = 8  # tiles per side
 TOP_TILES = 0.1
 MIN_GRADIENT = 2.0  # RMS gradient (grey levels per pixel) below which a tile is flat that way
 # words for scores, calibrated on rendered 1600x1200 and 4000x3000 scenes (see
-# docs/architecture.md): unblurred 0.76-0.92 ("sharp"), a Gaussian blur of sigma 0.17%
+# benchmarks/README.md): unblurred 0.76-0.92 ("sharp"), a Gaussian blur of sigma 0.17%
 # of the short side 0.56-0.67 ("slightly soft"), 0.33% 0.35-0.42 and a horizontal shake
 # of 1.5% of the width 0.32-0.48 ("blurry", the shake as motion)
 SHARP = 0.68

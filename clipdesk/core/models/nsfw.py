@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # open_nsfw's concept, as a sensitive tag (the same name as the CLIP prompt set's)
 TAG = "nudity"
 # The default threshold on P(nsfw): on ordinary photos from public test corpora the
-# highest score measured was well below it (benchmarks/bench_nsfw.py, docs/architecture.md).
+# highest score measured was well below it (bench_nsfw.py, benchmarks/README.md).
 DEFAULT_THRESHOLD = 0.8
 
 

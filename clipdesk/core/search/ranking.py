@@ -9,7 +9,7 @@ import numpy as np
 
 # A result must beat this many standard deviations above the query's mean similarity to
 # the library (measured on a random sample of it) to count as relevant. 1.5 was chosen on
-# the test library (see docs/architecture.md); 2.0 hid 70% of the right answers there.
+# the test library (benchmarks/README.md); 2.0 hid 70% of the right answers there.
 # The same rule holds for an image query (drop, Find similar): on 54 synthetic photos (3 of
 # each colour and shape) 1.5 showed 2.9 photos per query and found every true look-alike;
 # 2.0 found 15% of them.
