@@ -19,23 +19,29 @@ def test_core_and_cli_import_no_pyside6():
     assert result.stdout.strip() == "ok"
 
 
-FORBIDDEN = ("clipdesk.core.store.catalog", "clipdesk.core.indexing.pipeline",
-             "clipdesk.core.store.vindex")
+# The engine modules the app and the CLI may import; every other clipdesk.core module is
+# reached through the facade, which re-exports the few constants and helpers they show
+# (BLURRY, SENSITIVE, DEFAULT_MODEL, ...). paths: where a library lives, asked before one
+# is open; store.backup: restoring a catalog that no Library may open (a damaged one);
+# indexing.watch: the folder watcher, a service that drives a Library from its own thread.
+ALLOWED = {"clipdesk.core.library", "clipdesk.core.types", "clipdesk.core.errors",
+           "clipdesk.core.paths", "clipdesk.core.store.backup", "clipdesk.core.indexing.watch"}
 
 
 def reaches_past_the_facade(source: str) -> list[str]:
     """Imports of the engine's insides and `.catalog` attribute uses in `source`."""
-    import ast
-
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            names = [f"{node.module}.{a.name}" if node.module == "clipdesk.core"
+                     or f"{node.module}.{a.name}" in ALLOWED else node.module
+                     for a in node.names]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
             names = []
-        found += [f"line {node.lineno}: import {n}" for n in names if n in FORBIDDEN]
+        found += [f"line {node.lineno}: import {n}" for n in names
+                  if n.startswith("clipdesk.core.") and n not in ALLOWED]
         if isinstance(node, ast.Attribute) and node.attr == "catalog":
             found.append(f"line {node.lineno}: .catalog")
     return found
@@ -44,7 +50,6 @@ def reaches_past_the_facade(source: str) -> list[str]:
 def past_the_facade_in(package: str) -> dict[str, list[str]]:
     """Every module of `package` that reaches past the facade, with where."""
     import importlib
-    from pathlib import Path
 
     folder = Path(importlib.import_module(package).__file__).parent
     found = {f.name: reaches_past_the_facade(f.read_text()) for f in folder.glob("*.py")}
@@ -64,10 +69,17 @@ def test_the_facade_check_sees_both_ways_past_it():
     source = ("from clipdesk.core.store.catalog import Catalog\n"
               "import clipdesk.core.store.vindex\n"
               "library.catalog.set_tag(1, 'x')\n"
-              "from clipdesk.core.indexing import pipeline\n")
-    assert sorted(reaches_past_the_facade(source)) == [
+              "from clipdesk.core.indexing import pipeline\n"
+              "def f():\n    from clipdesk.core.models import captions\n"
+              "from clipdesk.core import library, quality\n"
+              "from clipdesk.core.library import BLURRY, Library\n"
+              "from clipdesk.core.types import Hit\n"
+              "from clipdesk.core.store import backup, edits\n")
+    assert set(reaches_past_the_facade(source)) == {
         "line 1: import clipdesk.core.store.catalog", "line 2: import clipdesk.core.store.vindex",
-        "line 3: .catalog", "line 4: import clipdesk.core.indexing.pipeline"]
+        "line 3: .catalog", "line 4: import clipdesk.core.indexing",
+        "line 6: import clipdesk.core.models", "line 7: import clipdesk.core.quality",
+        "line 10: import clipdesk.core.store"}
 
 
 def test_the_index_pipeline_does_not_know_the_library():
