@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.verbose:
-        from clipdesk.core.media.imaging import show_native_messages
+        from clipdesk.core.library import show_native_messages
 
         show_native_messages(True)  # libtiff's own warnings, quiet by default
     if args.command is None:

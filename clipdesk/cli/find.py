@@ -15,8 +15,7 @@ from clipdesk.cli.common import (
     rounded,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.media.quality import BLURRY, describe
-from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD
+from clipdesk.core.library import BLURRY, NSFW_THRESHOLD, describe_sharpness
 from clipdesk.core.types import Hit, Sort
 from clipdesk.wording import plural
 
@@ -57,7 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--nsfw-threshold", metavar="SCORE",
                    help="first set the open_nsfw score (over 0, at most 1) at or over which a "
                         "photo is flagged, or 'off'; remembered for this library (default "
-                        f"{DEFAULT_THRESHOLD})")
+                        f"{NSFW_THRESHOLD})")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -110,7 +109,7 @@ def cmd_blurry(args: argparse.Namespace) -> int:
         hits = lib.blurry(BLURRY if args.below is None else args.below)
     if args.json:
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
-                     "sharpness": round(h.score, 4), "judged": describe(h.score)}
+                     "sharpness": round(h.score, 4), "judged": describe_sharpness(h.score)}
                     for h in hits])
     else:
         print_hits(hits, False, None)

@@ -14,7 +14,7 @@ from clipdesk.cli.common import (
     print_json,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.models.captions import DEFAULT_CAPTIONER
+from clipdesk.core.library import DEFAULT_CAPTIONER
 from clipdesk.wording import plural
 
 

@@ -14,7 +14,7 @@ from clipdesk.cli.common import (
     print_json,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.models.loading import DEFAULT_MODEL
+from clipdesk.core.library import DEFAULT_MODEL, list_builtin
 from clipdesk.core.types import IndexSummary
 from clipdesk.wording import plural
 
@@ -136,7 +136,6 @@ def cmd_restore_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from clipdesk.core.models.loading import list_builtin
 
     print(f"Default: {DEFAULT_MODEL}")
     print("Also: hf-hub:ORG/REPO and local-dir:FOLDER. MobileCLIP weights are licensed "

@@ -18,9 +18,16 @@ from PIL import Image
 
 from clipdesk.core.indexing.run import Indexer
 from clipdesk.core.media import quality
+from clipdesk.core.media.imaging import show_native_messages
+from clipdesk.core.media.quality import BLURRY
+from clipdesk.core.media.quality import describe as describe_sharpness
+from clipdesk.core.models.captions import DEFAULT_CAPTIONER
+from clipdesk.core.models.loading import DEFAULT_MODEL, has_gpu, list_builtin
+from clipdesk.core.models.loading import forget_failures as forget_model_failures
+from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
-from clipdesk.core.organize.tagging import TagDef
+from clipdesk.core.organize.tagging import SENSITIVE, TagDef
 from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
@@ -46,6 +53,12 @@ from clipdesk.core.types import (
 log = logging.getLogger(__name__)
 
 __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's writer thread
+# What the app and the CLI show or offer besides the facade's methods, re-exported so that
+# neither reaches into the engine's modules (tests/test_layering.py): a move inside core
+# changes these lines, not theirs.
+__all__ += ["BLURRY", "DEFAULT_CAPTIONER", "DEFAULT_MODEL", "NSFW_THRESHOLD", "SENSITIVE",
+            "describe_sharpness", "forget_model_failures", "has_gpu", "list_builtin",
+            "show_native_messages"]
 
 
 class Library:
@@ -270,6 +283,10 @@ class Library:
 
     def caption(self, photo_id: int, write: bool = True) -> str | None:
         return self.captioning.caption(photo_id, write)
+
+    def draft_caption(self, photo_id: int) -> tuple[str, str]:
+        """(text, model id) of a caption written for the photo, not stored."""
+        return self.captioning.draft(photo_id)
 
     def caption_file(self, path: PathArg) -> str | None:
         return self.captioning.caption_file(path)

@@ -12,6 +12,9 @@ import sys
 # few hundred thousand such calls (minutes of scrolling: a grid repaint makes hundreds)
 # free None and the interpreter aborts with "Fatal Python error: none_dealloc".
 # Measured on 6.12.0 / Python 3.11.7: exactly -1 per call; Python 3.12+ is unaffected.
+# Written for PySide6-Essentials 6.12.0 and shiboken6 6.12.0 on CPython 3.11.7; what it
+# relies on (the refcount's place, the leak itself) is checked by tests/qt/test_qt_patches.py,
+# which says when an upgrade makes the patch unneeded.
 # No app code can avoid calling void Qt methods, so the workaround is global: give these
 # objects a reference surplus no session can spend (2**60), which is what Python 3.12 does
 # by making them immortal. (Measured: the drain then stops by itself a few thousand calls

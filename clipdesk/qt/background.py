@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QTo
 
 from clipdesk.core.errors import ClipdeskError, LibraryBusyError, ModelLoadError
 from clipdesk.core.indexing.watch import Watcher
-from clipdesk.core.library import Library
-from clipdesk.core.models.loading import forget_failures
+from clipdesk.core.library import Library, forget_model_failures, has_gpu
 from clipdesk.core.types import Phase, Progress, ProgressJob
 from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
@@ -251,7 +250,7 @@ class BackgroundWork(QObject):
         """selected (written when a photo is selected) / all (a background pass) / off."""
         self.captions = mode
         self.caption_error = None  # a new setting: the model may be tried again
-        forget_failures()
+        forget_model_failures()
         self.jobs.write(lambda: self.library.set_captions_mode(mode),
                         failed=self.failed.emit)
         if mode == "all":
@@ -323,15 +322,6 @@ def _bound(current: Callable[[], Job | None], job: Job,
     def wrap(slot: Callable[..., object]) -> Callable[..., object]:
         return lambda *args: slot(*args) if current() is job and not jobs.closed else None
     return wrap
-
-
-def has_gpu() -> bool:
-    """Whether torch sees a GPU; False until the first model load has finished importing
-    torch (importing it here would freeze the window). Never raises: reading torch while
-    another thread imports it crashed the app at startup."""
-    from clipdesk.core.models import loading as models
-
-    return models.has_gpu()
 
 
 def _duration(seconds: float) -> str:

@@ -2,53 +2,52 @@
 (one line a person can act on; the details out of the way, for a bug report)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models.loading import DEFAULT_MODEL, forget_failures
+from clipdesk.core.library import DEFAULT_MODEL, Library, forget_model_failures
 from clipdesk.qt.background import first_line
 from clipdesk.qt.panels import ProblemsDialog, choose_folder
-
-if TYPE_CHECKING:
-    from clipdesk.qt.main_window import MainWindow
+from clipdesk.qt.worker import Jobs
 
 
 class Dialogs:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.library = window.library
+    def __init__(self, library: Library, jobs: Jobs, parent: QWidget,
+                 index: Callable[..., None]) -> None:
+        """`index`: start an index run (of more folders, or with another model)."""
+        self.library, self.jobs, self.parent, self.index = library, jobs, parent, index
         self.error_box: QMessageBox | None = None
 
     def add_folder(self) -> None:
-        folder = choose_folder(self.window, "Add a photo folder")
+        folder = choose_folder(self.parent, "Add a photo folder")
         if folder:
-            self.window.start_index([folder])
+            self.index([folder])
 
     def update_now(self) -> None:
         """A person's explicit retry: models that failed to load are tried again."""
-        forget_failures()
-        self.window.start_index()
+        forget_model_failures()
+        self.index()
 
     def choose_model(self) -> None:
         current = self.library.model_id or DEFAULT_MODEL
         spec, ok = QInputDialog.getText(
-            self.window, "Embedding model",
+            self.parent, "Embedding model",
             "Model (ARCH:TAG, hf-hub:ORG/REPO or local-dir:FOLDER).\n"
             "The library is re-embedded in the background; search keeps working meanwhile.\n"
             "MobileCLIP weights are licensed for research use only.",
             text=current)
         if ok and spec.strip() and spec.strip() != current:
-            self.window.start_index(model=spec.strip())
+            self.index(model=spec.strip())
 
     def show_problems(self) -> None:
-        self.window.jobs.read(self.library.problems,
-                              done=lambda problems: ProblemsDialog(problems, self.window).exec())
+        self.jobs.read(self.library.problems,
+                       done=lambda problems: ProblemsDialog(problems, self.parent).exec())
 
     def show_error(self, error: ClipdeskError) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "clipdesk", first_line(error),
-                          parent=self.window)
+                          parent=self.parent)
         if str(error).strip() != first_line(error):
             box.setDetailedText(str(error))  # kept for a bug report, out of the way
         choose = None
@@ -63,6 +62,6 @@ class Dialogs:
         self.error_box = box
 
     def _model_folder(self) -> None:
-        folder = choose_folder(self.window, "Folder with open_clip_config.json and the weights")
+        folder = choose_folder(self.parent, "Folder with open_clip_config.json and the weights")
         if folder:
-            self.window.start_index(model=f"local-dir:{folder}")
+            self.index(model=f"local-dir:{folder}")

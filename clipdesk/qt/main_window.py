@@ -1,7 +1,10 @@
-"""The main window: its layout and the wiring of its parts. What each part does lives in
-a controller: views (what the grid shows), searching (the search bar and drops),
-selection (the details panel), actions (the grid's photo commands), tagging (tags and
-teaching), dialogs; the menus are built in menus.py."""
+"""The main window: its layout and the wiring of its parts. What the grid is asked to show
+is the view state (view_state.py); what each part does lives in a controller, each built
+from the library, the jobs, the view state and the few widgets it drives, in this order:
+dialogs, views (the one reader of the view state that loads the grid), searching (the
+search bar and drops), selection (the details panel), tagging (tags and teaching),
+actions (the grid's photo commands); then the menus (menus.py). No controller knows the
+window."""
 from __future__ import annotations
 
 import os
@@ -33,13 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdesk.core.library import Library
-from clipdesk.core.media.quality import BLURRY
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.library import BLURRY, Library
+from clipdesk.core.types import Sort
 from clipdesk.qt.background import BackgroundWork
 from clipdesk.qt.backups import EditBackups
 from clipdesk.qt.dialogs import Dialogs
 from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache, ThumbnailDelegate
-from clipdesk.qt.menus import build_menus
+from clipdesk.qt.menus import Commands, build_menus
 from clipdesk.qt.panels import DetailsPanel, FirstRunDialog
 from clipdesk.qt.photo_actions import PhotoActions
 from clipdesk.qt.search_bar import SearchBar
@@ -47,7 +51,8 @@ from clipdesk.qt.selection import Selection
 from clipdesk.qt.tag_actions import TagActions
 from clipdesk.qt.tags_ui import TagSidebar, TeachBar
 from clipdesk.qt.view_prefs import ViewPrefs
-from clipdesk.qt.views import Views
+from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.views import Screen, Views
 from clipdesk.qt.worker import Job, Jobs
 
 REFRESH_EVERY_S = 1.0  # new photos show while indexing, without redrawing all the time
@@ -60,10 +65,6 @@ class MainWindow(QMainWindow):
     results_shown = Signal(str)  # "library" | "search" | "similar" | "flagged" | "teach"
     details_shown = Signal(int)  # a photo's details (tags, caption) are on screen
 
-    stack_action: QAction
-    keep_sidecars_action: QAction
-    sensitive_actions: dict[str, QAction]
-    caption_actions: dict[str, QAction]
     first_run: FirstRunDialog
 
     def __init__(self, library: Library) -> None:
@@ -72,21 +73,36 @@ class MainWindow(QMainWindow):
         # one writer: every catalog/vocabulary write goes through self.jobs.write(); in the
         # test mode the catalog raises on a write from any other thread
         library.check_one_writer(os.environ.get("CLIPDESK_CHECK_WRITER") == "1")
-        self.jobs = Jobs(self, safe_point=lambda: not library.in_write())
-        self.edit_backups = EditBackups(library, self.jobs, self)
+        self.jobs = jobs = Jobs(self, safe_point=lambda: not library.in_write())
+        self.edit_backups = EditBackups(library, jobs, self)
         self.prefs = ViewPrefs(library.home)
+        self.state = state = ViewState(Sort(self.prefs.sort), self.prefs.stack,
+                                       self.prefs.sensitive, self)
         self.setWindowTitle("clipdesk")
         self.setAcceptDrops(True)
         self.resize(1200, 800)
         self._build()
-        self.views = Views(self)
-        self.searching = SearchBar(self)
-        self.selection = Selection(self)
-        self.photo_actions = PhotoActions(self)
-        self.tagging = TagActions(self)
-        self.dialogs = Dialogs(self)
+        index = self.work.start_index
+        self.dialogs = Dialogs(library, jobs, self, index)
+        def report(error: ClipdeskError) -> None:  # looked up per error: one place shows them
+            self.dialogs.show_error(error)
+        self.views = Views(library, jobs, state, Screen(
+            self.grid, self.model, self.heading, self.back, self.more, self.query_image,
+            self.empty, self.details, self.tags, self.status_text), report)
+        self.searching = SearchBar(library, state, self.views, self.search, self, index, report)
+        self.selection = Selection(library, jobs, self.views, self.grid, self.details,
+                                   self.thumbnails, self.work, self.details_shown.emit, report)
+        self.tagging = TagActions(library, jobs, state, self.views, self.selection,
+                                  (self.tags, self.teach_bar), self.status_text, self, report)
+        self.photo_actions = PhotoActions(library, jobs, state, self.views, self.searching,
+                                          self.selection, self.tagging,
+                                          (self.blur_limit, self.blur_label), self, report)
+        menus = build_menus(self, state, Commands(
+            self.dialogs, self.searching, self.views, self.photo_actions, self.tagging,
+            self.zoom, self.set_captions), library.keeps_sidecars(), self.work.captions)
+        self.stack_action, self.keep_sidecars_action = menus.stack, menus.keep_sidecars
+        self.sensitive_actions, self.caption_actions = menus.sensitive, menus.captions
         self._wire()
-        build_menus(self)
         geometry, panels = self.prefs.layout()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -184,10 +200,14 @@ class MainWindow(QMainWindow):
         self.start_index = self.work.start_index
 
     def _wire(self) -> None:
-        views, actions, tagging, selection = (self.views, self.photo_actions, self.tagging,
-                                              self.selection)
+        """The widgets to the controllers (each controller connects what is its own)."""
+        views, actions, tagging, selection, state = (self.views, self.photo_actions,
+                                                     self.tagging, self.selection, self.state)
+        state.changed.connect(self._remember)
+        views.shown.connect(lambda mode, _: self.results_shown.emit(mode))
         self.zoom.valueChanged.connect(self._set_zoom)
-        self.sort.currentIndexChanged.connect(lambda _: self._sort_changed())
+        self.sort.currentIndexChanged.connect(
+            lambda _: state.update(sort=Sort(self.sort.currentData())))
         self.back.clicked.connect(views.back)
         self.more.clicked.connect(views.show_more)
         self.blur_limit.valueChanged.connect(lambda _: actions.show_blurry())
@@ -202,8 +222,8 @@ class MainWindow(QMainWindow):
         self.details.tag_added.connect(lambda tag: selection.set_tag(tag, True))
         self.details.tag_removed.connect(lambda tag: selection.set_tag(tag, False))
         self.details.caption_edited.connect(selection.set_caption)
-        self.tags.chosen.connect(lambda tag: views.set_tag_filter(
-            None if tag == views.tag_filter else tag))
+        self.tags.chosen.connect(lambda tag: state.update(
+            tag_filter=None if tag == state.tag_filter else tag))
         self.tags.rename_requested.connect(tagging.rename_tag)
         self.tags.remove_requested.connect(tagging.remove_tag)
         self.teach_bar.accept.connect(lambda: tagging.answer(True))
@@ -211,13 +231,15 @@ class MainWindow(QMainWindow):
         self.teach_bar.done.connect(tagging.teaching_done)
         self.work.photos_added.connect(self._photos_added)
         for changed in (self.work.indexed, self.work.others_changed):
-            changed.connect(lambda: views.refresh_library() if views.mode == "library"
+            changed.connect(lambda: views.refresh_library() if state.mode == "library"
                             else None)
         self.work.failed.connect(lambda error: self.dialogs.show_error(error))
 
-    def _sort_changed(self) -> None:
-        self.prefs.sort = self.sort.currentData()
-        self.views.redo()
+    def _remember(self, changed: frozenset[str]) -> None:
+        """The order, stacking and sensitive display, for the next launch."""
+        if "sort" in changed:
+            self.prefs.sort = self.sort.currentData()
+        self.prefs.stack, self.prefs.sensitive = self.state.stacking, self.state.sensitive
 
     def _set_zoom(self, size: int) -> None:
         """Cells of about `size` px, as many columns as fit best, sized to fill the grid's
@@ -255,7 +277,7 @@ class MainWindow(QMainWindow):
         """New photos appear while indexing goes on: at most once a second, and never
         while the last load is still under way (on a busy machine, stacked loads would
         hold both readers and starve the thumbnails)."""
-        if (self.views.mode == "library" and self.views.refreshing is None
+        if (self.state.mode == "library" and self.views.refreshing is None
                 and time.monotonic() - self.views.last_refresh > REFRESH_EVERY_S):
             self.views.refresh_library()
 

@@ -1,14 +1,19 @@
-"""The menu bar: every command a person can find, with its shortcut."""
+"""The menu bar: every command a person can find, with its shortcut. The checkable items
+for stacking and sensitive photos ask the view state for the change and follow it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QSlider
 
-if TYPE_CHECKING:
-    from clipdesk.qt.main_window import MainWindow
+from clipdesk.qt.dialogs import Dialogs
+from clipdesk.qt.photo_actions import PhotoActions
+from clipdesk.qt.search_bar import SearchBar
+from clipdesk.qt.tag_actions import TagActions
+from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.views import Views
 
 ZOOM_STEP = 32  # px per Ctrl+plus: five steps from the smallest thumbnails to the largest
 CAPTION_MODES = (("selected", "Write one when a photo is selected"),
@@ -18,61 +23,90 @@ CAPTION_MODES = (("selected", "Write one when a photo is selected"),
 SENSITIVE_MODES = (("blur", "Blur until clicked"), ("hide", "Hide"), ("show", "Show"))
 
 
-def build_menus(w: MainWindow) -> None:
+@dataclass(frozen=True)
+class Commands:
+    """What the menus call: the controllers, the window's own commands and the slider."""
+
+    dialogs: Dialogs
+    searching: SearchBar
+    views: Views
+    actions: PhotoActions
+    tagging: TagActions
+    zoom: QSlider
+    set_captions: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class MenuActions:
+    """The checkable items the window keeps (tests and the captions setting reach them)."""
+
+    stack: QAction
+    keep_sidecars: QAction
+    sensitive: dict[str, QAction]
+    captions: dict[str, QAction]
+
+
+def build_menus(window: QMainWindow, state: ViewState, do: Commands, keeps_sidecars: bool,
+                captions: str) -> MenuActions:
     def add(menu: QMenu, text: str, slot: Callable[..., object],
             shortcut: QKeySequence | QKeySequence.StandardKey | None = None) -> QAction:
         action = menu.addAction(text)
         action.triggered.connect(slot)
         if shortcut is not None:
             action.setShortcut(shortcut)
-        w.addAction(action)  # shortcuts work while the menu bar is hidden too
+        window.addAction(action)  # shortcuts work while the menu bar is hidden too
         return action
 
-    library = w.menuBar().addMenu("&Library")
-    add(library, "Add folder…", w.dialogs.add_folder, QKeySequence.StandardKey.Open)
-    add(library, "Update now", w.dialogs.update_now)
-    add(library, "Problems…", w.dialogs.show_problems)
-    add(library, "Embedding model…", w.dialogs.choose_model)
+    library = window.menuBar().addMenu("&Library")
+    add(library, "Add folder…", do.dialogs.add_folder, QKeySequence.StandardKey.Open)
+    add(library, "Update now", do.dialogs.update_now)
+    add(library, "Problems…", do.dialogs.show_problems)
+    add(library, "Embedding model…", do.dialogs.choose_model)
     library.addSeparator()
-    add(library, "Quit", w.close, QKeySequence.StandardKey.Quit)
+    add(library, "Quit", window.close, QKeySequence.StandardKey.Quit)
 
-    view = w.menuBar().addMenu("&View")
-    add(view, "Search", w.searching.focus, QKeySequence.StandardKey.Find)
-    add(view, "Library", w.views.show_library, QKeySequence("Esc"))
-    add(view, "Larger thumbnails", lambda: w.zoom.setValue(w.zoom.value() + ZOOM_STEP),
+    view = window.menuBar().addMenu("&View")
+    zoom = do.zoom
+    add(view, "Search", do.searching.focus, QKeySequence.StandardKey.Find)
+    add(view, "Library", do.views.show_library, QKeySequence("Esc"))
+    add(view, "Larger thumbnails", lambda: zoom.setValue(zoom.value() + ZOOM_STEP),
         QKeySequence.StandardKey.ZoomIn)
-    add(view, "Smaller thumbnails", lambda: w.zoom.setValue(w.zoom.value() - ZOOM_STEP),
+    add(view, "Smaller thumbnails", lambda: zoom.setValue(zoom.value() - ZOOM_STEP),
         QKeySequence.StandardKey.ZoomOut)
-    add(view, "Preview", lambda: w.photo_actions.open_preview(w.grid.currentIndex().row()),
-        QKeySequence("Space"))
+    add(view, "Preview", do.actions.preview_current, QKeySequence("Space"))
     view.addSeparator()
-    add(view, "Blurry photos", w.photo_actions.show_blurry)
-    w.stack_action = add(view, "Stack bursts and duplicates", w.photo_actions.set_stacking)
-    w.stack_action.setCheckable(True)
-    w.stack_action.setChecked(w.prefs.stack)
+    add(view, "Blurry photos", do.actions.show_blurry)
+    stack = add(view, "Stack bursts and duplicates", do.actions.set_stacking)
+    stack.setCheckable(True)
+    stack.setChecked(state.stacking)
     view.addSeparator()
-    add(view, "Flagged photos", w.photo_actions.show_flagged)
-    w.sensitive_actions = _choices(view.addMenu("Sensitive photos"), SENSITIVE_MODES,
-                                   w.prefs.sensitive, w.photo_actions.set_sensitive)
+    add(view, "Flagged photos", do.actions.show_flagged)
+    sensitive = _choices(view.addMenu("Sensitive photos"), SENSITIVE_MODES, state.sensitive,
+                         do.actions.set_sensitive)
 
-    tags = w.menuBar().addMenu("&Tags")
-    add(tags, "Teach a tag from the selected photos…", w.tagging.teach_dialog,
+    def follow(_: frozenset[str]) -> None:
+        stack.setChecked(state.stacking)
+        sensitive[state.sensitive].setChecked(True)
+    state.changed.connect(follow)
+
+    tags = window.menuBar().addMenu("&Tags")
+    add(tags, "Teach a tag from the selected photos…", do.tagging.teach_dialog,
         QKeySequence("Ctrl+T"))
-    add(tags, "Edit the tag vocabulary…", w.tagging.edit_vocabulary)
-    add(tags, "Judge all tags again", w.tagging.rejudge).setToolTip(
+    add(tags, "Edit the tag vocabulary…", do.tagging.edit_vocabulary)
+    add(tags, "Judge all tags again", do.tagging.rejudge).setToolTip(
         "New photos are tagged against the thresholds of the last whole judgement; this "
         "judges every photo against the library as it is now")
     tags.addSeparator()
-    add(tags, "Write XMP sidecars for every photo…", w.tagging.write_sidecars)
-    w.keep_sidecars_action = add(tags, "Keep XMP sidecars written", w.tagging.keep_sidecars)
-    w.keep_sidecars_action.setCheckable(True)
-    w.keep_sidecars_action.setChecked(w.library.keeps_sidecars())
-    w.keep_sidecars_action.setToolTip("Write each change of a photo's tags, caption or reject "
-                                      "to its NAME.EXT.xmp at once")
-    captions = w.work.captions
-    w.caption_actions = _choices(tags.addMenu("Captions"), CAPTION_MODES,
-                                 "selected" if captions == "auto" else captions,
-                                 w.set_captions)
+    add(tags, "Write XMP sidecars for every photo…", do.tagging.write_sidecars)
+    keep = add(tags, "Keep XMP sidecars written", do.tagging.keep_sidecars)
+    keep.setCheckable(True)
+    keep.setChecked(keeps_sidecars)
+    keep.setToolTip("Write each change of a photo's tags, caption or reject to its "
+                    "NAME.EXT.xmp at once")
+    caption_actions = _choices(tags.addMenu("Captions"), CAPTION_MODES,
+                               "selected" if captions == "auto" else captions,
+                               do.set_captions)
+    return MenuActions(stack, keep, sensitive, caption_actions)
 
 
 def _choices(menu: QMenu, modes: tuple[tuple[str, str], ...], current: str,

@@ -28,8 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdesk.core.media import quality
-from clipdesk.core.organize.tagging import SENSITIVE
+from clipdesk.core.library import SENSITIVE, describe_sharpness
 from clipdesk.core.types import PhotoInfo, Problem
 
 
@@ -140,7 +139,7 @@ class DetailsPanel(QWidget):
         self.fields["Taken"].setText(human_date(info.taken_at))
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
-        self.fields["Sharpness"].setText(quality.describe(info.sharpness, info.motion) + (
+        self.fields["Sharpness"].setText(describe_sharpness(info.sharpness, info.motion) + (
             f" · {info.sharpness:.2f}" if info.sharpness is not None else ""))
         self.fields["Exposure"].setText(exposure_words(info.clipped, info.crushed))
         self.fields["Stack"].setText(

@@ -3,57 +3,68 @@ stacks, sharper look-alikes and the blurry view, stacking and sensitive-photo di
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PIL import Image
 from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QLabel, QListView, QMenu, QSlider, QWidget
 
+from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.library import Library
 from clipdesk.core.types import Hit
 from clipdesk.qt.panels import PreviewDialog
-
-if TYPE_CHECKING:
-    from clipdesk.qt.main_window import MainWindow
-
-RESULTS = 200  # hits asked for per result list: more than a screen, fast to rank
+from clipdesk.qt.search_bar import SearchBar
+from clipdesk.qt.selection import Selection
+from clipdesk.qt.tag_actions import TagActions
+from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.views import RESULTS, Views
+from clipdesk.qt.worker import Jobs
 
 
 class PhotoActions:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.library = window.library
+    def __init__(self, library: Library, jobs: Jobs, state: ViewState, views: Views,
+                 searching: SearchBar, selection: Selection, tagging: TagActions,
+                 blur: tuple[QSlider, QLabel], parent: QWidget,
+                 report: Callable[[ClipdeskError], None]) -> None:
+        self.library, self.jobs, self.state, self.views = library, jobs, state, views
+        self.searching, self.selection, self.tagging = searching, selection, tagging
+        self.grid: QListView = selection.grid
+        self.model = views.screen.model
+        self.blur_limit, self.blur_label = blur
+        self.parent, self.report = parent, report
         self.preview: PreviewDialog | None = None
         self.context_menu: QMenu | None = None  # kept for tests, and alive while open
+        views.shown.connect(lambda mode, _: self.show_blur_limit(mode == "blurry"))
 
     def path_of(self, row: int) -> bytes | None:
-        photo_id = self.window.model.photo_at(row)
+        photo_id = self.model.photo_at(row)
         if photo_id is None:
             return None
         return self.library.paths_for([photo_id]).get(photo_id)
 
     def show_context_menu(self, pos: QPoint) -> None:
-        w = self.window
-        index = w.grid.indexAt(pos)
+        grid, model = self.grid, self.model
+        index = grid.indexAt(pos)
         path = self.path_of(index.row()) if index.isValid() else None
-        photo_id = w.model.photo_at(index.row())
+        photo_id = model.photo_at(index.row())
         if path is None or photo_id is None:
             return
-        selected = w.selection.selected_ids() or [photo_id]
-        menu = QMenu(w)
-        menu.addAction("Find similar", lambda: w.searching.find_similar(path))
+        selected = self.selection.selected_ids() or [photo_id]
+        menu = QMenu(self.parent)
+        menu.addAction("Find similar", lambda: self.searching.find_similar(path))
         menu.addAction("Find sharper versions", lambda: self.find_sharper(path))
-        stack = w.model.stack_at(index.row())
-        if w.views.mode != "stack" and stack > 1:
+        stack = model.stack_at(index.row())
+        if self.state.mode != "stack" and stack > 1:
             menu.addAction(f"Show all {stack} in this stack", lambda: self.show_stack(photo_id))
         menu.addSeparator()
-        menu.addAction("Teach a tag from the selected photos…", w.tagging.teach_dialog)
-        if w.model.rejected_at(index.row()):
+        menu.addAction("Teach a tag from the selected photos…", self.tagging.teach_dialog)
+        if model.rejected_at(index.row()):
             menu.addAction("Not a reject", lambda: self.set_rejected(selected, False))
         else:
             menu.addAction("Mark as reject", lambda: self.set_rejected(selected, True))
-        if w.views.mode == "stack" and w.model.rowCount() > 1:
-            others = w.model.ids[1:]
+        if self.state.mode == "stack" and model.rowCount() > 1:
+            others = model.ids[1:]
             menu.addAction("Keep the best shot: mark the others as rejects",
                            lambda: self.set_rejected(others, True))
         menu.addSeparator()
@@ -62,49 +73,50 @@ class PhotoActions:
         menu.addAction("Show in folder", lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(os.path.dirname(where))))
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(where))
-        menu.popup(w.grid.viewport().mapToGlobal(pos))
+        menu.popup(grid.viewport().mapToGlobal(pos))
         self.context_menu = menu
 
     def show_context_menu_by_key(self) -> None:
         """Shift+F10 or the Menu key: the menu of the current photo, at the photo."""
-        grid = self.window.grid
+        grid = self.grid
         if grid.currentIndex().isValid():
             self.show_context_menu(grid.visualRect(grid.currentIndex()).center())
 
+    def preview_current(self) -> None:
+        self.open_preview(self.grid.currentIndex().row())
+
     def open_preview(self, row: int) -> None:
-        w = self.window
-        photo_id = w.model.photo_at(row)
+        grid, model = self.grid, self.model
+        photo_id = model.photo_at(row)
         if photo_id is None:
             return
-        w.grid.setCurrentIndex(w.model.index(row))
+        grid.setCurrentIndex(model.index(row))
         if self.preview is None:
-            self.preview = PreviewDialog(w)
-            self.preview.step.connect(lambda d: self.open_preview(w.grid.currentIndex().row() + d))
+            self.preview = PreviewDialog(self.parent)
+            self.preview.step.connect(lambda d: self.open_preview(grid.currentIndex().row() + d))
         preview = self.preview
         preview.show()
-        w.jobs.read(lambda: to_qimage(self.library.preview(photo_id)),
-                    done=lambda image: preview.show_image(
-                        image, f"{row + 1} of {w.model.rowCount()}"),
-                    failed=w.dialogs.show_error)
+        self.jobs.read(lambda: to_qimage(self.library.preview(photo_id)),
+                       done=lambda image: preview.show_image(
+                           image, f"{row + 1} of {model.rowCount()}"),
+                       failed=self.report)
 
     # -- quality: sharpness, stacks, rejects ---------------------------------------------
 
     def set_rejected(self, photo_ids: list[int], on: bool) -> None:
         """Mark photos as rejects (drawn dimmed); nothing is deleted or moved."""
-        w = self.window
-
         def mark() -> set[int]:
             self.library.set_rejected(photo_ids, on)
             return self.library.rejected_ids()
 
         def shown(rejected: set[int]) -> None:
-            w.model.rejected = rejected
-            w.grid.viewport().update()
-        w.jobs.write(mark, done=shown, failed=w.dialogs.show_error)
+            self.model.rejected = rejected
+            self.grid.viewport().update()
+        self.jobs.write(mark, done=shown, failed=self.report)
 
     def find_sharper(self, path: bytes) -> None:
         name = os.path.basename(os.fsdecode(path))
-        self.window.views.query("similar", f"Sharper versions of {name}",
+        self.views.query("similar", f"Sharper versions of {name}",
                                 lambda: self.library.sharper(path, RESULTS), image=path)
 
     def show_stack(self, photo_id: int) -> None:
@@ -112,34 +124,29 @@ class PhotoActions:
         def members() -> list[Hit]:
             return [Hit(m.photo_id, m.path, m.sharpness or 0.0)
                     for m in self.library.group_of(photo_id)]
-        self.window.views.query("stack", "Burst / duplicates: best shot first", members)
+        self.views.query("stack", "Burst / duplicates: best shot first", members)
 
     def show_blurry(self) -> None:
-        below = self.window.blur_limit.value() / 100
-        self.window.views.query("blurry", "Blurry photos, blurriest first",
+        below = self.blur_limit.value() / 100
+        self.views.query("blurry", "Blurry photos, blurriest first",
                                 lambda: self.library.blurry(below))
 
     def show_blur_limit(self, on: bool) -> None:
-        w = self.window
-        w.blur_label.setText(f"Blurry under {w.blur_limit.value() / 100:.2f}")
-        w.blur_label.setVisible(on)
-        w.blur_limit.setVisible(on)
+        self.blur_label.setText(f"Blurry under {self.blur_limit.value() / 100:.2f}")
+        self.blur_label.setVisible(on)
+        self.blur_limit.setVisible(on)
 
     def set_stacking(self, on: bool) -> None:
-        self.window.prefs.stack = on
-        self.window.stack_action.setChecked(on)
-        self.window.views.redo()
+        self.state.update(stacking=on)
 
     # -- sensitive content ----------------------------------------------------------------
 
     def set_sensitive(self, mode: str) -> None:
         """blur (until clicked) / hide / show; remembered across launches."""
-        self.window.prefs.sensitive = mode
-        self.window.sensitive_actions[mode].setChecked(True)
-        self.window.views.show_library()
+        self.state.update(sensitive=mode)
 
     def show_flagged(self) -> None:
-        self.window.views.query("flagged", "Photos flagged as sensitive", self.library.flagged)
+        self.views.query("flagged", "Photos flagged as sensitive", self.library.flagged)
 
 
 def to_qimage(image: Image.Image) -> QImage:

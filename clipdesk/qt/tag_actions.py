@@ -3,47 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.library import Library
 from clipdesk.core.types import Hit, SidecarSummary
-from clipdesk.qt.photo_actions import RESULTS
-from clipdesk.qt.tags_ui import VocabularyDialog
+from clipdesk.qt.background import StatusLabel
+from clipdesk.qt.selection import Selection
+from clipdesk.qt.tags_ui import TagSidebar, TeachBar, VocabularyDialog
+from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.views import RESULTS, Views
+from clipdesk.qt.worker import Jobs
 from clipdesk.wording import plural
-
-if TYPE_CHECKING:
-    from clipdesk.qt.main_window import MainWindow
 
 
 class TagActions:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.library = window.library
+    def __init__(self, library: Library, jobs: Jobs, state: ViewState, views: Views,
+                 selection: Selection, bars: tuple[TagSidebar, TeachBar],
+                 status: StatusLabel, parent: QWidget,
+                 report: Callable[[ClipdeskError], None]) -> None:
+        self.library, self.jobs, self.state, self.views = library, jobs, state, views
+        self.selection = selection
+        self.tags, self.teach_bar = bars
+        self.status, self.parent, self.report = status, parent, report
         self.teaching: str | None = None  # the tag being taught
         self.vocabulary_dialog: VocabularyDialog | None = None
+        views.showing.connect(lambda mode: self.stop_teaching() if mode != "teach" else None)
+        views.shown.connect(lambda mode, hits: self.show_suggestions(hits)
+                            if mode == "teach" else None)
+
+    # The tag filter follows a renamed or removed tag quietly: the retag reloads when done.
 
     def rename_tag(self, tag: str) -> None:
-        w = self.window
-        new, ok = QInputDialog.getText(w, "Rename tag", f"New name for “{tag}”:", text=tag)
+        new, ok = QInputDialog.getText(self.parent, "Rename tag", f"New name for “{tag}”:",
+                                       text=tag)
         if ok and new.strip() and new.strip().lower() != tag:
             self._retag(lambda: self.library.rename_tag(tag, new))
-            if w.views.tag_filter == tag:
-                w.views.tag_filter = " ".join(new.split()).lower()
+            if self.state.tag_filter == tag:
+                self.state.update(quiet=True, tag_filter=" ".join(new.split()).lower())
 
     def remove_tag(self, tag: str) -> None:
-        w = self.window
         answer = QMessageBox.question(
-            w, "Remove tag", f"Take “{tag}” off every photo and out of the vocabulary? "
-            "The photos themselves are not touched.")
+            self.parent, "Remove tag", f"Take “{tag}” off every photo and out of the "
+            "vocabulary? The photos themselves are not touched.")
         if answer == QMessageBox.StandardButton.Yes:
-            if w.views.tag_filter == tag:
-                w.views.tag_filter = None
+            if self.state.tag_filter == tag:
+                self.state.update(quiet=True, tag_filter=None)
             self._retag(lambda: self.library.remove_tag(tag))
 
     def edit_vocabulary(self) -> None:
-        dialog = VocabularyDialog(self.library.vocabulary_text(), self.window)
+        dialog = VocabularyDialog(self.library.vocabulary_text(), self.parent)
         dialog.accepted.connect(lambda: self._retag(
             lambda: self.library.save_vocabulary(dialog.text())))
         dialog.show()
@@ -56,23 +66,22 @@ class TagActions:
 
     def _retag(self, change: Callable[[], None]) -> None:
         """Apply a vocabulary change, then re-judge the automatic tags (writer thread)."""
-        w = self.window
-        w.status_text.setText("Updating tags…")
+        self.status.setText("Updating tags…")
 
         def retag() -> None:
             change()
             self.library.retag()
 
         def done(_: object) -> None:
-            w.status_text.setText("Tags updated.")
-            w.views.refresh_library()
-        w.jobs.write(retag, done=done, failed=w.dialogs.show_error)
+            self.status.setText("Tags updated.")
+            self.views.refresh_library()
+        self.jobs.write(retag, done=done, failed=self.report)
 
     # -- XMP sidecars (digiKam, darktable, Lightroom read them) -------------------------
 
     def write_sidecars(self) -> None:
         answer = QMessageBox.question(
-            self.window, "XMP sidecars",
+            self.parent, "XMP sidecars",
             "Write your tags, captions and rejects next to each photo as NAME.EXT.xmp, "
             "where digiKam, darktable and Lightroom read them?\n\nA sidecar that is there "
             "already is merged (what other programs wrote in it stays). Automatic tags "
@@ -85,66 +94,62 @@ class TagActions:
         self._sidecars(lambda: self.library.keep_sidecars(on))
 
     def _sidecars(self, write: Callable[[], SidecarSummary]) -> None:
-        w = self.window
-        w.status_text.setText("Writing XMP sidecars…")
-        w.jobs.write(write, done=self._sidecars_written, failed=w.dialogs.show_error)
+        self.status.setText("Writing XMP sidecars…")
+        self.jobs.write(write, done=self._sidecars_written, failed=self.report)
 
     def _sidecars_written(self, summary: SidecarSummary) -> None:
-        w = self.window
         left = f", {len(summary.left_alone):,} left alone" if summary.left_alone else ""
-        w.status_text.setText(f"{plural(summary.written, 'XMP sidecar')} written, "
+        self.status.setText(f"{plural(summary.written, 'XMP sidecar')} written, "
                               f"{summary.unchanged:,} already up to date{left}.")
         said = [p.reason for p in summary.failed + summary.left_alone]  # each names its file
         if len(said) == 1:
-            w.dialogs.show_error(ClipdeskError(said[0]))
+            self.report(ClipdeskError(said[0]))
         elif said:  # the box shows the first line; the list is in its details
-            w.dialogs.show_error(ClipdeskError(
+            self.report(ClipdeskError(
                 f"{plural(len(said), 'sidecar')} not written (the others were): see the "
                 "details.\n" + "\n".join(said)))
 
     # -- teaching a tag ------------------------------------------------------------------
 
     def teach_dialog(self) -> None:
-        w = self.window
-        ids = w.selection.selected_ids()
+        ids = self.selection.selected_ids()
         if not ids:
-            w.dialogs.show_error(ClipdeskError("Select one or more photos that show the tag "
-                                               "first."))
+            self.report(ClipdeskError("Select one or more photos that show the tag first."))
             return
-        known = sorted(set(self.library.taught_tags()) | set(w.tags.tags()))
+        known = sorted(set(self.library.taught_tags()) | set(self.tags.tags()))
         tag, ok = QInputDialog.getItem(
-            w, "Teach a tag", f"What do the {plural(len(ids), 'selected photo')} show? clipdesk "
-            "then suggests other photos that show it.", known, editable=True)
+            self.parent, "Teach a tag", f"What do the {plural(len(ids), 'selected photo')} "
+            "show? clipdesk then suggests other photos that show it.", known, editable=True)
         tag = " ".join(tag.split()).lower()
         if ok and tag:
             self.teaching = tag
             self.teach(tag, ids, [])
 
     def answer(self, yes: bool) -> None:
-        ids = self.window.selection.selected_ids()
+        ids = self.selection.selected_ids()
         if self.teaching and ids:
             self.teach(self.teaching, ids if yes else [], [] if yes else ids)
 
     def teach(self, tag: str, yes: list[int], no: list[int]) -> None:
         """Record the answers, retrain (well under a second), show the new suggestions."""
-        w = self.window
-        w.jobs.write(lambda: self.library.teach_photos(tag, yes, no),
-                     done=lambda _: w.views.query("teach", f"Photos that might show “{tag}”",
-                                                  lambda: self.library.suggest(tag, RESULTS)),
-                     failed=w.dialogs.show_error)
+        self.jobs.write(lambda: self.library.teach_photos(tag, yes, no),
+                        done=lambda _: self.views.query(
+                            "teach", f"Photos that might show “{tag}”",
+                            lambda: self.library.suggest(tag, RESULTS)),
+                        failed=self.report)
 
     def show_suggestions(self, hits: list[Hit]) -> None:
         if self.teaching is not None:
-            self.window.teach_bar.show_tag(self.teaching, len(hits),
+            self.teach_bar.show_tag(self.teaching, len(hits),
                                            sum(h.relevant for h in hits))
 
     def stop_teaching(self) -> None:
         self.teaching = None
-        self.window.teach_bar.hide()
+        self.teach_bar.hide()
 
     def teaching_done(self) -> None:
         """Finished: the library, showing the photos that now have the tag."""
         tag = self.teaching
         self.stop_teaching()
-        self.window.views.tag_filter = tag
-        self.window.views.show_library()
+        self.state.update(quiet=True, tag_filter=tag)  # whatever the search field says
+        self.views.show_library()

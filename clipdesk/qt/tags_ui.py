@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdesk.core.organize.tagging import SENSITIVE
+from clipdesk.core.library import SENSITIVE
 
 
 class TagSidebar(QWidget):

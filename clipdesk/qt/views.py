@@ -1,64 +1,101 @@
 """What the grid shows: the library (filtered by a tag, stacked, sorted) or a result list
 (a search, look-alikes, blurry photos, a stack, suggestions), loaded off the GUI thread;
-late answers to an older query are dropped."""
+late answers to an older query are dropped. The one reader of the view state that loads
+the grid: a change of the tag filter, order, stacking or sensitive display reloads."""
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QPersistentModelIndex, QPoint, QSize, QTimer
+from PySide6.QtCore import QObject, QPersistentModelIndex, QPoint, QSize, QTimer, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
-from PySide6.QtWidgets import QListView
+from PySide6.QtWidgets import QLabel, QListView, QPushButton
 
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.types import Hit
+from clipdesk.core.library import Library
+from clipdesk.core.types import Hit, Sort
+from clipdesk.qt.background import StatusLabel
+from clipdesk.qt.grid import PhotoGridModel
+from clipdesk.qt.panels import DetailsPanel
+from clipdesk.qt.tags_ui import TagSidebar
+from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
 
-if TYPE_CHECKING:
-    from clipdesk.qt.main_window import MainWindow
-    from clipdesk.qt.worker import Job
-
 Query = Callable[[], list[Hit]]
-
+RESULTS = 200  # hits asked for per result list: more than a screen, fast to rank
 
 # what an empty result list says, by view (searches: "Nothing clearly matches.")
 EMPTY = {"blurry": "No photo is blurrier than that.",
          "flagged": "No photo is flagged as sensitive."}
 
 
-class Views:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.library = window.library
-        self.mode = "library"  # "library" | "search" | "similar" | "flagged" | "teach" | ...
+@dataclass(frozen=True)
+class Screen:
+    """The widgets the views fill."""
+
+    grid: QListView
+    model: PhotoGridModel
+    heading: QLabel
+    back: QPushButton  # "Back to library"
+    more: QPushButton  # "Show N weaker matches"
+    query_image: QLabel  # an image search's own image, beside its title
+    empty: QLabel  # what an empty grid says, in its place
+    details: DetailsPanel
+    tags: TagSidebar
+    status: StatusLabel
+
+
+class Views(QObject):
+    showing = Signal(str)  # a view was chosen (its mode); its photos are on the way
+    shown = Signal(str, object)  # a view is on screen: its mode, its hits (all of them)
+
+    def __init__(self, library: Library, jobs: Jobs, state: ViewState, screen: Screen,
+                 report: Callable[[ClipdeskError], None]) -> None:
+        super().__init__()
+        self.library, self.jobs, self.state, self.screen = library, jobs, state, screen
+        self.report = report
         self.hits: list[Hit] = []  # the result list, with the weaker matches
-        self.tag_filter: str | None = None
         self.flagged: set[int] = set()
-        self.revealed: set[int] = set()  # sensitive photos a person clicked to see
         self.last_refresh = 0.0
         self.refreshing: Job | None = None  # the library's ids being loaded, if they are
-        self._query_serial = 0
-        self._refresh_serial = 0
         self._count = ""  # the result count the status bar shows, while it does
         self._last_query: tuple[str, str, Query, str | bytes | None] | None = None
         self._shown_once = False
         self._shown: tuple[object, ...] | None = None  # the library view on screen: its
         # (tag, order, stacking); None while a result list is
         self._after_first_load: list[Callable[[], None]] = []
+        state.changed.connect(self._state_changed)
+
+    @property
+    def mode(self) -> str:
+        return self.state.mode
+
+    def _state_changed(self, names: frozenset[str]) -> None:
+        if "sensitive" in names:
+            self.show_library()
+        elif "tag_filter" in names:
+            if self.state.query:
+                self.search()
+            else:
+                self.show_library()
+        elif names & {"sort", "stacking"}:
+            self.redo()
 
     # -- the library ----------------------------------------------------------------
 
     def refresh_library(self) -> None:
         """Reload the photo ids (off the GUI thread) when the library view is shown."""
-        w = self.window
+        state = self.state
         self.last_refresh = time.monotonic()
-        self._refresh_serial += 1
-        serial = self._refresh_serial
-        tags = [self.tag_filter] if self.tag_filter else None
-        sort, stack = w.sort.currentData(), w.stack_action.isChecked()
+        state.refresh_serial += 1
+        serial = state.refresh_serial
+        tags = [state.tag_filter] if state.tag_filter else None
+        sort, stack = state.sort, state.stacking
 
         def load() -> tuple[object, ...]:
             ids = self.library.photo_ids(tags, sort)
@@ -70,16 +107,16 @@ class Views:
             through the handlers read() connects before the job starts: a signal
             connected after it could come too late, leaving `refreshing` set for good
             (and the grid never reloading while photos stream in)."""
-            if serial != self._refresh_serial:
+            if serial != self.state.refresh_serial:
                 return False
             self.refreshing = None
             return True
 
         def failed(error: ClipdeskError) -> None:
             ended()
-            w.dialogs.show_error(error)
+            self.report(error)
 
-        self.refreshing = w.jobs.read(
+        self.refreshing = self.jobs.read(
             load, done=lambda found: self._library_loaded(found, (tags, sort, stack))
             if ended() else None,
             failed=failed)
@@ -93,9 +130,9 @@ class Views:
             self._after_first_load.append(callback)
 
     def _library_loaded(self, found: tuple[Any, ...], view: tuple[object, ...]) -> None:
-        w = self.window
+        w, tag = self.screen, self.state.tag_filter
         ids, shown, stacks, w.model.rejected, self.flagged, counts = found
-        w.tags.show_counts(counts, self.tag_filter)
+        w.tags.show_counts(counts, tag)
         w.details.set_known_tags(sorted({t.name for t in self.library.vocabulary()
                                          if ":" not in t.name} | set(w.tags.tags())))
         if not self._shown_once:
@@ -115,40 +152,27 @@ class Views:
             w.grid.scrollToTop()
         self._shown = view
         count = plural(len(ids), "photo")
-        w.heading.setText(f"Tagged “{self.tag_filter}” — {count}" if self.tag_filter
-                          else f"Library — {count}")
+        w.heading.setText(f"Tagged “{tag}” — {count}" if tag else f"Library — {count}")
         self.update_empty("No photos yet. Add a folder (Ctrl+O) or drop one here."
                           if not ids else "")
-        w.back.setVisible(self.tag_filter is not None)
-        w.photo_actions.show_blur_limit(False)
-        w.results_shown.emit("library")
+        w.back.setVisible(tag is not None)
+        self.shown.emit("library", [])
 
     def show_library(self) -> None:
-        w = self.window
-        self._query_serial += 1
-        self.mode = "library"
-        w.tagging.stop_teaching()
-        if w.search.text():
-            w.search.blockSignals(True)
-            w.search.clear()
-            w.search.blockSignals(False)
+        w, state = self.screen, self.state
+        state.query_serial += 1
+        state.mode = "library"
+        self.showing.emit("library")
+        state.update(query="")  # the search field empties
         w.more.hide()
         w.query_image.hide()
-        if w.status_text.full_text() in (self._count, "Searching…"):
-            w.status_text.setText("")  # the results' count left with them (not indexing's)
+        if w.status.full_text() in (self._count, "Searching…"):
+            w.status.setText("")  # the results' count left with them (not indexing's)
         self.refresh_library()
 
-    def set_tag_filter(self, tag: str | None) -> None:
-        """Show only photos with `tag`; a search runs within them."""
-        self.tag_filter = tag
-        if self.window.search.text().strip():
-            self.window.searching.run()
-        else:
-            self.show_library()
-
     def back(self) -> None:
-        if self.tag_filter and self.mode == "library":
-            self.set_tag_filter(None)
+        if self.state.tag_filter and self.mode == "library":
+            self.state.update(tag_filter=None)
         else:
             self.show_library()
 
@@ -161,30 +185,39 @@ class Views:
 
     # -- result lists -----------------------------------------------------------------
 
+    def search(self) -> None:
+        """The typed query's matches, within the tag shown."""
+        text, tag = self.state.query, self.state.tag_filter
+        if text:
+            where = f" tagged “{tag}”" if tag else ""
+            self.query("search", f"Photos{where} matching “{text}”",
+                       lambda: self.library.search(text, RESULTS, tags=[tag] if tag else None))
+
     def query(self, mode: str, title: str, fn: Query, image: str | bytes | None = None) -> None:
         """Run `fn` on a reader and show its hits (sorted by sharpness if so chosen);
         `image`: the file an image search looks for, shown beside the title."""
-        w = self.window
-        self._query_serial += 1
-        serial = self._query_serial
+        w = self.screen
+        self.state.query_serial += 1
+        serial = self.state.query_serial
         self._last_query = (mode, title, fn, image)
         self._show_query_image(image, serial)
-        w.status_text.setText("Searching…")
-        by_sharpness = w.sort.currentData() == "sharpness" and mode not in ("blurry", "stack")
+        w.status.setText("Searching…")
+        by_sharpness = self.state.sort is Sort.SHARPNESS and mode not in ("blurry", "stack")
 
         def shown(hits: list[Hit]) -> None:
             self._show_hits(mode, title, serial, hits)
             self._count = (plural(len(hits), "suggestion") if mode == "teach"
                            else plural(sum(h.relevant for h in hits), "result"))
-            w.status_text.setText(self._count)
-        w.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
-                    done=shown, failed=w.dialogs.show_error)
+            w.status.setText(self._count)
+        self.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
+                       done=shown, failed=self.report)
 
     def _show_hits(self, mode: str, title: str, serial: int, hits: list[Hit]) -> None:
-        if serial != self._query_serial:
+        if serial != self.state.query_serial:
             return  # an older query answered late
-        w = self.window
-        self.mode = mode
+        w = self.screen
+        self.state.mode = mode
+        self.showing.emit(mode)
         self._shown = None
         if mode != "flagged":  # asked for by name, flagged photos are listed (blurred)
             hits = [h for h in hits if h.photo_id in self.visible([h.photo_id])]
@@ -200,36 +233,32 @@ class Views:
         w.more.setVisible(hidden > 0)
         self.update_empty(EMPTY.get(mode, "Nothing clearly matches.") if not shown else "")
         w.back.show()
-        if mode == "teach":
-            w.tagging.show_suggestions(hits)
+        if mode == "teach":  # suggestions to judge are all shown, the likely ones first
             self.update_empty("" if hits else "No more suggestions.")
-        else:
-            w.tagging.stop_teaching()
-        w.photo_actions.show_blur_limit(mode == "blurry")
         w.grid.scrollToTop()
-        w.results_shown.emit(mode)
+        self.shown.emit(mode, hits)
 
     def _show_query_image(self, path: str | bytes | None, serial: int) -> None:
-        label = self.window.query_image
+        label = self.screen.query_image
         label.hide()
         if path is None:
             return
         side = label.height()
 
         def shown(image: QImage) -> None:
-            if serial == self._query_serial and not image.isNull():
+            if serial == self.state.query_serial and not image.isNull():
                 label.setPixmap(QPixmap.fromImage(image))
                 label.show()
-        self.window.jobs.read(lambda: _small_image(path, side), done=shown)
+        self.jobs.read(lambda: _small_image(path, side), done=shown)
 
     def show_more(self) -> None:
         """Lift the relevance cutoff for the results on screen."""
-        self.window.model.set_hits(self.hits)
-        self.window.more.hide()
+        self.screen.model.set_hits(self.hits)
+        self.screen.more.hide()
         self.update_empty("Nothing matched." if not self.hits else "")
 
     def update_empty(self, text: str) -> None:
-        w = self.window
+        w = self.screen
         if not w.grid.currentIndex().isValid():
             w.details.show_info(None)  # the photo it showed is no longer listed
         w.empty.setText(text)
@@ -239,14 +268,14 @@ class Views:
     # -- sensitive photos ---------------------------------------------------------------
 
     def visible(self, ids: list[int]) -> list[int]:
-        if self.window.prefs.sensitive != "hide":
+        if self.state.sensitive != "hide":
             return ids
-        return [i for i in ids if i not in self.flagged or i in self.revealed]
+        return [i for i in ids if i not in self.flagged or i in self.state.revealed]
 
     def veiled(self) -> set[int]:
-        if self.window.prefs.sensitive != "blur":
+        if self.state.sensitive != "blur":
             return set()
-        return self.flagged - self.revealed
+        return self.flagged - self.state.revealed
 
 
 @contextmanager

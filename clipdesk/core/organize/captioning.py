@@ -39,11 +39,16 @@ class Captioning:
         (about a second on a CPU; the caption model loads on first use)."""
         text, _ = self.catalog.caption(photo_id)
         if text is None and write:
-            loaded = load_model(self.captioner_id)
-            text = captions.write_caption(loaded, self.photos.preview(photo_id,
-                                                                      loaded.image_size))
-            self.catalog.set_caption(photo_id, text, loaded.spec.id)
+            text, by = self.draft(photo_id)
+            self.catalog.set_caption(photo_id, text, by)
         return text
+
+    def draft(self, photo_id: int) -> tuple[str, str]:
+        """A caption the model writes for the photo, and the model's id; not stored (the
+        app writes it on a reader, then stores it on its writer)."""
+        loaded = load_model(self.captioner_id)
+        photo = self.photos.preview(photo_id, loaded.image_size)
+        return captions.write_caption(loaded, photo), loaded.spec.id
 
     def caption_file(self, path: PathArg) -> str | None:
         """The caption of any image file: the stored one for a library photo."""

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from clipdesk.core.store.catalog import Catalog
+from typing import Protocol
 
 GENERATION = "generation"  # the meta key
 
@@ -49,6 +46,15 @@ class Commits:
             return True
         with self._lock:
             return any(g not in self._own for g in range(since + 1, now + 1))
+
+
+class Catalog(Protocol):
+    """What of the catalog a watch reads. A protocol, not the class: the catalog holds
+    the Commits, so naming the class would be an import cycle."""
+
+    commits: Commits
+
+    def get_meta(self, key: str) -> str | None: ...
 
 
 class Watch:

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from clipdesk.core.store.catalog import Catalog
+from typing import Protocol
 
 LIBRARY = "library_id"  # a random id given at the first change; restored with the catalog
 EDITS = "edits"
 CHANGES = "changes"
+
+
+class Catalog(Protocol):
+    """What of the catalog the stamp reads and writes. A protocol, not the class: the
+    catalog bumps the stamp (through backup), so naming the class would be an import
+    cycle."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 @dataclass(frozen=True)
