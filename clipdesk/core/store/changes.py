@@ -60,7 +60,7 @@ class Watch:
         self._lock = threading.Lock()
 
     def _now(self) -> int:
-        return int(self.catalog.get_meta(GENERATION) or 0)
+        return int(self.catalog.meta.get(GENERATION) or 0)
 
     def changed(self) -> bool:
         """Whether another process committed since the last call (or since this watch was

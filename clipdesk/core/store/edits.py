@@ -54,8 +54,8 @@ def of_file(path: Path) -> Stamp | None:
 
 
 def of_catalog(catalog: Catalog) -> Stamp:
-    return Stamp(catalog.get_meta(LIBRARY), int(catalog.get_meta(EDITS) or 0),
-                 int(catalog.get_meta(CHANGES) or 0))
+    return Stamp(catalog.meta.get(LIBRARY), int(catalog.meta.get(EDITS) or 0),
+                 int(catalog.meta.get(CHANGES) or 0))
 
 
 def mark(catalog: Catalog, edit: bool) -> None:
