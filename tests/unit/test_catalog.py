@@ -11,6 +11,7 @@ import pytest
 
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog.connection import Part
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import as_schema_6, blend, make_kit, put, text_vector
@@ -92,6 +93,16 @@ def test_the_writer_check_refuses_a_write_off_the_writer_thread(cat):
     cat.check_writer = True
     with pytest.raises(AssertionError, match="not the writer thread"):
         cat.meta.set("captions", "off")
+
+
+def test_each_query_is_reached_one_way_through_its_concern(cat):
+    """Catalog itself only connects and commits: every query lives on one concern object
+    (catalog.tags.rename), none is forwarded from Catalog as well."""
+    own = {n for n in dir(Catalog) if not n.startswith("_") and callable(getattr(Catalog, n))}
+    assert own == {"assert_writer", "close", "integrity_ok", "transaction"}
+    parts = {name for name, value in vars(cat).items() if isinstance(value, Part)}
+    assert parts == {"meta", "files", "photos", "embeddings", "words", "tags", "examples",
+                     "captions", "quality", "groups"}
 
 
 def test_a_catalog_from_a_newer_clipdesk_is_refused_in_one_line(tmp_path):
