@@ -3,8 +3,8 @@
 The tables: meta (settings), roots, photos (with their quality, group, caption and nsfw
 score), files (each path on disk and the photo it shows, or why it is not one),
 photo_words (FTS5 search text), tags, examples and taught (tags taught by example) and
-embeddings. A migration's SQL is never edited once released: a catalog written by any
-earlier version must open.
+embeddings. A released migration never changes what it does: a catalog written by any
+earlier version must open, and open the same.
 """
 from __future__ import annotations
 
