@@ -53,13 +53,13 @@ def fake_catalog(home: Path, n: int) -> None:
     cat = Catalog(home / "catalog.sqlite")
     rng = np.random.default_rng(0)
     with cat.transaction() as db:
-        cat.set_meta("model", TINY)
+        cat.meta.set("model", TINY)
         db.execute("INSERT INTO roots VALUES(?)", (b"/nowhere",))
         for i in range(n):
-            pid = cat.add_photo(db, PhotoMeta(f"{i:032x}", 4000, 3000,
+            pid = cat.photos.add(db, PhotoMeta(f"{i:032x}", 4000, 3000,
                                               f"2020-01-01T00:{i % 60:02d}:00", None, "JPEG"))
-            cat.put_embedding(db, pid, TINY, rng.standard_normal(64).astype(np.float32))
-            cat.put_file(db, f"/nowhere/{i}.jpg".encode(), 1, 1, "indexed", pid)
+            cat.embeddings.put(db, pid, TINY, rng.standard_normal(64).astype(np.float32))
+            cat.files.put(db, f"/nowhere/{i}.jpg".encode(), 1, 1, "indexed", pid)
     cat.close()
     lib = Library(home)
     lib.vector_index()  # built and saved, as after a real run

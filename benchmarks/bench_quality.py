@@ -84,13 +84,13 @@ def add_photos(home: Path, vecs: np.ndarray, times: np.ndarray, rows: range) -> 
     """Catalog rows as indexing writes them (photo id = row + 1)."""
     cat = Catalog(catalog_path(home))
     with cat.transaction() as db:
-        cat.set_meta("model", MODEL)
+        cat.meta.set("model", MODEL)
         for i in rows:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(times[i]))
-            pid = cat.add_photo(db, PhotoMeta(f"{i:032x}", 4000, 3000, stamp, None, "JPEG",
+            pid = cat.photos.add(db, PhotoMeta(f"{i:032x}", 4000, 3000, stamp, None, "JPEG",
                                               sharpness=0.7))
-            cat.put_embedding(db, pid, MODEL, vecs[i])
-            cat.put_file(db, f"/nowhere/{i}.jpg".encode(), 1, 1, "indexed", pid)
+            cat.embeddings.put(db, pid, MODEL, vecs[i])
+            cat.files.put(db, f"/nowhere/{i}.jpg".encode(), 1, 1, "indexed", pid)
     cat.close()
 
 

@@ -115,7 +115,7 @@ def fill_catalog(home: Path, model_id: str, vecs: np.ndarray) -> None:
     home.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(catalog_path(home))
     try:
-        catalog.add_roots([ROOT])
+        catalog.files.add_roots([ROOT])
         now = time.time()
         for start in range(0, len(vecs), 20_000):
             ids = range(start + 1, min(start + 20_000, len(vecs)) + 1)

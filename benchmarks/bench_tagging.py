@@ -39,17 +39,17 @@ def add_photos(lib: Library, concepts: np.ndarray, n: int, rng: np.random.Genera
     picks = concepts[rng.integers(0, len(concepts), n)]
     vectors = picks + 0.7 * rng.standard_normal(picks.shape) / np.sqrt(picks.shape[1])
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    model, root = lib.settings.model, lib.catalog.roots()[0]
+    model, root = lib.settings.model, lib.catalog.files.roots()[0]
     assert model is not None
     ids = []
     with lib.catalog.transaction() as db:
         for i, vector in enumerate(vectors, start=first):
-            pid = lib.catalog.add_photo(db, PhotoMeta(
+            pid = lib.catalog.photos.add(db, PhotoMeta(
                 hash=f"h{i}", width=640, height=480, taken_at=None, camera=None,
                 format="JPEG"))
-            lib.catalog.put_file(db, os.path.join(root, b"p%d.jpg" % i), 1000, 1,
+            lib.catalog.files.put(db, os.path.join(root, b"p%d.jpg" % i), 1000, 1,
                                  FileStatus.INDEXED, pid)
-            lib.catalog.put_embedding(db, pid, model, vector)
+            lib.catalog.embeddings.put(db, pid, model, vector)
             ids.append(pid)
     lib.store.add(np.array(ids), vectors)
 
@@ -69,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library(Path(tmp) / "home")
         try:
-            lib.catalog.add_roots([os.fsencode(Path(tmp) / "photos")])
+            lib.catalog.files.add_roots([os.fsencode(Path(tmp) / "photos")])
             lib.settings.model = parse_spec(TINY_MODEL).id
             embedder = lib.store.query_embedder()
             names = [t.name for t in lib.vocabulary()][:60]  # what the photos show

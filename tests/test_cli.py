@@ -225,7 +225,7 @@ def test_moved_file_keeps_its_identity_without_reembedding(small_library, tmp_pa
     assert run_cli("--home", str(home), "index", str(small_library), "--model", TINY_MODEL).rc == 0
     old, new = small_library / "red.jpg", small_library / "renamed" / "my red.jpg"
     lib = Library(home)
-    old_id = lib.catalog.photo_for_path(os.fsencode(str(old)))[0]
+    old_id = lib.catalog.files.photo_for(os.fsencode(str(old)))[0]
     lib.close()
     new.parent.mkdir()
     shutil.move(old, new)
@@ -234,8 +234,8 @@ def test_moved_file_keeps_its_identity_without_reembedding(small_library, tmp_pa
     assert "1 moved" in result.out and "1 removed" in result.out
     assert decodes == []
     lib = Library(home)
-    assert lib.catalog.photo_for_path(os.fsencode(str(new)))[0] == old_id
-    assert lib.catalog.photo_for_path(os.fsencode(str(old)))[0] is None
+    assert lib.catalog.files.photo_for(os.fsencode(str(new)))[0] == old_id
+    assert lib.catalog.files.photo_for(os.fsencode(str(old)))[0] is None
     lib.close()
     hits = search(home, "search", "a red circle", "-k", "1")
     assert hits[0]["path"] == str(new)

@@ -126,7 +126,7 @@ def check(home: Path, root: Path, originals: dict[Path, str], before: set[str],
         problems = {Path(os.fsdecode(p.path)) for p in lib.problems()}
         assert problems == set(own_problems), [str(p) for p in lib.problems()]
         assert lib.index_state() == "ok"
-        assert lib.vector_index().ids == lib.catalog.embedding_ids(lib.model_id)
+        assert lib.vector_index().ids == lib.catalog.embeddings.ids(lib.model_id)
         held = {d for p, d in digests(root).items() if p not in own_problems}
         assert held == committed(home), "the catalog holds exactly what is on disk"
     finally:

@@ -97,8 +97,6 @@ def test_the_index_pipeline_does_not_know_the_library():
 # catalog and model loading are being split; the entries go when the splits are merged.
 # qt/ and cli/ get no entries.
 LONG_FOR_A_REASON = {
-    "clipdesk/core/store/catalog.py": "every SQL statement in one place, next to the schema "
-                                      "it must agree with",
     "clipdesk/core/models/loading.py": "model loading, offline detection and download "
                                        "progress share one lock",
 }

@@ -43,11 +43,11 @@ def old_library(tmp_path_factory) -> tuple[Path, np.ndarray]:
     originals = {}
     with catalog.transaction() as db:
         for i, vector in enumerate(vectors):
-            pid = catalog.add_photo(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
+            pid = catalog.photos.add(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
                                                   taken_at=None, camera=None, format="JPEG"))
-            catalog.put_file(db, os.fsencode(f"/photos/IMG_{i}.jpg"), 1, 1,
+            catalog.files.put(db, os.fsencode(f"/photos/IMG_{i}.jpg"), 1, 1,
                              FileStatus.INDEXED, pid)
-            catalog.put_embedding(db, pid, MODEL_ID, vector)
+            catalog.embeddings.put(db, pid, MODEL_ID, vector)
             originals[pid] = vector
     as_schema_6(catalog, originals)
     catalog.close()
@@ -70,7 +70,7 @@ def test_two_processes_opening_an_older_catalog_migrate_it_once(old_library, tmp
             sizes = {r[0] for r in db.execute("SELECT length(vector) FROM embeddings")}
         assert sizes == {DIM}, f"race {race}: vectors of {sizes} bytes"
     catalog = Catalog(home / "catalog.sqlite")
-    ids, vectors = catalog.vectors(MODEL_ID)
+    ids, vectors = catalog.embeddings.vectors(MODEL_ID)
     catalog.close()
     assert np.sum(vectors * originals[ids - 1], axis=1).min() >= 0.999  # intact
     lib = Library(home)
@@ -143,7 +143,7 @@ def test_an_open_library_sees_and_keeps_the_photos_another_process_indexed(tmp_p
         app.close()
     catalog = Catalog(home / "catalog.sqlite")
     try:
-        stored = catalog.embedding_ids(MODEL_ID)
+        stored = catalog.embeddings.ids(MODEL_ID)
         saved = VectorIndex.load(index_path(home, MODEL_ID), MODEL_ID)
         assert len(stored) == 5
         assert saved is not None and saved.ids == stored

@@ -106,14 +106,14 @@ class Library:
 
     def roots(self) -> list[bytes]:
         """The photo folders the library indexes."""
-        return self.catalog.roots()
+        return self.catalog.files.roots()
 
     def status(self) -> Status:
-        counts = self.catalog.counts()
+        counts = self.catalog.files.counts()
         return Status(photos=counts["photos"], files=counts["files"],
                       problems=counts["problems"], model=self.model_id,
                       pending_model=self.settings.target_model,
-                      roots=[os.fsdecode(r) for r in self.catalog.roots()],
+                      roots=[os.fsdecode(r) for r in self.catalog.files.roots()],
                       index_state=self.index_state(), home=str(self.home),
                       ignored=counts["ignored"])
 
@@ -131,7 +131,7 @@ class Library:
     def problems(self) -> list[Problem]:
         """Photos that cannot be read, with the reason; not the files that are not
         photos (those are only counted: Status.ignored)."""
-        return self.catalog.problems()
+        return self.catalog.files.problems()
 
     def check_one_writer(self, on: bool) -> None:
         """Make a catalog write from a thread not in writer_thread() raise (app test mode)."""
@@ -184,7 +184,7 @@ class Library:
         return self.photos.thumbnail(content_hash)
 
     def paths_for(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
-        return self.catalog.paths_for(photo_ids)
+        return self.catalog.files.paths_for(photo_ids)
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
         return self.searching.search(text, k, tags)
@@ -340,7 +340,7 @@ class Library:
         return self.photos.by_sharpness(hits)
 
     def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
-        return self.catalog.sharpness_of(photo_ids)
+        return self.catalog.quality.sharpness_of(photo_ids)
 
     # -- XMP sidecars ---------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class Photos:
 
     def find(self, path: PathArg) -> int | None:
         """The library photo at `path`, or None."""
-        return self.catalog.photo_for_path(absolute(path))[0]
+        return self.catalog.files.photo_for(absolute(path))[0]
 
     def photo_id(self, path: PathArg) -> int:
         photo_id = self.find(path)
@@ -64,7 +64,7 @@ class Photos:
             if not os.path.isdir(where):
                 ids[self.photo_id(where)] = None
                 continue
-            every = self.catalog.indexed_paths() if every is None else every
+            every = self.catalog.files.indexed() if every is None else every
             below = [pid for pid, files in every.items()
                      if any(is_under(f, where) for f in files)]
             if not below:
@@ -75,15 +75,15 @@ class Photos:
     def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
         """Every photo (or those with all `tags`), newest first by date taken (or
         sharpest first: Sort.SHARPNESS)."""
-        ids = (self.catalog.photo_ids_by_sharpness() if Sort(sort) is Sort.SHARPNESS
-               else self.catalog.photo_ids_newest_first())
+        ids = (self.catalog.quality.sharpest_first() if Sort(sort) is Sort.SHARPNESS
+               else self.catalog.photos.newest_first())
         if tags:
-            allowed = self.catalog.photos_with_tags(tags)
+            allowed = self.catalog.tags.photos_with(tags)
             ids = [i for i in ids if i in allowed]
         return ids
 
     def info(self, photo_id: int) -> PhotoInfo | None:
-        return self.catalog.photo_info(photo_id)
+        return self.catalog.photos.info(photo_id)
 
     def preview(self, photo_id: int, side: int = 1600) -> Image.Image:
         """A large upright RGB rendering of a photo (PIL image), for viewing."""
@@ -100,13 +100,13 @@ class Photos:
         """(photo id, score) pairs as hits with paths, dropping photos gone meanwhile;
         relevant: scoring at least `threshold`."""
         ranked = list(ranked)
-        paths = self.catalog.paths_for(i for i, _ in ranked)
+        paths = self.catalog.files.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], score, relevant=score >= threshold)
                 for i, score in ranked if i in paths]
 
     def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
         """The same hits, sharpest first (unmeasured last)."""
-        sharp = self.catalog.sharpness_of(h.photo_id for h in hits)
+        sharp = self.catalog.quality.sharpness_of(h.photo_id for h in hits)
 
         def sharpness(hit: Hit) -> float:
             value = sharp.get(hit.photo_id)

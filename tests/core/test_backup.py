@@ -23,10 +23,10 @@ def add_photos(home: Path, start: int, n: int) -> None:
     rng = np.random.default_rng(start)
     with cat.transaction() as db:
         for i in range(start, start + n):
-            pid = cat.add_photo(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
+            pid = cat.photos.add(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
                                               taken_at=None, camera=None, format="JPEG"))
-            cat.put_embedding(db, pid, MODEL, rng.standard_normal(512).astype(np.float32))
-            cat.put_file(db, f"/photos/{i}.jpg".encode(), 1, 1, "indexed", pid)
+            cat.embeddings.put(db, pid, MODEL, rng.standard_normal(512).astype(np.float32))
+            cat.files.put(db, f"/photos/{i}.jpg".encode(), 1, 1, "indexed", pid)
     cat.close()
 
 
@@ -73,7 +73,7 @@ def test_damage_met_by_a_later_query_is_the_one_line_error(home):
         f.write(os.urandom(64 * 1024))
     cat = Catalog(catalog_path(home))  # opens: the damage is deeper than the header
     with pytest.raises(CatalogError, match="is damaged .* restore-backup"):
-        cat.vectors(MODEL)
+        cat.embeddings.vectors(MODEL)
     cat.close()
 
 

@@ -76,8 +76,8 @@ def test_a_persons_caption_wins_and_is_searchable(library, tmp_path):
     assert run_cli("--home", str(work), "caption", "--all").rc == 0
     lib = Library(work)
     try:
-        assert lib.catalog.caption(lib.photo_id(photo)) == ("Grandma's kitchen", "manual")
-        assert lib.catalog.photos_without_caption() == []  # --all wrote the others
+        assert lib.catalog.captions.get(lib.photo_id(photo)) == ("Grandma's kitchen", "manual")
+        assert lib.catalog.captions.missing() == []  # --all wrote the others
     finally:
         lib.close()
     found = json.loads(run_cli("--home", str(work), "search", "kitchen", "--json").out)
@@ -96,7 +96,7 @@ def test_captions_for_every_photo_skip_unreadable_files(library, tmp_path):
     lib = Library(work)
     try:
         gone = paths[SHOTS[0]]
-        lib.catalog.set_caption(lib.photo_id(gone), None, None)
+        lib.catalog.captions.set(lib.photo_id(gone), None, None)
         moved = gone.with_suffix(".bak")
         gone.rename(moved)  # unreadable now; the next index run would notice
         try:
@@ -104,7 +104,7 @@ def test_captions_for_every_photo_skip_unreadable_files(library, tmp_path):
         finally:
             moved.rename(gone)
         assert steps and steps[-1].done == steps[-1].total
-        assert lib.catalog.caption(lib.photo_id(gone)) == (None, None)
+        assert lib.catalog.captions.get(lib.photo_id(gone)) == (None, None)
     finally:
         lib.close()
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from clipdesk.core.store import catalog
-from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog import Catalog, schema
 
 
 def test_a_version_1_catalog_is_migrated_with_its_words_and_tags(tmp_path):
     path = tmp_path / "catalog.sqlite"
     db = sqlite3.connect(path)
-    db.executescript(catalog._MIGRATIONS[1] + """
+    db.executescript(schema.MIGRATIONS[1] + """
         INSERT INTO photos(id, hash, width, height, format, added_at)
             VALUES(1, 'abc', 4000, 3000, 'JPEG', 0);
         INSERT INTO files(path, size, mtime_ns, photo_id, status)
@@ -22,11 +21,11 @@ def test_a_version_1_catalog_is_migrated_with_its_words_and_tags(tmp_path):
     db.close()
     cat = Catalog(path)
     try:
-        assert cat._db.execute("PRAGMA user_version").fetchone()[0] == catalog.SCHEMA_VERSION
-        assert cat.match_words('"trip"*') == {1}
-        assert cat.match_words('"beach"*') == {1}
-        assert cat.match_words('"dog"*') == set()  # a removed tag is not a word of the photo
-        assert cat.photos_without_quality() == [1]  # back-filled by the next index run
-        assert cat.caption(1) == (None, None) and cat.group_map() == {}
+        assert cat._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert cat.words.match('"trip"*') == {1}
+        assert cat.words.match('"beach"*') == {1}
+        assert cat.words.match('"dog"*') == set()  # a removed tag is not a word of the photo
+        assert cat.quality.unmeasured() == [1]  # back-filled by the next index run
+        assert cat.captions.get(1) == (None, None) and cat.groups.map() == {}
     finally:
         cat.close()

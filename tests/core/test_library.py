@@ -102,14 +102,14 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
     other = rotated_copy(tmp_path / "rotated")
     expected = [(h.path, h.score) for h in lib.search("a red circle", k=3)]
     switched, release = threading.Event(), threading.Event()
-    drop = lib.catalog.drop_other_models
+    drop = lib.catalog.embeddings.drop_other_models
 
     def held_drop(model: str) -> None:  # the switch, paused after the catalog names B
         switched.set()
         assert release.wait(60)
         drop(model)
 
-    lib.catalog.drop_other_models = held_drop
+    lib.catalog.embeddings.drop_other_models = held_drop
     switch = threading.Thread(target=lambda: index_all(lib, photos, other))
     switch.start()
     try:

@@ -103,7 +103,7 @@ def test_bursts_are_ordered_by_sharpness(shots):
     try:
         for burst in bursts:
             ids = [lib.photo_id(p) for p in burst]
-            scores = lib.catalog.sharpness_of(ids)
+            scores = lib.catalog.quality.sharpness_of(ids)
             assert [scores[i] for i in ids] == sorted(scores.values(), reverse=True)
     finally:
         lib.close()
@@ -227,7 +227,7 @@ def test_an_old_catalog_is_back_filled_without_re_embedding(shots, tmp_path, mon
     assert run_cli("--home", str(work), "index").rc == 0
     lib = Library(work)
     try:
-        assert lib.catalog.photos_without_quality() == []
+        assert lib.catalog.quality.unmeasured() == []
         assert len(lib.groups()) == len(BURSTS) + 1
     finally:
         lib.close()

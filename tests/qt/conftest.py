@@ -66,7 +66,7 @@ def window(qtbot, home) -> MainWindow:
 
 def shown_paths(win: MainWindow, n: int) -> list[Path]:
     ids = [win.model.photo_at(r) for r in range(min(n, win.model.rowCount()))]
-    paths = win.library.catalog.paths_for(ids)
+    paths = win.library.catalog.files.paths_for(ids)
     return [Path(os.fsdecode(paths[i])) for i in ids]
 
 

@@ -122,12 +122,12 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     photo_id = window.model.photo_at(0)
     window.details.tag_added.emit("holiday")  # typed in the panel: saved by the writer
     qtbot.waitUntil(lambda: "holiday" in [t for t, _, _ in
-                                          window.library.catalog.tags_of(photo_id)],
+                                          window.library.catalog.tags.of(photo_id)],
                     timeout=10_000)
     window.grid.setCurrentIndex(window.model.index(1))
     window.grid.setCurrentIndex(window.model.index(0))
     qtbot.waitUntil(lambda: "holiday" in window.details.tags.text(), timeout=10_000)
-    for tag, _, _ in window.library.catalog.tags_of(photo_id):
+    for tag, _, _ in window.library.catalog.tags.of(photo_id):
         assert f'{tag} <a href="{tag}"' in window.details.tags.text()  # with its × link
 
 
@@ -260,7 +260,7 @@ def test_flagged_photos_are_blurred_until_clicked_hidden_or_listed(qtbot, photos
         "unwanted: a purple shape | purple\n")
     qtbot.waitUntil(lambda: win.model.rowCount() == len(photos), timeout=WAIT_MS)
     purple = {p for p, c in photos.items() if c[0] == "purple"}
-    paths = win.library.catalog.paths_for(win.views.flagged)
+    paths = win.library.catalog.files.paths_for(win.views.flagged)
     assert {Path(os.fsdecode(p)) for p in paths.values()} == purple
     assert win.model.veiled == win.views.flagged  # blur is the default
 
@@ -298,7 +298,7 @@ def test_the_tag_list_counts_filters_and_combines_with_a_query(qtbot, photos, tm
     qtbot.waitUntil(lambda: win.tags.list.count() > 1, timeout=WAIT_MS)
     items = {win.tags.list.item(i).data(Qt.ItemDataRole.UserRole): win.tags.list.item(i)
              for i in range(1, win.tags.list.count())}
-    red_ids = win.library.catalog.photos_with_tags(["red"])
+    red_ids = win.library.catalog.tags.photos_with(["red"])
     assert items["red"].text() == f"red ({len(red_ids)})" and red_ids
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.tags.list.itemClicked.emit(items["red"])

@@ -71,7 +71,7 @@ def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
     keep = menu_item(window, "Keep the best")
     keep.trigger()
     others = [window.model.photo_at(r) for r in range(1, len(bursts[0]))]
-    qtbot.waitUntil(lambda: set(others) <= window.library.catalog.rejected_ids(), timeout=10_000)
+    qtbot.waitUntil(lambda: set(others) <= window.library.catalog.groups.rejected(), timeout=10_000)
     qtbot.waitUntil(lambda: window.model.rejected_at(1), timeout=10_000)
     assert not window.model.rejected_at(0)
     assert all(p.exists() for p in bursts[0])  # nothing deleted or moved
@@ -83,13 +83,13 @@ def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
         window.sort.setCurrentIndex(window.sort.findData("sharpness"))
     ids = window.model.ids
-    sharp = window.library.catalog.sharpness_of(ids)
+    sharp = window.library.catalog.quality.sharpness_of(ids)
     assert [sharp[i] for i in ids] == sorted(sharp.values(), reverse=True)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "search"):
         window.search.setText("a red circle")
     ids = window.model.ids
-    sharp = window.library.catalog.sharpness_of(ids)
+    sharp = window.library.catalog.quality.sharpness_of(ids)
     assert len(ids) > 1 and [sharp[i] for i in ids] == sorted(sharp.values(), reverse=True)
 
 

@@ -18,7 +18,7 @@ from tests.qt.conftest import WAIT_MS
 
 
 def tags_of(win: MainWindow, photo_id: int) -> dict[str, str]:
-    return {tag: source for tag, _, source in win.library.catalog.tags_of(photo_id)}
+    return {tag: source for tag, _, source in win.library.catalog.tags.of(photo_id)}
 
 
 def test_every_edit_from_the_app_lands_through_the_writer_thread(qtbot, window, monkeypatch):
@@ -44,8 +44,8 @@ def test_every_edit_from_the_app_lands_through_the_writer_thread(qtbot, window, 
 
     catalog = window.library.catalog
     qtbot.waitUntil(lambda: tags_of(window, first).get("picnic") == "manual", timeout=WAIT_MS)
-    assert catalog.caption(first) == ("a plate on a table", "manual")
-    assert second in catalog.rejected_ids()
+    assert catalog.captions.get(first) == ("a plate on a table", "manual")
+    assert second in catalog.groups.rejected()
     assert window.library.captions_mode() == "off"  # the library's setting, in its catalog
     assert (window.prefs.sensitive, window.prefs.stack) == ("show", False)  # the view's
     assert tags_of(window, first).get("outdoors") == "manual"  # taught: a yes example
@@ -90,7 +90,7 @@ def test_a_second_index_run_keeps_its_progress_bar_until_it_ends(qtbot, window):
     for widget in (bar.progress, bar.pause_button, bar.cancel_button):
         assert widget.isVisible()
     window.set_captions("off")  # an edit does not wait for the paused run to go on
-    qtbot.waitUntil(lambda: window.library.catalog.get_meta("captions") == "off",
+    qtbot.waitUntil(lambda: window.library.catalog.meta.get("captions") == "off",
                     timeout=WAIT_MS)
     assert current.paused and window.index_job is current
     with qtbot.waitSignal(current.finished, timeout=WAIT_MS):
@@ -141,7 +141,7 @@ def test_a_caption_model_that_cannot_load_is_said_once_not_retried(qtbot, photos
     empty.mkdir()
     library = Library(home)
     library.choose_captioner(f"local-dir:{empty}")
-    library.catalog.set_meta("captions", "selected")
+    library.catalog.meta.set("captions", "selected")
     library.close()
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
@@ -167,6 +167,6 @@ def test_a_caption_model_that_cannot_load_is_said_once_not_retried(qtbot, photos
 
 def test_the_writer_check_is_off_for_the_command_line(tmp_path):
     library = Library(Path(tmp_path) / "home")  # one thread: it is the writer
-    library.catalog.set_meta("captions", "off")
-    assert library.catalog.get_meta("captions") == "off"
+    library.catalog.meta.set("captions", "off")
+    assert library.catalog.meta.get("captions") == "off"
     library.close()

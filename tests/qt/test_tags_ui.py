@@ -32,22 +32,23 @@ def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_pat
     qtbot.keyClicks(win.details.add_tag, "Summer  Holiday")
     qtbot.keyClick(win.details.add_tag, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "summer holiday" in win.details.tags.text(), timeout=10_000)
-    assert ("summer holiday", None, "manual") in win.library.catalog.tags_of(photo_id)
+    assert ("summer holiday", None, "manual") in win.library.catalog.tags.of(photo_id)
     qtbot.waitUntil(lambda: "summer holiday" in win.tags.tags(), timeout=10_000)
 
-    auto = next(t for t, _, src in win.library.catalog.tags_of(photo_id) if src == "auto")
+    auto = next(t for t, _, src in win.library.catalog.tags.of(photo_id) if src == "auto")
     win.details.tags.linkActivated.emit(auto)  # its × link
     qtbot.waitUntil(lambda: f'{auto} <a' not in win.details.tags.text(), timeout=10_000)
-    assert auto not in {t for t, _, _ in win.library.catalog.tags_of(photo_id)}
+    assert auto not in {t for t, _, _ in win.library.catalog.tags.of(photo_id)}
     on_writer(qtbot, win, win.library.retag)  # a removal outlives re-tagging
-    assert auto not in {t for t, _, _ in win.library.catalog.tags_of(photo_id)}
+    assert auto not in {t for t, _, _ in win.library.catalog.tags.of(photo_id)}
 
     win.details.edit_caption.click()
     assert win.details.caption_edit.isVisible()
     qtbot.keyClicks(win.details.caption_edit, "grandma's kitchen table")
     qtbot.keyClick(win.details.caption_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.library.catalog.caption(photo_id)[0] is not None, timeout=10_000)
-    assert win.library.catalog.caption(photo_id) == ("grandma's kitchen table", "manual")
+    qtbot.waitUntil(lambda: win.library.catalog.captions.get(photo_id)[0] is not None,
+                    timeout=10_000)
+    assert win.library.catalog.captions.get(photo_id) == ("grandma's kitchen table", "manual")
     assert win.details.caption.text() == "grandma's kitchen table"
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.search.setText("kitchen")  # a word CLIP cannot place finds it by its caption
@@ -82,12 +83,12 @@ def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
         with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
             win.teach_bar.no.click()
         assert rejected not in win.model.ids
-        assert rejected not in win.library.catalog.photos_with_tags(["leafy"])
+        assert rejected not in win.library.catalog.tags.photos_with(["leafy"])
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "library"):
         win.teach_bar.done.emit()
     assert not win.teach_bar.isVisible()
-    tagged = set(win.library.catalog.photos_with_tags(["leafy"]))
+    tagged = set(win.library.catalog.tags.photos_with(["leafy"]))
     assert accepted in tagged and len(tagged) == 3  # two taught, one accepted
     qtbot.waitUntil(lambda: set(win.model.ids) == tagged, timeout=10_000)
 
@@ -95,19 +96,19 @@ def test_teaching_a_tag_suggests_look_alikes_that_accept_and_reject_refine(
 def test_a_tag_is_renamed_and_removed_from_the_tag_list(qtbot, photos, tmp_path, monkeypatch):
     win = window_with_vocabulary(qtbot, photos, tmp_path / "home", COLOURS_AND_SHAPES, "")
     qtbot.waitUntil(lambda: "red" in win.tags.tags(), timeout=WAIT_MS)
-    reds = win.library.catalog.photos_with_tags(["red"])
+    reds = win.library.catalog.tags.photos_with(["red"])
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Crimson", True))
     win.tags.rename_requested.emit("red")
     qtbot.waitUntil(lambda: "crimson" in win.tags.tags(), timeout=WAIT_MS)
     assert "red" not in win.tags.tags()
-    assert win.library.catalog.photos_with_tags(["crimson"]) == reds
+    assert win.library.catalog.tags.photos_with(["crimson"]) == reds
     assert "crimson: a red shape" in win.library.vocabulary_text()
 
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)
     win.tags.remove_requested.emit("crimson")
     qtbot.waitUntil(lambda: "crimson" not in win.tags.tags(), timeout=WAIT_MS)
-    assert not win.library.catalog.photos_with_tags(["crimson"])
+    assert not win.library.catalog.tags.photos_with(["crimson"])
     assert "crimson" not in win.library.vocabulary_text()
 
 
@@ -121,7 +122,7 @@ def test_the_vocabulary_is_edited_as_text_and_tags_follow(qtbot, photos, tmp_pat
     dialog.accept()
     qtbot.waitUntil(lambda: "triangle" in win.tags.tags(), timeout=WAIT_MS)
     triangles = {p for p, (_, shape) in photos.items() if shape == "triangle"}
-    tagged = win.library.catalog.paths_for(win.library.catalog.photos_with_tags(["triangle"]))
+    tagged = win.library.catalog.files.paths_for(win.library.catalog.tags.photos_with(["triangle"]))
     tagged_paths = {p.decode() for p in tagged.values()}
     correct = tagged_paths & {str(p) for p in triangles}
     assert len(correct) == len(triangles) and len(correct) / len(tagged_paths) >= 0.8
@@ -138,11 +139,11 @@ def test_a_caption_is_written_when_a_photo_is_selected_and_for_all_on_request(
     qtbot.waitUntil(lambda: "background" in win.details.caption.text(), timeout=WAIT_MS)
     assert "blue square" in win.details.caption.text()
     photo_id = win.model.photo_at(row)
-    assert win.library.catalog.caption(photo_id)[0] == win.details.caption.text()  # stored
+    assert win.library.catalog.captions.get(photo_id)[0] == win.details.caption.text()  # stored
 
     win.set_captions("all")  # the background pass captions the rest
-    qtbot.waitUntil(lambda: not win.library.catalog.photos_without_caption(), timeout=WAIT_MS)
-    assert win.library.catalog.get_meta("captions") == "all"
+    qtbot.waitUntil(lambda: not win.library.catalog.captions.missing(), timeout=WAIT_MS)
+    assert win.library.catalog.meta.get("captions") == "all"
 
 
 def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):

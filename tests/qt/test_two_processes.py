@@ -139,7 +139,7 @@ def test_the_app_waits_quietly_for_another_indexer_then_shows_its_photos(qtbot, 
         other.kill()
         other.wait()
     qtbot.waitUntil(lambda: win.model.rowCount() == 7, timeout=WAIT_MS)  # theirs too
-    assert win.library.catalog.get_meta("captions") == "off"
+    assert win.library.catalog.meta.get("captions") == "off"
     assert win.dialogs.error_box is None
     assert not win.work.progress.isVisible()
 

@@ -62,7 +62,7 @@ def make_kit(tmp_path: Path) -> Kit:
         return FakeEmbedder(model_id)
 
     catalog = Catalog(catalog_path(home))
-    catalog.add_roots([os.fsencode(root)])
+    catalog.files.add_roots([os.fsencode(root)])
     settings = Settings(catalog)
     store = VectorStore(home, catalog, settings, make_embedder)
     photos = Photos(home, catalog)
@@ -120,12 +120,12 @@ def put(kit: Kit, name: str, vector: np.ndarray, taken_at: str | None = None,
         kit.settings.model = MODEL
     path = os.fsencode(kit.root / name)
     with kit.catalog.transaction() as db:
-        pid = kit.catalog.add_photo(db, PhotoMeta(
+        pid = kit.catalog.photos.add(db, PhotoMeta(
             hash=name, width=640, height=480, taken_at=taken_at, camera=None, format="JPEG",
             sharpness=sharpness))
-        kit.catalog.put_file(db, path, 1000, 1, FileStatus.INDEXED, pid)
-        kit.catalog.put_embedding(db, pid, MODEL, vector)
-        kit.catalog.put_names(db, [pid], kit.catalog.roots())
+        kit.catalog.files.put(db, path, 1000, 1, FileStatus.INDEXED, pid)
+        kit.catalog.embeddings.put(db, pid, MODEL, vector)
+        kit.catalog.words.put_names(db, [pid], kit.catalog.files.roots())
     kit.store.add(np.array([pid]), vector[None, :])
     return pid
 
@@ -136,7 +136,7 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
     originals = originals or {}
     with catalog.transaction() as db:
         for pid, model in db.execute("SELECT photo_id, model FROM embeddings").fetchall():
-            vector = originals.get(pid, catalog.vector(pid, model))
+            vector = originals.get(pid, catalog.embeddings.vector(pid, model))
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         db.execute("PRAGMA user_version=6")

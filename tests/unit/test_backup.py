@@ -25,11 +25,11 @@ from tests.unit.kit import make_kit
 def add_photos(home: Path, n: int) -> None:
     cat = Catalog(catalog_path(home))
     with cat.transaction() as db:
-        start = cat.counts()["photos"]
+        start = cat.files.counts()["photos"]
         for i in range(start, start + n):
-            pid = cat.add_photo(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
+            pid = cat.photos.add(db, PhotoMeta(hash=f"{i:032x}", width=4, height=3,
                                               taken_at=None, camera=None, format="JPEG"))
-            cat.put_file(db, f"/photos/{i}.jpg".encode(), 1, 1, "indexed", pid)
+            cat.files.put(db, f"/photos/{i}.jpg".encode(), 1, 1, "indexed", pid)
     cat.close()
 
 
@@ -50,7 +50,7 @@ def test_restore_brings_back_the_backup_and_keeps_the_replaced_catalog(tmp_path)
     assert restored.aside is not None and restored.aside.exists()
     assert ".replaced-" in restored.aside.name  # it was sound, not damaged
     cat = Catalog(catalog_path(tmp_path))
-    assert cat.counts()["photos"] == 5
+    assert cat.files.counts()["photos"] == 5
     cat.close()
 
 

@@ -42,7 +42,7 @@ def test_a_stored_caption_is_answered_without_a_model(kit):
     pid = put(kit, "a.jpg", unit_vector(b"a"))
     assert kit.captioning.caption(pid, write=False) is None
     assert kit.captioning.caption_of(pid) == (None, None)
-    kit.catalog.set_caption(pid, "a dog on a sofa", COCA)
+    kit.catalog.captions.set(pid, "a dog on a sofa", COCA)
     assert kit.captioning.caption(pid) == "a dog on a sofa"
     assert kit.captioning.caption_of(pid) == ("a dog on a sofa", COCA)
 

@@ -64,7 +64,7 @@ def test_rejects_are_marked_and_unmarked_without_touching_files(kit):
     kit.grouping.set_rejected([a, b])
     kit.grouping.set_rejected([b], on=False)
     assert kit.grouping.rejected_ids() == {a}
-    assert kit.photos.info(a).rejected and kit.catalog.counts()["photos"] == 2
+    assert kit.photos.info(a).rejected and kit.catalog.files.counts()["photos"] == 2
 
 
 def test_blurry_photos_blurriest_first(kit):
@@ -92,7 +92,7 @@ def test_photos_indexed_before_quality_existed_are_measured_once(kit):
     gone = put(kit, "gone.jpg", unit_vector(b"2"))  # no file: the next index run says so
     steps = list(kit.grouping.measure_missing())
     assert steps and steps[-1].done == steps[-1].total == 2
-    sharpness = kit.catalog.sharpness_of([measured, gone])
+    sharpness = kit.catalog.quality.sharpness_of([measured, gone])
     assert sharpness[measured] is not None and sharpness[gone] is None
-    assert kit.catalog.photos_without_quality() == [gone]
+    assert kit.catalog.quality.unmeasured() == [gone]
     assert (kit.root / "old.jpg").read_bytes() == original  # read, never changed

@@ -34,7 +34,7 @@ def test_a_first_run_embeds_the_photos_and_records_the_rest(kit):
     summary = run(kit, roots=[str(kit.root)])
     assert (summary.new, summary.embedded, summary.problems, summary.photos) == (3, 3, 1, 3)
     assert kit.settings.model == MODEL and len(kit.store.vector_index()) == 3
-    problem, = kit.catalog.problems()
+    problem, = kit.catalog.files.problems()
     assert problem.reason == ("damaged JPEG: no JPEG image data in the file "
                               "(looks like an HTML page)")
     assert kit.store.vector_index().ids == {kit.photos.photo_id(f) for f in files}
@@ -59,7 +59,7 @@ def test_a_moved_photo_keeps_its_identity_and_is_not_embedded_again(kit):
     files = library(kit)
     run(kit, roots=[str(kit.root)])
     pid = kit.photos.photo_id(files[0])
-    kit.catalog.set_caption(pid, "our first morning", "manual")
+    kit.catalog.captions.set(pid, "our first morning", "manual")
     moved = kit.root / "best" / "morning.jpg"
     moved.parent.mkdir()
     shutil.move(files[0], moved)
@@ -68,7 +68,7 @@ def test_a_moved_photo_keeps_its_identity_and_is_not_embedded_again(kit):
     assert kit.photos.photo_id(moved) == pid
     assert kit.photos.find(files[0]) is None
     assert kit.captioning.caption_of(pid) == ("our first morning", "manual")
-    assert kit.catalog.match_words('"morning"*') == {pid}  # the new name is searchable
+    assert kit.catalog.words.match('"morning"*') == {pid}  # the new name is searchable
 
 
 def test_a_deleted_photo_leaves_the_library_and_its_answers(kit):
@@ -108,7 +108,7 @@ def test_a_linked_folder_whose_drive_is_gone_keeps_its_photos(kit, tmp_path):
     summary = run(kit)
     assert (summary.removed, summary.embedded, summary.photos, summary.problems,
             summary.unavailable) == (0, 0, 2, 0, ())
-    assert kit.catalog.problems() == []
+    assert kit.catalog.files.problems() == []
 
 
 def test_the_data_folder_or_a_system_folder_cannot_be_a_photo_folder(kit):
@@ -117,7 +117,7 @@ def test_the_data_folder_or_a_system_folder_cannot_be_a_photo_folder(kit):
                         ("/proc", "system folder")):
         with pytest.raises(RootError, match=why):
             run(kit, roots=[str(folder)])
-    assert kit.catalog.roots() == [str(kit.root).encode()]
+    assert kit.catalog.files.roots() == [str(kit.root).encode()]
 
 
 def test_a_folder_that_is_not_there_is_refused_before_anything_is_recorded(kit, tmp_path):
@@ -132,7 +132,7 @@ def test_a_model_switch_answers_with_the_new_model_once_every_photo_has_its_vect
     summary = run(kit, model="fake:other")
     assert summary.embedded == 3
     assert (kit.settings.model, kit.settings.target_model) == ("fake:other", None)
-    assert kit.catalog.embedding_ids(MODEL) == set()
+    assert kit.catalog.embeddings.ids(MODEL) == set()
     model_id, index = kit.store.answering()
     assert model_id == "fake:other"
     assert index.ids == {kit.photos.photo_id(f) for f in files}
@@ -159,11 +159,11 @@ def test_files_that_are_not_photos_are_ignored_and_counted_not_problems(kit, tmp
     mixed_folder(kit)
     summary = run(kit, roots=[str(kit.root)])
     assert (summary.new, summary.problems, summary.ignored) == (3, 2, 4)
-    reasons = {p.path.rsplit(b"/", 1)[1]: p.reason for p in kit.catalog.problems()}
+    reasons = {p.path.rsplit(b"/", 1)[1]: p.reason for p in kit.catalog.files.problems()}
     assert reasons.keys() == {b"new.jxl", b"cut.jpg"}
     assert reasons[b"new.jxl"] == "unsupported photo format (JPEG XL)"
     assert reasons[b"cut.jpg"].startswith("cannot decode JPEG: image file is truncated")
-    assert kit.catalog.counts()["ignored"] == 4
+    assert kit.catalog.files.counts()["ignored"] == 4
     kit.catalog.close()
     later = make_kit(tmp_path)  # the next launch: nothing is read again, no model loaded
     try:
@@ -195,7 +195,7 @@ def test_a_catalog_from_before_the_split_is_sorted_again_on_the_next_run(kit, tm
     try:
         summary = run(later)
         assert (summary.problems, summary.ignored) == (2, 5)  # all of them, once
-        names = sorted(p.path.rsplit(b"/", 1)[1] for p in later.catalog.problems())
+        names = sorted(p.path.rsplit(b"/", 1)[1] for p in later.catalog.files.problems())
         assert names == [b"cut.jpg", b"new.jxl"]
         summary = run(later)  # and then never again
         assert (summary.problems, summary.ignored, summary.unchanged) == (0, 0, 10)

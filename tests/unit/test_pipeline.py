@@ -107,7 +107,7 @@ def test_a_library_folder_that_cannot_take_thumbnails_stops_the_run(tmp_path):
 @pytest.fixture
 def cat(tmp_path: Path):
     catalog = Catalog(tmp_path / "catalog.sqlite")
-    catalog.add_roots([os.fsencode(tmp_path)])
+    catalog.files.add_roots([os.fsencode(tmp_path)])
     yield catalog
     catalog.close()
 
@@ -127,17 +127,17 @@ def test_a_batch_is_written_in_one_transaction_and_then_indexed(cat, tmp_path):
     assert not writer.add(process(a, tmp_path), True)
     assert writer.add(process(b, tmp_path), True)  # batch_size reached: time to write
     other = Catalog(tmp_path / "catalog.sqlite")  # what another process sees
-    assert other.counts()["photos"] == 0  # nothing is written before the flush
+    assert other.files.counts()["photos"] == 0  # nothing is written before the flush
     writer.flush()
-    assert other.counts() == {"photos": 2, "files": 2, "problems": 0, "ignored": 0}
+    assert other.files.counts() == {"photos": 2, "files": 2, "problems": 0, "ignored": 0}
     other.close()
     (ids, vectors), = added
-    assert sorted(ids.tolist()) == sorted(cat.embedding_ids(MODEL))
-    stored = dict(zip(*cat.vectors(MODEL), strict=True))
+    assert sorted(ids.tolist()) == sorted(cat.embeddings.ids(MODEL))
+    stored = dict(zip(*cat.embeddings.vectors(MODEL), strict=True))
     # stored as int8 codes: the same direction, to the 4th decimal of the cosine
     assert all(stored[i] @ v > 0.999 for i, v in zip(ids.tolist(), vectors, strict=True))
     assert (stats["new"], stats["embedded"]) == (2, 2)
-    assert cat.match_words('"a"*') == {cat.photo_for_path(os.fsencode(a))[0]}  # named
+    assert cat.words.match('"a"*') == {cat.files.photo_for(os.fsencode(a))[0]}  # named
 
 
 def test_a_failure_while_writing_loses_the_whole_batch_and_nothing_else(cat, tmp_path,
@@ -152,10 +152,10 @@ def test_a_failure_while_writing_loses_the_whole_batch_and_nothing_else(cat, tmp
     def broken(*args):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(cat, "put_names", broken)  # the last step of the transaction
+    monkeypatch.setattr(cat.words, "put_names", broken)  # the last step of the transaction
     with pytest.raises(OSError):
         writer.flush()
-    assert cat.counts() == {"photos": 1, "files": 1, "problems": 0, "ignored": 0}
+    assert cat.files.counts() == {"photos": 1, "files": 1, "problems": 0, "ignored": 0}
     assert len(added) == 1  # the index never got the lost batch's vector
 
 
@@ -168,10 +168,10 @@ def test_the_same_bytes_twice_in_one_batch_are_one_photo_with_two_files(cat, tmp
     writer.add(process(original, tmp_path), True)
     writer.add(process(copy, tmp_path), True)  # both decoded: neither was known yet
     writer.flush()
-    assert cat.counts() == {"photos": 1, "files": 2, "problems": 0, "ignored": 0}
+    assert cat.files.counts() == {"photos": 1, "files": 2, "problems": 0, "ignored": 0}
     assert (stats["new"], stats["copies"], stats["embedded"]) == (1, 1, 1)
     (ids, _), = added
-    assert ids.tolist() == [cat.photo_for_path(os.fsencode(copy))[0]]
+    assert ids.tolist() == [cat.files.photo_for(os.fsencode(copy))[0]]
 
 
 def test_known_content_at_a_new_path_is_moved_only_when_an_old_path_vanished(cat, tmp_path):
@@ -179,7 +179,7 @@ def test_known_content_at_a_new_path_is_moved_only_when_an_old_path_vanished(cat
     old = jpeg(tmp_path / "old.jpg")
     writer.add(process(old, tmp_path), True)
     writer.flush()
-    pid = cat.photo_for_path(os.fsencode(old))[0]
+    pid = cat.files.photo_for(os.fsencode(old))[0]
     stats: Counter[str] = Counter()
     writer = pipeline.BatchWriter(cat, None, FakeEmbedder(MODEL), stats,
                                   vanished=frozenset({os.fsencode(old)}))
@@ -189,7 +189,7 @@ def test_known_content_at_a_new_path_is_moved_only_when_an_old_path_vanished(cat
         writer.add(process(tmp_path / name, tmp_path, known), True)
     writer.flush()
     assert (stats["moved"], stats["copies"]) == (1, 1)
-    assert cat.photo_for_path(os.fsencode(tmp_path / "new-home.jpg"))[0] == pid
+    assert cat.files.photo_for(os.fsencode(tmp_path / "new-home.jpg"))[0] == pid
 
 
 def test_problems_are_recorded_with_their_reason_and_retry_flag(cat, tmp_path):
@@ -201,12 +201,12 @@ def test_problems_are_recorded_with_their_reason_and_retry_flag(cat, tmp_path):
     writer.add(process(tmp_path / "page.jpg", tmp_path), True)
     writer.add(pipeline.process(queued, {}.get, PREPARE, SIDE, tmp_path), True)
     writer.flush()
-    problems = {os.path.basename(p.path): p.reason for p in cat.problems()}
+    problems = {os.path.basename(p.path): p.reason for p in cat.files.problems()}
     assert problems == {
         b"page.jpg": "damaged JPEG: no JPEG image data in the file (looks like an HTML page)",
         b"gone.jpg": "file disappeared during indexing"}
     assert stats["problems"] == 2
-    assert cat.files_under(os.fsencode(tmp_path))[os.fsencode(gone)].retry
+    assert cat.files.under(os.fsencode(tmp_path))[os.fsencode(gone)].retry
 
 
 
@@ -274,8 +274,8 @@ def test_ignored_files_and_problems_are_counted_apart(cat, tmp_path):
         writer.add(process(tmp_path / name, tmp_path), True)
     writer.flush()
     assert (stats["problems"], stats["ignored"]) == (1, 1)
-    assert [os.path.basename(p.path) for p in cat.problems()] == [b"x.jxl"]
-    assert cat.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1}
+    assert [os.path.basename(p.path) for p in cat.files.problems()] == [b"x.jxl"]
+    assert cat.files.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1}
 
 
 def test_a_big_video_is_ignored_unread_and_a_big_photo_is_a_problem(tmp_path):

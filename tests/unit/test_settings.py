@@ -43,9 +43,9 @@ def test_settings_travel_with_the_catalog_under_their_stored_names(cat, path):
         assert again.captions is CaptionsMode.OFF
         assert (again.grouped_version, again.grouped_until) == ("3f2a", 42)
         # the names older catalogs hold: renaming one would lose a person's settings
-        assert reopened.get_meta("model") == "ViT-B-32:openai"
-        assert reopened.get_meta("captions") == "off"
-        assert reopened.get_meta("grouped_until") == "42"
+        assert reopened.meta.get("model") == "ViT-B-32:openai"
+        assert reopened.meta.get("captions") == "off"
+        assert reopened.meta.get("grouped_until") == "42"
         again.target_model = None  # a finished switch leaves no pending model
         assert again.target_model is None
     finally:
@@ -53,7 +53,7 @@ def test_settings_travel_with_the_catalog_under_their_stored_names(cat, path):
 
 
 def test_a_captions_mode_from_a_newer_version_falls_back_to_auto(cat):
-    cat.set_meta("captions", "when-idle")
+    cat.meta.set("captions", "when-idle")
     assert Settings(cat).captions is CaptionsMode.AUTO
 
 

@@ -52,8 +52,8 @@ def test_an_index_behind_the_catalog_is_repaired_on_load(kit):
     a = put(kit, "a.jpg", unit_vector(b"a"))
     kit.store.save()
     with kit.catalog.transaction() as db:  # committed, never added to the saved index
-        b = kit.catalog.add_photo(db, PhotoMeta("b", 1, 1, None, None, "JPEG"))
-        kit.catalog.put_embedding(db, b, MODEL, unit_vector(b"b"))
+        b = kit.catalog.photos.add(db, PhotoMeta("b", 1, 1, None, None, "JPEG"))
+        kit.catalog.embeddings.put(db, b, MODEL, unit_vector(b"b"))
     later = VectorStore(kit.home, kit.catalog, kit.settings)
     assert later.state() == "behind the catalog (repaired on next use)"
     assert later.vector_index().ids == {a, b}
@@ -63,13 +63,13 @@ def test_an_index_behind_the_catalog_is_repaired_on_load(kit):
 def test_a_model_switch_answers_with_the_new_model_and_drops_the_old_vectors(kit):
     a = put(kit, "a.jpg", unit_vector(b"a"))
     with kit.catalog.transaction() as db:
-        kit.catalog.put_embedding(db, a, OTHER, unit_vector(b"other a"))
+        kit.catalog.embeddings.put(db, a, OTHER, unit_vector(b"other a"))
     kit.settings.target_model = OTHER
     kit.store.switch_model(OTHER)
     model_id, index = kit.store.answering()
     assert (model_id, kit.settings.model, kit.settings.target_model) == (OTHER, OTHER, None)
     assert np.allclose(index.query(unit_vector(b"other a"), 1)[0][1], 1.0, atol=1e-4)
-    assert kit.catalog.embedding_ids(MODEL) == set()
+    assert kit.catalog.embeddings.ids(MODEL) == set()
 
 
 

@@ -170,8 +170,8 @@ def test_removing_photos_leaves_the_others_tags_alone(kit):
     kit.tags.retag()
     before = all_tags(kit, ids)
     gone = [ids[-1], ids[-2]]  # two of the three beaches
-    kit.catalog.remove_files(kit.catalog.paths_for(gone).values())
-    kit.catalog.remove_orphan_photos()
+    kit.catalog.files.remove(kit.catalog.files.paths_for(gone).values())
+    kit.catalog.photos.remove_orphans()
     index_follow_up(kit)
     left = [p for p in ids if p not in gone]
     assert all_tags(kit, left) == {p: before[p] for p in left}

@@ -172,10 +172,10 @@ class BatchWriter:
         # one of its old paths is among them (once per old path), else it is a copy
         self.vanished = set(vanished)
         self.target = embedder.model_id
-        self.roots = catalog.roots()
+        self.roots = catalog.files.roots()
         self.prepared: list[tuple[Prepared, bool]] = []
         self.others: list[tuple[Result, bool]] = []
-        self._known = catalog.hashes_with_embedding(self.target)
+        self._known = catalog.embeddings.hashes(self.target)
 
     def known_hashes(self) -> dict[str, int]:
         return self._known
@@ -198,13 +198,13 @@ class BatchWriter:
             for (res, is_new), vector in zip(self.prepared, vectors, strict=True):
                 # the same content twice in one batch: the second file is a copy
                 copy = res.meta.hash in self._known
-                photo_id = cat.add_photo(db, res.meta)
-                cat.put_file(db, res.path, res.size, res.mtime_ns, FileStatus.INDEXED, photo_id)
+                photo_id = cat.photos.add(db, res.meta)
+                cat.files.put(db, res.path, res.size, res.mtime_ns, FileStatus.INDEXED, photo_id)
                 ids.append(photo_id)
                 if copy:
                     self.stats["copies" if is_new else "changed"] += 1
                     continue
-                cat.put_embedding(db, photo_id, self.target, vector)
+                cat.embeddings.put(db, photo_id, self.target, vector)
                 self._known[res.meta.hash] = photo_id
                 embedded.append(photo_id)
                 kept.append(vector)
@@ -212,16 +212,16 @@ class BatchWriter:
             for other, is_new in self.others:
                 if isinstance(other, Known):
                     kind = self._kind(db, other) if is_new else "changed"
-                    cat.put_file(db, other.path, other.size, other.mtime_ns,
+                    cat.files.put(db, other.path, other.size, other.mtime_ns,
                                  FileStatus.INDEXED, other.photo_id)
                     ids.append(other.photo_id)
                     self.stats[kind] += 1
                 elif isinstance(other, Failed):
-                    cat.put_file(db, other.path, other.size, other.mtime_ns, other.status,
+                    cat.files.put(db, other.path, other.size, other.mtime_ns, other.status,
                                  reason=other.reason, retry=other.retry)
                     self.stats["ignored" if other.status == FileStatus.SKIPPED
                                else "problems"] += 1
-            cat.put_names(db, ids, self.roots)
+            cat.words.put_names(db, ids, self.roots)
         self.stats["embedded"] += len(embedded)
         if embedded and self.add_vectors is not None:
             self.add_vectors(np.array(embedded), np.array(kept))
@@ -231,7 +231,7 @@ class BatchWriter:
     def _kind(self, db: sqlite3.Connection, res: Known) -> str:
         """"moved" when one of the photo's old paths vanished (each counts once), else
         "copies": another file with the same bytes is still there."""
-        gone = self.vanished & self.catalog.paths_of_photo(db, res.photo_id)
+        gone = self.vanished & self.catalog.files.paths_of(db, res.photo_id)
         if gone:
             self.vanished.discard(min(gone))
             return "moved"

@@ -62,7 +62,7 @@ class Indexer:
         started = time.monotonic()
         target = self._target(model)
         root_list = self._resolve_roots(roots)
-        fence = scanner.Fence.around(self.catalog.roots(), os.fsencode(str(self.home)),
+        fence = scanner.Fence.around(self.catalog.files.roots(), os.fsencode(str(self.home)),
                                      self.settings.mounts)
 
         yield Progress(Phase.SCAN, message="Looking for photos…")
@@ -109,7 +109,7 @@ class Indexer:
         self.sidecars.clean_after_killed_runs()  # temp files of a killed `xmp` run
         if not switching:
             self.store.delete(removed_ids)
-        if switching and not self.catalog.files_missing_embedding(target):
+        if switching and not self.catalog.embeddings.files_missing(target):
             self.store.switch_model(target)
         yield Progress(Phase.SAVE, message="Saving the index…")
         self.store.save()
@@ -118,7 +118,7 @@ class Indexer:
             yield Progress(Phase.BACKUP, message="Backing up the catalog…")
             backup.make_backup(self.home)
         summary = IndexSummary(removed=len(removed), seconds=time.monotonic() - started,
-                               photos=self.catalog.counts()["photos"],
+                               photos=self.catalog.files.counts()["photos"],
                                unavailable=tuple(unavailable), **stats)
         yield Progress(Phase.DONE, done=len(jobs), total=len(jobs), summary=summary)
 
@@ -150,8 +150,8 @@ class Indexer:
                     raise RootError(f"cannot read folder {os.fsdecode(root)}: permission denied")
                 if why := fence.refuses_root(root):
                     raise RootError(f"{os.fsdecode(root)} cannot be a photo folder: {why}")
-            self.catalog.add_roots(given)
-        stored = self.catalog.roots()
+            self.catalog.files.add_roots(given)
+        stored = self.catalog.files.roots()
         if not stored:
             raise RootError("no photo folders yet: run `clipdesk index FOLDER`")
         # a root inside another root is scanned with its parent; one recorded before
@@ -166,8 +166,8 @@ class Indexer:
         """Sorts every file below `root` into jobs, removed paths and problems. A folder
         that cannot be listed (an unplugged drive, a mount, a permission, a link to a
         folder no longer there) keeps the photos recorded below it, and says so."""
-        recorded = self.catalog.files_under(root)
-        has_vector = self.catalog.embedding_ids(target)
+        recorded = self.catalog.files.under(root)
+        has_vector = self.catalog.embeddings.ids(target)
         seen: set[bytes] = set()
         unlisted: list[bytes] = []  # folders that could not be opened: their photos stay
         names = sorted(recorded)
@@ -197,14 +197,14 @@ class Indexer:
         # plugged in again): its row goes, but no photo was removed
         cleared = {p for p in gone if recorded[p].retry and recorded[p].size < 0}
         if cleared:
-            self.catalog.remove_files(cleared)
+            self.catalog.files.remove(cleared)
         removed.extend(p for p in gone if p not in cleared)
 
     def _needs_embedding(self, target: str, jobs: list[Queued]) -> list[Queued]:
         """Unchanged photos still lacking a vector from the target model (a model switch)."""
         queued = {job.path for job, _ in jobs}
         return [(pipeline.Job(f.path, f.size, f.mtime_ns), False)
-                for f in self.catalog.files_missing_embedding(target) if f.path not in queued]
+                for f in self.catalog.embeddings.files_missing(target) if f.path not in queued]
 
     def _record_scan_problems(self, problems: list[scanner.Entry],
                               stats: dict[str, int]) -> None:
@@ -214,7 +214,7 @@ class Indexer:
             for entry in problems:
                 photo = entry.transient or formats.photo_name(entry.path) is not None
                 status = FileStatus.ERROR if photo else FileStatus.SKIPPED
-                self.catalog.put_file(db, entry.path, entry.size, entry.mtime_ns, status,
+                self.catalog.files.put(db, entry.path, entry.size, entry.mtime_ns, status,
                                       reason=entry.problem, retry=entry.transient)
                 stats["problems" if photo else "ignored"] += 1
 
@@ -259,12 +259,12 @@ class Indexer:
     def _remove(self, removed: list[bytes]) -> tuple[list[int], list[int]]:
         """Forget vanished files; returns the photos gone with them and the group mates
         of those photos (their groups need another look)."""
-        touched = self.catalog.photos_of_paths(removed)
+        touched = self.catalog.files.photos_of(removed)
         if removed:
-            self.catalog.remove_files(removed)
-        gone, mates = self.catalog.remove_orphan_photos()
+            self.catalog.files.remove(removed)
+        gone, mates = self.catalog.photos.remove_orphans()
         with self.catalog.transaction() as db:  # a moved photo loses its old name
-            self.catalog.put_names(db, touched - set(gone), self.catalog.roots())
+            self.catalog.words.put_names(db, touched - set(gone), self.catalog.files.roots())
         return gone, mates
 
 

@@ -32,15 +32,15 @@ class Captioning:
 
     def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
         """The stored caption and who wrote it (a model id or "manual"), without writing."""
-        return self.catalog.caption(photo_id)
+        return self.catalog.captions.get(photo_id)
 
     def caption(self, photo_id: int, write: bool = True) -> str | None:
         """The photo's caption; when it has none and `write`, one is written and stored
         (about a second on a CPU; the caption model loads on first use)."""
-        text, _ = self.catalog.caption(photo_id)
+        text, _ = self.catalog.captions.get(photo_id)
         if text is None and write:
             text, by = self.draft(photo_id)
-            self.catalog.set_caption(photo_id, text, by)
+            self.catalog.captions.set(photo_id, text, by)
         return text
 
     def draft(self, photo_id: int) -> tuple[str, str]:
@@ -61,23 +61,23 @@ class Captioning:
     def set_caption(self, photo_id: int, text: str) -> None:
         """A person's caption: kept for good (an empty one lets the model write again)."""
         text = " ".join(text.split())
-        self.catalog.set_caption(photo_id, text or None, MANUAL)
+        self.catalog.captions.set(photo_id, text or None, MANUAL)
 
     def store_caption(self, photo_id: int, text: str, by: str) -> str:
         """Store a model's caption unless a person's (or any) caption is there already;
         returns the caption now stored."""
-        current, _ = self.catalog.caption(photo_id)
+        current, _ = self.catalog.captions.get(photo_id)
         if current is None:
-            self.catalog.set_caption(photo_id, text, by)
+            self.catalog.captions.set(photo_id, text, by)
         return current or text
 
     def captionless_count(self) -> int:
-        return len(self.catalog.photos_without_caption())
+        return len(self.catalog.captions.missing())
 
     def write_captions(self) -> ProgressJob:
         """Caption every photo that has none, newest first (a low-priority pass). A photo
         that cannot be read is left for the next pass."""
-        ids = self.catalog.photos_without_caption()
+        ids = self.catalog.captions.missing()
         started = time.monotonic()
         for done, photo_id in enumerate(ids, 1):
             try:

@@ -34,7 +34,7 @@ class Grouping:
     def measure_missing(self) -> Iterator[Progress]:
         """Back-fill sharpness and exposure for photos indexed before they existed: one
         decode at the thumbnail scale each, no re-embedding."""
-        paths = self.catalog.paths_for(self.catalog.photos_without_quality())
+        paths = self.catalog.files.paths_for(self.catalog.quality.unmeasured())
         if not paths:
             return
 
@@ -55,7 +55,7 @@ class Grouping:
                 if result is not None:
                     measured.append(result)
                 if len(measured) >= QUALITY_BATCH or done == len(paths):
-                    self.catalog.set_quality(measured)
+                    self.catalog.quality.set(measured)
                     measured = []
                     yield Progress(Phase.QUALITY, done=done, total=len(paths),
                                    message="Measuring sharpness…")
@@ -78,22 +78,23 @@ class Grouping:
         model = self.settings.model
         if model is None:
             return 0
-        current = self.catalog.group_map()
+        current = self.catalog.groups.map()
         if photo_ids is None:
             touched, keep = None, {}
         else:
             broken = {current[i] for i in photo_ids if i in current}
             touched = set(photo_ids) | {p for p, g in current.items() if g in broken}
             keep = {p: g for p, g in current.items() if p not in touched}
-        ids, vectors = self.catalog.vectors(model, None if touched is None else sorted(touched))
-        taken = self.catalog.capture_times()
+        ids, vectors = self.catalog.embeddings.vectors(
+            model, None if touched is None else sorted(touched))
+        taken = self.catalog.photos.capture_times()
         index = self.store.vector_index()
         pairs = list(keep.items())  # untouched groups stay together
         for start in range(0, len(ids), CHUNK):
             labels, sims = index.neighbours(vectors[start:start + CHUNK], group_rules.NEIGHBOURS)
             pairs += group_rules.links(ids[start:start + CHUNK], labels, sims, taken)
         groups = group_rules.components(pairs)
-        self.catalog.set_groups(groups)
+        self.catalog.groups.set(groups)
         newest = max(self.store.vector_index().ids, default=0)
         self.settings.set_grouped(group_rules.version(model), newest)
         return len(set(groups.values()))
@@ -102,7 +103,7 @@ class Grouping:
         """Every group of bursts / near-duplicates, best shot first (quality.best_first)."""
         by_group: dict[int, list[GroupMember]] = {}
         for gid, pid, path, pixels, sharp, clipped, crushed, rejected in \
-                self.catalog.group_members():
+                self.catalog.groups.members():
             by_group.setdefault(gid, []).append(GroupMember(
                 pid, path, sharp, clipped, crushed, pixels or 0, bool(rejected)))
         groups = [quality.best_first(members) for members in by_group.values()
@@ -137,24 +138,24 @@ class Grouping:
 
     def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
         """Mark photos as rejects (or not). Nothing is deleted or moved."""
-        self.catalog.set_rejected(photo_ids, on)
+        self.catalog.groups.set_rejected(photo_ids, on)
 
     def rejected_ids(self) -> set[int]:
-        return self.catalog.rejected_ids()
+        return self.catalog.groups.rejected()
 
     def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
         """Photos judged blurry, blurriest first (score = sharpness)."""
-        return self.photos.hits(self.catalog.blurry(below))
+        return self.photos.hits(self.catalog.quality.blurry(below))
 
     def sharper(self, path: PathArg, k: int = 20) -> list[Hit]:
         """Look-alikes of the image at `path` (same moment or same picture) that are
         sharper than it, sharpest first."""
         photo_id = self.photos.find(path)
-        own = self.catalog.sharpness_of([photo_id]).get(photo_id) if photo_id else None
+        own = self.catalog.quality.sharpness_of([photo_id]).get(photo_id) if photo_id else None
         if own is None:
             image = decode_file(absolute(path), quality.QUALITY_SIDE)
             own = quality.measure(image).sharpness
         alike = [h for h in self.search.similar(path, max(50, k)) if h.score >= group_rules.BURST]
-        sharp = self.catalog.sharpness_of(h.photo_id for h in alike)
+        sharp = self.catalog.quality.sharpness_of(h.photo_id for h in alike)
         better = [h for h in alike if (sharp.get(h.photo_id) or 0.0) > own + SHARPER_BY]
         return self.photos.by_sharpness(better)[:k]

@@ -10,7 +10,7 @@ A tag goes on a photo only where the photo really shows it. Two tests, both need
   absent from the library loses to the concepts each photo does show, so it is assigned
   to nothing, although some photos always rank in its top few percent.
 A photo keeps at most MAX_TAGS, best first. Manual tags and removals are stored apart and
-always win (see Catalog.set_auto_tags).
+always win (see Tags.set_auto in store/catalog/tags.py).
 
 The cuts are made over the whole library only when the model or the vocabulary changes
 (or a person asks, or the library has more than doubled since: see GROWTH) and are kept

@@ -103,12 +103,12 @@ class Tags:
         """Rename a tag on every photo and in the vocabulary."""
         new = tag_name(new)
         self._edit_vocabulary(old, new)
-        self.catalog.rename_tag(old, new)
+        self.catalog.tags.rename(old, new)
 
     def remove_tag(self, tag: str) -> None:
         """Take a tag off every photo and out of the vocabulary."""
         self._edit_vocabulary(tag, None)
-        self.catalog.remove_tag(tag)
+        self.catalog.tags.remove(tag)
 
     def _edit_vocabulary(self, old: str, new: str | None) -> None:
         if old.startswith(tagging.SENSITIVE):
@@ -165,7 +165,7 @@ class Tags:
         chosen = tagging.assign(sims, cuts, embedder.logit_scale)
         assigned = {int(pid): [(vocabulary[t].name, score) for t, score in pairs]
                     for pid, pairs in zip(ids, chosen, strict=True) if pairs}
-        for tag, until in self.catalog.taught_tags():  # photos that came after the teaching
+        for tag, until in self.catalog.examples.taught():  # photos that came after the teaching
             newer = ids > until
             if newer.any() and (model := self._classifier(tag)) is not None:
                 for pid, p in zip(ids[newer], teaching.probability(vectors[newer], model),
@@ -178,12 +178,12 @@ class Tags:
                 pairs.append((tag, score))
         until = int(ids.max()) if len(ids) else 0
         if kept is None:
-            self.catalog.set_auto_tags(assigned)
+            self.catalog.tags.set_auto(assigned)
             self.settings.tag_cuts = tagging.Cuts(version, len(ids), 0, until, {
                 t.name: None if np.isinf(c) else float(c)
                 for t, c in zip(vocabulary, cuts, strict=True)})
         else:  # the new photos only, against the kept cuts
-            self.catalog.set_auto_tags(assigned, {*ids.tolist(), *flags})
+            self.catalog.tags.set_auto(assigned, {*ids.tolist(), *flags})
             self.settings.tag_cuts = dataclasses.replace(
                 kept, added=kept.added + len(ids), until=max(kept.until, until))
         self.settings.tags_version = version
@@ -197,10 +197,10 @@ class Tags:
         kept = None if everything else self.settings.tag_cuts
         if kept is not None and kept.version != version:
             kept = None
-        ids, vectors = self.catalog.vectors(model_id, after=kept.until if kept else 0)
+        ids, vectors = self.catalog.embeddings.vectors(model_id, after=kept.until if kept else 0)
         if kept is not None and kept.grown(len(ids)):
             kept = None
-            ids, vectors = self.catalog.vectors(model_id)
+            ids, vectors = self.catalog.embeddings.vectors(model_id)
         flags = self._nsfw_flags(vocabulary, kept.until if kept else 0)
         if kept is not None and not len(ids) and not flags:
             return None
@@ -230,51 +230,52 @@ class Tags:
         if threshold is None or not any(t.name.startswith(tagging.SENSITIVE)
                                         for t in vocabulary):
             return {}
-        fine = self.catalog.removed_with_prefix(tagging.SENSITIVE)
+        fine = self.catalog.tags.removed_with_prefix(tagging.SENSITIVE)
         tag = tagging.SENSITIVE + nsfw.TAG
         return {photo_id: (tag, score)
-                for photo_id, score in self.catalog.nsfw_over(threshold)
+                for photo_id, score in self.catalog.photos.nsfw_over(threshold)
                 if photo_id > after and photo_id not in fine}
 
     def flagged(self) -> list[Hit]:
         """Photos with a sensitive-content flag, the strongest first (score: similarity)."""
-        return self.photos.hits(self.catalog.flagged(tagging.SENSITIVE))
+        return self.photos.hits(self.catalog.tags.flagged(tagging.SENSITIVE))
 
     # -- a person's tags --------------------------------------------------------------------
 
     def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
         """A photo's tags: (tag, similarity or None, "auto" | "manual")."""
-        return self.catalog.tags_of(photo_id)
+        return self.catalog.tags.of(photo_id)
 
     def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
         """Add (on) or take off a tag by hand; it wins over automatic tagging for good.
         Taking off accepts any stored name (a sensitive: flag too)."""
-        self.catalog.set_tag(photo_id, tag_name(tag) if on else " ".join(tag.split()).lower(),
+        self.catalog.tags.set(photo_id, tag_name(tag) if on else " ".join(tag.split()).lower(),
                              on)
 
     def tag_counts(self) -> list[tuple[str, int]]:
-        return self.catalog.tag_counts()
+        return self.catalog.tags.counts()
 
     # -- teaching -----------------------------------------------------------------------
 
     def taught_tags(self) -> list[str]:
         """The names of the tags a person has taught by example."""
-        return [tag for tag, _ in self.catalog.taught_tags()]
+        return [tag for tag, _ in self.catalog.examples.taught()]
 
     def teach(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
         """Record a person's examples for `tag` (yes: they get it; no: they never do)."""
-        if not yes and not self.catalog.examples(tag)[0]:
+        if not yes and not self.catalog.examples.of(tag)[0]:
             raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
-        self.catalog.add_examples(tag, list(yes), list(no))
+        self.catalog.examples.add(tag, list(yes), list(no))
 
     def _classifier(self, tag: str) -> tuple[np.ndarray, float] | None:
-        yes, no = self.catalog.examples(tag)
+        yes, no = self.catalog.examples.of(tag)
         model_id = self.settings.model
         if not yes or model_id is None:
             return None
-        _, positives = self.catalog.vectors(model_id, yes)
-        _, negatives = self.catalog.vectors(model_id, no) if no else (None, positives[:0])
-        background = self.catalog.sample_vectors(model_id, teaching.BACKGROUND, yes + no)
+        _, positives = self.catalog.embeddings.vectors(model_id, yes)
+        _, negatives = (self.catalog.embeddings.vectors(model_id, no) if no
+                        else (None, positives[:0]))
+        background = self.catalog.embeddings.sample(model_id, teaching.BACKGROUND, yes + no)
         return teaching.train(positives, negatives, background)
 
     def suggest(self, tag: str, k: int = 20) -> list[Hit]:
@@ -283,12 +284,12 @@ class Tags:
         model, model_id = self._classifier(tag), self.settings.model
         if model is None or model_id is None:
             raise ClipdeskError(f"{tag!r} has not been taught: clipdesk teach {tag} --yes PHOTO...")
-        yes, no = self.catalog.examples(tag)
-        ids, vectors = self.catalog.vectors(model_id)
+        yes, no = self.catalog.examples.of(tag)
+        ids, vectors = self.catalog.embeddings.vectors(model_id)
         probs = teaching.probability(vectors, model)
         labelled = set(yes) | set(no)
         ranked = sorted(((int(i), float(p)) for i, p in zip(ids, probs, strict=True)
                          if int(i) not in labelled), key=lambda pair: -pair[1])[:k]
-        paths = self.catalog.paths_for(i for i, _ in ranked)
+        paths = self.catalog.files.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], p, relevant=p >= teaching.SUGGEST_AT)
                 for i, p in ranked if i in paths]

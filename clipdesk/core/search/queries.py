@@ -30,22 +30,22 @@ class Search:
         vector = self.store.embedder(model_id).encode_text(text)
         scores = dict(index.query(vector, max(k, 100)))
         terms = ranking.name_terms(text)
-        named = self.catalog.match_words(ranking.fts_query(terms)) if terms else set()
+        named = self.catalog.words.match(ranking.fts_query(terms)) if terms else set()
         unscored = sorted(named - scores.keys())
         # (a photo added during a model switch has no vector from the answering model)
-        ids, vecs = self.catalog.vectors(model_id, unscored)
+        ids, vecs = self.catalog.embeddings.vectors(model_id, unscored)
         if len(ids):
             scores.update(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
         if tags:  # only photos carrying every tag, ranked among themselves
-            allowed = self.catalog.photos_with_tags(tags)
-            ids, vecs = self.catalog.vectors(model_id, sorted(allowed))
+            allowed = self.catalog.tags.photos_with(tags)
+            ids, vecs = self.catalog.embeddings.vectors(model_id, sorted(allowed))
             scores = (dict(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
                       if len(ids) else {})
             named &= allowed
         threshold = ranking.relevance_threshold(vector, self._background(model_id))
         ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
                         reverse=True)[:k]
-        paths = self.catalog.paths_for(i for i, _ in ranked)
+        paths = self.catalog.files.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], score, relevant=i in named or score >= threshold)
                 for i, score in ranked if i in paths]
 
@@ -55,7 +55,7 @@ class Search:
         with self._sample_lock:
             cached = self._sample
         if cached is None or cached[0] != model_id or abs(cached[1] - size) > 0.1 * cached[1]:
-            cached = (model_id, size, self.catalog.sample_vectors(model_id, ranking.SAMPLE))
+            cached = (model_id, size, self.catalog.embeddings.sample(model_id, ranking.SAMPLE))
             with self._sample_lock:
                 self._sample = cached
         return cached[2]
@@ -65,7 +65,7 @@ class Search:
         whether it is clearly more alike than the library at large (as search does)."""
         model_id, index = self.store.answering()
         photo_id = self.photos.find(path)
-        vector = self.catalog.vector(photo_id, model_id) if photo_id else None
+        vector = self.catalog.embeddings.vector(photo_id, model_id) if photo_id else None
         if vector is None:
             embedder = self.store.embedder(model_id)
             image = decode_file(absolute(path), embedder.loaded.image_size)

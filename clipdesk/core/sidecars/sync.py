@@ -47,14 +47,14 @@ class Sidecars:
             return self._write(photo_ids, include_auto)
 
     def _write(self, photo_ids: Iterable[int] | None, include_auto: bool) -> SidecarSummary:
-        rejected = self.catalog.rejected_ids()
+        rejected = self.catalog.groups.rejected()
         written = unchanged = 0
         failed: list[Problem] = []
         left_alone: list[Problem] = []
         cleaned: set[bytes] = set()
-        for photo_id, paths in self.catalog.indexed_paths(photo_ids).items():
+        for photo_id, paths in self.catalog.files.indexed(photo_ids).items():
             tags, removed, auto = self._tags(photo_id, include_auto)
-            text, by = self.catalog.caption(photo_id)
+            text, by = self.catalog.captions.get(photo_id)
             caption = text if by == MANUAL or include_auto else None
             for path in paths:
                 folder = os.path.dirname(path)
@@ -79,7 +79,7 @@ class Sidecars:
         """The temp files a killed run left beside the photos (index and xmp runs call
         this; it lists the folders only when a run was killed)."""
         def folders() -> set[bytes]:
-            return {os.path.dirname(p) for paths in self.catalog.indexed_paths().values()
+            return {os.path.dirname(p) for paths in self.catalog.files.indexed().values()
                     for p in paths}
         return sidecar_files.clean_after_killed_runs(self.home, folders)
 
@@ -88,7 +88,7 @@ class Sidecars:
         """(tags to write, tags a person took off, those of the first that are automatic).
         Sensitive flags are never written."""
         tags, removed, auto = [], [], []
-        for tag, source in self.catalog.tag_rows(photo_id):
+        for tag, source in self.catalog.tags.rows(photo_id):
             if ":" in tag:
                 continue
             if source == "removed":
@@ -114,9 +114,9 @@ class Sidecars:
         changed = unchanged = 0
         failed: list[Problem] = []
         left_alone: list[Problem] = []
-        rejected = self.catalog.rejected_ids() if pairs else set()
+        rejected = self.catalog.groups.rejected() if pairs else set()
         for sidecar, photo in sorted(pairs.items()):
-            photo_id, status = self.catalog.photo_for_path(photo)
+            photo_id, status = self.catalog.files.photo_for(photo)
             if photo_id is None or status != FileStatus.INDEXED:
                 continue  # the sidecar of a file that is not a photo in the library
             try:
@@ -151,7 +151,7 @@ class Sidecars:
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                self.catalog.put_file(db, problem.path, st.st_size, st.st_mtime_ns,
+                self.catalog.files.put(db, problem.path, st.st_size, st.st_mtime_ns,
                                       FileStatus.ERROR, reason=problem.reason)
                 recorded.append(problem)
         return tuple(recorded)
@@ -159,19 +159,19 @@ class Sidecars:
     def _take(self, photo_id: int, found: xmp.Sidecar, rejected: bool) -> bool:
         auto = {k.casefold() for k in found.auto}
         names = _tag_names(k for k in found.keywords if k.casefold() not in auto)
-        changed = self.catalog.add_person_tags([(photo_id, n) for n in names]) > 0
-        sources = dict(self.catalog.tag_rows(photo_id))
+        changed = self.catalog.tags.add_person([(photo_id, n) for n in names]) > 0
+        sources = dict(self.catalog.tags.rows(photo_id))
         for name in _tag_names(found.auto_removed):  # clipdesk's guess, taken out elsewhere
             if sources.get(name) in (None, "auto"):
-                self.catalog.set_tag(photo_id, name, on=False)
+                self.catalog.tags.set(photo_id, name, on=False)
                 changed = True
-        text, by = self.catalog.caption(photo_id)
+        text, by = self.catalog.captions.get(photo_id)
         caption = " ".join((found.caption or "").split())
         if caption and by != MANUAL and caption != text:
-            self.catalog.set_caption(photo_id, caption, MANUAL)
+            self.catalog.captions.set(photo_id, caption, MANUAL)
             changed = True
         if found.rating == -1 and not rejected:
-            self.catalog.set_rejected([photo_id], True)
+            self.catalog.groups.set_rejected([photo_id], True)
             changed = True
         return changed
 

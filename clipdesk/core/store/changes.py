@@ -14,6 +14,8 @@ import sqlite3
 import threading
 from typing import Protocol
 
+from clipdesk.core.store.edits import Meta
+
 GENERATION = "generation"  # the meta key
 
 
@@ -54,7 +56,8 @@ class Catalog(Protocol):
 
     commits: Commits
 
-    def get_meta(self, key: str) -> str | None: ...
+    @property
+    def meta(self) -> Meta: ...
 
 
 class Watch:
@@ -66,7 +69,7 @@ class Watch:
         self._lock = threading.Lock()
 
     def _now(self) -> int:
-        return int(self.catalog.get_meta(GENERATION) or 0)
+        return int(self.catalog.meta.get(GENERATION) or 0)
 
     def changed(self) -> bool:
         """Whether another process committed since the last call (or since this watch was

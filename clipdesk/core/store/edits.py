@@ -26,12 +26,17 @@ EDITS = "edits"
 CHANGES = "changes"
 
 
+class Meta(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+
 class Catalog(Protocol):
     """What of the catalog the stamp reads and writes. A protocol, not the class: the
     catalog bumps the stamp (through backup), so naming the class would be an import
     cycle."""
 
-    def get_meta(self, key: str) -> str | None: ...
+    @property
+    def meta(self) -> Meta: ...
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -62,8 +67,8 @@ def of_file(path: Path) -> Stamp | None:
 
 
 def of_catalog(catalog: Catalog) -> Stamp:
-    return Stamp(catalog.get_meta(LIBRARY), int(catalog.get_meta(EDITS) or 0),
-                 int(catalog.get_meta(CHANGES) or 0))
+    return Stamp(catalog.meta.get(LIBRARY), int(catalog.meta.get(EDITS) or 0),
+                 int(catalog.meta.get(CHANGES) or 0))
 
 
 def mark(catalog: Catalog, edit: bool) -> None:

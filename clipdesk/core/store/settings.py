@@ -39,48 +39,48 @@ class Settings:
 
     @property
     def model(self) -> str | None:
-        return self.catalog.get_meta(MODEL)
+        return self.catalog.meta.get(MODEL)
 
     @model.setter
     def model(self, model_id: str | None) -> None:
-        self.catalog.set_meta(MODEL, model_id)
+        self.catalog.meta.set(MODEL, model_id)
 
     @property
     def target_model(self) -> str | None:
-        return self.catalog.get_meta(TARGET_MODEL)
+        return self.catalog.meta.get(TARGET_MODEL)
 
     @target_model.setter
     def target_model(self, model_id: str | None) -> None:
-        self.catalog.set_meta(TARGET_MODEL, model_id)
+        self.catalog.meta.set(TARGET_MODEL, model_id)
 
     @property
     def tags_version(self) -> str | None:
-        return self.catalog.get_meta(TAGS_VERSION)
+        return self.catalog.meta.get(TAGS_VERSION)
 
     @tags_version.setter
     def tags_version(self, version: str) -> None:
-        self.catalog.set_meta(TAGS_VERSION, version)
+        self.catalog.meta.set(TAGS_VERSION, version)
 
     @property
     def tag_cuts(self) -> tagging.Cuts | None:
-        stored = self.catalog.get_meta(TAG_CUTS)
+        stored = self.catalog.meta.get(TAG_CUTS)
         return tagging.Cuts.from_json(stored) if stored else None
 
     @tag_cuts.setter
     def tag_cuts(self, cuts: tagging.Cuts) -> None:
-        self.catalog.set_meta(TAG_CUTS, cuts.to_json())
+        self.catalog.meta.set(TAG_CUTS, cuts.to_json())
 
     @property
     def caption_model(self) -> str | None:
-        return self.catalog.get_meta(CAPTION_MODEL)
+        return self.catalog.meta.get(CAPTION_MODEL)
 
     @caption_model.setter
     def caption_model(self, model_id: str) -> None:
-        self.catalog.set_meta(CAPTION_MODEL, model_id)
+        self.catalog.meta.set(CAPTION_MODEL, model_id)
 
     @property
     def captions(self) -> CaptionsMode:
-        stored = self.catalog.get_meta(CAPTIONS)
+        stored = self.catalog.meta.get(CAPTIONS)
         try:
             return CaptionsMode(stored or CaptionsMode.AUTO)
         except ValueError:  # written by a newer version: the safe default
@@ -88,33 +88,33 @@ class Settings:
 
     @captions.setter
     def captions(self, mode: str) -> None:
-        self.catalog.set_meta(CAPTIONS, CaptionsMode(mode).value)
+        self.catalog.meta.set(CAPTIONS, CaptionsMode(mode).value)
 
     @property
     def grouped_version(self) -> str | None:
-        return self.catalog.get_meta(GROUPED_VERSION)
+        return self.catalog.meta.get(GROUPED_VERSION)
 
     @property
     def grouped_until(self) -> int:
-        return int(self.catalog.get_meta(GROUPED_UNTIL) or 0)
+        return int(self.catalog.meta.get(GROUPED_UNTIL) or 0)
 
     def set_grouped(self, version: str, until: int) -> None:
-        self.catalog.set_meta(GROUPED_VERSION, version)
-        self.catalog.set_meta(GROUPED_UNTIL, str(until))
+        self.catalog.meta.set(GROUPED_VERSION, version)
+        self.catalog.meta.set(GROUPED_UNTIL, str(until))
 
     @property
     def keep_sidecars(self) -> bool:
-        return self.catalog.get_meta(KEEP_SIDECARS) == "1"
+        return self.catalog.meta.get(KEEP_SIDECARS) == "1"
 
     @keep_sidecars.setter
     def keep_sidecars(self, on: bool) -> None:
-        self.catalog.set_meta(KEEP_SIDECARS, "1" if on else "0")
+        self.catalog.meta.set(KEEP_SIDECARS, "1" if on else "0")
 
     @property
     def nsfw_threshold(self) -> float | None:
         """The open_nsfw score (0..1) at or over which a photo is flagged sensitive; None:
         that signal is off (the CLIP prompts still flag). Default nsfw.DEFAULT_THRESHOLD."""
-        stored = self.catalog.get_meta(NSFW_THRESHOLD)
+        stored = self.catalog.meta.get(NSFW_THRESHOLD)
         if stored == "off":
             return None
         try:
@@ -127,15 +127,15 @@ class Settings:
     def nsfw_threshold(self, value: float | None) -> None:
         if value is not None and not 0.0 < value <= 1.0:
             raise ValueError(f"the nsfw threshold is a score in (0, 1], not {value}")
-        self.catalog.set_meta(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))
+        self.catalog.meta.set(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))
 
     @property
     def mounts(self) -> frozenset[bytes]:
         """The folders below the roots (and the roots) that were mount points: empty and
         unmounted, such a folder is a drive not there, not a folder emptied."""
-        stored = self.catalog.get_meta(MOUNTS)
+        stored = self.catalog.meta.get(MOUNTS)
         return frozenset(map(os.fsencode, json.loads(stored))) if stored else frozenset()
 
     @mounts.setter
     def mounts(self, folders: frozenset[bytes]) -> None:
-        self.catalog.set_meta(MOUNTS, json.dumps(sorted(map(os.fsdecode, folders))))
+        self.catalog.meta.set(MOUNTS, json.dumps(sorted(map(os.fsdecode, folders))))

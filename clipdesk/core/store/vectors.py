@@ -111,7 +111,7 @@ class VectorStore:
             path = index_path(self.home, model_id)
             self._stamp = file_stamp(path)
             loaded = VectorIndex.load(path, model_id)
-            self._index = loaded or VectorIndex.build(*self.catalog.vectors(model_id))
+            self._index = loaded or VectorIndex.build(*self.catalog.embeddings.vectors(model_id))
             self._index_model = model_id
             if loaded is None or self._reconcile(loaded, model_id):
                 self._try_save()
@@ -164,13 +164,13 @@ class VectorStore:
         # a photo added meanwhile is in the catalog read after (read the other way, it
         # would look deleted)
         live = index.ids
-        expected = self.catalog.embedding_ids(model_id)
+        expected = self.catalog.embeddings.ids(model_id)
         return expected - live, live - expected
 
     def _repair(self, index: VectorIndex, model_id: str, missing: set[int],
                 extra: set[int]) -> bool:
         if missing:
-            index.add(*self.catalog.vectors(model_id, sorted(missing)))
+            index.add(*self.catalog.embeddings.vectors(model_id, sorted(missing)))
         index.delete(sorted(extra))
         if missing or extra:
             log.info("vector index repaired: %d added, %d removed", len(missing), len(extra))
@@ -178,7 +178,7 @@ class VectorStore:
 
     def state(self) -> str:
         model_id = self.settings.model
-        stored = set() if model_id is None else self.catalog.embedding_ids(model_id)
+        stored = set() if model_id is None else self.catalog.embeddings.ids(model_id)
         if model_id is None or not stored:
             return "none yet (clipdesk index makes it)"
         index = VectorIndex.load(index_path(self.home, model_id), model_id)
@@ -210,7 +210,7 @@ class VectorStore:
     def switch_model(self, target: str) -> None:
         """Every photo has a vector from the new model: start answering with it. Queries
         go on with the old model while the new index is built, then both swap at once."""
-        index = VectorIndex.build(*self.catalog.vectors(target))
+        index = VectorIndex.build(*self.catalog.embeddings.vectors(target))
         with self._index_lock:
             with self.catalog.transaction():
                 self.settings.model = target
@@ -219,4 +219,4 @@ class VectorStore:
             self._index, self._index_model = index, target
             self._stamp = file_stamp(index_path(self.home, target))  # built: overwrite it
             self._try_save()
-        self.catalog.drop_other_models(target)
+        self.catalog.embeddings.drop_other_models(target)

@@ -1,0 +1,150 @@
+"""The catalog's schema: one migration a version, run in order when a catalog opens.
+
+The tables: meta (settings), roots, photos (with their quality, group, caption and nsfw
+score), files (each path on disk and the photo it shows, or why it is not one),
+photo_words (FTS5 search text), tags, examples and taught (tags taught by example) and
+embeddings. A released migration never changes what it does: a catalog written by any
+earlier version must open, and open the same.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import suppress
+
+import numpy as np
+
+from clipdesk.core.errors import CatalogError
+from clipdesk.core.store.catalog.connection import Connection
+from clipdesk.core.store.catalog.embeddings import pack_vector
+
+SCHEMA_VERSION = 7
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE roots(path BLOB PRIMARY KEY);
+    CREATE TABLE photos(
+        -- AUTOINCREMENT: an id is never reused, so a stale vector can never alias a new photo
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash TEXT NOT NULL UNIQUE,
+        width INTEGER, height INTEGER,
+        taken_at TEXT, camera TEXT, format TEXT,
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE files(
+        id INTEGER PRIMARY KEY,
+        path BLOB NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        photo_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+        status TEXT NOT NULL CHECK(status IN ('indexed', 'skipped', 'error')),
+        reason TEXT
+    );
+    CREATE INDEX files_photo ON files(photo_id);
+    CREATE INDEX photos_taken ON photos(taken_at DESC, id DESC);
+    -- words of each photo's file and folder names (relative to its root), for FTS5 search
+    CREATE VIRTUAL TABLE photo_text USING fts5(names, tokenize="unicode61 remove_diacritics 2");
+    -- source: auto (zero-shot), manual (a person added it), removed (a person took it off)
+    CREATE TABLE tags(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        source TEXT NOT NULL CHECK(source IN ('auto', 'manual', 'removed')),
+        score REAL,
+        PRIMARY KEY(photo_id, tag)
+    );
+    CREATE INDEX tags_tag ON tags(tag);
+    -- tags taught by example: a person's yes (1) / no (0) answers, and the newest photo
+    -- the tag was taught with (photos after it are tagged by the classifier as they come)
+    CREATE TABLE examples(
+        tag TEXT NOT NULL,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        label INTEGER NOT NULL CHECK(label IN (0, 1)),
+        PRIMARY KEY(tag, photo_id)
+    );
+    CREATE TABLE taught(tag TEXT PRIMARY KEY, until_photo INTEGER NOT NULL);
+    CREATE TABLE embeddings(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY(photo_id, model)
+    );
+    """,
+    2: """
+    -- a photo's caption, and who wrote it: the captioning model's id, or 'manual'
+    ALTER TABLE photos ADD COLUMN caption TEXT;
+    ALTER TABLE photos ADD COLUMN caption_by TEXT;
+    -- the searchable words of each photo: file and folder names, tags, caption
+    CREATE VIRTUAL TABLE photo_words USING fts5(names, tags, caption,
+        tokenize="unicode61 remove_diacritics 2");
+    INSERT INTO photo_words(rowid, names, tags) SELECT rowid, names,
+        (SELECT group_concat(tag, ' ') FROM tags WHERE photo_id=photo_text.rowid
+         AND source<>'removed') FROM photo_text;
+    DROP TABLE photo_text;
+    """,
+    3: """
+    -- quality (see quality.py): NULL until measured (old photos are back-filled)
+    ALTER TABLE photos ADD COLUMN sharpness REAL;
+    ALTER TABLE photos ADD COLUMN motion INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN clipped REAL;
+    ALTER TABLE photos ADD COLUMN crushed REAL;
+    -- a person's "not this one" in a group (the file is never touched)
+    ALTER TABLE photos ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    -- burst or near-duplicate group: the smallest photo id in it, NULL when alone
+    ALTER TABLE photos ADD COLUMN group_id INTEGER;
+    CREATE INDEX photos_group ON photos(group_id) WHERE group_id IS NOT NULL;
+    """,
+    4: """
+    -- 1: the failure came from the environment (permission, I/O, a vanished mount), not
+    -- from the file's content: retried on every run, and the file keeps its photo meanwhile
+    ALTER TABLE files ADD COLUMN retry INTEGER NOT NULL DEFAULT 0;
+    """,
+    5: """
+    -- 'skipped' now means "not a photo" (ignored quietly, counted) and 'error' a problem
+    -- (a photo that cannot be read). Files recorded before told them apart by content
+    -- only (a .jxl was "not a photo", an empty notes file a problem): look at each once
+    -- more on the next run. Only their first bytes are read when they are not photos.
+    UPDATE files SET retry=1 WHERE status<>'indexed' AND retry=0;
+    """,
+    6: """
+    -- open_nsfw's P(nsfw) on the indexing decode (see nsfw.py), NULL until measured
+    ALTER TABLE photos ADD COLUMN nsfw REAL;
+    """,
+    7: """
+    -- vectors were float32 (a 2 KB vector took a whole 4 KB page), now int8 codes: see
+    -- pack_vector (float32_to_int8 is that function, given to SQLite in migrate)
+    UPDATE embeddings SET vector=float32_to_int8(vector);
+    """,
+}
+
+
+def migrate(connection: Connection) -> None:
+    """Bring the catalog up to SCHEMA_VERSION (refusing one from a newer clipdesk)."""
+    db = connection._db
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise CatalogError(
+            f"{connection.path} was written by a newer clipdesk (schema {version}); "
+            "upgrade clipdesk or use another --home"
+        )
+    # migration 7 converts the float32 vectors before it
+    db.create_function("float32_to_int8", 1, lambda blob: pack_vector(
+        np.frombuffer(blob, np.float32)), deterministic=True)
+    migrated = False
+    db.execute("PRAGMA busy_timeout=600000")  # another process upgrading: wait
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with connection.transaction() as tx:
+            # another process opening the same old catalog may have migrated since
+            # the read above: re-read under the write lock, or vectors convert twice
+            if tx.execute("PRAGMA user_version").fetchone()[0] >= target:
+                continue
+            for statement in MIGRATIONS[target].split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+            tx.execute(f"PRAGMA user_version={target}")
+            migrated = True
+    db.execute("PRAGMA busy_timeout=30000")
+    if migrated and version > 0:
+        # an upgraded library: repack its pages once (7 left each float32 vector's page
+        # holding a quarter-size row). With no room on disk for that, it works unpacked.
+        with suppress(sqlite3.OperationalError):
+            db.execute("VACUUM")
