@@ -82,7 +82,6 @@ def test_the_index_pipeline_does_not_know_the_library():
 # A core module over 400 lines holds more than one concern; these say why they may.
 LONG_FOR_A_REASON = {
     "catalog.py": "every SQL statement in one place, next to the schema it must agree with",
-    "loading.py": "model loading, offline detection and download progress share one lock",
 }
 
 

@@ -14,7 +14,7 @@ from clipdesk.cli.common import (
     print_json,
 )
 from clipdesk.core.errors import ClipdeskError
-from clipdesk.core.models.loading import DEFAULT_MODEL
+from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.types import IndexSummary
 from clipdesk.wording import plural
 

@@ -329,9 +329,9 @@ def has_gpu() -> bool:
     """Whether torch sees a GPU; False until the first model load has finished importing
     torch (importing it here would freeze the window). Never raises: reading torch while
     another thread imports it crashed the app at startup."""
-    from clipdesk.core.models import loading as models
+    from clipdesk.core.models import device
 
-    return models.has_gpu()
+    return device.has_gpu()
 
 
 def _duration(seconds: float) -> str:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models.loading import DEFAULT_MODEL, forget_failures
+from clipdesk.core.models.loading import forget_failures
+from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.qt.background import first_line
 from clipdesk.qt.panels import ProblemsDialog, choose_folder
 
