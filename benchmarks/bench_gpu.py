@@ -39,9 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from clipdesk.core.media import imaging  # noqa: E402
-from clipdesk.core.models import loading as models  # noqa: E402
+from clipdesk.core.models.device import PRECISIONS, precision_for  # noqa: E402
+from clipdesk.core.models.imports import open_clip_module, torch_module  # noqa: E402
+from clipdesk.core.models.loading import load_model  # noqa: E402
 
-torch: Any = models.torch_module()
+torch: Any = torch_module()
 SIZE_12MP = (4000, 3000)
 DISTINCT = 32  # distinct files; the photo list repeats them (each is decoded every time)
 
@@ -70,16 +72,16 @@ def load(arch: str | None, device: str) -> tuple[Any, Any, int, Any]:
     """(model, preprocess, input side, the inputs' dtype): random weights, in the precision
     clipdesk picks for `device` (fp16 on CUDA). The dtype is not the first parameter's:
     open_clip leaves some (the class embedding) in fp32."""
-    open_clip, torch = models.open_clip_module(), models.torch_module()
+    open_clip, torch = open_clip_module(), torch_module()
     if arch is None:
-        loaded = models.load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", device)
+        loaded = load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", device)
         return loaded.model, loaded.preprocess, loaded.image_size, loaded.dtype
-    precision = models.precision_for(device)
+    precision = precision_for(device)
     model, _, preprocess = open_clip.create_model_and_transforms(
         arch, pretrained=None, precision=precision, device=device)
     size = model.visual.image_size
     return (model.eval(), preprocess, int(max(size) if isinstance(size, (tuple, list)) else size),
-            getattr(torch, models.PRECISIONS[precision]))
+            getattr(torch, PRECISIONS[precision]))
 
 
 def prepare(data: bytes, side: int, preprocess: Any) -> Any:
@@ -206,7 +208,7 @@ def main() -> None:
     workers = max(1, (os.cpu_count() or 2) - 1)
     if cuda:
         print(f"CUDA: {torch.cuda.get_device_name()}, {os.cpu_count()} cores, "
-              f"{workers} decode threads, {args.arch} {models.precision_for(device)} "
+              f"{workers} decode threads, {args.arch} {precision_for(device)} "
               "(random weights)")
         arch, n, size = args.arch, args.photos, SIZE_12MP
     else:

@@ -47,13 +47,10 @@ sys.path.insert(0, str(REPO))
 
 from clipdesk.core.indexing import cpu  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
+from clipdesk.core.models.device import PRECISION_ENV, precision_for  # noqa: E402
 from clipdesk.core.models.embedder import Embedder  # noqa: E402
-from clipdesk.core.models.loading import (  # noqa: E402
-    PRECISION_ENV,
-    load_model,
-    precision_for,
-    torch_module,
-)
+from clipdesk.core.models.imports import torch_module  # noqa: E402
+from clipdesk.core.models.loading import load_model  # noqa: E402
 from clipdesk.core.types import Phase  # noqa: E402
 from tests.synthetic import COLORS, SHAPES, render  # noqa: E402
 

@@ -167,7 +167,9 @@ def stored_bytes(home: Path) -> tuple[int | None, int]:
 
 def end_to_end(vecs: np.ndarray, index: VectorIndex, spec: str, home: Path, queries: int,
                k: int) -> None:
-    from clipdesk.core.models.loading import load_model, parse_spec, precision_for
+    from clipdesk.core.models.device import precision_for
+    from clipdesk.core.models.loading import load_model
+    from clipdesk.core.models.spec import parse_spec
 
     model_id = parse_spec(spec).id
     n = len(vecs)
@@ -238,7 +240,8 @@ def main() -> None:
             from bench_index import default_arch_dir  # beside this file
 
             spec = default_arch_dir(tmp_path / "model")
-        from clipdesk.core.models.loading import load_model, parse_spec
+        from clipdesk.core.models.loading import load_model
+        from clipdesk.core.models.spec import parse_spec
 
         dim = int(load_model(spec).model.text_projection.shape[-1])
         rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from clipdesk.core.library import Library  # noqa: E402
-from clipdesk.core.models.loading import parse_spec  # noqa: E402
+from clipdesk.core.models.spec import parse_spec  # noqa: E402
 from clipdesk.core.types import FileStatus, PhotoMeta  # noqa: E402
 
 TINY_MODEL = f"local-dir:{REPO / 'tests' / 'models' / 'tiny-clip'}"

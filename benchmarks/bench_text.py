@@ -24,8 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clipdesk.core.models import loading as models  # noqa: E402
+from clipdesk.core.models.device import precision_for  # noqa: E402
 from clipdesk.core.models.embedder import encode_text_tokens  # noqa: E402
+from clipdesk.core.models.imports import open_clip_module, torch_module  # noqa: E402
+from clipdesk.core.models.loading import load_model  # noqa: E402
 
 QUERY = "kids on a beach at sunset"
 PROMPTS = [f"a photo of {w}" for w in ("a dog", "a red car parked on a quiet street",
@@ -50,19 +52,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    torch = models.torch_module()
+    torch = torch_module()
     if args.threads:
         torch.set_num_threads(args.threads)
-    open_clip = models.open_clip_module()
+    open_clip = open_clip_module()
     if args.model == "tiny":
-        loaded = models.load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", "cpu")
+        loaded = load_model(f"local-dir:{REPO / 'tests/models/tiny-clip'}", "cpu")
         model, tokenizer = loaded.model, loaded.tokenizer
     else:
         model = open_clip.create_model(args.model, pretrained=None,
-                                       precision=models.precision_for("cpu")).eval()
+                                       precision=precision_for("cpu")).eval()
         tokenizer = open_clip.get_tokenizer(args.model)
     print(f"model: {args.model} ({type(model).__name__}), {torch.get_num_threads()} threads, "
-          f"{models.precision_for('cpu')} (CLIPDESK_PRECISION chooses)")
+          f"{precision_for('cpu')} (CLIPDESK_PRECISION chooses)")
     query, prompts = tokenizer([QUERY]), tokenizer(PROMPTS)
     with torch.inference_mode():
         for name, tokens, per in (("short query", query, 1), ("64 prompts", prompts, 64)):

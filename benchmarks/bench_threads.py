@@ -31,8 +31,9 @@ sys.path.insert(0, str(REPO))
 from benchmarks.bench_index import default_arch_dir, make_photos  # noqa: E402
 from clipdesk.core.indexing import cpu  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
-from clipdesk.core.models import loading as models  # noqa: E402
 from clipdesk.core.models.embedder import encode_text_tokens  # noqa: E402
+from clipdesk.core.models.imports import torch_module  # noqa: E402
+from clipdesk.core.models.loading import load_model  # noqa: E402
 
 POLICIES = ("ACTIVE", "PASSIVE")  # OpenMP's wait at barriers: spin, or sleep
 
@@ -54,16 +55,16 @@ def added_run(base: Path, work: Path, new: list[Path], spec: str, threads: int,
     shutil.copytree(base, work, symlinks=True)
     for path in new:  # the card's photos land in the indexed folder
         (work / "photos" / path.name).hardlink_to(path)
-    models.torch_module().set_num_threads(threads)
+    torch_module().set_num_threads(threads)
     cpu.decode_workers = lambda on_gpu=False: workers  # type: ignore[assignment]
     return index_seconds(work / "photos", work / "home", spec)
 
 
 def query_ms(spec: str, threads: int, n: int = 30) -> float:
     """p50 of one short text query through the text tower (the cache bypassed)."""
-    torch = models.torch_module()
+    torch = torch_module()
     torch.set_num_threads(threads)
-    loaded = models.load_model(spec)
+    loaded = load_model(spec)
     tokens = loaded.tokenizer(["a dog running on the beach"])
     times = []
     with torch.inference_mode():
@@ -80,7 +81,7 @@ def child(args: argparse.Namespace) -> None:
     work = Path(args.child)
     new = sorted((work / "card").iterdir())
     spec = (work / "spec").read_text()
-    models.load_model(spec)
+    load_model(spec)
     n = cpu.cores()
     result = {f"{t},{w}": added_run(work / "base", work / "work", new, spec, t, w)
               for t in sorted({1, n}) for w in sorted({n, n + 1})}

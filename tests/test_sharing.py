@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from clipdesk.core.library import Library
-from clipdesk.core.models.loading import parse_spec
+from clipdesk.core.models.spec import parse_spec
 from clipdesk.core.paths import index_path
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.settings import Settings

@@ -1,7 +1,8 @@
-"""The facade over the engine: the one object qt/ and cli.py talk to. Each feature lives
-in its own service (store, photos, search, tags_service, captioning, grouping, indexing,
-settings); Library builds them over one catalog and delegates, so the front ends never
-reach the catalog, the pipeline or the vector index.
+"""The facade over the engine: the one object qt/ and cli/ talk to. Each feature lives
+in its own service (store.vectors, photos, search.queries, organize.tags,
+organize.captioning, organize.grouping, indexing.run, sidecars.sync, store.settings);
+Library builds them over one catalog and delegates, so the front ends never reach the
+catalog, the pipeline or the vector index.
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
 runs its clean-up. A Library may be shared between threads (the catalog gives each thread
@@ -22,9 +23,11 @@ from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.media.quality import describe as describe_sharpness
 from clipdesk.core.models.captions import DEFAULT_CAPTIONER
-from clipdesk.core.models.loading import DEFAULT_MODEL, has_gpu, list_builtin
+from clipdesk.core.models.device import has_gpu
 from clipdesk.core.models.loading import forget_failures as forget_model_failures
+from clipdesk.core.models.loading import list_builtin
 from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
+from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
 from clipdesk.core.organize.tagging import SENSITIVE, TagDef

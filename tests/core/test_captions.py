@@ -12,8 +12,8 @@ from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.library import Library
-from clipdesk.core.models import captions
-from clipdesk.core.models import loading as models
+from clipdesk.core.models import captions, loading
+from clipdesk.core.models.loading import load_model
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.synthetic import render
 
@@ -126,16 +126,16 @@ def test_the_default_caption_model_loads_through_open_clip(monkeypatch, tmp_path
         return str(weights)
 
     monkeypatch.setattr(open_clip.pretrained, "hf_hub_download", hf_hub_download)
-    monkeypatch.setattr(models, "_cache", {})
+    monkeypatch.setattr(loading, "_cache", {})
     monkeypatch.setattr(captions, "MAX_TOKENS", 6)  # random weights never stop by themselves
-    loaded = models.load_model(captions.DEFAULT_CAPTIONER, device="cpu")
+    loaded = load_model(captions.DEFAULT_CAPTIONER, device="cpu")
     assert any(r.strip("/") == repo for r, _ in asked)
     text = captions.write_caption(loaded, Image.new("RGB", (640, 480), (20, 120, 200)))
     assert isinstance(text, str)
 
 
 def test_a_clip_model_cannot_write_captions():
-    loaded = models.load_model(TINY_MODEL, device="cpu")
+    loaded = load_model(TINY_MODEL, device="cpu")
     with pytest.raises(ModelLoadError, match="not a CoCa model"):
         captions.write_caption(loaded, Image.new("RGB", (64, 64)))
 

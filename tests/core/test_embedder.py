@@ -6,8 +6,8 @@ import open_clip
 import pytest
 import torch
 
-from clipdesk.core.models import loading as models
 from clipdesk.core.models.embedder import Embedder, encode_text_tokens
+from clipdesk.core.models.loading import load_model
 from tests.conftest import TINY_MODEL
 
 PROMPTS = ["red", "a red circle", "a photo of a small green square on a white table",
@@ -16,7 +16,7 @@ PROMPTS = ["red", "a red circle", "a photo of a small green square on a white ta
 
 @pytest.fixture(scope="module")
 def tiny():
-    return models.load_model(TINY_MODEL, device="cpu")
+    return load_model(TINY_MODEL, device="cpu")
 
 
 def full_context(loaded, texts: list[str]) -> np.ndarray:

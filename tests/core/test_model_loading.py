@@ -30,7 +30,9 @@ import pytest
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
-from clipdesk.core.models import loading as models
+from clipdesk.core.models import loading
+from clipdesk.core.models.loading import forget_failures, load_model
+from clipdesk.core.models.spec import DEFAULT_MODEL
 from tests.conftest import REPO, TINY_MODEL, use_tiny_models
 
 TINY_DIR = Path(TINY_MODEL.removeprefix("local-dir:"))
@@ -147,10 +149,10 @@ def big_tiny_repo(folder: Path) -> Path:
 
 POLL_WHILE_LOADING = """
 import json, sys, threading
-from clipdesk.core.models import loading as models
+from clipdesk.core.models.loading import load_model
 from clipdesk.qt import background
 
-loader = threading.Thread(target=models.load_model, args=(sys.argv[1], "cpu"))
+loader = threading.Thread(target=load_model, args=(sys.argv[1], "cpu"))
 polls, errors = 0, []
 loader.start()
 while loader.is_alive():
@@ -179,7 +181,7 @@ def test_torch_is_imported_only_by_models():
     sources = (REPO / "clipdesk").rglob("*.py")
     importers = sorted(str(p.relative_to(REPO)) for p in sources
                        if re.search(r"^\s*(import torch|from torch)\b", p.read_text(), re.M))
-    assert importers == ["clipdesk/core/models/loading.py"]
+    assert importers == ["clipdesk/core/models/imports.py"]
 
 
 # -- 2. one load lock per model -----------------------------------------------------------
@@ -196,12 +198,12 @@ def test_a_slow_download_does_not_hold_up_another_model(monkeypatch):
         return str(path)
 
     monkeypatch.setattr(open_clip.pretrained, "hf_hub_download", hf_hub_download)
-    monkeypatch.setattr(models, "_cache", {})
+    monkeypatch.setattr(loading, "_cache", {})
     slow_result: dict = {}
     slow = threading.Thread(target=lambda: slow_result.update(
-        loaded=models.load_model("hf-hub:clipdesk/slow-tiny", device="cpu")))
+        loaded=load_model("hf-hub:clipdesk/slow-tiny", device="cpu")))
     quick_done = threading.Event()
-    quick = threading.Thread(target=lambda: (models.load_model(TINY_MODEL, device="cpu"),
+    quick = threading.Thread(target=lambda: (load_model(TINY_MODEL, device="cpu"),
                                              quick_done.set()))
     slow.start()
     try:
@@ -241,7 +243,7 @@ def test_offline_index_fails_in_one_line_that_names_the_way_out(tmp_path, where)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr and "huggingface" not in lines[0].lower()
-    assert "local-dir:FOLDER" in lines[0] and models.DEFAULT_MODEL in lines[0]
+    assert "local-dir:FOLDER" in lines[0] and DEFAULT_MODEL in lines[0]
     assert "local_files_only" not in lines[0] and "--" not in lines[0]
 
 
@@ -284,18 +286,18 @@ def test_a_failed_download_is_remembered_until_forgotten(monkeypatch, tmp_path):
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint.url)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setattr(models, "_cache", {})
+    monkeypatch.setattr(loading, "_cache", {})
     try:
         with pytest.raises(ModelLoadError) as first:
-            models.load_model(models.DEFAULT_MODEL, device="cpu")
+            load_model(DEFAULT_MODEL, device="cpu")
         assert endpoint.connections == 1
         with pytest.raises(ModelLoadError) as second:
-            models.load_model(models.DEFAULT_MODEL, device="cpu")
+            load_model(DEFAULT_MODEL, device="cpu")
         assert str(second.value) == str(first.value)
         assert endpoint.connections == 1  # said again at once, without the network
-        models.forget_failures()
+        forget_failures()
         with pytest.raises(ModelLoadError):
-            models.load_model(models.DEFAULT_MODEL, device="cpu")
+            load_model(DEFAULT_MODEL, device="cpu")
         assert endpoint.connections == 2
     finally:
         endpoint.sock.close()

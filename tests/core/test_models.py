@@ -13,8 +13,11 @@ import pytest
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
-from clipdesk.core.models import loading as models
+from clipdesk.core.models import loading
 from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.loading import load_model
+from clipdesk.core.models.skip_init import weights_from_checkpoint
+from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
 from tests.conftest import TINY_MODEL
 
 TINY_DIR = Path(TINY_MODEL.removeprefix("local-dir:"))
@@ -34,7 +37,7 @@ def fake_hub(monkeypatch, tmp_path):
         return str(path)
 
     monkeypatch.setattr(open_clip.pretrained, "hf_hub_download", hf_hub_download)
-    monkeypatch.setattr(models, "_cache", {})
+    monkeypatch.setattr(loading, "_cache", {})
     return repos, calls
 
 
@@ -51,7 +54,7 @@ def test_default_spec_resolves_through_open_clip(fake_hub, tmp_path):
     del arch
     repos["laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"] = repo
 
-    loaded = models.load_model(models.DEFAULT_MODEL, device="cpu")
+    loaded = load_model(DEFAULT_MODEL, device="cpu")
     assert calls and calls[0][0] == "laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K"
     assert loaded.image_size == 256
     embedder = Embedder(loaded)
@@ -63,8 +66,8 @@ def test_default_spec_resolves_through_open_clip(fake_hub, tmp_path):
 def test_hf_hub_spec_loads_the_same_model_as_local_dir(fake_hub):
     repos, calls = fake_hub
     repos["clipdesk/tiny-clip"] = TINY_DIR
-    hub = Embedder(models.load_model("hf-hub:clipdesk/tiny-clip", device="cpu"))
-    local = Embedder(models.load_model(TINY_MODEL, device="cpu"))
+    hub = Embedder(load_model("hf-hub:clipdesk/tiny-clip", device="cpu"))
+    local = Embedder(load_model(TINY_MODEL, device="cpu"))
     assert hub.model_id == "hf-hub:clipdesk/tiny-clip"
     assert np.allclose(hub.encode_text("a red circle"), local.encode_text("a red circle"),
                        atol=1e-5)
@@ -77,7 +80,7 @@ def test_hub_weights_that_cannot_be_fetched_are_an_error_not_random_weights(fake
     shutil.copy(TINY_DIR / "open_clip_config.json", config_only)
     repos["clipdesk/no-weights"] = config_only
     with pytest.raises(ModelLoadError, match="cannot load model hf-hub:clipdesk/no-weights"):
-        models.load_model("hf-hub:clipdesk/no-weights", device="cpu")
+        load_model("hf-hub:clipdesk/no-weights", device="cpu")
 
 
 @pytest.mark.parametrize("spec,message", [
@@ -88,11 +91,11 @@ def test_hub_weights_that_cannot_be_fetched_are_an_error_not_random_weights(fake
 ])
 def test_bad_specs_say_what_is_wrong(spec, message, fake_hub):
     with pytest.raises(ModelLoadError, match=message):
-        models.load_model(spec, device="cpu")
+        load_model(spec, device="cpu")
 
 
 def test_local_dir_spec_is_canonical_and_absolute():
-    spec = models.parse_spec(f"local-dir:{os.path.relpath(TINY_DIR)}")
+    spec = parse_spec(f"local-dir:{os.path.relpath(TINY_DIR)}")
     assert spec.id == TINY_MODEL
 
 
@@ -103,7 +106,7 @@ GPU_PRESENT = Path("/dev/nvidia0").exists()
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the device node is Linux's")
 def test_a_model_loads_onto_the_gpu_when_there_is_one_else_the_cpu():
-    loaded = models.load_model(TINY_MODEL)  # no device given: the best one
+    loaded = load_model(TINY_MODEL)  # no device given: the best one
     assert loaded.device == ("cuda" if GPU_PRESENT else "cpu")
     assert {p.device.type for p in loaded.model.parameters()} == {loaded.device}
 
@@ -111,7 +114,7 @@ def test_a_model_loads_onto_the_gpu_when_there_is_one_else_the_cpu():
 def test_a_process_that_sees_no_gpu_runs_on_the_cpu():
     result = subprocess.run(
         [sys.executable, "-c",
-         "from clipdesk.core.models import loading; print(loading.best_device())"],
+         "from clipdesk.core.models.device import best_device; print(best_device())"],
         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
         timeout=300)
     assert result.returncode == 0, result.stderr
@@ -156,8 +159,8 @@ def test_a_model_is_built_without_random_weights_yet_holds_its_checkpoints(monke
 
     import torch
 
-    monkeypatch.setattr(models, "_cache", {})
-    loaded = models.load_model(TINY_MODEL, device="cpu")
+    monkeypatch.setattr(loading, "_cache", {})
+    loaded = load_model(TINY_MODEL, device="cpu")
     reference = open_clip.create_model(TINY_MODEL).eval()
     ours, theirs = loaded.model.state_dict(), reference.state_dict()
     assert ours.keys() == theirs.keys()
@@ -172,7 +175,7 @@ def test_a_model_is_built_without_random_weights_yet_holds_its_checkpoints(monke
         torch.manual_seed(0)
         built.append(torch.nn.Linear(64, 64).weight.detach().clone())
 
-    with models._weights_from_checkpoint():
+    with weights_from_checkpoint():
         other = threading.Thread(target=build)
         other.start()
         other.join()

@@ -25,8 +25,8 @@ EVERYDAY = "red: a red shape\ngreen: a green shape\nblue: a blue shape\ncircle: 
 def test_the_model_scores_an_ordinary_photo_low_and_stays_offline(tmp_path):
     """The real ONNX model on a real portrait, in a fresh process whose home folder is
     empty: a low score, and onnxruntime's telemetry left no device id behind."""
-    code = ("import sys; from clipdesk.core import library;"
-            "from clipdesk.core.media import imaging; from clipdesk.core.models import nsfw;"
+    code = ("import sys; from clipdesk.core.models import nsfw;"
+            "from clipdesk.core.media import imaging; from clipdesk.core import library;"
             "assert 'onnxruntime' not in sys.modules, 'loaded before it is needed';"
             f"img = imaging.decode(open({str(HOPPER)!r}, 'rb').read(), 320).image;"
             "print(nsfw.score(img))")

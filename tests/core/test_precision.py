@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models import captions
-from clipdesk.core.models import loading as models
+from clipdesk.core.models import captions, device
+from clipdesk.core.models.device import PRECISION_ENV, PRECISIONS, precision_for
 from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.loading import LoadedModel, load_model
 from tests.conftest import TINY_COCA, TINY_MODEL, run_cli, use_tiny_models
 from tests.core.test_embedder import PROMPTS
 from tests.synthetic import render
@@ -20,25 +21,25 @@ from tests.synthetic import render
 @pytest.fixture
 def auto(monkeypatch):
     """The choice left to clipdesk (the suite itself pins fp32: conftest.py)."""
-    monkeypatch.delenv(models.PRECISION_ENV)
+    monkeypatch.delenv(PRECISION_ENV)
 
 
 @pytest.mark.parametrize("native", [True, False])
 def test_a_cpu_computes_in_bf16_only_where_it_has_bf16_itself(auto, monkeypatch, native):
-    monkeypatch.setattr(models, "_cpu_has_bf16", lambda: native)
-    assert models.precision_for("cpu") == ("bf16" if native else "fp32")
-    assert models.precision_for("cuda") == "fp16"
+    monkeypatch.setattr(device, "_cpu_has_bf16", lambda: native)
+    assert precision_for("cpu") == ("bf16" if native else "fp32")
+    assert precision_for("cuda") == "fp16"
 
 
 def test_the_precision_can_be_chosen_and_a_wrong_choice_says_what_is_right(monkeypatch,
                                                                             tmp_path):
-    monkeypatch.setenv(models.PRECISION_ENV, " BF16 ")
-    assert models.precision_for("cpu") == "bf16"
-    assert models.load_model(TINY_MODEL, "cpu").dtype == torch.bfloat16
-    monkeypatch.setenv(models.PRECISION_ENV, "fp8")
+    monkeypatch.setenv(PRECISION_ENV, " BF16 ")
+    assert precision_for("cpu") == "bf16"
+    assert load_model(TINY_MODEL, "cpu").dtype == torch.bfloat16
+    monkeypatch.setenv(PRECISION_ENV, "fp8")
     with pytest.raises(ClipdeskError, match=r"CLIPDESK_PRECISION must be one of fp32, fp16, "
                                             r"bf16 \(or not set\), not 'fp8'") as caught:
-        models.load_model(TINY_MODEL, "cpu")
+        load_model(TINY_MODEL, "cpu")
     assert not isinstance(caught.value, ModelLoadError)  # the app offers no model folder
     home = tmp_path / "home"
     use_tiny_models(home)
@@ -48,9 +49,9 @@ def test_the_precision_can_be_chosen_and_a_wrong_choice_says_what_is_right(monke
     assert "CLIPDESK_PRECISION must be one of" in result.err
 
 
-def loaded_in(precision: str, monkeypatch) -> models.LoadedModel:
-    monkeypatch.setenv(models.PRECISION_ENV, precision)
-    return models.load_model(TINY_MODEL, "cpu")
+def loaded_in(precision: str, monkeypatch) -> LoadedModel:
+    monkeypatch.setenv(PRECISION_ENV, precision)
+    return load_model(TINY_MODEL, "cpu")
 
 
 @pytest.mark.parametrize("low", ["bf16", "fp16"])  # fp16: a GPU's, run here on the CPU
@@ -62,7 +63,7 @@ def test_low_precision_vectors_are_within_cosine_0_99_of_fp32(monkeypatch, low):
     for precision in ("fp32", low):
         embedder = Embedder(loaded_in(precision, monkeypatch))
         # it really computes in that format: the image and text towers' weights hold it
-        dtype = getattr(torch, models.PRECISIONS[precision])
+        dtype = getattr(torch, PRECISIONS[precision])
         model = embedder.loaded.model
         assert model.visual.conv1.weight.dtype == dtype
         assert model.transformer.resblocks[0].mlp.c_fc.weight.dtype == dtype
@@ -80,7 +81,7 @@ def test_a_library_indexed_in_low_precision_finds_what_fp32_finds(monkeypatch, t
                                                                   photo_library, low):
     from tests.test_cli import QUERIES
 
-    monkeypatch.setenv(models.PRECISION_ENV, low)
+    monkeypatch.setenv(PRECISION_ENV, low)
     home = tmp_path / "home"
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(photo_library.root),
@@ -104,8 +105,8 @@ def test_the_caption_model_writes_in_fp32_where_clip_computes_in_low_precision(m
     photo = render("blue", "square", "white", (320, 240), seed=3)
     written = {}
     for precision in ("fp32", low):
-        monkeypatch.setenv(models.PRECISION_ENV, precision)
-        loaded = models.load_model(TINY_COCA, "cpu")
+        monkeypatch.setenv(PRECISION_ENV, precision)
+        loaded = load_model(TINY_COCA, "cpu")
         assert loaded.dtype == torch.float32
         assert next(loaded.model.parameters()).dtype == torch.float32
         written[precision] = captions.write_caption(loaded, photo)

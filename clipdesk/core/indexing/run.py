@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from clipdesk.core.errors import RootError
 from clipdesk.core.indexing import cpu, pipeline, scanner
 from clipdesk.core.media import formats, imaging
-from clipdesk.core.models.loading import DEFAULT_MODEL, loading, parse_spec
+from clipdesk.core.models.download import load_with_progress
+from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
 from clipdesk.core.organize.grouping import Grouping
 from clipdesk.core.organize.tags import Tags
 from clipdesk.core.sidecars.sync import Sidecars
@@ -82,7 +83,7 @@ class Indexer:
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
         # (on a helper thread: a download yields Progress("download") as it goes)
-        embedder = ((yield from loading(lambda: self.store.embedder(target), target))
+        embedder = ((yield from load_with_progress(lambda: self.store.embedder(target), target))
                     if jobs or target != self.settings.model else None)
         if self.settings.model is None:
             self.settings.model = target

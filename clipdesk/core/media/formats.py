@@ -1,13 +1,24 @@
-"""What a file is, from its name and its first bytes: a photo in a format read here, a
-photo in a format this version cannot read (a problem: "unsupported photo format (JPEG
-XL)"), a photo whose content is not what its name promises (a problem: "damaged JPEG:
-..."), or not a photo at all (notes, sidecars, videos: ignored quietly and counted)."""
+"""What a file is, from its name and its bytes: a photo in a format read here, a photo in
+a format this version cannot read (a problem: "unsupported photo format (JPEG XL)"), a
+photo whose content is not what its name promises (a problem: "damaged JPEG: ..."), or
+not a photo at all (notes, sidecars, videos: ignored quietly and counted).
+
+The one place that decides a file's kind (extensions, first bytes, container structure);
+imaging.py only decodes what this module lets through.
+"""
 from __future__ import annotations
+
+import struct
 
 from clipdesk.core.errors import DecodeError
 
-# The formats imaging decodes (its Pillow allowlist has one entry for each)
-READABLE = frozenset({"JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "HEIF", "AVIF"})
+# The formats read here, each with the Pillow plugins allowed to open it (an explicit
+# allowlist for Image.open: a broken HEIC must never be tried as, say, a huge TGA).
+PILLOW_OPENERS = {
+    "JPEG": ["JPEG", "MPO"], "PNG": ["PNG"], "GIF": ["GIF"], "BMP": ["BMP"],
+    "TIFF": ["TIFF"], "WEBP": ["WEBP"], "HEIF": ["HEIF"], "AVIF": ["AVIF", "HEIF"],
+}
+READABLE = frozenset(PILLOW_OPENERS)
 # ISOBMFF (ftyp) brands of the readable HEIF and AVIF photos
 _ISOBMFF_BRANDS = {
     b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
@@ -72,6 +83,44 @@ def identify(path: bytes, head: bytes) -> str:
             raise DecodeError(f"damaged {promised}: no {promised} image data in the file "
                               f"({_describe(head[:64])})") from None
         raise DecodeError(f"unsupported photo format ({promised})") from None
+
+
+def not_regular(path: bytes, photo: bool) -> DecodeError:
+    """The verdict on a file that is not a regular file (a pipe, a device): a problem when
+    a photo was asked for and its name promises one, else ignored quietly (skipped)."""
+    if photo and photo_name(path) is None:
+        return DecodeError("not a photo (not a regular file)", skipped=True)
+    return DecodeError("not a regular file", skipped=not photo)
+
+
+def decodable(data: bytes) -> str:
+    """The format to decode a whole file's `data` as (sniff), once its container is whole:
+    HEIC/AVIF decoders accept truncated files silently."""
+    fmt = sniff(data)
+    if fmt in ("HEIF", "AVIF"):
+        check_isobmff_complete(data)
+    return fmt
+
+
+def check_isobmff_complete(data: bytes) -> None:
+    """DecodeError unless the top-level boxes of a HEIF/AVIF file exactly tile it."""
+    offset = 0
+    while offset < len(data):
+        if offset + 8 > len(data):
+            raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
+        size, = struct.unpack(">I", data[offset:offset + 4])
+        if size == 1:
+            if offset + 16 > len(data):
+                raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
+            size, = struct.unpack(">Q", data[offset + 8:offset + 16])
+        elif size == 0:  # box runs to the end of the file
+            return
+        if size < 8:
+            raise DecodeError(f"corrupt HEIF/AVIF file (box of {size} bytes)")
+        if offset + size > len(data):
+            missing = offset + size - len(data)
+            raise DecodeError(f"truncated HEIF/AVIF file ({missing} bytes missing)")
+        offset += size
 
 
 def unreadable(path: bytes, reason: str) -> str:

@@ -1,4 +1,5 @@
 """Safe decoding: one decode per photo gives the model input, the thumbnail and metadata.
+What kind of file it is (and whether to read it at all) is formats.py's to say.
 
 Everything a broken or hostile file can do here ends as a DecodeError with a reason a
 person can read; the caller records it and moves on.
@@ -19,8 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from clipdesk.core.errors import DecodeError
-from clipdesk.core.media import bigimage
-from clipdesk.core.media.formats import identify, photo_name, sniff
+from clipdesk.core.media import bigimage, formats
 
 try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif
@@ -50,12 +50,6 @@ THUMBNAIL_SIZE = 320
 # 320: a blurry photo 0.60 instead of 0.39); from 1.5x on it reads like the full image.
 PREVIEW_MARGIN = 2
 
-# Pillow's format names that may open each sniffed kind (an explicit allowlist: a broken
-# HEIC must never be tried as, say, a huge TGA).
-_OPENERS = {
-    "JPEG": ["JPEG", "MPO"], "PNG": ["PNG"], "GIF": ["GIF"], "BMP": ["BMP"],
-    "TIFF": ["TIFF"], "WEBP": ["WEBP"], "HEIF": ["HEIF"], "AVIF": ["AVIF", "HEIF"],
-}
 _ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
@@ -87,7 +81,7 @@ def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
 
 def read_photo(path: bytes) -> tuple[bytes, os.stat_result]:
     """Read a whole photo. A file that is not a photo (by its name and first bytes, see
-    `identify`) is never read past those bytes: DecodeError with `skipped` (ignored
+    formats.identify) is never read past those bytes: DecodeError with `skipped` (ignored
     quietly). A photo that cannot be read: DecodeError saying why (a problem)."""
     return _read(path, photo=True)
 
@@ -97,13 +91,11 @@ def _read(path: bytes, photo: bool) -> tuple[bytes, os.stat_result]:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            if photo and photo_name(path) is None:
-                raise DecodeError("not a photo (not a regular file)", skipped=True)
-            raise DecodeError("not a regular file", skipped=not photo)
+            raise formats.not_regular(path, photo)
         head = b""
         if photo:
             head = os.read(fd, 64)
-            identify(path, head)
+            formats.identify(path, head)
         if st.st_size > MAX_FILE_BYTES:
             raise DecodeError(f"file is {st.st_size >> 20} MB, over the 1 GB limit",
                               skipped=not photo)
@@ -114,33 +106,9 @@ def _read(path: bytes, photo: bool) -> tuple[bytes, os.stat_result]:
         os.close(fd)
 
 
-def check_isobmff_complete(data: bytes) -> None:
-    """HEIC/AVIF decoders accept truncated files silently: the top-level boxes must
-    exactly tile the file."""
-    offset = 0
-    while offset < len(data):
-        if offset + 8 > len(data):
-            raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
-        size, = struct.unpack(">I", data[offset:offset + 4])
-        if size == 1:
-            if offset + 16 > len(data):
-                raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
-            size, = struct.unpack(">Q", data[offset + 8:offset + 16])
-        elif size == 0:  # box runs to the end of the file
-            return
-        if size < 8:
-            raise DecodeError(f"corrupt HEIF/AVIF file (box of {size} bytes)")
-        if offset + size > len(data):
-            missing = offset + size - len(data)
-            raise DecodeError(f"truncated HEIF/AVIF file ({missing} bytes missing)")
-        offset += size
-
-
 def decode(data: bytes, working_side: int) -> Decoded:
     """Decode `data` once, reduced so its shortest side is about `working_side` pixels."""
-    fmt = sniff(data)
-    if fmt in ("HEIF", "AVIF"):
-        check_isobmff_complete(data)
+    fmt = formats.decodable(data)
     try:
         return _decode(data, fmt, working_side)
     except DecodeError:
@@ -174,7 +142,7 @@ def plain(message: str) -> str:
 
 
 def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
-    im: Image.Image = Image.open(io.BytesIO(data), formats=_OPENERS[fmt])
+    im: Image.Image = Image.open(io.BytesIO(data), formats=formats.PILLOW_OPENERS[fmt])
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise DecodeError(

@@ -13,7 +13,7 @@ import re
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
-from clipdesk.core.models import loading as models
+from clipdesk.core.models.imports import open_clip_module, torch_module
 from clipdesk.core.models.loading import LoadedModel
 
 DEFAULT_CAPTIONER = "coca_ViT-B-32:mscoco_finetuned_laion2b_s13b_b90k"
@@ -23,7 +23,7 @@ _SPECIAL = re.compile(r"<start_of_text>|<end_of_text>.*$", re.DOTALL)
 
 def write_caption(loaded: LoadedModel, image: Image.Image) -> str:
     """A caption for one image, greedy-decoded."""
-    open_clip, torch = models.open_clip_module(transformers=True), models.torch_module()
+    open_clip, torch = open_clip_module(transformers=True), torch_module()
     model = loaded.model
     if not hasattr(model, "generate"):
         raise ModelLoadError(f"{loaded.spec.id} cannot write captions (it is not a CoCa model)")

@@ -10,10 +10,10 @@ import numpy as np
 from PIL import Image
 
 from clipdesk.core.indexing import cpu
-from clipdesk.core.models import loading as models
+from clipdesk.core.models.imports import open_clip_module, torch_module
 from clipdesk.core.models.loading import LoadedModel
 
-torch = models.torch_module()  # imported in one place, once (see models)
+torch = torch_module()  # imported in one place, once (see imports.py)
 # torch.Tensor, kept opaque to mypy: checking against torch's own types costs it minutes
 Tensor = Any
 
@@ -143,7 +143,7 @@ def text_lengths(model: Any, tokens: Tensor) -> Tensor:
 def _short_context_ok(model: Any) -> bool:
     """open_clip's CLIP class itself (not a subclass that may encode differently), with a
     causal text mask and pooling at the end-of-text token."""
-    open_clip = models.open_clip_module()
+    open_clip = open_clip_module()
     return (type(model) is open_clip.CLIP
             and getattr(model, "attn_mask", None) is not None
             and model.text_pool_type in ("argmax", "eos")

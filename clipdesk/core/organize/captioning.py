@@ -7,7 +7,8 @@ import time
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import captions
-from clipdesk.core.models.loading import load_model, parse_spec
+from clipdesk.core.models.loading import load_model
+from clipdesk.core.models.spec import parse_spec
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.settings import Settings
