@@ -162,8 +162,9 @@ def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
     # the catch-up run starts after the first load: "no index job" alone could be seen
-    # before it started, and its "Saving the index…" would then follow "Tags updated."
-    with qtbot.waitSignal(win.work.indexed, timeout=WAIT_MS):
+    # before it started, and its "Saving the index…" (or the watcher's first word,
+    # "Watching 1 folder…") would then follow "Tags updated."
+    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
         win.show()
     qtbot.waitUntil(lambda: "purple" in win.tags.tags(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
