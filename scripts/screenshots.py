@@ -140,7 +140,9 @@ def main() -> int:
         shoot(window, out / "7-blurry.png")
 
         window.views.show_library()
-        wait_until(app, lambda: window.views.mode == "library")
+        # the library's load done before the teach writes: else the two race, and the tag
+        # list shows "favourites (1)" or not by chance
+        wait_until(app, lambda: window.views.mode == "library" and not window.views.refreshing)
         window.grid.selectionModel().select(window.model.index(0),
                                             window.grid.selectionModel().SelectionFlag.Select)
         window.tagging.teaching = "favourites"
