@@ -87,7 +87,7 @@ def cmd_flagged(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if args.nsfw_threshold is not None:
             lib.set_nsfw_threshold(_nsfw_threshold(args.nsfw_threshold))
-        print_hits(lib.flagged(), args.json, lib)
+        print_hits(lib.tags.flagged(), args.json, lib)
     return 0
 
 

@@ -55,15 +55,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_tags(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if args.rejudge:
-            lib.retag()
+            lib.tags.retag()
         if args.image is None:
-            counts = lib.tag_counts()
+            counts = lib.tags.counts()
             if args.json:
                 print_json([{"tag": t, "count": n} for t, n in counts])
             for tag, n in [] if args.json else counts:
                 print(f"{n:6d}  {tag}")
             return 0
-        tags = lib.tags(args.image)
+        tags = lib.tags.of(lib.photos.photo_id(args.image))
     if args.json:
         print_json({"path": os.path.abspath(args.image), "tags": [
             {"tag": t, "score": None if s is None else round(s, 4), "source": src}
@@ -84,7 +84,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        print_hits([h for h in lib.suggest(args.tag, args.k) if h.relevant], args.json, lib)
+        print_hits([h for h in lib.tags.suggest(args.tag, args.k) if h.relevant], args.json, lib)
     return 0
 
 

@@ -30,7 +30,7 @@ from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
 from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
-from clipdesk.core.organize.tagging import SENSITIVE, TagDef
+from clipdesk.core.organize.tagging import SENSITIVE
 from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
@@ -78,13 +78,16 @@ class Library:
         self.store = VectorStore(self.home, self.catalog, self.settings)
         self.photos = Photos(self.home, self.catalog)
         self.searching = Search(self.catalog, self.store, self.photos)
-        self.tagging = Tags(self.home, self.catalog, self.settings, self.store, self.photos)
+        # a person's edits, made through the services below, each bookkept once here
+        self.edits = edits.Edits(self.catalog, self._edited)
+        self.tags = Tags(self.home, self.catalog, self.settings, self.store, self.photos,
+                         self.edits)
         self.captioning = Captioning(self.catalog, self.settings, self.photos)
         self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
                                  self.searching)
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
-                               self.tagging, self.grouping, self.sidecars)
+                               self.tags, self.grouping, self.sidecars)
         self._changes = Watch(self.catalog)  # for refresh_if_changed
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar
@@ -92,7 +95,6 @@ class Library:
         # called after each of a person's edits (on the thread that made it): the app
         # schedules a backup (qt/backups.py)
         self.edited: Callable[[], None] = lambda: None
-        self.made_edits = False  # whether a person edited through this object
 
     def close(self) -> None:
         self.catalog.close()
@@ -195,32 +197,7 @@ class Library:
     def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
         return self.searching.similar(path, k)
 
-    # -- tags -----------------------------------------------------------------------------
-
-    def vocabulary(self) -> list[TagDef]:
-        return self.tagging.vocabulary()
-
-    def vocabulary_text(self, name: str = "tags.txt") -> str:
-        return self.tagging.vocabulary_text(name)
-
-    def save_vocabulary(self, text: str, name: str = "tags.txt") -> None:
-        self.tagging.save_vocabulary(text, name)
-
-    def rename_tag(self, old: str, new: str) -> None:
-        self._editing()
-        self.tagging.rename_tag(old, new)
-        self.edited()
-
-    def remove_tag(self, tag: str) -> None:
-        self._editing()
-        self.tagging.remove_tag(tag)
-        self.edited()
-
-    def retag(self) -> None:
-        self.tagging.retag()
-
-    def flagged(self) -> list[Hit]:
-        return self.tagging.flagged()
+    # -- tags (the rest: self.tags) -------------------------------------------------------
 
     def nsfw_threshold(self) -> float | None:
         """The library setting "nsfw_threshold": the open_nsfw score (0..1) that flags a
@@ -231,42 +208,14 @@ class Library:
         """Change the threshold (None: off); the flags follow at once from the stored
         scores, no re-index."""
         self.settings.nsfw_threshold = value
-        self.tagging.retag()
-
-    def tag_counts(self) -> list[tuple[str, int]]:
-        return self.tagging.tag_counts()
-
-    def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
-        return self.tagging.photo_tags(photo_id)
-
-    def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
-        self._editing()
-        self.tagging.set_photo_tag(photo_id, tag, on)
-        self._edited([photo_id])
-
-    def tags(self, path: PathArg) -> list[tuple[str, float | None, str]]:
-        """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
-        return self.tagging.photo_tags(self.photo_id(path))
-
-    def set_tag(self, path: PathArg, tag: str, on: bool = True) -> None:
-        self.set_photo_tag(self.photo_id(path), tag, on)
+        self.tags.retag()
 
     def teach(self, tag: str, yes: Sequence[PathArg], no: Sequence[PathArg] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
-        self.teach_photos(tag, [self.photo_id(p) for p in yes], [self.photo_id(p) for p in no])
-        return sum(h.relevant for h in self.suggest(tag, k=1_000_000))
-
-    def teach_photos(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
-        self._editing()
-        self.tagging.teach(tag, yes, no)
-        self._edited([*yes, *no])
-
-    def taught_tags(self) -> list[str]:
-        return self.tagging.taught_tags()
-
-    def suggest(self, tag: str, k: int = 20) -> list[Hit]:
-        return self.tagging.suggest(tag, k)
+        self.tags.teach(tag, [self.photos.photo_id(p) for p in yes],
+                        [self.photos.photo_id(p) for p in no])
+        return sum(h.relevant for h in self.tags.suggest(tag, k=1_000_000))
 
     # -- captions -------------------------------------------------------------------------
 
@@ -298,9 +247,8 @@ class Library:
         return self.captioning.caption_of(photo_id)
 
     def set_caption(self, photo_id: int, text: str) -> None:
-        self._editing()
-        self.captioning.set_caption(photo_id, text)
-        self._edited([photo_id])
+        with self.edits.editing([photo_id]):
+            self.captioning.set_caption(photo_id, text)
 
     def store_caption(self, photo_id: int, text: str, by: str) -> str:
         return self.captioning.store_caption(photo_id, text, by)
@@ -326,9 +274,8 @@ class Library:
         return self.grouping.group_of(photo_id)
 
     def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
-        self._editing()
-        self.grouping.set_rejected(photo_ids, on)
-        self._edited(photo_ids)
+        with self.edits.editing(photo_ids):
+            self.grouping.set_rejected(photo_ids, on)
 
     def rejected_ids(self) -> set[int]:
         return self.grouping.rejected_ids()
@@ -364,18 +311,12 @@ class Library:
         self.settings.keep_sidecars = on
         return self.sidecars.write() if on else SidecarSummary()
 
-    def _editing(self) -> None:
-        """Before a person's edit: counted first, so that even a kill right after it
-        leaves the catalog due a backup (edits.py)."""
-        edits.mark(self.catalog, edit=True)
-        self.made_edits = True
-
-    def _edited(self, photo_ids: Sequence[int]) -> None:
-        """After a person's edit: their sidecars, when the library keeps them written (a
-        sidecar that cannot be written is said: self.warn; the edit is in the catalog),
-        and a backup to come (self.edited)."""
+    def _edited(self, photo_ids: Sequence[int] | None) -> None:
+        """After a person's edit (self.edits): a backup to come (self.edited) and the
+        sidecars of the photos it touched, when the library keeps them written (a sidecar
+        that cannot be written is said: self.warn; the edit is in the catalog)."""
         self.edited()
-        if self.settings.keep_sidecars:
+        if photo_ids is not None and self.settings.keep_sidecars:
             summary = self.sidecars.write(photo_ids)
             for problem in summary.failed + summary.left_alone:
                 self.warn(f"saved, but the XMP sidecar was not written: {problem.reason}")

@@ -146,7 +146,7 @@ class PhotoActions:
         self.state.update(sensitive=mode)
 
     def show_flagged(self) -> None:
-        self.views.query("flagged", "Photos flagged as sensitive", self.library.flagged)
+        self.views.query("flagged", "Photos flagged as sensitive", self.library.tags.flagged)
 
 
 def to_qimage(image: Image.Image) -> QImage:

@@ -53,7 +53,7 @@ class Selection:
                     done=lambda found: self._show_details(photo_id, *found))
 
     def _tag_names(self, photo_id: int) -> list[str]:
-        return [t for t, _, _ in self.library.photo_tags(photo_id)]
+        return [t for t, _, _ in self.library.tags.of(photo_id)]
 
     def _show_details(self, photo_id: int, info: PhotoInfo | None, tags: list[str],
                       caption: str | None) -> None:
@@ -89,7 +89,7 @@ class Selection:
     # -- a person's edits -------------------------------------------------------------
 
     def set_tag(self, tag: str, on: bool) -> None:
-        self._edit_current(lambda pid: self.library.set_photo_tag(pid, tag, on))
+        self._edit_current(lambda pid: self.library.tags.set(pid, tag, on))
 
     def set_caption(self, text: str) -> None:
         self._edit_current(lambda pid: self.library.set_caption(pid, text))

@@ -155,14 +155,14 @@ def test_the_facade_answers_what_the_app_and_cli_ask(library):
 def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
     lib, photos = library
     pid = lib.photo_id(photos / "red.jpg")
-    lib.set_photo_tag(pid, "  Red   Ball ", True)
-    assert ("red ball", None, "manual") in lib.photo_tags(pid)
-    assert ("red ball", 1) in lib.tag_counts()
+    lib.tags.set(pid, "  Red   Ball ", True)
+    assert ("red ball", None, "manual") in lib.tags.of(pid)
+    assert ("red ball", 1) in lib.tags.counts()
     for bad in ("", "a:b", "c#d"):
         with pytest.raises(ClipdeskError):
-            lib.set_photo_tag(pid, bad, True)
-    lib.set_photo_tag(pid, "red ball", False)
-    assert "red ball" not in [t for t, _, _ in lib.photo_tags(pid)]
+            lib.tags.set(pid, bad, True)
+    lib.tags.set(pid, "red ball", False)
+    assert "red ball" not in [t for t, _, _ in lib.tags.of(pid)]
 
 
 def test_a_model_caption_never_replaces_a_persons(library):
@@ -174,8 +174,8 @@ def test_a_model_caption_never_replaces_a_persons(library):
     assert lib.store_caption(pid, "a red circle", "model-x") == "my red ball"
     assert lib.caption_of(pid) == ("my red ball", "manual")
     assert lib.captionless_count() == 2
-    lib.teach_photos("ball", [pid])
-    assert lib.taught_tags() == ["ball"]
+    lib.tags.teach("ball", [pid])
+    assert lib.tags.taught() == ["ball"]
 
 
 def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeypatch):

@@ -50,7 +50,7 @@ def test_sharpest_first_on_request_and_within_a_tag(kit):
     middling = put(kit, "mid.jpg", unit_vector(b"4"), sharpness=0.5)
     assert kit.photos.photo_ids(sort="sharpness") == [crisp, middling, soft, unmeasured]
     for pid in (soft, middling):
-        kit.tags.set_photo_tag(pid, "Beach")
+        kit.tags.set(pid, "Beach")
     assert kit.photos.photo_ids(tags=["beach"], sort="sharpness") == [middling, soft]
     with pytest.raises(ValueError):
         kit.photos.photo_ids(sort="size")

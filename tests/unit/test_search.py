@@ -59,7 +59,7 @@ def test_a_caption_or_a_tag_holding_every_word_counts_like_a_name(kit):
     cake = put(kit, "IMG_1.jpg", unrelated(BEACH, "1"))
     kit.captioning.set_caption(cake, "A birthday cake with candles")
     tagged = put(kit, "IMG_2.jpg", unrelated(BEACH, "2"))
-    kit.tags.set_photo_tag(tagged, "birthday")
+    kit.tags.set(tagged, "birthday")
     put(kit, "IMG_3.jpg", text_vector("birthday cake"))
     assert ids(kit.search.search("birthday cake"))[0] == cake
     assert set(ids(kit.search.search("birthday"))[:2]) == {cake, tagged}
@@ -70,7 +70,7 @@ def test_within_tags_only_photos_with_every_tag_are_ranked(kit):
     holiday = [put(kit, f"IMG_{n}.jpg", blend(BEACH, text_vector(str(n)), cos))
                for n, cos in ((2, 0.3), (3, 0.6))]
     for pid in holiday:
-        kit.tags.set_photo_tag(pid, "holiday")
+        kit.tags.set(pid, "holiday")
     assert ids(kit.search.search("beach", tags=["holiday"])) == holiday[::-1]
     assert beach in ids(kit.search.search("beach"))
 
