@@ -85,7 +85,7 @@ def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": rounded(sharp.get(h.photo_id)),
                      "tags": [t for t, _, _ in lib.tags.of(h.photo_id)],
-                     "caption": lib.caption_of(h.photo_id)[0]} for h in hits])
+                     "caption": lib.captions.of(h.photo_id)[0]} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it

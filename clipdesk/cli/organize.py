@@ -102,16 +102,16 @@ def cmd_caption(args: argparse.Namespace) -> int:
         raise ClipdeskError("name an image, or use --all to caption the whole library")
     with open_library(args) as lib:
         if args.model:
-            lib.choose_captioner(args.model)
+            lib.captions.choose_captioner(args.model)
         if args.all:
-            with contextlib.closing(lib.write_captions()) as job:
+            with contextlib.closing(lib.captions.write_all()) as job:
                 drive(job, "Captioning")
-            print(f"{plural(lib.captionless_count(), 'photo')} still without a caption")
+            print(f"{plural(lib.captions.count_missing(), 'photo')} still without a caption")
         if args.image is None:
             return 0
         if args.set is not None:
-            lib.set_caption(lib.photo_id(args.image), args.set)
-        caption = lib.caption_file(args.image)
+            lib.captions.set(lib.photo_id(args.image), args.set)
+        caption = lib.captions.of_file(args.image)
     if args.json:
         print_json({"path": os.path.abspath(args.image), "caption": caption})
     else:

@@ -82,7 +82,7 @@ class Library:
         self.edits = edits.Edits(self.catalog, self._edited)
         self.tags = Tags(self.home, self.catalog, self.settings, self.store, self.photos,
                          self.edits)
-        self.captioning = Captioning(self.catalog, self.settings, self.photos)
+        self.captions = Captioning(self.catalog, self.settings, self.photos, self.edits)
         self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
                                  self.searching)
         self.sidecars = Sidecars(self.catalog, self.home)
@@ -217,14 +217,7 @@ class Library:
                         [self.photos.photo_id(p) for p in no])
         return sum(h.relevant for h in self.tags.suggest(tag, k=1_000_000))
 
-    # -- captions -------------------------------------------------------------------------
-
-    @property
-    def captioner_id(self) -> str:
-        return self.captioning.captioner_id
-
-    def choose_captioner(self, spec: str) -> None:
-        self.captioning.choose_captioner(spec)
+    # -- captions (the rest: self.captions) -----------------------------------------------
 
     def captions_mode(self) -> CaptionsMode:
         """The library setting "captions": "selected" | "all" | "off" | "auto"."""
@@ -232,32 +225,6 @@ class Library:
 
     def set_captions_mode(self, mode: str) -> None:
         self.settings.captions = mode
-
-    def caption(self, photo_id: int, write: bool = True) -> str | None:
-        return self.captioning.caption(photo_id, write)
-
-    def draft_caption(self, photo_id: int) -> tuple[str, str]:
-        """(text, model id) of a caption written for the photo, not stored."""
-        return self.captioning.draft(photo_id)
-
-    def caption_file(self, path: PathArg) -> str | None:
-        return self.captioning.caption_file(path)
-
-    def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
-        return self.captioning.caption_of(photo_id)
-
-    def set_caption(self, photo_id: int, text: str) -> None:
-        with self.edits.editing([photo_id]):
-            self.captioning.set_caption(photo_id, text)
-
-    def store_caption(self, photo_id: int, text: str, by: str) -> str:
-        return self.captioning.store_caption(photo_id, text, by)
-
-    def captionless_count(self) -> int:
-        return self.captioning.captionless_count()
-
-    def write_captions(self) -> ProgressJob:
-        return self.captioning.write_captions()
 
     # -- quality and groups ---------------------------------------------------------------
 

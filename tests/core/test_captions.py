@@ -100,7 +100,7 @@ def test_captions_for_every_photo_skip_unreadable_files(library, tmp_path):
         moved = gone.with_suffix(".bak")
         gone.rename(moved)  # unreadable now; the next index run would notice
         try:
-            steps = list(lib.write_captions())
+            steps = list(lib.captions.write_all())
         finally:
             moved.rename(gone)
         assert steps and steps[-1].done == steps[-1].total

@@ -148,7 +148,7 @@ def test_the_facade_answers_what_the_app_and_cli_ask(library):
     lib.set_rejected([pid])
     assert lib.rejected_ids() == {pid}
     assert set(lib.sharpness_of([pid])) == {pid}
-    assert lib.captionless_count() == 3
+    assert lib.captions.count_missing() == 3
     assert not lib.in_write()
 
 
@@ -168,12 +168,12 @@ def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
 def test_a_model_caption_never_replaces_a_persons(library):
     lib, photos = library
     pid = lib.photo_id(photos / "red.jpg")
-    assert lib.store_caption(pid, "a red circle", "model-x") == "a red circle"
-    assert lib.caption_of(pid) == ("a red circle", "model-x")
-    lib.set_caption(pid, "my red ball")
-    assert lib.store_caption(pid, "a red circle", "model-x") == "my red ball"
-    assert lib.caption_of(pid) == ("my red ball", "manual")
-    assert lib.captionless_count() == 2
+    assert lib.captions.store(pid, "a red circle", "model-x") == "a red circle"
+    assert lib.captions.of(pid) == ("a red circle", "model-x")
+    lib.captions.set(pid, "my red ball")
+    assert lib.captions.store(pid, "a red circle", "model-x") == "my red ball"
+    assert lib.captions.of(pid) == ("my red ball", "manual")
+    assert lib.captions.count_missing() == 2
     lib.tags.teach("ball", [pid])
     assert lib.tags.taught() == ["ball"]
 

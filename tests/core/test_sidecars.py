@@ -55,7 +55,7 @@ def test_keywords_set_in_digikam_and_darktable_become_a_persons_tags(library):
     expected = {"nature", "places", "reykjavik", "iceland", "aurora"}
     assert person_tags(lib, photos / "red.jpg") == expected
     assert person_tags(lib, photos / "green.jpg") == expected  # darktable's own tags left out
-    assert lib.caption_of(lib.photo_id(photos / "red.jpg")) == (
+    assert lib.captions.of(lib.photo_id(photos / "red.jpg")) == (
         "Test fixture for digiKam XMP sidecar", "manual")
     assert person_tags(lib, photos / "yellow.jpg") == set()
     # a broken sidecar costs its own photo's keywords, nothing else
@@ -83,7 +83,7 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
     lib.tags.set(red, "beach")
     lib.tags.set(red, "places", on=False)  # taken off in clipdesk: leaves the sidecar too
     lib.set_rejected([green])
-    lib.set_caption(yellow, "A yellow circle I drew")
+    lib.captions.set(yellow, "A yellow circle I drew")
 
     summary = lib.write_sidecars()
 
@@ -131,7 +131,7 @@ def test_kept_sidecars_follow_each_edit_at_once(library):
     assert lib.keeps_sidecars() and summary.written >= 1
     assert "holiday" in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
     lib.tags.set(lib.photos.photo_id(yellow), "beach")
-    lib.set_caption(lib.photo_id(yellow), "sand and sea")
+    lib.captions.set(lib.photo_id(yellow), "sand and sea")
     lib.set_rejected([lib.photo_id(yellow)])
     kept = xmp.read(os.fsencode(photos / "yellow.jpg.xmp"))
     assert {"holiday", "beach"} <= set(kept.keywords)

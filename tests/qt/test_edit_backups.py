@@ -26,7 +26,7 @@ def rejects_in(path: Path) -> int:
 def test_the_caption_box_starts_from_the_caption_never_from_an_error(qtbot, window, tmp_path):
     win = window
     missing = tmp_path / "no-such-model"
-    on_writer(qtbot, win, lambda: win.library.choose_captioner(f"local-dir:{missing}"))
+    on_writer(qtbot, win, lambda: win.library.captions.choose_captioner(f"local-dir:{missing}"))
     win.set_captions("selected")
     win.grid.setCurrentIndex(win.model.index(2))
     photo_id = win.model.photo_at(2)
@@ -37,8 +37,8 @@ def test_the_caption_box_starts_from_the_caption_never_from_an_error(qtbot, wind
     assert win.details.caption_edit.text() == ""  # not "No captions: cannot load ..."
     qtbot.keyClicks(win.details.caption_edit, "a day at the lake")
     qtbot.keyClick(win.details.caption_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.library.caption_of(photo_id)[0] is not None, timeout=10_000)
-    assert win.library.caption_of(photo_id) == ("a day at the lake", "manual")
+    qtbot.waitUntil(lambda: win.library.captions.of(photo_id)[0] is not None, timeout=10_000)
+    assert win.library.captions.of(photo_id) == ("a day at the lake", "manual")
     win.details.edit_caption.click()
     assert win.details.caption_edit.text() == "a day at the lake"  # from the caption
 

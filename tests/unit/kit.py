@@ -39,7 +39,7 @@ class Kit:
     photos: Photos
     search: Search
     tags: Tags
-    captioning: Captioning
+    captions: Captioning
     grouping: Grouping
     indexer: Indexer
     edits: Edits  # a person's edits, counted; nothing follows them (no sidecars here)
@@ -73,7 +73,7 @@ def make_kit(tmp_path: Path) -> Kit:
     tags = Tags(home, catalog, settings, store, photos, edits)
     grouping = Grouping(catalog, settings, store, photos, search)
     return Kit(home, root, catalog, settings, store, photos, search, tags,
-               Captioning(catalog, settings, photos), grouping,
+               Captioning(catalog, settings, photos, edits), grouping,
                Indexer(home, catalog, settings, store, tags, grouping), edits, made)
 
 

@@ -67,7 +67,7 @@ def test_a_moved_photo_keeps_its_identity_and_is_not_embedded_again(kit):
     assert (summary.moved, summary.embedded, summary.removed) == (1, 0, 1)
     assert kit.photos.photo_id(moved) == pid
     assert kit.photos.find(files[0]) is None
-    assert kit.captioning.caption_of(pid) == ("our first morning", "manual")
+    assert kit.captions.of(pid) == ("our first morning", "manual")
     assert kit.catalog.words.match('"morning"*') == {pid}  # the new name is searchable
 
 

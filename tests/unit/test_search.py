@@ -57,7 +57,7 @@ def test_a_named_photo_is_found_however_low_the_model_ranks_it(kit):
 
 def test_a_caption_or_a_tag_holding_every_word_counts_like_a_name(kit):
     cake = put(kit, "IMG_1.jpg", unrelated(BEACH, "1"))
-    kit.captioning.set_caption(cake, "A birthday cake with candles")
+    kit.captions.set(cake, "A birthday cake with candles")
     tagged = put(kit, "IMG_2.jpg", unrelated(BEACH, "2"))
     kit.tags.set(tagged, "birthday")
     put(kit, "IMG_3.jpg", text_vector("birthday cake"))
