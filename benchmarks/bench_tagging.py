@@ -80,7 +80,7 @@ def main() -> None:
             follow_up, whole = [], []
             for r in range(args.repeat):
                 add_photos(lib, concepts, args.added, rng, args.photos + r * args.added)
-                follow_up.append(timed(lambda: list(lib.tagging.retagging())))
+                follow_up.append(timed(lambda: list(lib.tags.retagging())))
                 whole.append(timed(lib.tags.retag))
             new, old = statistics.median(follow_up), statistics.median(whole)
             print(f"{args.photos} photos, {args.added} added, "

@@ -102,7 +102,7 @@ def test_an_edit_whose_kept_sidecar_cannot_be_written_is_saved_and_says_so(libra
     assert said.endswith("); it was left as it is")
     lib = Library(home)
     rejected = {lib.photo_id(photos / n) for n in ("green.jpg", "blue.jpg")}
-    assert rejected <= lib.rejected_ids()  # both edits are in the catalog
+    assert rejected <= lib.groups.rejected()  # both edits are in the catalog
     lib.close()
     assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).rating == -1  # the other one written
     assert (photos / "green.jpg.xmp").read_text() == "<x:xmpmeta><rdf:RDF>cut short"

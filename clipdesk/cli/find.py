@@ -67,7 +67,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
+        find = lib.groups.sharper if args.sharper else lib.similar
+        hits = find(args.image, args.k)
         print_ranked(hits, args, lib)
     return 0
 
@@ -106,7 +107,7 @@ def _nsfw_threshold(text: str) -> float | None:
 
 def cmd_blurry(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        hits = lib.blurry(BLURRY if args.below is None else args.below)
+        hits = lib.groups.blurry(BLURRY if args.below is None else args.below)
     if args.json:
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": round(h.score, 4), "judged": describe_sharpness(h.score)}
@@ -118,7 +119,7 @@ def cmd_blurry(args: argparse.Namespace) -> int:
 
 def cmd_groups(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        groups = lib.groups()
+        groups = lib.groups.all()
     if args.json:
         print_json([{"best": os.fsdecode(g[0].path), "members": [
             {"path": os.fsdecode(m.path), "score": rounded(m.sharpness),

@@ -90,7 +90,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        lib.set_rejected([lib.photo_id(p) for p in args.images], not args.undo)
+        lib.groups.reject([lib.photo_id(p) for p in args.images], not args.undo)
     print(f"{plural(len(args.images), 'photo')} "
           f"{'no longer marked' if args.undo else 'marked'} as "
           "rejects (the files are untouched)")

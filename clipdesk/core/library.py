@@ -18,7 +18,6 @@ from pathlib import Path
 from PIL import Image
 
 from clipdesk.core.indexing.run import Indexer
-from clipdesk.core.media import quality
 from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.media.quality import describe as describe_sharpness
@@ -43,7 +42,6 @@ from clipdesk.core.store.settings import CaptionsMode, Settings
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import (
-    GroupMember,
     Hit,
     PhotoInfo,
     Problem,
@@ -83,11 +81,11 @@ class Library:
         self.tags = Tags(self.home, self.catalog, self.settings, self.store, self.photos,
                          self.edits)
         self.captions = Captioning(self.catalog, self.settings, self.photos, self.edits)
-        self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
-                                 self.searching)
+        self.groups = Grouping(self.catalog, self.settings, self.store, self.photos,
+                               self.searching, self.edits)
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
-                               self.tags, self.grouping, self.sidecars)
+                               self.tags, self.groups, self.sidecars)
         self._changes = Watch(self.catalog)  # for refresh_if_changed
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar
@@ -226,32 +224,7 @@ class Library:
     def set_captions_mode(self, mode: str) -> None:
         self.settings.captions = mode
 
-    # -- quality and groups ---------------------------------------------------------------
-
-    def regroup(self, photo_ids: list[int] | None = None) -> int:
-        return self.grouping.regroup(photo_ids)
-
-    def groups(self) -> list[list[GroupMember]]:
-        return self.grouping.groups()
-
-    def stacked(self, photo_ids: list[int]) -> tuple[list[int], dict[int, int]]:
-        return self.grouping.stacked(photo_ids)
-
-    def group_of(self, photo_id: int) -> list[GroupMember]:
-        return self.grouping.group_of(photo_id)
-
-    def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
-        with self.edits.editing(photo_ids):
-            self.grouping.set_rejected(photo_ids, on)
-
-    def rejected_ids(self) -> set[int]:
-        return self.grouping.rejected_ids()
-
-    def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
-        return self.grouping.blurry(below)
-
-    def sharper(self, path: PathArg, k: int = 20) -> list[Hit]:
-        return self.grouping.sharper(path, k)
+    # -- quality (groups: self.groups) ---------------------------------------------------
 
     def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
         return self.photos.by_sharpness(hits)

@@ -106,8 +106,8 @@ class PhotoActions:
     def set_rejected(self, photo_ids: list[int], on: bool) -> None:
         """Mark photos as rejects (drawn dimmed); nothing is deleted or moved."""
         def mark() -> set[int]:
-            self.library.set_rejected(photo_ids, on)
-            return self.library.rejected_ids()
+            self.library.groups.reject(photo_ids, on)
+            return self.library.groups.rejected()
 
         def shown(rejected: set[int]) -> None:
             self.model.rejected = rejected
@@ -117,19 +117,19 @@ class PhotoActions:
     def find_sharper(self, path: bytes) -> None:
         name = os.path.basename(os.fsdecode(path))
         self.views.query("similar", f"Sharper versions of {name}",
-                                lambda: self.library.sharper(path, RESULTS), image=path)
+                                lambda: self.library.groups.sharper(path, RESULTS), image=path)
 
     def show_stack(self, photo_id: int) -> None:
         """Every photo of a stack, best shot first (score: sharpness)."""
         def members() -> list[Hit]:
             return [Hit(m.photo_id, m.path, m.sharpness or 0.0)
-                    for m in self.library.group_of(photo_id)]
+                    for m in self.library.groups.of(photo_id)]
         self.views.query("stack", "Burst / duplicates: best shot first", members)
 
     def show_blurry(self) -> None:
         below = self.blur_limit.value() / 100
         self.views.query("blurry", "Blurry photos, blurriest first",
-                                lambda: self.library.blurry(below))
+                                lambda: self.library.groups.blurry(below))
 
     def show_blur_limit(self, on: bool) -> None:
         self.blur_label.setText(f"Blurry under {self.blur_limit.value() / 100:.2f}")

@@ -99,8 +99,8 @@ class Views(QObject):
 
         def load() -> tuple[object, ...]:
             ids = self.library.photo_ids(tags, sort)
-            shown, stacks = self.library.stacked(ids) if stack else (ids, {})
-            return (ids, shown, stacks, self.library.rejected_ids(),
+            shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
+            return (ids, shown, stacks, self.library.groups.rejected(),
                     {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts())
         def ended() -> bool:
             """The load is over; whether it is the latest (a late one is dropped). Said

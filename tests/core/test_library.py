@@ -145,8 +145,8 @@ def test_the_facade_answers_what_the_app_and_cli_ask(library):
     assert lib.captions_mode() == "auto"
     lib.set_captions_mode("off")
     assert Library(lib.home).captions_mode() == "off"
-    lib.set_rejected([pid])
-    assert lib.rejected_ids() == {pid}
+    lib.groups.reject([pid])
+    assert lib.groups.rejected() == {pid}
     assert set(lib.sharpness_of([pid])) == {pid}
     assert lib.captions.count_missing() == 3
     assert not lib.in_write()

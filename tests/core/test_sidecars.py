@@ -82,7 +82,7 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
     red, green, yellow = (lib.photo_id(photos / n) for n in ("red.jpg", "green.jpg", "yellow.jpg"))
     lib.tags.set(red, "beach")
     lib.tags.set(red, "places", on=False)  # taken off in clipdesk: leaves the sidecar too
-    lib.set_rejected([green])
+    lib.groups.reject([green])
     lib.captions.set(yellow, "A yellow circle I drew")
 
     summary = lib.write_sidecars()
@@ -132,7 +132,7 @@ def test_kept_sidecars_follow_each_edit_at_once(library):
     assert "holiday" in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
     lib.tags.set(lib.photos.photo_id(yellow), "beach")
     lib.captions.set(lib.photo_id(yellow), "sand and sea")
-    lib.set_rejected([lib.photo_id(yellow)])
+    lib.groups.reject([lib.photo_id(yellow)])
     kept = xmp.read(os.fsencode(photos / "yellow.jpg.xmp"))
     assert {"holiday", "beach"} <= set(kept.keywords)
     assert kept.caption == "sand and sea" and kept.rating == -1

@@ -49,7 +49,7 @@ def test_edits_reach_one_backup_soon_after_and_the_last_ones_on_close(qtbot, win
     before = {b.path for b in backup.list_backups(home)}
     for row in range(3):  # a burst of edits: one backup, not three
         photo_id = win.model.photo_at(row)
-        on_writer(qtbot, win, lambda pid=photo_id: win.library.set_rejected([pid]))
+        on_writer(qtbot, win, lambda pid=photo_id: win.library.groups.reject([pid]))
     qtbot.waitUntil(lambda: {b.path for b in backup.list_backups(home)} - before != set(),
                     timeout=10_000)
     qtbot.wait(600)  # no second backup follows
@@ -57,7 +57,7 @@ def test_edits_reach_one_backup_soon_after_and_the_last_ones_on_close(qtbot, win
     assert len(made) == 1 and rejects_in(made.pop()) == 3
 
     photo_id = win.model.photo_at(3)
-    on_writer(qtbot, win, lambda: win.library.set_rejected([photo_id]))
+    on_writer(qtbot, win, lambda: win.library.groups.reject([photo_id]))
     win.edit_backups.timer.setInterval(60_000)  # the window closes first
     win.close()
     assert rejects_in(backup.list_backups(home)[0].path) == 4

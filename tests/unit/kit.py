@@ -40,7 +40,7 @@ class Kit:
     search: Search
     tags: Tags
     captions: Captioning
-    grouping: Grouping
+    groups: Grouping
     indexer: Indexer
     edits: Edits  # a person's edits, counted; nothing follows them (no sidecars here)
     made: list[str] = field(default_factory=list)  # model ids an Embedder was made for
@@ -71,10 +71,10 @@ def make_kit(tmp_path: Path) -> Kit:
     search = Search(catalog, store, photos)
     edits = Edits(catalog, lambda photo_ids: None)
     tags = Tags(home, catalog, settings, store, photos, edits)
-    grouping = Grouping(catalog, settings, store, photos, search)
+    groups = Grouping(catalog, settings, store, photos, search, edits)
     return Kit(home, root, catalog, settings, store, photos, search, tags,
-               Captioning(catalog, settings, photos, edits), grouping,
-               Indexer(home, catalog, settings, store, tags, grouping), edits, made)
+               Captioning(catalog, settings, photos, edits), groups,
+               Indexer(home, catalog, settings, store, tags, groups), edits, made)
 
 
 def jpeg(path: Path, color: tuple[int, int, int] = (200, 30, 30),
