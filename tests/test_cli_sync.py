@@ -101,7 +101,7 @@ def test_an_edit_whose_kept_sidecar_cannot_be_written_is_saved_and_says_so(libra
                            f"{photos / 'green.jpg.xmp'}: not valid XML (")
     assert said.endswith("); it was left as it is")
     lib = Library(home)
-    rejected = {lib.photo_id(photos / n) for n in ("green.jpg", "blue.jpg")}
+    rejected = {lib.photos.photo_id(photos / n) for n in ("green.jpg", "blue.jpg")}
     assert rejected <= lib.groups.rejected()  # both edits are in the catalog
     lib.close()
     assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).rating == -1  # the other one written

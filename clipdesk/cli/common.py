@@ -81,7 +81,7 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
 def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
     hits = list(hits)
     if as_json and lib is not None:
-        sharp = lib.sharpness_of(h.photo_id for h in hits)
+        sharp = lib.photos.sharpness(h.photo_id for h in hits)
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": rounded(sharp.get(h.photo_id)),
                      "tags": [t for t, _, _ in lib.tags.of(h.photo_id)],

@@ -77,7 +77,7 @@ def print_ranked(hits: list[Hit], args: argparse.Namespace, lib: Library) -> Non
     """The hits above the relevance cutoff (all with --all), in the order asked for."""
     shown = hits if args.all else [h for h in hits if h.relevant]
     if Sort(args.sort) is Sort.SHARPNESS:
-        shown = lib.by_sharpness(shown)
+        shown = lib.photos.by_sharpness(shown)
     print_hits(shown, args.json, lib)
     if len(shown) < len(hits):
         print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "

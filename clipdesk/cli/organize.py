@@ -90,7 +90,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        lib.groups.reject([lib.photo_id(p) for p in args.images], not args.undo)
+        lib.groups.reject([lib.photos.photo_id(p) for p in args.images], not args.undo)
     print(f"{plural(len(args.images), 'photo')} "
           f"{'no longer marked' if args.undo else 'marked'} as "
           "rejects (the files are untouched)")
@@ -110,7 +110,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
         if args.image is None:
             return 0
         if args.set is not None:
-            lib.captions.set(lib.photo_id(args.image), args.set)
+            lib.captions.set(lib.photos.photo_id(args.image), args.set)
         caption = lib.captions.of_file(args.image)
     if args.json:
         print_json({"path": os.path.abspath(args.image), "caption": caption})

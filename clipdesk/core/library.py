@@ -15,8 +15,6 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from PIL import Image
-
 from clipdesk.core.indexing.run import Indexer
 from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
@@ -43,11 +41,9 @@ from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import (
     Hit,
-    PhotoInfo,
     Problem,
     ProgressJob,
     SidecarSummary,
-    Sort,
     Status,
 )
 
@@ -169,25 +165,7 @@ class Library:
     def choose_model(self, spec: str) -> None:
         self.indexer.choose_model(spec)
 
-    # -- photos and queries ---------------------------------------------------------------
-
-    def photo_id(self, path: PathArg) -> int:
-        return self.photos.photo_id(path)
-
-    def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
-        return self.photos.photo_ids(tags, sort)
-
-    def photo_info(self, photo_id: int) -> PhotoInfo | None:
-        return self.photos.info(photo_id)
-
-    def preview(self, photo_id: int, side: int = 1600) -> Image.Image:
-        return self.photos.preview(photo_id, side)
-
-    def thumbnail(self, content_hash: str) -> Path:
-        return self.photos.thumbnail(content_hash)
-
-    def paths_for(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
-        return self.catalog.files.paths_for(photo_ids)
+    # -- queries (photos: self.photos) -----------------------------------------------------
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
         return self.searching.search(text, k, tags)
@@ -223,14 +201,6 @@ class Library:
 
     def set_captions_mode(self, mode: str) -> None:
         self.settings.captions = mode
-
-    # -- quality (groups: self.groups) ---------------------------------------------------
-
-    def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
-        return self.photos.by_sharpness(hits)
-
-    def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
-        return self.catalog.quality.sharpness_of(photo_ids)
 
     # -- XMP sidecars ---------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Photo lookups: path -> id, the ordered id lists the views show, details, previews and
-thumbnails, and the one read + decode + error wording for a single image file."""
+"""Photo lookups: path -> id, the ordered id lists the views show, details, paths,
+sharpness, previews and thumbnails (the front ends reach them as `library.photos`), and the
+one read + decode + error wording for a single image file."""
 from __future__ import annotations
 
 import math
@@ -94,6 +95,14 @@ class Photos:
 
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)
+
+    def paths(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
+        """The paths of those photos still in the library."""
+        return self.catalog.files.paths_for(photo_ids)
+
+    def sharpness(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
+        """The measured sharpness of those photos (None: not measured yet)."""
+        return self.catalog.quality.sharpness_of(photo_ids)
 
     def hits(self, ranked: Iterable[tuple[int, float]],
              threshold: float = -math.inf) -> list[Hit]:

@@ -41,7 +41,7 @@ class PhotoActions:
         photo_id = self.model.photo_at(row)
         if photo_id is None:
             return None
-        return self.library.paths_for([photo_id]).get(photo_id)
+        return self.library.photos.paths([photo_id]).get(photo_id)
 
     def show_context_menu(self, pos: QPoint) -> None:
         grid, model = self.grid, self.model
@@ -96,7 +96,7 @@ class PhotoActions:
             self.preview.step.connect(lambda d: self.open_preview(grid.currentIndex().row() + d))
         preview = self.preview
         preview.show()
-        self.jobs.read(lambda: to_qimage(self.library.preview(photo_id)),
+        self.jobs.read(lambda: to_qimage(self.library.photos.preview(photo_id)),
                        done=lambda image: preview.show_image(
                            image, f"{row + 1} of {model.rowCount()}"),
                        failed=self.report)

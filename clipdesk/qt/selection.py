@@ -48,7 +48,7 @@ class Selection:
             return
         self.views.state.revealed.add(photo_id)
         self.model.reveal(photo_id)
-        self.jobs.read(lambda: (self.library.photo_info(photo_id), self._tag_names(photo_id),
+        self.jobs.read(lambda: (self.library.photos.info(photo_id), self._tag_names(photo_id),
                              self.library.captions.get(photo_id, write=False)),
                     done=lambda found: self._show_details(photo_id, *found))
 

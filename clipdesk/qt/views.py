@@ -98,7 +98,7 @@ class Views(QObject):
         sort, stack = state.sort, state.stacking
 
         def load() -> tuple[object, ...]:
-            ids = self.library.photo_ids(tags, sort)
+            ids = self.library.photos.photo_ids(tags, sort)
             shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.groups.rejected(),
                     {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts())
@@ -209,7 +209,7 @@ class Views(QObject):
             self._count = (plural(len(hits), "suggestion") if mode == "teach"
                            else plural(sum(h.relevant for h in hits), "result"))
             w.status.setText(self._count)
-        self.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
+        self.jobs.read(lambda: self.library.photos.by_sharpness(fn()) if by_sharpness else fn(),
                        done=shown, failed=self.report)
 
     def _show_hits(self, mode: str, title: str, serial: int, hits: list[Hit]) -> None:

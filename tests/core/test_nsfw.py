@@ -62,7 +62,7 @@ def _set_scores(lib: Library, scores: dict[str, float]) -> None:
     """Stand-ins for what open_nsfw would say (no explicit photo is ever used)."""
     with lib.catalog.transaction() as db:
         for path, score in scores.items():
-            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photo_id(path)))
+            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photos.photo_id(path)))
 
 
 def _nudity_flagged(lib: Library) -> set[str]:

@@ -55,7 +55,7 @@ def test_keywords_set_in_digikam_and_darktable_become_a_persons_tags(library):
     expected = {"nature", "places", "reykjavik", "iceland", "aurora"}
     assert person_tags(lib, photos / "red.jpg") == expected
     assert person_tags(lib, photos / "green.jpg") == expected  # darktable's own tags left out
-    assert lib.captions.of(lib.photo_id(photos / "red.jpg")) == (
+    assert lib.captions.of(lib.photos.photo_id(photos / "red.jpg")) == (
         "Test fixture for digiKam XMP sidecar", "manual")
     assert person_tags(lib, photos / "yellow.jpg") == set()
     # a broken sidecar costs its own photo's keywords, nothing else
@@ -79,7 +79,8 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
         library):
     lib, photos = library
     before = digests(photos)
-    red, green, yellow = (lib.photo_id(photos / n) for n in ("red.jpg", "green.jpg", "yellow.jpg"))
+    red, green, yellow = (lib.photos.photo_id(photos / n)
+                          for n in ("red.jpg", "green.jpg", "yellow.jpg"))
     lib.tags.set(red, "beach")
     lib.tags.set(red, "places", on=False)  # taken off in clipdesk: leaves the sidecar too
     lib.groups.reject([green])
@@ -131,8 +132,8 @@ def test_kept_sidecars_follow_each_edit_at_once(library):
     assert lib.keeps_sidecars() and summary.written >= 1
     assert "holiday" in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
     lib.tags.set(lib.photos.photo_id(yellow), "beach")
-    lib.captions.set(lib.photo_id(yellow), "sand and sea")
-    lib.groups.reject([lib.photo_id(yellow)])
+    lib.captions.set(lib.photos.photo_id(yellow), "sand and sea")
+    lib.groups.reject([lib.photos.photo_id(yellow)])
     kept = xmp.read(os.fsencode(photos / "yellow.jpg.xmp"))
     assert {"holiday", "beach"} <= set(kept.keywords)
     assert kept.caption == "sand and sea" and kept.rating == -1
