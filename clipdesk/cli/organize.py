@@ -63,7 +63,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
             for tag, n in [] if args.json else counts:
                 print(f"{n:6d}  {tag}")
             return 0
-        tags = lib.tags.of(lib.photos.photo_id(args.image))
+        tags = lib.tags.of(lib.photos.id_of(args.image))
     if args.json:
         print_json({"path": os.path.abspath(args.image), "tags": [
             {"tag": t, "score": None if s is None else round(s, 4), "source": src}
@@ -90,7 +90,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        lib.groups.reject([lib.photos.photo_id(p) for p in args.images], not args.undo)
+        lib.groups.reject([lib.photos.id_of(p) for p in args.images], not args.undo)
     print(f"{plural(len(args.images), 'photo')} "
           f"{'no longer marked' if args.undo else 'marked'} as "
           "rejects (the files are untouched)")
@@ -110,7 +110,7 @@ def cmd_caption(args: argparse.Namespace) -> int:
         if args.image is None:
             return 0
         if args.set is not None:
-            lib.captions.set(lib.photos.photo_id(args.image), args.set)
+            lib.captions.set(lib.photos.id_of(args.image), args.set)
         caption = lib.captions.of_file(args.image)
     if args.json:
         print_json({"path": os.path.abspath(args.image), "caption": caption})

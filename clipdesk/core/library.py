@@ -189,8 +189,8 @@ class Library:
     def teach(self, tag: str, yes: Sequence[PathArg], no: Sequence[PathArg] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
-        self.tags.teach(tag, [self.photos.photo_id(p) for p in yes],
-                        [self.photos.photo_id(p) for p in no])
+        self.tags.teach(tag, [self.photos.id_of(p) for p in yes],
+                        [self.photos.id_of(p) for p in no])
         return sum(h.relevant for h in self.tags.suggest(tag, k=1_000_000))
 
     # -- captions (the rest: self.captions) -----------------------------------------------

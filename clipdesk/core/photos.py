@@ -49,7 +49,7 @@ class Photos:
         """The library photo at `path`, or None."""
         return self.catalog.files.photo_for(absolute(path))[0]
 
-    def photo_id(self, path: PathArg) -> int:
+    def id_of(self, path: PathArg) -> int:
         photo_id = self.find(path)
         if photo_id is None:
             raise ClipdeskError(f"{os.fsdecode(absolute(path))} is not in the library")
@@ -63,7 +63,7 @@ class Photos:
         for path in paths:
             where = absolute(path)
             if not os.path.isdir(where):
-                ids[self.photo_id(where)] = None
+                ids[self.id_of(where)] = None
                 continue
             every = self.catalog.files.indexed() if every is None else every
             below = [pid for pid, files in every.items()
@@ -73,7 +73,7 @@ class Photos:
             ids.update(dict.fromkeys(below))
         return list(ids)
 
-    def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
+    def ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
         """Every photo (or those with all `tags`), newest first by date taken (or
         sharpest first: Sort.SHARPNESS)."""
         ids = (self.catalog.quality.sharpest_first() if Sort(sort) is Sort.SHARPNESS

@@ -98,7 +98,7 @@ class Views(QObject):
         sort, stack = state.sort, state.stacking
 
         def load() -> tuple[object, ...]:
-            ids = self.library.photos.photo_ids(tags, sort)
+            ids = self.library.photos.ids(tags, sort)
             shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.groups.rejected(),
                     {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts())

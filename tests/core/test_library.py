@@ -126,7 +126,7 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
 
 def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(library):
     lib, photos = library
-    pid = lib.photos.photo_id(photos / "green.jpg")
+    pid = lib.photos.id_of(photos / "green.jpg")
     # as for a photo added while a model switch is under way: a vector from the new
     # model only (here: none from the answering one)
     with lib.catalog.transaction() as db:
@@ -139,7 +139,7 @@ def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(l
 
 def test_the_facade_answers_what_the_app_and_cli_ask(library):
     lib, photos = library
-    pid = lib.photos.photo_id(photos / "red.jpg")
+    pid = lib.photos.id_of(photos / "red.jpg")
     assert lib.roots() == [str(photos).encode()]
     assert lib.photos.paths([pid]) == {pid: str(photos / "red.jpg").encode()}
     assert lib.captions_mode() == "auto"
@@ -154,7 +154,7 @@ def test_the_facade_answers_what_the_app_and_cli_ask(library):
 
 def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
     lib, photos = library
-    pid = lib.photos.photo_id(photos / "red.jpg")
+    pid = lib.photos.id_of(photos / "red.jpg")
     lib.tags.set(pid, "  Red   Ball ", True)
     assert ("red ball", None, "manual") in lib.tags.of(pid)
     assert ("red ball", 1) in lib.tags.counts()
@@ -167,7 +167,7 @@ def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
 
 def test_a_model_caption_never_replaces_a_persons(library):
     lib, photos = library
-    pid = lib.photos.photo_id(photos / "red.jpg")
+    pid = lib.photos.id_of(photos / "red.jpg")
     assert lib.captions.store(pid, "a red circle", "model-x") == "a red circle"
     assert lib.captions.of(pid) == ("a red circle", "model-x")
     lib.captions.set(pid, "my red ball")
@@ -199,12 +199,12 @@ def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeyp
 
 def test_sort_names_from_the_app_and_the_cli_mean_the_same_order(library):
     lib, _ = library
-    newest_first = lib.photos.photo_ids()
-    assert lib.photos.photo_ids(sort="default") == newest_first
-    assert lib.photos.photo_ids(sort="relevance") == newest_first
-    assert sorted(lib.photos.photo_ids(sort="sharpness")) == sorted(newest_first)
+    newest_first = lib.photos.ids()
+    assert lib.photos.ids(sort="default") == newest_first
+    assert lib.photos.ids(sort="relevance") == newest_first
+    assert sorted(lib.photos.ids(sort="sharpness")) == sorted(newest_first)
     with pytest.raises(ValueError):
-        lib.photos.photo_ids(sort="by colour")  # a typo is an error, not silently by date
+        lib.photos.ids(sort="by colour")  # a typo is an error, not silently by date
 
 
 def test_progress_phases_are_named_choices_with_unchanged_values(library):

@@ -62,12 +62,12 @@ def _set_scores(lib: Library, scores: dict[str, float]) -> None:
     """Stand-ins for what open_nsfw would say (no explicit photo is ever used)."""
     with lib.catalog.transaction() as db:
         for path, score in scores.items():
-            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photos.photo_id(path)))
+            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photos.id_of(path)))
 
 
 def _nudity_flagged(lib: Library) -> set[str]:
     return {h.path.decode() for h in lib.tags.flagged()
-            if any(t == NUDITY for t, _, _ in lib.tags.of(lib.photos.photo_id(h.path)))}
+            if any(t == NUDITY for t, _, _ in lib.tags.of(lib.photos.id_of(h.path)))}
 
 
 def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_word(tmp_path):
@@ -85,7 +85,7 @@ def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_wo
         assert lib.nsfw_threshold() == nsfw.DEFAULT_THRESHOLD == 0.8
         lib.tags.retag()
         assert _nudity_flagged(lib) == {explicit}
-        assert (NUDITY, 0.95, "auto") in lib.tags.of(lib.photos.photo_id(explicit))
+        assert (NUDITY, 0.95, "auto") in lib.tags.of(lib.photos.id_of(explicit))
         flagged = json.loads(run_cli("--home", str(home), "flagged", "--json").out)
         assert [f["path"] for f in flagged] == [explicit]
 
@@ -97,7 +97,7 @@ def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_wo
         again.close()
 
         # "this photo is fine" wins over the score, through every re-tagging
-        lib.tags.set(lib.photos.photo_id(explicit), NUDITY, on=False)
+        lib.tags.set(lib.photos.id_of(explicit), NUDITY, on=False)
         lib.tags.retag()
         assert _nudity_flagged(lib) == {borderline}
 

@@ -102,7 +102,7 @@ def test_bursts_are_ordered_by_sharpness(shots):
     lib = Library(home)
     try:
         for burst in bursts:
-            ids = [lib.photos.photo_id(p) for p in burst]
+            ids = [lib.photos.id_of(p) for p in burst]
             scores = lib.catalog.quality.sharpness_of(ids)
             assert [scores[i] for i in ids] == sorted(scores.values(), reverse=True)
     finally:

@@ -43,7 +43,7 @@ def search_json(home, text: str) -> list[dict]:
 def tags_by_path(home, truth):
     lib = Library(home)
     try:
-        return {p: {t for t, _, _ in lib.tags.of(lib.photos.photo_id(p))} for p in truth}
+        return {p: {t for t, _, _ in lib.tags.of(lib.photos.id_of(p))} for p in truth}
     finally:
         lib.close()
 
@@ -119,7 +119,7 @@ def test_search_by_tag_keeps_only_tagged_photos(tagged):
     assert hits
     lib = Library(home)
     try:
-        assert all("blue" in {t for t, _, _ in lib.tags.of(lib.photos.photo_id(h["path"]))}
+        assert all("blue" in {t for t, _, _ in lib.tags.of(lib.photos.id_of(h["path"]))}
                    for h in hits)
     finally:
         lib.close()
@@ -131,12 +131,12 @@ def test_manual_tags_and_removals_survive_retagging_and_reindexing(tagged, tmp_p
     try:
         photo, wrong = next((p, t) for p, t in tags_by_path(home, truth).items() if t)
         removed = sorted(wrong)[0]
-        lib.tags.set(lib.photos.photo_id(photo), "holiday")
-        lib.tags.set(lib.photos.photo_id(photo), removed, on=False)
+        lib.tags.set(lib.photos.id_of(photo), "holiday")
+        lib.tags.set(lib.photos.id_of(photo), removed, on=False)
         lib.tags.retag()
         for _ in lib.index():
             pass
-        tags = {t for t, _, _ in lib.tags.of(lib.photos.photo_id(photo))}
+        tags = {t for t, _, _ in lib.tags.of(lib.photos.id_of(photo))}
         assert "holiday" in tags and removed not in tags
     finally:
         lib.close()
@@ -173,7 +173,7 @@ def test_renaming_and_removing_a_tag_edits_the_photos_and_the_vocabulary(tagged,
         reds = {p for p, (color, _) in truth.items() if color == "red"}
         photo = sorted(reds)[0]
         # a person's decision survives the rename
-        lib.tags.set(lib.photos.photo_id(photo), "red", on=False)
+        lib.tags.set(lib.photos.id_of(photo), "red", on=False)
         lib.tags.rename("red", "crimson")
         assert "crimson: a red shape | red" in lib.tags.vocabulary_text()
         lib.tags.retag()
@@ -255,7 +255,7 @@ def test_adding_or_removing_a_photo_leaves_every_other_photos_tags_alone(tmp_pat
     lib = Library(home)
 
     def everyone() -> dict[str, set[str]]:
-        return {p.name: {t for t, _, _ in lib.tags.of(lib.photos.photo_id(p))}
+        return {p.name: {t for t, _, _ in lib.tags.of(lib.photos.id_of(p))}
                 for p in root.iterdir()}
 
     try:

@@ -98,7 +98,7 @@ def test_any_image_file_finds_its_look_alikes_in_the_library(kit, tmp_path):
     outside = tmp_path / "from-a-friend.jpg"
     shutil.copy(files[2], outside)  # the same picture, not in the library
     hits = kit.search.similar(outside, k=2)
-    assert hits[0].photo_id == kit.photos.photo_id(files[2])
+    assert hits[0].photo_id == kit.photos.id_of(files[2])
     assert hits[0].score == pytest.approx(1.0, abs=1e-3)
     with pytest.raises(ClipdeskError, match="gone.jpg: no such file"):
         kit.search.similar(tmp_path / "gone.jpg")
