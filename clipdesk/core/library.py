@@ -1,8 +1,12 @@
 """The facade over the engine: the one object qt/ and cli/ talk to. Each feature lives
 in its own service (store.vectors, photos, search.queries, organize.tags,
 organize.captioning, organize.grouping, indexing.run, sidecars.sync, store.settings);
-Library builds them over one catalog and delegates, so the front ends never reach the
-catalog, the pipeline or the vector index.
+Library builds them over one catalog. The front ends call four of them directly, as
+attributes that read at the call site (library.photos, library.tags, library.captions,
+library.groups: read-only by convention), and Library itself for what crosses concerns
+(indexing, search, status, settings, sidecars), so they never reach the catalog, the
+pipeline or the vector index. A person's edits through any service are bookkept once, by
+self.edits (store.edits.Edits): counted, then their sidecars and a backup follow.
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
 runs its clean-up. A Library may be shared between threads (the catalog gives each thread
