@@ -200,7 +200,7 @@ def stored_vectors(home: Path) -> dict[bytes, np.ndarray]:
         model = lib.model_id
         assert model is not None
         ids, vecs = lib.catalog.embeddings.vectors(model)
-        paths = lib.paths_for(ids.tolist())
+        paths = lib.photos.paths(ids.tolist())
         return {paths[int(i)]: v for i, v in zip(ids, vecs, strict=True)}
     finally:
         lib.close()

@@ -10,7 +10,7 @@
    planted groups of 2-5: copies of one picture (cosine 0.975-0.995 to the original, any
    time) and bursts (cosine 0.91-0.97, two seconds apart); every other photo has a capture
    time spread over five years.
-   Library.regroup() runs on a real catalog and index. The baseline is exact all-pairs
+   library.groups.regroup() runs on a real catalog and index. The baseline is exact all-pairs
    similarity in numpy blocks over a subset (the "all pairs" way), extrapolated by n².
    Prints the time to group the whole library, an incremental regroup after 100 new
    photos, and the precision / recall of the planted groups.
@@ -114,16 +114,16 @@ def bench_grouping(n: int, dim: int) -> None:
         print(f"index of {n - 100:,} vectors built in {time.perf_counter() - t:.1f} s "
               "(once per library, not part of grouping)")
         t = time.perf_counter()
-        count = lib.regroup()
+        count = lib.groups.regroup()
         full = time.perf_counter() - t
         lib.close()
         add_photos(home, vecs, times, range(n - 100, n))
         lib = Library(home)
         lib.vector_index()  # repaired from the catalog: the 100 new photos are added
         t = time.perf_counter()
-        lib.regroup(lib.grouping.ungrouped())
+        lib.groups.regroup(lib.groups.ungrouped())
         incremental = time.perf_counter() - t
-        found = [[m.photo_id - 1 for m in g] for g in lib.groups()]  # ids start at 1
+        found = [[m.photo_id - 1 for m in g] for g in lib.groups.all()]  # ids start at 1
         lib.close()
     subset = min(n, 20_000)
     baseline = all_pairs_seconds(vecs[:subset]) * (n / subset) ** 2

@@ -72,19 +72,19 @@ def main() -> None:
             lib.catalog.files.add_roots([os.fsencode(Path(tmp) / "photos")])
             lib.settings.model = parse_spec(TINY_MODEL).id
             embedder = lib.store.query_embedder()
-            names = [t.name for t in lib.vocabulary()][:60]  # what the photos show
+            names = [t.name for t in lib.tags.vocabulary()][:60]  # what the photos show
             concepts = embedder.encode_texts([f"a photo of {n}" for n in names])
             rng = np.random.default_rng(0)
             add_photos(lib, concepts, args.photos, rng, 0)
-            lib.retag()  # encodes the prompts once, makes the cuts
+            lib.tags.retag()  # encodes the prompts once, makes the cuts
             follow_up, whole = [], []
             for r in range(args.repeat):
                 add_photos(lib, concepts, args.added, rng, args.photos + r * args.added)
-                follow_up.append(timed(lambda: list(lib.tagging.retagging())))
-                whole.append(timed(lib.retag))
+                follow_up.append(timed(lambda: list(lib.tags.retagging())))
+                whole.append(timed(lib.tags.retag))
             new, old = statistics.median(follow_up), statistics.median(whole)
             print(f"{args.photos} photos, {args.added} added, "
-                  f"{len(lib.vocabulary())} tags, median of {args.repeat}")
+                  f"{len(lib.tags.vocabulary())} tags, median of {args.repeat}")
             print(f"  index follow-up (new photos, kept cuts): {new * 1000:8.1f} ms")
             print(f"  whole library judged again (baseline):   {old * 1000:8.1f} ms")
             print(f"  ratio: {old / new:.1f}x faster")

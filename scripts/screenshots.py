@@ -81,7 +81,7 @@ def main() -> int:
         home = Path(tmp) / "home"
         home.mkdir()
         library = Library(home)
-        library.choose_captioner(TINY_COCA)
+        library.captions.choose_captioner(TINY_COCA)
         library.close()
         # the tiny model knows only colours and shapes: give it tags it can see, and let
         # purple play the sensitive content (the real prompts mean nothing to it)

@@ -39,7 +39,7 @@ def use_tiny_models(home: Path, vocabulary: str = TINY_VOCABULARY, sensitive: st
     (home / "tags.txt").write_text(vocabulary)
     (home / "sensitive.txt").write_text(sensitive or "# no sensitive concepts in this test\n")
     lib = Library(home)
-    lib.choose_captioner(TINY_COCA)
+    lib.captions.choose_captioner(TINY_COCA)
     lib.close()
 
 

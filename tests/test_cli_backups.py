@@ -41,9 +41,10 @@ def edit_everything(home: Path, root: Path) -> None:
     a reject, a caption and a taught tag from the command line (the app's own backups
     after edits: tests/qt/test_edit_backups.py)."""
     lib = Library(home)
-    lib.set_tag(root / "red.jpg", "grandma")
-    auto = next(t for t, _, src in lib.tags(root / "blue.jpg") if src == "auto")
-    lib.set_tag(root / "blue.jpg", auto, on=False)
+    lib.tags.set(lib.photos.id_of(root / "red.jpg"), "grandma")
+    auto = next(t for t, _, src in lib.tags.of(lib.photos.id_of(root / "blue.jpg"))
+                if src == "auto")
+    lib.tags.set(lib.photos.id_of(root / "blue.jpg"), auto, on=False)
     lib.close()
     h = ("--home", str(home))
     assert run_cli(*h, "reject", str(root / "green.jpg")).rc == 0

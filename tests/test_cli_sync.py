@@ -49,7 +49,7 @@ def library(tmp_path) -> tuple[Path, Path]:
 def test_xmp_writes_the_chosen_photos_and_keeps_digikams_fields(library):
     home, photos = library
     lib = Library(home)
-    lib.set_tag(photos / "green.jpg", "picnic")
+    lib.tags.set(lib.photos.id_of(photos / "green.jpg"), "picnic")
     lib.close()
     before = {p.name: p.read_bytes() for p in photos.glob("*.jpg")}
     result = clipdesk(home, "xmp", str(photos / "red.jpg"), str(photos / "green.jpg"),
@@ -65,7 +65,7 @@ def test_xmp_writes_the_chosen_photos_and_keeps_digikams_fields(library):
     assert result.stdout.startswith("Wrote ")
     assert others(photos / "red.jpg.xmp") == others(DIGIKAM)
     lib = Library(home)
-    auto = {name: {t for t, _, s in lib.tags(photos / name) if s == "auto"}
+    auto = {name: {t for t, _, s in lib.tags.of(lib.photos.id_of(photos / name)) if s == "auto"}
             for name in ("red.jpg", "green.jpg", "blue.jpg", "yellow.jpg")}
     lib.close()
     assert any(auto.values()), "the tiny model tags some of these"
@@ -101,8 +101,8 @@ def test_an_edit_whose_kept_sidecar_cannot_be_written_is_saved_and_says_so(libra
                            f"{photos / 'green.jpg.xmp'}: not valid XML (")
     assert said.endswith("); it was left as it is")
     lib = Library(home)
-    rejected = {lib.photo_id(photos / n) for n in ("green.jpg", "blue.jpg")}
-    assert rejected <= lib.rejected_ids()  # both edits are in the catalog
+    rejected = {lib.photos.id_of(photos / n) for n in ("green.jpg", "blue.jpg")}
+    assert rejected <= lib.groups.rejected()  # both edits are in the catalog
     lib.close()
     assert xmp.read(os.fsencode(photos / "blue.jpg.xmp")).rating == -1  # the other one written
     assert (photos / "green.jpg.xmp").read_text() == "<x:xmpmeta><rdf:RDF>cut short"
@@ -146,7 +146,8 @@ def test_xmp_all_leaves_a_fifo_and_a_symlinked_sidecar_alone_and_says_so(library
     assert "WARNING" not in indexed.err
     lib = Library(home)
     try:
-        assert "classified" not in {t for t, _, _ in lib.tags(photos / "blue.jpg")}
+        blue = lib.photos.id_of(photos / "blue.jpg")
+        assert "classified" not in {t for t, _, _ in lib.tags.of(blue)}
         problems = {os.fsdecode(p.path): p.reason for p in lib.problems()}
     finally:
         lib.close()
@@ -157,7 +158,7 @@ def test_xmp_leaves_a_read_only_sidecar_unchanged_and_says_so(library):
     home, photos = library
     lib = Library(home)
     for name in ("red.jpg", "green.jpg"):
-        lib.set_tag(photos / name, "picnic")
+        lib.tags.set(lib.photos.id_of(photos / name), "picnic")
     lib.close()
     sidecar = photos / "red.jpg.xmp"  # digiKam's, made read-only by its owner
     sidecar.chmod(0o444)

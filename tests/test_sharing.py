@@ -135,7 +135,7 @@ def test_an_open_library_sees_and_keeps_the_photos_another_process_indexed(tmp_p
         assert {Path(os.fsdecode(h.path)) for h in hits} == {later / "1.jpg", later / "2.jpg"}
         assert app.refresh_if_changed()  # the app reloads its views
         assert not app.refresh_if_changed()
-        app.set_photo_tag(hits[0].photo_id, "favourite")
+        app.tags.set(hits[0].photo_id, "favourite")
         assert not app.refresh_if_changed()  # its own edit is no news either
         for _ in app.index():  # nothing new: ends by saving its index
             pass

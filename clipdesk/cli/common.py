@@ -49,7 +49,7 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
         yield lib
         # a command's edits reach a backup before it ends (and what a killed run left
         # unsaved with them); not after an error: that one line stays the only one
-        if lib.made_edits:
+        if lib.edits.made:
             lib.backup_if_due()
     finally:
         lib.close()
@@ -81,11 +81,11 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
 def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
     hits = list(hits)
     if as_json and lib is not None:
-        sharp = lib.sharpness_of(h.photo_id for h in hits)
+        sharp = lib.photos.sharpness(h.photo_id for h in hits)
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": rounded(sharp.get(h.photo_id)),
-                     "tags": [t for t, _, _ in lib.photo_tags(h.photo_id)],
-                     "caption": lib.caption_of(h.photo_id)[0]} for h in hits])
+                     "tags": [t for t, _, _ in lib.tags.of(h.photo_id)],
+                     "caption": lib.captions.of(h.photo_id)[0]} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it

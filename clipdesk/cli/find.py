@@ -67,7 +67,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        hits = lib.sharper(args.image, args.k) if args.sharper else lib.similar(args.image, args.k)
+        find = lib.groups.sharper if args.sharper else lib.similar
+        hits = find(args.image, args.k)
         print_ranked(hits, args, lib)
     return 0
 
@@ -76,7 +77,7 @@ def print_ranked(hits: list[Hit], args: argparse.Namespace, lib: Library) -> Non
     """The hits above the relevance cutoff (all with --all), in the order asked for."""
     shown = hits if args.all else [h for h in hits if h.relevant]
     if Sort(args.sort) is Sort.SHARPNESS:
-        shown = lib.by_sharpness(shown)
+        shown = lib.photos.by_sharpness(shown)
     print_hits(shown, args.json, lib)
     if len(shown) < len(hits):
         print(f"{len(hits) - len(shown)} weaker matches hidden below the relevance cutoff; "
@@ -87,7 +88,7 @@ def cmd_flagged(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if args.nsfw_threshold is not None:
             lib.set_nsfw_threshold(_nsfw_threshold(args.nsfw_threshold))
-        print_hits(lib.flagged(), args.json, lib)
+        print_hits(lib.tags.flagged(), args.json, lib)
     return 0
 
 
@@ -106,7 +107,7 @@ def _nsfw_threshold(text: str) -> float | None:
 
 def cmd_blurry(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        hits = lib.blurry(BLURRY if args.below is None else args.below)
+        hits = lib.groups.blurry(BLURRY if args.below is None else args.below)
     if args.json:
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": round(h.score, 4), "judged": describe_sharpness(h.score)}
@@ -118,7 +119,7 @@ def cmd_blurry(args: argparse.Namespace) -> int:
 
 def cmd_groups(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        groups = lib.groups()
+        groups = lib.groups.all()
     if args.json:
         print_json([{"best": os.fsdecode(g[0].path), "members": [
             {"path": os.fsdecode(m.path), "score": rounded(m.sharpness),

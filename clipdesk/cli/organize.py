@@ -55,15 +55,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_tags(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         if args.rejudge:
-            lib.retag()
+            lib.tags.retag()
         if args.image is None:
-            counts = lib.tag_counts()
+            counts = lib.tags.counts()
             if args.json:
                 print_json([{"tag": t, "count": n} for t, n in counts])
             for tag, n in [] if args.json else counts:
                 print(f"{n:6d}  {tag}")
             return 0
-        tags = lib.tags(args.image)
+        tags = lib.tags.of(lib.photos.id_of(args.image))
     if args.json:
         print_json({"path": os.path.abspath(args.image), "tags": [
             {"tag": t, "score": None if s is None else round(s, 4), "source": src}
@@ -84,13 +84,13 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        print_hits([h for h in lib.suggest(args.tag, args.k) if h.relevant], args.json, lib)
+        print_hits([h for h in lib.tags.suggest(args.tag, args.k) if h.relevant], args.json, lib)
     return 0
 
 
 def cmd_reject(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        lib.set_rejected([lib.photo_id(p) for p in args.images], not args.undo)
+        lib.groups.reject([lib.photos.id_of(p) for p in args.images], not args.undo)
     print(f"{plural(len(args.images), 'photo')} "
           f"{'no longer marked' if args.undo else 'marked'} as "
           "rejects (the files are untouched)")
@@ -102,16 +102,16 @@ def cmd_caption(args: argparse.Namespace) -> int:
         raise ClipdeskError("name an image, or use --all to caption the whole library")
     with open_library(args) as lib:
         if args.model:
-            lib.choose_captioner(args.model)
+            lib.captions.choose_captioner(args.model)
         if args.all:
-            with contextlib.closing(lib.write_captions()) as job:
+            with contextlib.closing(lib.captions.write_all()) as job:
                 drive(job, "Captioning")
-            print(f"{plural(lib.captionless_count(), 'photo')} still without a caption")
+            print(f"{plural(lib.captions.count_missing(), 'photo')} still without a caption")
         if args.image is None:
             return 0
         if args.set is not None:
-            lib.set_caption(lib.photo_id(args.image), args.set)
-        caption = lib.caption_file(args.image)
+            lib.captions.set(lib.photos.id_of(args.image), args.set)
+        caption = lib.captions.of_file(args.image)
     if args.json:
         print_json({"path": os.path.abspath(args.image), "caption": caption})
     else:

@@ -1,8 +1,12 @@
 """The facade over the engine: the one object qt/ and cli/ talk to. Each feature lives
 in its own service (store.vectors, photos, search.queries, organize.tags,
 organize.captioning, organize.grouping, indexing.run, sidecars.sync, store.settings);
-Library builds them over one catalog and delegates, so the front ends never reach the
-catalog, the pipeline or the vector index.
+Library builds them over one catalog. The front ends call four of them directly, as
+attributes that read at the call site (library.photos, library.tags, library.captions,
+library.groups: read-only by convention), and Library itself for what crosses concerns
+(indexing, search, status, settings, sidecars), so they never reach the catalog, the
+pipeline or the vector index. A person's edits through any service are bookkept once, by
+self.edits (store.edits.Edits): counted, then their sidecars and a backup follow.
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
 runs its clean-up. A Library may be shared between threads (the catalog gives each thread
@@ -15,10 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from PIL import Image
-
 from clipdesk.core.indexing.run import Indexer
-from clipdesk.core.media import quality
 from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.media.quality import describe as describe_sharpness
@@ -30,7 +31,7 @@ from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
 from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
-from clipdesk.core.organize.tagging import SENSITIVE, TagDef
+from clipdesk.core.organize.tagging import SENSITIVE
 from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
@@ -43,13 +44,10 @@ from clipdesk.core.store.settings import CaptionsMode, Settings
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import (
-    GroupMember,
     Hit,
-    PhotoInfo,
     Problem,
     ProgressJob,
     SidecarSummary,
-    Sort,
     Status,
 )
 
@@ -78,13 +76,16 @@ class Library:
         self.store = VectorStore(self.home, self.catalog, self.settings)
         self.photos = Photos(self.home, self.catalog)
         self.searching = Search(self.catalog, self.store, self.photos)
-        self.tagging = Tags(self.home, self.catalog, self.settings, self.store, self.photos)
-        self.captioning = Captioning(self.catalog, self.settings, self.photos)
-        self.grouping = Grouping(self.catalog, self.settings, self.store, self.photos,
-                                 self.searching)
+        # a person's edits, made through the services below, each bookkept once here
+        self.edits = edits.Edits(self.catalog, self._edited)
+        self.tags = Tags(self.home, self.catalog, self.settings, self.store, self.photos,
+                         self.edits)
+        self.captions = Captioning(self.catalog, self.settings, self.photos, self.edits)
+        self.groups = Grouping(self.catalog, self.settings, self.store, self.photos,
+                               self.searching, self.edits)
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
-                               self.tagging, self.grouping, self.sidecars)
+                               self.tags, self.groups, self.sidecars)
         self._changes = Watch(self.catalog)  # for refresh_if_changed
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar
@@ -92,7 +93,6 @@ class Library:
         # called after each of a person's edits (on the thread that made it): the app
         # schedules a backup (qt/backups.py)
         self.edited: Callable[[], None] = lambda: None
-        self.made_edits = False  # whether a person edited through this object
 
     def close(self) -> None:
         self.catalog.close()
@@ -169,25 +169,7 @@ class Library:
     def choose_model(self, spec: str) -> None:
         self.indexer.choose_model(spec)
 
-    # -- photos and queries ---------------------------------------------------------------
-
-    def photo_id(self, path: PathArg) -> int:
-        return self.photos.photo_id(path)
-
-    def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
-        return self.photos.photo_ids(tags, sort)
-
-    def photo_info(self, photo_id: int) -> PhotoInfo | None:
-        return self.photos.info(photo_id)
-
-    def preview(self, photo_id: int, side: int = 1600) -> Image.Image:
-        return self.photos.preview(photo_id, side)
-
-    def thumbnail(self, content_hash: str) -> Path:
-        return self.photos.thumbnail(content_hash)
-
-    def paths_for(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
-        return self.catalog.files.paths_for(photo_ids)
+    # -- queries (photos: self.photos) -----------------------------------------------------
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
         return self.searching.search(text, k, tags)
@@ -195,32 +177,7 @@ class Library:
     def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
         return self.searching.similar(path, k)
 
-    # -- tags -----------------------------------------------------------------------------
-
-    def vocabulary(self) -> list[TagDef]:
-        return self.tagging.vocabulary()
-
-    def vocabulary_text(self, name: str = "tags.txt") -> str:
-        return self.tagging.vocabulary_text(name)
-
-    def save_vocabulary(self, text: str, name: str = "tags.txt") -> None:
-        self.tagging.save_vocabulary(text, name)
-
-    def rename_tag(self, old: str, new: str) -> None:
-        self._editing()
-        self.tagging.rename_tag(old, new)
-        self.edited()
-
-    def remove_tag(self, tag: str) -> None:
-        self._editing()
-        self.tagging.remove_tag(tag)
-        self.edited()
-
-    def retag(self) -> None:
-        self.tagging.retag()
-
-    def flagged(self) -> list[Hit]:
-        return self.tagging.flagged()
+    # -- tags (the rest: self.tags) -------------------------------------------------------
 
     def nsfw_threshold(self) -> float | None:
         """The library setting "nsfw_threshold": the open_nsfw score (0..1) that flags a
@@ -231,51 +188,16 @@ class Library:
         """Change the threshold (None: off); the flags follow at once from the stored
         scores, no re-index."""
         self.settings.nsfw_threshold = value
-        self.tagging.retag()
-
-    def tag_counts(self) -> list[tuple[str, int]]:
-        return self.tagging.tag_counts()
-
-    def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
-        return self.tagging.photo_tags(photo_id)
-
-    def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
-        self._editing()
-        self.tagging.set_photo_tag(photo_id, tag, on)
-        self._edited([photo_id])
-
-    def tags(self, path: PathArg) -> list[tuple[str, float | None, str]]:
-        """A library photo's tags: (tag, similarity or None, "auto" | "manual")."""
-        return self.tagging.photo_tags(self.photo_id(path))
-
-    def set_tag(self, path: PathArg, tag: str, on: bool = True) -> None:
-        self.set_photo_tag(self.photo_id(path), tag, on)
+        self.tags.retag()
 
     def teach(self, tag: str, yes: Sequence[PathArg], no: Sequence[PathArg] = ()) -> int:
         """Record a person's examples for `tag` (yes: they get it; no: they never do).
         Returns how many other photos the taught tag now suggests."""
-        self.teach_photos(tag, [self.photo_id(p) for p in yes], [self.photo_id(p) for p in no])
-        return sum(h.relevant for h in self.suggest(tag, k=1_000_000))
+        self.tags.teach(tag, [self.photos.id_of(p) for p in yes],
+                        [self.photos.id_of(p) for p in no])
+        return sum(h.relevant for h in self.tags.suggest(tag, k=1_000_000))
 
-    def teach_photos(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
-        self._editing()
-        self.tagging.teach(tag, yes, no)
-        self._edited([*yes, *no])
-
-    def taught_tags(self) -> list[str]:
-        return self.tagging.taught_tags()
-
-    def suggest(self, tag: str, k: int = 20) -> list[Hit]:
-        return self.tagging.suggest(tag, k)
-
-    # -- captions -------------------------------------------------------------------------
-
-    @property
-    def captioner_id(self) -> str:
-        return self.captioning.captioner_id
-
-    def choose_captioner(self, spec: str) -> None:
-        self.captioning.choose_captioner(spec)
+    # -- captions (the rest: self.captions) -----------------------------------------------
 
     def captions_mode(self) -> CaptionsMode:
         """The library setting "captions": "selected" | "all" | "off" | "auto"."""
@@ -283,67 +205,6 @@ class Library:
 
     def set_captions_mode(self, mode: str) -> None:
         self.settings.captions = mode
-
-    def caption(self, photo_id: int, write: bool = True) -> str | None:
-        return self.captioning.caption(photo_id, write)
-
-    def draft_caption(self, photo_id: int) -> tuple[str, str]:
-        """(text, model id) of a caption written for the photo, not stored."""
-        return self.captioning.draft(photo_id)
-
-    def caption_file(self, path: PathArg) -> str | None:
-        return self.captioning.caption_file(path)
-
-    def caption_of(self, photo_id: int) -> tuple[str | None, str | None]:
-        return self.captioning.caption_of(photo_id)
-
-    def set_caption(self, photo_id: int, text: str) -> None:
-        self._editing()
-        self.captioning.set_caption(photo_id, text)
-        self._edited([photo_id])
-
-    def store_caption(self, photo_id: int, text: str, by: str) -> str:
-        return self.captioning.store_caption(photo_id, text, by)
-
-    def captionless_count(self) -> int:
-        return self.captioning.captionless_count()
-
-    def write_captions(self) -> ProgressJob:
-        return self.captioning.write_captions()
-
-    # -- quality and groups ---------------------------------------------------------------
-
-    def regroup(self, photo_ids: list[int] | None = None) -> int:
-        return self.grouping.regroup(photo_ids)
-
-    def groups(self) -> list[list[GroupMember]]:
-        return self.grouping.groups()
-
-    def stacked(self, photo_ids: list[int]) -> tuple[list[int], dict[int, int]]:
-        return self.grouping.stacked(photo_ids)
-
-    def group_of(self, photo_id: int) -> list[GroupMember]:
-        return self.grouping.group_of(photo_id)
-
-    def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
-        self._editing()
-        self.grouping.set_rejected(photo_ids, on)
-        self._edited(photo_ids)
-
-    def rejected_ids(self) -> set[int]:
-        return self.grouping.rejected_ids()
-
-    def blurry(self, below: float = quality.BLURRY) -> list[Hit]:
-        return self.grouping.blurry(below)
-
-    def sharper(self, path: PathArg, k: int = 20) -> list[Hit]:
-        return self.grouping.sharper(path, k)
-
-    def by_sharpness(self, hits: list[Hit]) -> list[Hit]:
-        return self.photos.by_sharpness(hits)
-
-    def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
-        return self.catalog.quality.sharpness_of(photo_ids)
 
     # -- XMP sidecars ---------------------------------------------------------------------
 
@@ -364,18 +225,12 @@ class Library:
         self.settings.keep_sidecars = on
         return self.sidecars.write() if on else SidecarSummary()
 
-    def _editing(self) -> None:
-        """Before a person's edit: counted first, so that even a kill right after it
-        leaves the catalog due a backup (edits.py)."""
-        edits.mark(self.catalog, edit=True)
-        self.made_edits = True
-
-    def _edited(self, photo_ids: Sequence[int]) -> None:
-        """After a person's edit: their sidecars, when the library keeps them written (a
-        sidecar that cannot be written is said: self.warn; the edit is in the catalog),
-        and a backup to come (self.edited)."""
+    def _edited(self, photo_ids: Sequence[int] | None) -> None:
+        """After a person's edit (self.edits): a backup to come (self.edited) and the
+        sidecars of the photos it touched, when the library keeps them written (a sidecar
+        that cannot be written is said: self.warn; the edit is in the catalog)."""
         self.edited()
-        if self.settings.keep_sidecars:
+        if photo_ids is not None and self.settings.keep_sidecars:
             summary = self.sidecars.write(photo_ids)
             for problem in summary.failed + summary.left_alone:
                 self.warn(f"saved, but the XMP sidecar was not written: {problem.reason}")

@@ -1,5 +1,6 @@
-"""Photo lookups: path -> id, the ordered id lists the views show, details, previews and
-thumbnails, and the one read + decode + error wording for a single image file."""
+"""Photo lookups: path -> id, the ordered id lists the views show, details, paths,
+sharpness, previews and thumbnails (the front ends reach them as `library.photos`), and the
+one read + decode + error wording for a single image file."""
 from __future__ import annotations
 
 import math
@@ -48,7 +49,7 @@ class Photos:
         """The library photo at `path`, or None."""
         return self.catalog.files.photo_for(absolute(path))[0]
 
-    def photo_id(self, path: PathArg) -> int:
+    def id_of(self, path: PathArg) -> int:
         photo_id = self.find(path)
         if photo_id is None:
             raise ClipdeskError(f"{os.fsdecode(absolute(path))} is not in the library")
@@ -62,7 +63,7 @@ class Photos:
         for path in paths:
             where = absolute(path)
             if not os.path.isdir(where):
-                ids[self.photo_id(where)] = None
+                ids[self.id_of(where)] = None
                 continue
             every = self.catalog.files.indexed() if every is None else every
             below = [pid for pid, files in every.items()
@@ -72,7 +73,7 @@ class Photos:
             ids.update(dict.fromkeys(below))
         return list(ids)
 
-    def photo_ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
+    def ids(self, tags: list[str] | None = None, sort: str = Sort.DATE) -> list[int]:
         """Every photo (or those with all `tags`), newest first by date taken (or
         sharpest first: Sort.SHARPNESS)."""
         ids = (self.catalog.quality.sharpest_first() if Sort(sort) is Sort.SHARPNESS
@@ -94,6 +95,14 @@ class Photos:
 
     def thumbnail(self, content_hash: str) -> Path:
         return thumbnail_path(self.home, content_hash)
+
+    def paths(self, photo_ids: Iterable[int]) -> dict[int, bytes]:
+        """The paths of those photos still in the library."""
+        return self.catalog.files.paths_for(photo_ids)
+
+    def sharpness(self, photo_ids: Iterable[int]) -> dict[int, float | None]:
+        """The measured sharpness of those photos (None: not measured yet)."""
+        return self.catalog.quality.sharpness_of(photo_ids)
 
     def hits(self, ranked: Iterable[tuple[int, float]],
              threshold: float = -math.inf) -> list[Hit]:

@@ -264,7 +264,7 @@ class BackgroundWork(QObject):
         if not wanted or self.caption_error is not None or self.caption_job is not None \
                 or self.index_job is not None:
             return
-        job = self.jobs.create(self.library.write_captions)
+        job = self.jobs.create(self.library.captions.write_all)
         mine = _bound(lambda: self.caption_job, job, self.jobs)
         job.progress.connect(mine(lambda step: self.status_text.setText(
             f"Writing captions… {step.done:,} of {step.total:,}")))

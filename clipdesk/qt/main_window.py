@@ -154,8 +154,8 @@ class MainWindow(QMainWindow):
             head.addWidget(widget)
         head.setStretchFactor(self.heading, 1)
 
-        self.thumbnails = ThumbnailCache(self.jobs, self.library.photo_info,
-                                         self.library.thumbnail, self)
+        self.thumbnails = ThumbnailCache(self.jobs, self.library.photos.info,
+                                         self.library.photos.thumbnail, self)
         self.model = PhotoGridModel(self.thumbnails, self)
         self.grid = QListView()
         self.grid.setModel(self.model)

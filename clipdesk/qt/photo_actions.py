@@ -41,7 +41,7 @@ class PhotoActions:
         photo_id = self.model.photo_at(row)
         if photo_id is None:
             return None
-        return self.library.paths_for([photo_id]).get(photo_id)
+        return self.library.photos.paths([photo_id]).get(photo_id)
 
     def show_context_menu(self, pos: QPoint) -> None:
         grid, model = self.grid, self.model
@@ -96,7 +96,7 @@ class PhotoActions:
             self.preview.step.connect(lambda d: self.open_preview(grid.currentIndex().row() + d))
         preview = self.preview
         preview.show()
-        self.jobs.read(lambda: to_qimage(self.library.preview(photo_id)),
+        self.jobs.read(lambda: to_qimage(self.library.photos.preview(photo_id)),
                        done=lambda image: preview.show_image(
                            image, f"{row + 1} of {model.rowCount()}"),
                        failed=self.report)
@@ -106,8 +106,8 @@ class PhotoActions:
     def set_rejected(self, photo_ids: list[int], on: bool) -> None:
         """Mark photos as rejects (drawn dimmed); nothing is deleted or moved."""
         def mark() -> set[int]:
-            self.library.set_rejected(photo_ids, on)
-            return self.library.rejected_ids()
+            self.library.groups.reject(photo_ids, on)
+            return self.library.groups.rejected()
 
         def shown(rejected: set[int]) -> None:
             self.model.rejected = rejected
@@ -117,19 +117,19 @@ class PhotoActions:
     def find_sharper(self, path: bytes) -> None:
         name = os.path.basename(os.fsdecode(path))
         self.views.query("similar", f"Sharper versions of {name}",
-                                lambda: self.library.sharper(path, RESULTS), image=path)
+                                lambda: self.library.groups.sharper(path, RESULTS), image=path)
 
     def show_stack(self, photo_id: int) -> None:
         """Every photo of a stack, best shot first (score: sharpness)."""
         def members() -> list[Hit]:
             return [Hit(m.photo_id, m.path, m.sharpness or 0.0)
-                    for m in self.library.group_of(photo_id)]
+                    for m in self.library.groups.of(photo_id)]
         self.views.query("stack", "Burst / duplicates: best shot first", members)
 
     def show_blurry(self) -> None:
         below = self.blur_limit.value() / 100
         self.views.query("blurry", "Blurry photos, blurriest first",
-                                lambda: self.library.blurry(below))
+                                lambda: self.library.groups.blurry(below))
 
     def show_blur_limit(self, on: bool) -> None:
         self.blur_label.setText(f"Blurry under {self.blur_limit.value() / 100:.2f}")
@@ -146,7 +146,7 @@ class PhotoActions:
         self.state.update(sensitive=mode)
 
     def show_flagged(self) -> None:
-        self.views.query("flagged", "Photos flagged as sensitive", self.library.flagged)
+        self.views.query("flagged", "Photos flagged as sensitive", self.library.tags.flagged)
 
 
 def to_qimage(image: Image.Image) -> QImage:

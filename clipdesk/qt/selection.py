@@ -48,12 +48,12 @@ class Selection:
             return
         self.views.state.revealed.add(photo_id)
         self.model.reveal(photo_id)
-        self.jobs.read(lambda: (self.library.photo_info(photo_id), self._tag_names(photo_id),
-                             self.library.caption(photo_id, write=False)),
+        self.jobs.read(lambda: (self.library.photos.info(photo_id), self._tag_names(photo_id),
+                             self.library.captions.get(photo_id, write=False)),
                     done=lambda found: self._show_details(photo_id, *found))
 
     def _tag_names(self, photo_id: int) -> list[str]:
-        return [t for t, _, _ in self.library.photo_tags(photo_id)]
+        return [t for t, _, _ in self.library.tags.of(photo_id)]
 
     def _show_details(self, photo_id: int, info: PhotoInfo | None, tags: list[str],
                       caption: str | None) -> None:
@@ -68,13 +68,13 @@ class Selection:
         self.details_shown(photo_id)
         if write:  # shown when ready; never blocks. On a reader: the model writes a
             # caption (seconds); storing it is the writer's
-            self.jobs.read(lambda: self.library.draft_caption(photo_id),
+            self.jobs.read(lambda: self.library.captions.draft(photo_id),
                            done=lambda found: self._store_caption(photo_id, *found),
                            failed=lambda error: self._caption_failed(photo_id, error))
 
     def _store_caption(self, photo_id: int, text: str, by: str) -> None:
         # a person may have typed one meanwhile: theirs stays
-        self.jobs.write(lambda: self.library.store_caption(photo_id, text, by),
+        self.jobs.write(lambda: self.library.captions.store(photo_id, text, by),
                         done=lambda stored: self.details.show_caption(stored)
                         if self.is_current(photo_id) else None, failed=self.report)
 
@@ -89,10 +89,10 @@ class Selection:
     # -- a person's edits -------------------------------------------------------------
 
     def set_tag(self, tag: str, on: bool) -> None:
-        self._edit_current(lambda pid: self.library.set_photo_tag(pid, tag, on))
+        self._edit_current(lambda pid: self.library.tags.set(pid, tag, on))
 
     def set_caption(self, text: str) -> None:
-        self._edit_current(lambda pid: self.library.set_caption(pid, text))
+        self._edit_current(lambda pid: self.library.captions.set(pid, text))
 
     def _edit_current(self, change: Callable[[int], None]) -> None:
         """A person's edit of the current photo's tags or caption, then a fresh view."""

@@ -39,7 +39,7 @@ class TagActions:
         new, ok = QInputDialog.getText(self.parent, "Rename tag", f"New name for “{tag}”:",
                                        text=tag)
         if ok and new.strip() and new.strip().lower() != tag:
-            self._retag(lambda: self.library.rename_tag(tag, new))
+            self._retag(lambda: self.library.tags.rename(tag, new))
             if self.state.tag_filter == tag:
                 self.state.update(quiet=True, tag_filter=" ".join(new.split()).lower())
 
@@ -50,12 +50,12 @@ class TagActions:
         if answer == QMessageBox.StandardButton.Yes:
             if self.state.tag_filter == tag:
                 self.state.update(quiet=True, tag_filter=None)
-            self._retag(lambda: self.library.remove_tag(tag))
+            self._retag(lambda: self.library.tags.remove(tag))
 
     def edit_vocabulary(self) -> None:
-        dialog = VocabularyDialog(self.library.vocabulary_text(), self.parent)
+        dialog = VocabularyDialog(self.library.tags.vocabulary_text(), self.parent)
         dialog.accepted.connect(lambda: self._retag(
-            lambda: self.library.save_vocabulary(dialog.text())))
+            lambda: self.library.tags.save_vocabulary(dialog.text())))
         dialog.show()
         self.vocabulary_dialog = dialog
 
@@ -70,7 +70,7 @@ class TagActions:
 
         def retag() -> None:
             change()
-            self.library.retag()
+            self.library.tags.retag()
 
         def done(_: object) -> None:
             self.status.setText("Tags updated.")
@@ -116,7 +116,7 @@ class TagActions:
         if not ids:
             self.report(ClipdeskError("Select one or more photos that show the tag first."))
             return
-        known = sorted(set(self.library.taught_tags()) | set(self.tags.tags()))
+        known = sorted(set(self.library.tags.taught()) | set(self.tags.tags()))
         tag, ok = QInputDialog.getItem(
             self.parent, "Teach a tag", f"What do the {plural(len(ids), 'selected photo')} "
             "show? clipdesk then suggests other photos that show it.", known, editable=True)
@@ -132,10 +132,10 @@ class TagActions:
 
     def teach(self, tag: str, yes: list[int], no: list[int]) -> None:
         """Record the answers, retrain (well under a second), show the new suggestions."""
-        self.jobs.write(lambda: self.library.teach_photos(tag, yes, no),
+        self.jobs.write(lambda: self.library.tags.teach(tag, yes, no),
                         done=lambda _: self.views.query(
                             "teach", f"Photos that might show “{tag}”",
-                            lambda: self.library.suggest(tag, RESULTS)),
+                            lambda: self.library.tags.suggest(tag, RESULTS)),
                         failed=self.report)
 
     def show_suggestions(self, hits: list[Hit]) -> None:

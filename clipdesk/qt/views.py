@@ -98,10 +98,10 @@ class Views(QObject):
         sort, stack = state.sort, state.stacking
 
         def load() -> tuple[object, ...]:
-            ids = self.library.photo_ids(tags, sort)
-            shown, stacks = self.library.stacked(ids) if stack else (ids, {})
-            return (ids, shown, stacks, self.library.rejected_ids(),
-                    {h.photo_id for h in self.library.flagged()}, self.library.tag_counts())
+            ids = self.library.photos.ids(tags, sort)
+            shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
+            return (ids, shown, stacks, self.library.groups.rejected(),
+                    {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts())
         def ended() -> bool:
             """The load is over; whether it is the latest (a late one is dropped). Said
             through the handlers read() connects before the job starts: a signal
@@ -133,7 +133,7 @@ class Views(QObject):
         w, tag = self.screen, self.state.tag_filter
         ids, shown, stacks, w.model.rejected, self.flagged, counts = found
         w.tags.show_counts(counts, tag)
-        w.details.set_known_tags(sorted({t.name for t in self.library.vocabulary()
+        w.details.set_known_tags(sorted({t.name for t in self.library.tags.vocabulary()
                                          if ":" not in t.name} | set(w.tags.tags())))
         if not self._shown_once:
             self._shown_once = True
@@ -209,7 +209,7 @@ class Views(QObject):
             self._count = (plural(len(hits), "suggestion") if mode == "teach"
                            else plural(sum(h.relevant for h in hits), "result"))
             w.status.setText(self._count)
-        self.jobs.read(lambda: self.library.by_sharpness(fn()) if by_sharpness else fn(),
+        self.jobs.read(lambda: self.library.photos.by_sharpness(fn()) if by_sharpness else fn(),
                        done=shown, failed=self.report)
 
     def _show_hits(self, mode: str, title: str, serial: int, hits: list[Hit]) -> None:

@@ -76,7 +76,8 @@ def test_a_persons_caption_wins_and_is_searchable(library, tmp_path):
     assert run_cli("--home", str(work), "caption", "--all").rc == 0
     lib = Library(work)
     try:
-        assert lib.catalog.captions.get(lib.photo_id(photo)) == ("Grandma's kitchen", "manual")
+        assert lib.catalog.captions.get(lib.photos.id_of(photo)) == ("Grandma's kitchen",
+                                                                         "manual")
         assert lib.catalog.captions.missing() == []  # --all wrote the others
     finally:
         lib.close()
@@ -96,15 +97,15 @@ def test_captions_for_every_photo_skip_unreadable_files(library, tmp_path):
     lib = Library(work)
     try:
         gone = paths[SHOTS[0]]
-        lib.catalog.captions.set(lib.photo_id(gone), None, None)
+        lib.catalog.captions.set(lib.photos.id_of(gone), None, None)
         moved = gone.with_suffix(".bak")
         gone.rename(moved)  # unreadable now; the next index run would notice
         try:
-            steps = list(lib.write_captions())
+            steps = list(lib.captions.write_all())
         finally:
             moved.rename(gone)
         assert steps and steps[-1].done == steps[-1].total
-        assert lib.catalog.captions.get(lib.photo_id(gone)) == (None, None)
+        assert lib.catalog.captions.get(lib.photos.id_of(gone)) == (None, None)
     finally:
         lib.close()
 

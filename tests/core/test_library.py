@@ -126,7 +126,7 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
 
 def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(library):
     lib, photos = library
-    pid = lib.photo_id(photos / "green.jpg")
+    pid = lib.photos.id_of(photos / "green.jpg")
     # as for a photo added while a model switch is under way: a vector from the new
     # model only (here: none from the answering one)
     with lib.catalog.transaction() as db:
@@ -139,43 +139,43 @@ def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(l
 
 def test_the_facade_answers_what_the_app_and_cli_ask(library):
     lib, photos = library
-    pid = lib.photo_id(photos / "red.jpg")
+    pid = lib.photos.id_of(photos / "red.jpg")
     assert lib.roots() == [str(photos).encode()]
-    assert lib.paths_for([pid]) == {pid: str(photos / "red.jpg").encode()}
+    assert lib.photos.paths([pid]) == {pid: str(photos / "red.jpg").encode()}
     assert lib.captions_mode() == "auto"
     lib.set_captions_mode("off")
     assert Library(lib.home).captions_mode() == "off"
-    lib.set_rejected([pid])
-    assert lib.rejected_ids() == {pid}
-    assert set(lib.sharpness_of([pid])) == {pid}
-    assert lib.captionless_count() == 3
+    lib.groups.reject([pid])
+    assert lib.groups.rejected() == {pid}
+    assert set(lib.photos.sharpness([pid])) == {pid}
+    assert lib.captions.count_missing() == 3
     assert not lib.in_write()
 
 
 def test_a_tag_set_by_hand_follows_the_tag_name_rules(library):
     lib, photos = library
-    pid = lib.photo_id(photos / "red.jpg")
-    lib.set_photo_tag(pid, "  Red   Ball ", True)
-    assert ("red ball", None, "manual") in lib.photo_tags(pid)
-    assert ("red ball", 1) in lib.tag_counts()
+    pid = lib.photos.id_of(photos / "red.jpg")
+    lib.tags.set(pid, "  Red   Ball ", True)
+    assert ("red ball", None, "manual") in lib.tags.of(pid)
+    assert ("red ball", 1) in lib.tags.counts()
     for bad in ("", "a:b", "c#d"):
         with pytest.raises(ClipdeskError):
-            lib.set_photo_tag(pid, bad, True)
-    lib.set_photo_tag(pid, "red ball", False)
-    assert "red ball" not in [t for t, _, _ in lib.photo_tags(pid)]
+            lib.tags.set(pid, bad, True)
+    lib.tags.set(pid, "red ball", False)
+    assert "red ball" not in [t for t, _, _ in lib.tags.of(pid)]
 
 
 def test_a_model_caption_never_replaces_a_persons(library):
     lib, photos = library
-    pid = lib.photo_id(photos / "red.jpg")
-    assert lib.store_caption(pid, "a red circle", "model-x") == "a red circle"
-    assert lib.caption_of(pid) == ("a red circle", "model-x")
-    lib.set_caption(pid, "my red ball")
-    assert lib.store_caption(pid, "a red circle", "model-x") == "my red ball"
-    assert lib.caption_of(pid) == ("my red ball", "manual")
-    assert lib.captionless_count() == 2
-    lib.teach_photos("ball", [pid])
-    assert lib.taught_tags() == ["ball"]
+    pid = lib.photos.id_of(photos / "red.jpg")
+    assert lib.captions.store(pid, "a red circle", "model-x") == "a red circle"
+    assert lib.captions.of(pid) == ("a red circle", "model-x")
+    lib.captions.set(pid, "my red ball")
+    assert lib.captions.store(pid, "a red circle", "model-x") == "my red ball"
+    assert lib.captions.of(pid) == ("my red ball", "manual")
+    assert lib.captions.count_missing() == 2
+    lib.tags.teach("ball", [pid])
+    assert lib.tags.taught() == ["ball"]
 
 
 def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeypatch):
@@ -199,11 +199,12 @@ def test_searching_the_same_text_again_does_not_encode_it_again(library, monkeyp
 
 def test_sort_names_from_the_app_and_the_cli_mean_the_same_order(library):
     lib, _ = library
-    newest_first = lib.photo_ids()
-    assert lib.photo_ids(sort="default") == lib.photo_ids(sort="relevance") == newest_first
-    assert sorted(lib.photo_ids(sort="sharpness")) == sorted(newest_first)
+    newest_first = lib.photos.ids()
+    assert lib.photos.ids(sort="default") == newest_first
+    assert lib.photos.ids(sort="relevance") == newest_first
+    assert sorted(lib.photos.ids(sort="sharpness")) == sorted(newest_first)
     with pytest.raises(ValueError):
-        lib.photo_ids(sort="by colour")  # a typo is an error, not silently by date
+        lib.photos.ids(sort="by colour")  # a typo is an error, not silently by date
 
 
 def test_progress_phases_are_named_choices_with_unchanged_values(library):

@@ -141,7 +141,7 @@ def test_a_text_search_leaves_transformers_unloaded_and_captions_still_load_it(t
         "hits = lib.search('a red circle', k=2)\n"
         "assert hits[0].path.endswith(b'red.jpg'), hits\n"
         "assert 'transformers' not in sys.modules, 'a CLIP search imported transformers'\n"
-        f"caption = lib.caption_file({str(photos / 'red.jpg')!r})\n"
+        f"caption = lib.captions.of_file({str(photos / 'red.jpg')!r})\n"
         "assert 'transformers' in sys.modules\n"
         "print(caption)\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}

@@ -62,12 +62,12 @@ def _set_scores(lib: Library, scores: dict[str, float]) -> None:
     """Stand-ins for what open_nsfw would say (no explicit photo is ever used)."""
     with lib.catalog.transaction() as db:
         for path, score in scores.items():
-            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photo_id(path)))
+            db.execute("UPDATE photos SET nsfw=? WHERE id=?", (score, lib.photos.id_of(path)))
 
 
 def _nudity_flagged(lib: Library) -> set[str]:
-    return {h.path.decode() for h in lib.flagged()
-            if any(t == NUDITY for t, _, _ in lib.tags(h.path))}
+    return {h.path.decode() for h in lib.tags.flagged()
+            if any(t == NUDITY for t, _, _ in lib.tags.of(lib.photos.id_of(h.path)))}
 
 
 def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_word(tmp_path):
@@ -83,9 +83,9 @@ def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_wo
         explicit, borderline = paths[0], paths[1]
         _set_scores(lib, {explicit: 0.95, borderline: 0.5})
         assert lib.nsfw_threshold() == nsfw.DEFAULT_THRESHOLD == 0.8
-        lib.retag()
+        lib.tags.retag()
         assert _nudity_flagged(lib) == {explicit}
-        assert (NUDITY, 0.95, "auto") in lib.tags(explicit)
+        assert (NUDITY, 0.95, "auto") in lib.tags.of(lib.photos.id_of(explicit))
         flagged = json.loads(run_cli("--home", str(home), "flagged", "--json").out)
         assert [f["path"] for f in flagged] == [explicit]
 
@@ -97,8 +97,8 @@ def test_a_score_over_the_threshold_flags_the_photo_and_a_person_has_the_last_wo
         again.close()
 
         # "this photo is fine" wins over the score, through every re-tagging
-        lib.set_tag(explicit, NUDITY, on=False)
-        lib.retag()
+        lib.tags.set(lib.photos.id_of(explicit), NUDITY, on=False)
+        lib.tags.retag()
         assert _nudity_flagged(lib) == {borderline}
 
         lib.set_nsfw_threshold(None)  # the signal off
@@ -112,8 +112,8 @@ def test_an_empty_sensitive_list_still_turns_every_flag_off(tmp_path):
     lib = Library(home)
     try:
         _set_scores(lib, {paths[0]: 0.99})
-        lib.retag()
-        assert lib.flagged() == []
+        lib.tags.retag()
+        assert lib.tags.flagged() == []
     finally:
         lib.close()
 
@@ -123,7 +123,7 @@ def test_the_threshold_is_set_from_the_command_line_and_remembered(tmp_path):
     lib = Library(home)
     try:
         _set_scores(lib, {paths[0]: 0.95, paths[1]: 0.5})
-        lib.retag()
+        lib.tags.retag()
     finally:
         lib.close()
 

@@ -102,7 +102,7 @@ def test_bursts_are_ordered_by_sharpness(shots):
     lib = Library(home)
     try:
         for burst in bursts:
-            ids = [lib.photo_id(p) for p in burst]
+            ids = [lib.photos.id_of(p) for p in burst]
             scores = lib.catalog.quality.sharpness_of(ids)
             assert [scores[i] for i in ids] == sorted(scores.values(), reverse=True)
     finally:
@@ -177,19 +177,19 @@ def test_groups_follow_new_and_removed_photos(shots, tmp_path):
     try:
         for _ in lib.index([str(photos)], model=TINY_MODEL):
             pass
-        before = len(lib.groups())
+        before = len(lib.groups.all())
         twin = photos / "burst0-extra.jpg"
         shutil.copy(photos / bursts[0][1].name, twin)
         Image.open(twin).resize((1200, 900)).save(twin, quality=80)
         for _ in lib.index():
             pass
-        group = next(g for g in lib.groups() if any(m.path == bytes(twin) for m in g))
-        assert len(group) == 5 and len(lib.groups()) == before
+        group = next(g for g in lib.groups.all() if any(m.path == bytes(twin) for m in g))
+        assert len(group) == 5 and len(lib.groups.all()) == before
         for p in [twin] + [photos / b.name for b in bursts[0][1:]]:
             p.unlink()
         for _ in lib.index():
             pass
-        assert len(lib.groups()) == before - 1  # a burst of one is no group
+        assert len(lib.groups.all()) == before - 1  # a burst of one is no group
     finally:
         lib.close()
 
@@ -200,13 +200,13 @@ def test_new_grouping_rules_regroup_the_library_at_the_next_run(shots, tmp_path,
     shutil.copytree(home, work)
     lib = Library(work)
     try:
-        assert len(lib.groups()) == len(bursts) + 1
+        assert len(lib.groups.all()) == len(bursts) + 1
         # stricter rules in a later version: nothing is a duplicate or a burst any more
         monkeypatch.setattr(group_rules, "DUPLICATE", 1.01)
         monkeypatch.setattr(group_rules, "BURST_SECONDS", -1.0)
         for _ in lib.index():  # no photo is new: only the rules changed
             pass
-        assert lib.groups() == []
+        assert lib.groups.all() == []
     finally:
         lib.close()
 
@@ -228,7 +228,7 @@ def test_an_old_catalog_is_back_filled_without_re_embedding(shots, tmp_path, mon
     lib = Library(work)
     try:
         assert lib.catalog.quality.unmeasured() == []
-        assert len(lib.groups()) == len(BURSTS) + 1
+        assert len(lib.groups.all()) == len(BURSTS) + 1
     finally:
         lib.close()
 

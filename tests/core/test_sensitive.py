@@ -41,9 +41,9 @@ def test_flagged_lists_exactly_the_photos_showing_the_concept(tmp_path):
     lib = Library(home)
     try:
         fine = flagged[0]["path"]
-        lib.set_tag(fine, "sensitive:unwanted", on=False)
-        lib.retag()
-        assert fine not in {h.path.decode() for h in lib.flagged()}
-        assert len(lib.flagged()) == len(purple) - 1
+        lib.tags.set(lib.photos.id_of(fine), "sensitive:unwanted", on=False)
+        lib.tags.retag()
+        assert fine not in {h.path.decode() for h in lib.tags.flagged()}
+        assert len(lib.tags.flagged()) == len(purple) - 1
     finally:
         lib.close()

@@ -28,7 +28,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def person_tags(lib: Library, path: Path) -> set[str]:
-    return {tag for tag, _, source in lib.tags(path) if source == "manual"}
+    return {tag for tag, _, source in lib.tags.of(lib.photos.id_of(path)) if source == "manual"}
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_keywords_set_in_digikam_and_darktable_become_a_persons_tags(library):
     expected = {"nature", "places", "reykjavik", "iceland", "aurora"}
     assert person_tags(lib, photos / "red.jpg") == expected
     assert person_tags(lib, photos / "green.jpg") == expected  # darktable's own tags left out
-    assert lib.caption_of(lib.photo_id(photos / "red.jpg")) == (
+    assert lib.captions.of(lib.photos.id_of(photos / "red.jpg")) == (
         "Test fixture for digiKam XMP sidecar", "manual")
     assert person_tags(lib, photos / "yellow.jpg") == set()
     # a broken sidecar costs its own photo's keywords, nothing else
@@ -79,11 +79,12 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
         library):
     lib, photos = library
     before = digests(photos)
-    red, green, yellow = (lib.photo_id(photos / n) for n in ("red.jpg", "green.jpg", "yellow.jpg"))
-    lib.set_photo_tag(red, "beach")
-    lib.set_photo_tag(red, "places", on=False)  # taken off in clipdesk: leaves the sidecar too
-    lib.set_rejected([green])
-    lib.set_caption(yellow, "A yellow circle I drew")
+    red, green, yellow = (lib.photos.id_of(photos / n)
+                          for n in ("red.jpg", "green.jpg", "yellow.jpg"))
+    lib.tags.set(red, "beach")
+    lib.tags.set(red, "places", on=False)  # taken off in clipdesk: leaves the sidecar too
+    lib.groups.reject([green])
+    lib.captions.set(yellow, "A yellow circle I drew")
 
     summary = lib.write_sidecars()
 
@@ -100,7 +101,7 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
     assert xmp.read(os.fsencode(photos / "green.jpg.xmp")).rating == -1
     assert xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).caption == "A yellow circle I drew"
     # automatic tags stay out unless asked for
-    auto = {t for t, _, s in lib.tags(photos / "yellow.jpg") if s == "auto"}
+    auto = {t for t, _, s in lib.tags.of(lib.photos.id_of(photos / "yellow.jpg")) if s == "auto"}
     assert auto, "the tiny model tags a yellow circle"
     assert not auto & set(xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords)
 
@@ -111,7 +112,7 @@ def test_writing_sidecars_merges_keeps_the_other_tools_fields_and_never_touches_
 
 def test_automatic_tags_only_with_the_option_and_only_for_the_chosen_photos(library):
     lib, photos = library
-    auto = {t for t, _, s in lib.tags(photos / "yellow.jpg") if s == "auto"}
+    auto = {t for t, _, s in lib.tags.of(lib.photos.id_of(photos / "yellow.jpg")) if s == "auto"}
     summary = lib.write_sidecars([photos / "yellow.jpg"], include_auto=True)
     assert (summary.written, summary.failed) == (1, ())
     assert set(xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords) == auto
@@ -125,24 +126,24 @@ def test_automatic_tags_only_with_the_option_and_only_for_the_chosen_photos(libr
 def test_kept_sidecars_follow_each_edit_at_once(library):
     lib, photos = library
     yellow = photos / "yellow.jpg"
-    lib.set_tag(yellow, "holiday")
+    lib.tags.set(lib.photos.id_of(yellow), "holiday")
     assert not (photos / "yellow.jpg.xmp").exists()  # written only when asked to keep them
     summary = lib.keep_sidecars(True)  # turning it on writes them all now
     assert lib.keeps_sidecars() and summary.written >= 1
     assert "holiday" in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
-    lib.set_tag(yellow, "beach")
-    lib.set_caption(lib.photo_id(yellow), "sand and sea")
-    lib.set_rejected([lib.photo_id(yellow)])
+    lib.tags.set(lib.photos.id_of(yellow), "beach")
+    lib.captions.set(lib.photos.id_of(yellow), "sand and sea")
+    lib.groups.reject([lib.photos.id_of(yellow)])
     kept = xmp.read(os.fsencode(photos / "yellow.jpg.xmp"))
     assert {"holiday", "beach"} <= set(kept.keywords)
     assert kept.caption == "sand and sea" and kept.rating == -1
     lib.keep_sidecars(False)
-    lib.set_tag(yellow, "later")
+    lib.tags.set(lib.photos.id_of(yellow), "later")
     assert "later" not in xmp.read(os.fsencode(photos / "yellow.jpg.xmp")).keywords
 
 
 def tag_sources(lib: Library, photos: Path) -> dict[str, dict[str, str]]:
-    return {p.name: {tag: source for tag, _, source in lib.tags(p)}
+    return {p.name: {tag: source for tag, _, source in lib.tags.of(lib.photos.id_of(p))}
             for p in sorted(photos.glob("*.jpg"))}
 
 
@@ -160,7 +161,7 @@ def test_automatic_tags_written_and_read_back_stay_automatic(library):
     guesses = sorted(t for t, s in before["yellow.jpg"].items() if s == "auto")
     rewrite_keywords_with_libexiv2(os.fsencode(f"{yellow}.xmp"), guesses[1:] + ["Sunflower"])
     index_all(lib, photos)
-    lib.retag()  # the model's guesses again
+    lib.tags.retag()  # the model's guesses again
     after = tag_sources(lib, photos)["yellow.jpg"]
     assert guesses[0] not in after  # the person's choice wins, and outlives re-tagging
     assert after["sunflower"] == "manual"

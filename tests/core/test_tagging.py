@@ -43,7 +43,7 @@ def search_json(home, text: str) -> list[dict]:
 def tags_by_path(home, truth):
     lib = Library(home)
     try:
-        return {p: {t for t, _, _ in lib.tags(p)} for p in truth}
+        return {p: {t for t, _, _ in lib.tags.of(lib.photos.id_of(p))} for p in truth}
     finally:
         lib.close()
 
@@ -119,7 +119,8 @@ def test_search_by_tag_keeps_only_tagged_photos(tagged):
     assert hits
     lib = Library(home)
     try:
-        assert all("blue" in {t for t, _, _ in lib.tags(h["path"])} for h in hits)
+        assert all("blue" in {t for t, _, _ in lib.tags.of(lib.photos.id_of(h["path"]))}
+                   for h in hits)
     finally:
         lib.close()
 
@@ -130,12 +131,12 @@ def test_manual_tags_and_removals_survive_retagging_and_reindexing(tagged, tmp_p
     try:
         photo, wrong = next((p, t) for p, t in tags_by_path(home, truth).items() if t)
         removed = sorted(wrong)[0]
-        lib.set_tag(photo, "holiday")
-        lib.set_tag(photo, removed, on=False)
-        lib.retag()
+        lib.tags.set(lib.photos.id_of(photo), "holiday")
+        lib.tags.set(lib.photos.id_of(photo), removed, on=False)
+        lib.tags.retag()
         for _ in lib.index():
             pass
-        tags = {t for t, _, _ in lib.tags(photo)}
+        tags = {t for t, _, _ in lib.tags.of(lib.photos.id_of(photo))}
         assert "holiday" in tags and removed not in tags
     finally:
         lib.close()
@@ -154,10 +155,10 @@ def test_tag_prompts_are_encoded_once_and_an_edit_encodes_only_the_new_ones(tagg
                         lambda self, texts: encoded.extend(texts) or real(self, texts))
     lib = Library(work)
     try:
-        lib.retag()  # served from the cache file
+        lib.tags.retag()  # served from the cache file
         assert encoded == []
-        lib.save_vocabulary(lib.vocabulary_text() + "pink: a pink shape\n")
-        lib.retag()
+        lib.tags.save_vocabulary(lib.tags.vocabulary_text() + "pink: a pink shape\n")
+        lib.tags.retag()
         assert encoded == ["a pink shape"]
     finally:
         lib.close()
@@ -171,18 +172,19 @@ def test_renaming_and_removing_a_tag_edits_the_photos_and_the_vocabulary(tagged,
     try:
         reds = {p for p, (color, _) in truth.items() if color == "red"}
         photo = sorted(reds)[0]
-        lib.set_tag(photo, "red", on=False)  # a person's decision survives the rename
-        lib.rename_tag("red", "crimson")
-        assert "crimson: a red shape | red" in lib.vocabulary_text()
-        lib.retag()
+        # a person's decision survives the rename
+        lib.tags.set(lib.photos.id_of(photo), "red", on=False)
+        lib.tags.rename("red", "crimson")
+        assert "crimson: a red shape | red" in lib.tags.vocabulary_text()
+        lib.tags.retag()
         renamed = tags_by_path(work, truth)
         assert {p for p, t in renamed.items() if "crimson" in t} == reds - {photo}
         assert not any("red" in t for t in renamed.values())
         assert {h["path"] for h in search_json(work, "crimson")} >= {str(p) for p in reds - {photo}}
 
-        lib.remove_tag("crimson")
-        lib.retag()
-        assert "crimson" not in lib.vocabulary_text()
+        lib.tags.remove("crimson")
+        lib.tags.retag()
+        assert "crimson" not in lib.tags.vocabulary_text()
         assert not any("crimson" in t for t in tags_by_path(work, truth).values())
     finally:
         lib.close()
@@ -193,7 +195,7 @@ def test_a_tag_name_cannot_hold_the_file_syntax(tagged):
     lib = Library(home)
     try:
         with pytest.raises(ClipdeskError, match="cannot be a tag name"):
-            lib.rename_tag("red", "red: blue")
+            lib.tags.rename("red", "red: blue")
     finally:
         lib.close()
 
@@ -214,7 +216,7 @@ def test_a_first_index_is_searchable_before_tagging_and_tagged_by_its_end(tmp_pa
         for step in lib.index([str(root)], model=TINY_MODEL):
             steps.append(step)
             if step.phase == Phase.TAG and seen_at_tagging is None:
-                assert lib.tag_counts() == []  # no tag yet, the prompts not even encoded
+                assert lib.tags.counts() == []  # no tag yet, the prompts not even encoded
                 other = Library(home)  # as another process (the CLI, the app) sees it
                 try:
                     seen_at_tagging = (lib.search("a red circle", k=20),
@@ -225,11 +227,11 @@ def test_a_first_index_is_searchable_before_tagging_and_tagged_by_its_end(tmp_pa
         here, there, photos = seen_at_tagging
         assert photos == len(SHAPES) * 2 and len(here) == len(there) == photos
         assert here[0].path.endswith(b"red-circle.jpg")
-        vocabulary = {p for t in lib.vocabulary() for p in t.prompts}
+        vocabulary = {p for t in lib.tags.vocabulary() for p in t.prompts}
         encoding = [s for s in steps if s.phase == Phase.TAG and s.total]
         assert encoding and encoding[0].total == len(vocabulary)  # the first tagging said so
         assert steps[-1].phase == Phase.DONE
-        assert dict(lib.tag_counts()).get("red") == len(SHAPES)  # and it tagged
+        assert dict(lib.tags.counts()).get("red") == len(SHAPES)  # and it tagged
     finally:
         lib.close()
 
@@ -253,7 +255,8 @@ def test_adding_or_removing_a_photo_leaves_every_other_photos_tags_alone(tmp_pat
     lib = Library(home)
 
     def everyone() -> dict[str, set[str]]:
-        return {p.name: {t for t, _, _ in lib.tags(p)} for p in root.iterdir()}
+        return {p.name: {t for t, _, _ in lib.tags.of(lib.photos.id_of(p))}
+                for p in root.iterdir()}
 
     try:
         for _ in lib.index([str(root)], model=TINY_MODEL):

@@ -43,8 +43,8 @@ def test_suggestions_are_precise_on_held_out_photos(library):
     assert not {h["path"] for h in hits} & {str(p) for p in yes + no}
     lib = Library(home)
     try:
-        assert "sea colour" in {t for t, _, _ in lib.tags(yes[0])}
-        assert "sea colour" not in {t for t, _, _ in lib.tags(no[0])}
+        assert "sea colour" in {t for t, _, _ in lib.tags.of(lib.photos.id_of(yes[0]))}
+        assert "sea colour" not in {t for t, _, _ in lib.tags.of(lib.photos.id_of(no[0]))}
     finally:
         lib.close()
 
@@ -61,8 +61,8 @@ def test_new_photos_get_a_taught_tag_as_they_arrive(library, tmp_path):
     assert run_cli("--home", str(home), "index").rc == 0
     lib = Library(home)
     try:
-        assert "red ball" in {t for t, _, _ in lib.tags(newcomer)}
-        assert "red ball" not in {t for t, _, _ in lib.tags(other)}
+        assert "red ball" in {t for t, _, _ in lib.tags.of(lib.photos.id_of(newcomer))}
+        assert "red ball" not in {t for t, _, _ in lib.tags.of(lib.photos.id_of(other))}
     finally:
         lib.close()
 

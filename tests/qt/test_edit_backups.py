@@ -26,7 +26,7 @@ def rejects_in(path: Path) -> int:
 def test_the_caption_box_starts_from_the_caption_never_from_an_error(qtbot, window, tmp_path):
     win = window
     missing = tmp_path / "no-such-model"
-    on_writer(qtbot, win, lambda: win.library.choose_captioner(f"local-dir:{missing}"))
+    on_writer(qtbot, win, lambda: win.library.captions.choose_captioner(f"local-dir:{missing}"))
     win.set_captions("selected")
     win.grid.setCurrentIndex(win.model.index(2))
     photo_id = win.model.photo_at(2)
@@ -37,8 +37,8 @@ def test_the_caption_box_starts_from_the_caption_never_from_an_error(qtbot, wind
     assert win.details.caption_edit.text() == ""  # not "No captions: cannot load ..."
     qtbot.keyClicks(win.details.caption_edit, "a day at the lake")
     qtbot.keyClick(win.details.caption_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: win.library.caption_of(photo_id)[0] is not None, timeout=10_000)
-    assert win.library.caption_of(photo_id) == ("a day at the lake", "manual")
+    qtbot.waitUntil(lambda: win.library.captions.of(photo_id)[0] is not None, timeout=10_000)
+    assert win.library.captions.of(photo_id) == ("a day at the lake", "manual")
     win.details.edit_caption.click()
     assert win.details.caption_edit.text() == "a day at the lake"  # from the caption
 
@@ -49,7 +49,7 @@ def test_edits_reach_one_backup_soon_after_and_the_last_ones_on_close(qtbot, win
     before = {b.path for b in backup.list_backups(home)}
     for row in range(3):  # a burst of edits: one backup, not three
         photo_id = win.model.photo_at(row)
-        on_writer(qtbot, win, lambda pid=photo_id: win.library.set_rejected([pid]))
+        on_writer(qtbot, win, lambda pid=photo_id: win.library.groups.reject([pid]))
     qtbot.waitUntil(lambda: {b.path for b in backup.list_backups(home)} - before != set(),
                     timeout=10_000)
     qtbot.wait(600)  # no second backup follows
@@ -57,7 +57,7 @@ def test_edits_reach_one_backup_soon_after_and_the_last_ones_on_close(qtbot, win
     assert len(made) == 1 and rejects_in(made.pop()) == 3
 
     photo_id = win.model.photo_at(3)
-    on_writer(qtbot, win, lambda: win.library.set_rejected([photo_id]))
+    on_writer(qtbot, win, lambda: win.library.groups.reject([photo_id]))
     win.edit_backups.timer.setInterval(60_000)  # the window closes first
     win.close()
     assert rejects_in(backup.list_backups(home)[0].path) == 4

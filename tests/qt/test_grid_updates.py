@@ -46,7 +46,7 @@ def test_an_index_run_keeps_the_selection_and_the_place_in_the_grid(qtbot, photo
     for path in originals[12:]:
         shutil.copy(path, root / path.name)
     (root / originals[0].name).unlink()  # and one goes (not one on screen or selected)
-    gone = win.library.photo_id(root / originals[0].name)
+    gone = win.library.photos.id_of(root / originals[0].name)
     assert gone not in ids + [before[0]]
     with qtbot.waitSignal(win.work.indexed, timeout=WAIT_MS):
         win.start_index()

@@ -140,7 +140,7 @@ def test_a_caption_model_that_cannot_load_is_said_once_not_retried(qtbot, photos
     empty = tmp_path / "no-model-here"
     empty.mkdir()
     library = Library(home)
-    library.choose_captioner(f"local-dir:{empty}")
+    library.captions.choose_captioner(f"local-dir:{empty}")
     library.catalog.meta.set("captions", "selected")
     library.close()
     win = qt_app.create_window(str(home))

@@ -39,7 +39,7 @@ def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_pat
     win.details.tags.linkActivated.emit(auto)  # its × link
     qtbot.waitUntil(lambda: f'{auto} <a' not in win.details.tags.text(), timeout=10_000)
     assert auto not in {t for t, _, _ in win.library.catalog.tags.of(photo_id)}
-    on_writer(qtbot, win, win.library.retag)  # a removal outlives re-tagging
+    on_writer(qtbot, win, win.library.tags.retag)  # a removal outlives re-tagging
     assert auto not in {t for t, _, _ in win.library.catalog.tags.of(photo_id)}
 
     win.details.edit_caption.click()
@@ -102,14 +102,14 @@ def test_a_tag_is_renamed_and_removed_from_the_tag_list(qtbot, photos, tmp_path,
     qtbot.waitUntil(lambda: "crimson" in win.tags.tags(), timeout=WAIT_MS)
     assert "red" not in win.tags.tags()
     assert win.library.catalog.tags.photos_with(["crimson"]) == reds
-    assert "crimson: a red shape" in win.library.vocabulary_text()
+    assert "crimson: a red shape" in win.library.tags.vocabulary_text()
 
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)
     win.tags.remove_requested.emit("crimson")
     qtbot.waitUntil(lambda: "crimson" not in win.tags.tags(), timeout=WAIT_MS)
     assert not win.library.catalog.tags.photos_with(["crimson"])
-    assert "crimson" not in win.library.vocabulary_text()
+    assert "crimson" not in win.library.tags.vocabulary_text()
 
 
 def test_the_vocabulary_is_edited_as_text_and_tags_follow(qtbot, photos, tmp_path):
@@ -153,7 +153,7 @@ def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):
     assert run_cli("--home", str(home), "index", str(root), "--model", TINY_MODEL).rc == 0
     lib = Library(home)
     try:
-        judged = lib.tag_counts()
+        judged = lib.tags.counts()
         with lib.catalog.transaction() as db:  # an automatic tag a whole judgement drops
             db.execute("INSERT INTO tags(photo_id, tag, source, score) "
                        "SELECT min(id), 'purple', 'auto', 0.5 FROM photos")
@@ -173,4 +173,4 @@ def test_all_tags_are_judged_again_from_the_tags_menu(qtbot, photos, tmp_path):
     judge.trigger()
     qtbot.waitUntil(lambda: "purple" not in win.tags.tags(), timeout=WAIT_MS)
     assert win.status_text.full_text() == "Tags updated."
-    assert win.library.tag_counts() == judged
+    assert win.library.tags.counts() == judged

@@ -20,6 +20,7 @@ from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import Photos
 from clipdesk.core.search.queries import Search
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import FileStatus, PhotoMeta
@@ -38,9 +39,10 @@ class Kit:
     photos: Photos
     search: Search
     tags: Tags
-    captioning: Captioning
-    grouping: Grouping
+    captions: Captioning
+    groups: Grouping
     indexer: Indexer
+    edits: Edits  # a person's edits, counted; nothing follows them (no sidecars here)
     made: list[str] = field(default_factory=list)  # model ids an Embedder was made for
 
     @property
@@ -67,11 +69,12 @@ def make_kit(tmp_path: Path) -> Kit:
     store = VectorStore(home, catalog, settings, make_embedder)
     photos = Photos(home, catalog)
     search = Search(catalog, store, photos)
-    tags = Tags(home, catalog, settings, store, photos)
-    grouping = Grouping(catalog, settings, store, photos, search)
+    edits = Edits(catalog, lambda photo_ids: None)
+    tags = Tags(home, catalog, settings, store, photos, edits)
+    groups = Grouping(catalog, settings, store, photos, search, edits)
     return Kit(home, root, catalog, settings, store, photos, search, tags,
-               Captioning(catalog, settings, photos), grouping,
-               Indexer(home, catalog, settings, store, tags, grouping), made)
+               Captioning(catalog, settings, photos, edits), groups,
+               Indexer(home, catalog, settings, store, tags, groups), edits, made)
 
 
 def jpeg(path: Path, color: tuple[int, int, int] = (200, 30, 30),

@@ -118,7 +118,7 @@ def test_a_run_killed_in_its_save_or_backup_leaves_a_current_backup_after_the_ne
 def test_a_new_library_beside_old_backups_never_rotates_away_their_edits(tmp_path):
     add_photos(tmp_path, 4)
     old = Library(tmp_path)
-    old.set_rejected([1])  # a person's edit, then its backup
+    old.groups.reject([1])  # a person's edit, then its backup
     old.close()
     assert backup.make_backup(tmp_path) is not None
     with_edit = backup.list_backups(tmp_path)[0]

@@ -40,45 +40,45 @@ def fake_captioner(monkeypatch, text="a red square on a white wall"):
 
 def test_a_stored_caption_is_answered_without_a_model(kit):
     pid = put(kit, "a.jpg", unit_vector(b"a"))
-    assert kit.captioning.caption(pid, write=False) is None
-    assert kit.captioning.caption_of(pid) == (None, None)
+    assert kit.captions.get(pid, write=False) is None
+    assert kit.captions.of(pid) == (None, None)
     kit.catalog.captions.set(pid, "a dog on a sofa", COCA)
-    assert kit.captioning.caption(pid) == "a dog on a sofa"
-    assert kit.captioning.caption_of(pid) == ("a dog on a sofa", COCA)
+    assert kit.captions.get(pid) == "a dog on a sofa"
+    assert kit.captions.of(pid) == ("a dog on a sofa", COCA)
 
 
 def test_a_persons_caption_is_kept_when_a_models_arrives_later(kit):
     pid = put(kit, "a.jpg", unit_vector(b"a"))
-    kit.captioning.set_caption(pid, "  Grandma's   80th\nbirthday ")
-    kept = kit.captioning.store_caption(pid, "a group of people at a table", COCA)
+    kit.captions.set(pid, "  Grandma's   80th\nbirthday ")
+    kept = kit.captions.store(pid, "a group of people at a table", COCA)
     assert kept == "Grandma's 80th birthday"
-    assert kit.captioning.caption_of(pid) == ("Grandma's 80th birthday", "manual")
+    assert kit.captions.of(pid) == ("Grandma's 80th birthday", "manual")
 
 
 def test_a_models_caption_is_stored_when_there_is_none(kit):
     pid = put(kit, "a.jpg", unit_vector(b"a"))
-    assert kit.captioning.captionless_count() == 1
-    assert kit.captioning.store_caption(pid, "a cat", COCA) == "a cat"
-    assert kit.captioning.caption_of(pid) == ("a cat", COCA)
-    assert kit.captioning.captionless_count() == 0
+    assert kit.captions.count_missing() == 1
+    assert kit.captions.store(pid, "a cat", COCA) == "a cat"
+    assert kit.captions.of(pid) == ("a cat", COCA)
+    assert kit.captions.count_missing() == 0
 
 
 def test_clearing_a_persons_caption_lets_the_model_write_again(kit):
     pid = put(kit, "a.jpg", unit_vector(b"a"))
-    kit.captioning.set_caption(pid, "wrong")
-    kit.captioning.set_caption(pid, "   ")
-    assert kit.captioning.caption_of(pid) == (None, None)
-    assert kit.captioning.captionless_count() == 1
-    assert kit.captioning.store_caption(pid, "a cat", COCA) == "a cat"
+    kit.captions.set(pid, "wrong")
+    kit.captions.set(pid, "   ")
+    assert kit.captions.of(pid) == (None, None)
+    assert kit.captions.count_missing() == 1
+    assert kit.captions.store(pid, "a cat", COCA) == "a cat"
 
 
 def test_the_captioner_is_a_setting_and_a_bad_spec_changes_nothing(kit):
-    assert kit.captioning.captioner_id == captions.DEFAULT_CAPTIONER
-    kit.captioning.choose_captioner(" coca_ViT-L-14:laion2b ")
-    assert kit.captioning.captioner_id == "coca_ViT-L-14:laion2b"
+    assert kit.captions.captioner_id == captions.DEFAULT_CAPTIONER
+    kit.captions.choose_captioner(" coca_ViT-L-14:laion2b ")
+    assert kit.captions.captioner_id == "coca_ViT-L-14:laion2b"
     with pytest.raises(ModelLoadError, match="is not ARCH:TAG"):
-        kit.captioning.choose_captioner("nonsense")
-    assert kit.captioning.captioner_id == "coca_ViT-L-14:laion2b"
+        kit.captions.choose_captioner("nonsense")
+    assert kit.captions.captioner_id == "coca_ViT-L-14:laion2b"
 
 
 def test_the_captions_pass_writes_what_it_can_and_skips_a_missing_file(kit, monkeypatch):
@@ -87,13 +87,13 @@ def test_the_captions_pass_writes_what_it_can_and_skips_a_missing_file(kit, monk
     jpeg(kit.root / "here.jpg", size=(640, 480))
     missing = put(kit, "gone.jpg", unit_vector(b"2"))  # its file was deleted
     typed = put(kit, "typed.jpg", unit_vector(b"3"))
-    kit.captioning.set_caption(typed, "our boat")
-    steps = list(kit.captioning.write_captions())
+    kit.captions.set(typed, "our boat")
+    steps = list(kit.captions.write_all())
     assert [(s.phase, s.done, s.total) for s in steps] == [(Phase.CAPTION, 1, 2),
                                                            (Phase.CAPTION, 2, 2)]
-    assert kit.captioning.caption_of(present) == ("a red square on a white wall", "coca:fake")
-    assert kit.captioning.caption_of(missing) == (None, None)  # left for the next pass
-    assert kit.captioning.caption_of(typed) == ("our boat", "manual")
+    assert kit.captions.of(present) == ("a red square on a white wall", "coca:fake")
+    assert kit.captions.of(missing) == (None, None)  # left for the next pass
+    assert kit.captions.of(typed) == ("our boat", "manual")
     assert len(shown) == 1 and min(shown[0]) >= 224  # shown at the model's input size
 
 
@@ -105,4 +105,4 @@ def test_a_caption_model_that_cannot_load_stops_the_pass(kit, monkeypatch):
 
     monkeypatch.setattr(captioning, "load_model", cannot_load)
     with pytest.raises(ModelLoadError, match="no network"):
-        list(kit.captioning.write_captions())
+        list(kit.captions.write_all())

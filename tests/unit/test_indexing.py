@@ -37,7 +37,7 @@ def test_a_first_run_embeds_the_photos_and_records_the_rest(kit):
     problem, = kit.catalog.files.problems()
     assert problem.reason == ("damaged JPEG: no JPEG image data in the file "
                               "(looks like an HTML page)")
-    assert kit.store.vector_index().ids == {kit.photos.photo_id(f) for f in files}
+    assert kit.store.vector_index().ids == {kit.photos.id_of(f) for f in files}
     assert len(backup.list_backups(kit.home)) == 1  # a run that changed something
 
 
@@ -58,23 +58,23 @@ def test_a_run_over_an_unchanged_library_loads_no_model(kit, tmp_path):
 def test_a_moved_photo_keeps_its_identity_and_is_not_embedded_again(kit):
     files = library(kit)
     run(kit, roots=[str(kit.root)])
-    pid = kit.photos.photo_id(files[0])
+    pid = kit.photos.id_of(files[0])
     kit.catalog.captions.set(pid, "our first morning", "manual")
     moved = kit.root / "best" / "morning.jpg"
     moved.parent.mkdir()
     shutil.move(files[0], moved)
     summary = run(kit)
     assert (summary.moved, summary.embedded, summary.removed) == (1, 0, 1)
-    assert kit.photos.photo_id(moved) == pid
+    assert kit.photos.id_of(moved) == pid
     assert kit.photos.find(files[0]) is None
-    assert kit.captioning.caption_of(pid) == ("our first morning", "manual")
+    assert kit.captions.of(pid) == ("our first morning", "manual")
     assert kit.catalog.words.match('"morning"*') == {pid}  # the new name is searchable
 
 
 def test_a_deleted_photo_leaves_the_library_and_its_answers(kit):
     files = library(kit)
     run(kit, roots=[str(kit.root)])
-    gone = kit.photos.photo_id(files[2])
+    gone = kit.photos.id_of(files[2])
     files[2].unlink()
     summary = run(kit)
     assert (summary.removed, summary.photos) == (1, 2)
@@ -135,7 +135,7 @@ def test_a_model_switch_answers_with_the_new_model_once_every_photo_has_its_vect
     assert kit.catalog.embeddings.ids(MODEL) == set()
     model_id, index = kit.store.answering()
     assert model_id == "fake:other"
-    assert index.ids == {kit.photos.photo_id(f) for f in files}
+    assert index.ids == {kit.photos.id_of(f) for f in files}
     assert kit.made == [MODEL, "fake:other"]
 
 

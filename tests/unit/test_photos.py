@@ -18,11 +18,11 @@ def test_a_file_is_found_by_any_spelling_of_its_path(kit, monkeypatch):
     odd = kit.root / os.fsdecode(b"caf\xe9 trip")  # not UTF-8: a name from an old camera
     photo = jpeg(odd / "IMG_1.jpg")
     index(kit, [photo])
-    pid = kit.photos.photo_id(photo)
-    assert kit.photos.photo_id(os.fsencode(photo)) == pid
-    assert kit.photos.photo_id(str(photo)) == pid
+    pid = kit.photos.id_of(photo)
+    assert kit.photos.id_of(os.fsencode(photo)) == pid
+    assert kit.photos.id_of(str(photo)) == pid
     monkeypatch.chdir(odd)
-    assert kit.photos.photo_id("IMG_1.jpg") == pid  # relative to where the command runs
+    assert kit.photos.id_of("IMG_1.jpg") == pid  # relative to where the command runs
     assert kit.photos.info(pid).path == os.fsencode(photo)
 
 
@@ -30,7 +30,7 @@ def test_a_path_not_in_the_library_says_so(kit):
     elsewhere = jpeg(kit.root.parent / "elsewhere.jpg")
     assert kit.photos.find(elsewhere) is None
     with pytest.raises(ClipdeskError, match=f"^{re.escape(str(elsewhere))} is not in the library$"):
-        kit.photos.photo_id(elsewhere)
+        kit.photos.id_of(elsewhere)
 
 
 def test_the_library_is_newest_first_by_date_taken_undated_last(kit):
@@ -38,9 +38,9 @@ def test_the_library_is_newest_first_by_date_taken_undated_last(kit):
              jpeg(kit.root / "undated.jpg", (0, 250, 0)),
              jpeg(kit.root / "2024.jpg", (0, 0, 250), taken_at="2024:01:02 08:00:00")]
     index(kit, files)
-    old, undated, new = (kit.photos.photo_id(f) for f in files)
-    assert kit.photos.photo_ids() == [new, old, undated]
-    assert kit.photos.photo_ids(sort="default") == [new, old, undated]  # the app's name
+    old, undated, new = (kit.photos.id_of(f) for f in files)
+    assert kit.photos.ids() == [new, old, undated]
+    assert kit.photos.ids(sort="default") == [new, old, undated]  # the app's name
 
 
 def test_sharpest_first_on_request_and_within_a_tag(kit):
@@ -48,12 +48,12 @@ def test_sharpest_first_on_request_and_within_a_tag(kit):
     crisp = put(kit, "crisp.jpg", unit_vector(b"2"), sharpness=0.9)
     unmeasured = put(kit, "new.jpg", unit_vector(b"3"))
     middling = put(kit, "mid.jpg", unit_vector(b"4"), sharpness=0.5)
-    assert kit.photos.photo_ids(sort="sharpness") == [crisp, middling, soft, unmeasured]
+    assert kit.photos.ids(sort="sharpness") == [crisp, middling, soft, unmeasured]
     for pid in (soft, middling):
-        kit.tags.set_photo_tag(pid, "Beach")
-    assert kit.photos.photo_ids(tags=["beach"], sort="sharpness") == [middling, soft]
+        kit.tags.set(pid, "Beach")
+    assert kit.photos.ids(tags=["beach"], sort="sharpness") == [middling, soft]
     with pytest.raises(ValueError):
-        kit.photos.photo_ids(sort="size")
+        kit.photos.ids(sort="size")
 
 
 def test_hits_carry_paths_and_skip_photos_gone_meanwhile(kit):
@@ -68,7 +68,7 @@ def test_hits_carry_paths_and_skip_photos_gone_meanwhile(kit):
 def test_a_preview_of_a_deleted_file_says_what_is_wrong(kit):
     photo = jpeg(kit.root / "a.jpg", size=(2000, 1500))
     index(kit, [photo])
-    pid = kit.photos.photo_id(photo)
+    pid = kit.photos.id_of(photo)
     assert min(kit.photos.preview(pid, side=600).size) >= 600
     photo.unlink()
     with pytest.raises(ClipdeskError, match=f"^{re.escape(str(photo))}: no such file$"):
@@ -88,5 +88,5 @@ def test_decoding_a_broken_file_names_the_file_and_the_problem(tmp_path):
 def test_a_photos_thumbnail_is_named_by_its_content(kit):
     photo = jpeg(kit.root / "a.jpg")
     index(kit, [photo])
-    content = kit.photos.info(kit.photos.photo_id(photo)).hash
+    content = kit.photos.info(kit.photos.id_of(photo)).hash
     assert kit.photos.thumbnail(content).is_file()

@@ -57,9 +57,9 @@ def test_a_named_photo_is_found_however_low_the_model_ranks_it(kit):
 
 def test_a_caption_or_a_tag_holding_every_word_counts_like_a_name(kit):
     cake = put(kit, "IMG_1.jpg", unrelated(BEACH, "1"))
-    kit.captioning.set_caption(cake, "A birthday cake with candles")
+    kit.captions.set(cake, "A birthday cake with candles")
     tagged = put(kit, "IMG_2.jpg", unrelated(BEACH, "2"))
-    kit.tags.set_photo_tag(tagged, "birthday")
+    kit.tags.set(tagged, "birthday")
     put(kit, "IMG_3.jpg", text_vector("birthday cake"))
     assert ids(kit.search.search("birthday cake"))[0] == cake
     assert set(ids(kit.search.search("birthday"))[:2]) == {cake, tagged}
@@ -70,7 +70,7 @@ def test_within_tags_only_photos_with_every_tag_are_ranked(kit):
     holiday = [put(kit, f"IMG_{n}.jpg", blend(BEACH, text_vector(str(n)), cos))
                for n, cos in ((2, 0.3), (3, 0.6))]
     for pid in holiday:
-        kit.tags.set_photo_tag(pid, "holiday")
+        kit.tags.set(pid, "holiday")
     assert ids(kit.search.search("beach", tags=["holiday"])) == holiday[::-1]
     assert beach in ids(kit.search.search("beach"))
 
@@ -98,7 +98,7 @@ def test_any_image_file_finds_its_look_alikes_in_the_library(kit, tmp_path):
     outside = tmp_path / "from-a-friend.jpg"
     shutil.copy(files[2], outside)  # the same picture, not in the library
     hits = kit.search.similar(outside, k=2)
-    assert hits[0].photo_id == kit.photos.photo_id(files[2])
+    assert hits[0].photo_id == kit.photos.id_of(files[2])
     assert hits[0].score == pytest.approx(1.0, abs=1e-3)
     with pytest.raises(ClipdeskError, match="gone.jpg: no such file"):
         kit.search.similar(tmp_path / "gone.jpg")

@@ -26,7 +26,7 @@ def kit(tmp_path):
 
 
 def tags(kit, pid):
-    return {tag: source for tag, _, source in kit.tags.photo_tags(pid)}
+    return {tag: source for tag, _, source in kit.tags.of(pid)}
 
 
 def library(kit):
@@ -43,8 +43,8 @@ def test_photos_get_the_tags_they_show_and_a_person_has_the_last_word(kit):
     kit.tags.retag()
     assert tags(kit, b0) == {"beach": "auto"} and tags(kit, d0) == {"dog": "auto"}
     assert tags(kit, x0) == {}
-    kit.tags.set_photo_tag(b0, "beach", on=False)  # "that is a lake"
-    kit.tags.set_photo_tag(b1, "  Summer   HOLIDAY ")
+    kit.tags.set(b0, "beach", on=False)  # "that is a lake"
+    kit.tags.set(b1, "  Summer   HOLIDAY ")
     (kit.home / "tags.txt").write_text(VOCABULARY + "sea: sea\n")
     assert kit.tags.stale()  # a new vocabulary: the automatic tags are redone
     kit.tags.retag()
@@ -57,7 +57,7 @@ def test_photos_get_the_tags_they_show_and_a_person_has_the_last_word(kit):
 def test_a_tag_name_a_person_types_must_be_a_tag(kit, bad):
     pid = put(kit, "a.jpg", BEACH)
     with pytest.raises(ClipdeskError, match="cannot be a tag name"):
-        kit.tags.set_photo_tag(pid, bad)
+        kit.tags.set(pid, bad)
     assert tags(kit, pid) == {}
 
 
@@ -66,22 +66,22 @@ def test_a_sensitive_concept_flags_the_photo_and_a_person_can_unflag_it(kit):
     flagged = put(kit, "y.jpg", text_vector("nudity"))
     kit.tags.retag()
     assert [h.photo_id for h in kit.tags.flagged()] == [flagged]
-    kit.tags.set_photo_tag(flagged, "sensitive:nudity", on=False)
+    kit.tags.set(flagged, "sensitive:nudity", on=False)
     assert kit.tags.flagged() == []
 
 
 def test_renaming_and_removing_a_tag_edit_the_photos_and_the_vocabulary(kit):
     _, (d0, d1), _ = library(kit)
     kit.tags.retag()
-    kit.tags.rename_tag("dog", "Puppy")
+    kit.tags.rename("dog", "Puppy")
     assert tags(kit, d0) == {"puppy": "auto"}
     assert "puppy: dog" in kit.tags.vocabulary_text()
     kit.tags.retag()  # the next tagging knows the new name
     assert tags(kit, d0) == {"puppy": "auto"}
     with pytest.raises(ClipdeskError):
-        kit.tags.rename_tag("puppy", "a:b")
+        kit.tags.rename("puppy", "a:b")
     assert "puppy" in kit.tags.vocabulary_text()
-    kit.tags.remove_tag("puppy")
+    kit.tags.remove("puppy")
     assert tags(kit, d1) == {} and "puppy" not in kit.tags.vocabulary_text()
 
 
@@ -95,7 +95,7 @@ def test_prompts_are_encoded_once_per_model_even_across_launches(kit):
     assert sorted(kit.embedder.texts_encoded) == ["sea", "waves"]  # only the new prompts
     fresh = FakeEmbedder(MODEL)  # the next launch: a new model object, the cache file
     store = VectorStore(kit.home, kit.catalog, kit.settings, lambda model_id: fresh)
-    Tags(kit.home, kit.catalog, kit.settings, store, kit.photos).retag()
+    Tags(kit.home, kit.catalog, kit.settings, store, kit.photos, kit.edits).retag()
     assert fresh.texts_encoded == []
     assert tags(kit, b0) == {"beach": "auto"}
 
@@ -109,7 +109,7 @@ def test_a_taught_tag_suggests_the_photos_like_the_examples_and_never_a_no(kit):
     with pytest.raises(ClipdeskError, match="has not been taught: clipdesk teach boat"):
         kit.tags.suggest("boat")
     kit.tags.teach("boat", yes=boats[:2], no=[boats[3]])
-    assert kit.tags.taught_tags() == ["boat"]
+    assert kit.tags.taught() == ["boat"]
     assert tags(kit, boats[0]) == {"boat": "manual"} and tags(kit, boats[3]) == {}
     hits = kit.tags.suggest("boat", k=5)
     assert hits[0].photo_id == boats[2] and hits[0].relevant

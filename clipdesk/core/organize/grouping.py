@@ -1,6 +1,6 @@
 """Photo quality in the library: the sharpness / exposure back-fill, burst and
-near-duplicate groups (incremental), rejects, blurry and sharper look-alikes. quality.py
-holds the pure maths."""
+near-duplicate groups (incremental), rejects, blurry and sharper look-alikes; the front
+ends reach it as `library.groups`. quality.py holds the pure maths."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +14,7 @@ from clipdesk.core.organize import group_rules
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.search.queries import Search
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import GroupMember, Hit, Phase, PhotoMeta, Progress
@@ -27,9 +28,9 @@ SHARPER_BY = 0.02  # "sharper" must beat the photo by more than measuring noise
 
 class Grouping:
     def __init__(self, catalog: Catalog, settings: Settings, store: VectorStore,
-                 photos: Photos, search: Search) -> None:
+                 photos: Photos, search: Search, edits: Edits) -> None:
         self.catalog, self.settings, self.store = catalog, settings, store
-        self.photos, self.search = photos, search
+        self.photos, self.search, self.edits = photos, search, edits
 
     def measure_missing(self) -> Iterator[Progress]:
         """Back-fill sharpness and exposure for photos indexed before they existed: one
@@ -99,7 +100,7 @@ class Grouping:
         self.settings.set_grouped(group_rules.version(model), newest)
         return len(set(groups.values()))
 
-    def groups(self) -> list[list[GroupMember]]:
+    def all(self) -> list[list[GroupMember]]:
         """Every group of bursts / near-duplicates, best shot first (quality.best_first)."""
         by_group: dict[int, list[GroupMember]] = {}
         for gid, pid, path, pixels, sharp, clipped, crushed, rejected in \
@@ -117,7 +118,7 @@ class Grouping:
         allowed = set(photo_ids)
         best_of: dict[int, int] = {}
         sizes: dict[int, int] = {}
-        for group in self.groups():
+        for group in self.all():
             best = next((m.photo_id for m in group if m.photo_id in allowed), None)
             if best is None:  # none of the group is in this list
                 continue
@@ -132,15 +133,16 @@ class Grouping:
                 out.append(shown)
         return out, sizes
 
-    def group_of(self, photo_id: int) -> list[GroupMember]:
+    def of(self, photo_id: int) -> list[GroupMember]:
         """The photo's burst / near-duplicate group, best shot first ([] when alone)."""
-        return next((g for g in self.groups() if any(m.photo_id == photo_id for m in g)), [])
+        return next((g for g in self.all() if any(m.photo_id == photo_id for m in g)), [])
 
-    def set_rejected(self, photo_ids: list[int], on: bool = True) -> None:
-        """Mark photos as rejects (or not). Nothing is deleted or moved."""
-        self.catalog.groups.set_rejected(photo_ids, on)
+    def reject(self, photo_ids: list[int], on: bool = True) -> None:
+        """Mark photos as rejects (or not; a person's edit). Nothing is deleted or moved."""
+        with self.edits.editing(photo_ids):
+            self.catalog.groups.set_rejected(photo_ids, on)
 
-    def rejected_ids(self) -> set[int]:
+    def rejected(self) -> set[int]:
         return self.catalog.groups.rejected()
 
     def blurry(self, below: float = quality.BLURRY) -> list[Hit]:

@@ -1,5 +1,6 @@
 """Tags: the vocabulary files, automatic tags (recomputed from stored vectors), a person's
-own tags, and tags taught by example. tagging.py and teaching.py hold the pure maths."""
+own tags, and tags taught by example; the front ends reach it as `library.tags`.
+tagging.py and teaching.py hold the pure maths."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +17,7 @@ from clipdesk.core.organize import tagging, teaching
 from clipdesk.core.paths import fingerprint, prompt_cache_path
 from clipdesk.core.photos import Photos
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import Hit, Phase, Progress
@@ -71,9 +73,9 @@ class PromptCache:
 
 class Tags:
     def __init__(self, home: Path, catalog: Catalog, settings: Settings, store: VectorStore,
-                 photos: Photos) -> None:
+                 photos: Photos, edits: Edits) -> None:
         self.home, self.catalog, self.settings = home, catalog, settings
-        self.store, self.photos = store, photos
+        self.store, self.photos, self.edits = store, photos, edits
 
     # -- the vocabulary -----------------------------------------------------------------
 
@@ -99,16 +101,18 @@ class Tags:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(own)
 
-    def rename_tag(self, old: str, new: str) -> None:
-        """Rename a tag on every photo and in the vocabulary."""
-        new = tag_name(new)
-        self._edit_vocabulary(old, new)
-        self.catalog.tags.rename(old, new)
+    def rename(self, old: str, new: str) -> None:
+        """Rename a tag on every photo and in the vocabulary (a person's edit)."""
+        with self.edits.editing():
+            new = tag_name(new)
+            self._edit_vocabulary(old, new)
+            self.catalog.tags.rename(old, new)
 
-    def remove_tag(self, tag: str) -> None:
-        """Take a tag off every photo and out of the vocabulary."""
-        self._edit_vocabulary(tag, None)
-        self.catalog.tags.remove(tag)
+    def remove(self, tag: str) -> None:
+        """Take a tag off every photo and out of the vocabulary (a person's edit)."""
+        with self.edits.editing():
+            self._edit_vocabulary(tag, None)
+            self.catalog.tags.remove(tag)
 
     def _edit_vocabulary(self, old: str, new: str | None) -> None:
         if old.startswith(tagging.SENSITIVE):
@@ -242,30 +246,32 @@ class Tags:
 
     # -- a person's tags --------------------------------------------------------------------
 
-    def photo_tags(self, photo_id: int) -> list[tuple[str, float | None, str]]:
+    def of(self, photo_id: int) -> list[tuple[str, float | None, str]]:
         """A photo's tags: (tag, similarity or None, "auto" | "manual")."""
         return self.catalog.tags.of(photo_id)
 
-    def set_photo_tag(self, photo_id: int, tag: str, on: bool = True) -> None:
+    def set(self, photo_id: int, tag: str, on: bool = True) -> None:
         """Add (on) or take off a tag by hand; it wins over automatic tagging for good.
         Taking off accepts any stored name (a sensitive: flag too)."""
-        self.catalog.tags.set(photo_id, tag_name(tag) if on else " ".join(tag.split()).lower(),
-                             on)
+        with self.edits.editing([photo_id]):
+            name = tag_name(tag) if on else " ".join(tag.split()).lower()
+            self.catalog.tags.set(photo_id, name, on)
 
-    def tag_counts(self) -> list[tuple[str, int]]:
+    def counts(self) -> list[tuple[str, int]]:
         return self.catalog.tags.counts()
 
     # -- teaching -----------------------------------------------------------------------
 
-    def taught_tags(self) -> list[str]:
+    def taught(self) -> list[str]:
         """The names of the tags a person has taught by example."""
         return [tag for tag, _ in self.catalog.examples.taught()]
 
     def teach(self, tag: str, yes: Sequence[int], no: Sequence[int] = ()) -> None:
         """Record a person's examples for `tag` (yes: they get it; no: they never do)."""
-        if not yes and not self.catalog.examples.of(tag)[0]:
-            raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
-        self.catalog.examples.add(tag, list(yes), list(no))
+        with self.edits.editing([*yes, *no]):
+            if not yes and not self.catalog.examples.of(tag)[0]:
+                raise ClipdeskError(f"teaching {tag!r} needs at least one photo that shows it")
+            self.catalog.examples.add(tag, list(yes), list(no))
 
     def _classifier(self, tag: str) -> tuple[np.ndarray, float] | None:
         yes, no = self.catalog.examples.of(tag)

@@ -11,12 +11,16 @@ backup too many, never one too few):
   renamed tags). A backup of the same library with more edits than the live catalog (one
   restored from an older backup), or of another library with any edits, holds edits the
   live catalog lacks: its rotation never drops the newest such backup.
+
+Edits is the one place a person's edit is bookkept: the services that make edits (tags,
+captions, rejects) each write theirs inside `with edits.editing(photo_ids):`.
 """
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -86,3 +90,24 @@ def holds_lost_edits(kept: Stamp | None, live: Stamp) -> bool:
     if kept is None or kept.library is None or kept.edits == 0:
         return False
     return kept.library != live.library or kept.edits > live.edits
+
+
+class Edits:
+    """A person's edits through one Library: each is counted before it is written (mark:
+    even a kill right after it leaves the catalog due a backup), then `done` runs with the
+    photos it touched (Library: their sidecars, a backup to come). A callback, not the
+    sidecars themselves: those import the tag services that edit through this."""
+
+    def __init__(self, catalog: Catalog, done: Callable[[Sequence[int] | None], None]) -> None:
+        self.catalog, self.done = catalog, done
+        self.made = False  # whether a person edited through this library (the CLI backs up)
+
+    @contextmanager
+    def editing(self, photo_ids: Sequence[int] | None = None) -> Iterator[None]:
+        """Around one edit of `photo_ids` (None: of the vocabulary, a tag renamed or removed
+        on every photo: no sidecar is written for it). An edit that raises is counted
+        (already marked) but not followed up."""
+        mark(self.catalog, edit=True)
+        self.made = True
+        yield
+        self.done(photo_ids)
