@@ -15,6 +15,7 @@ from clipdesk.core.library import Library
 from clipdesk.core.models.spec import parse_spec
 from clipdesk.core.paths import index_path
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog.schema import SCHEMA_VERSION
 from clipdesk.core.store.settings import Settings
 from clipdesk.core.store.vindex import VectorIndex
 from clipdesk.core.types import FileStatus, PhotoMeta
@@ -66,7 +67,7 @@ def test_two_processes_opening_an_older_catalog_migrate_it_once(old_library, tmp
             _out, err = run.communicate(timeout=300)
             assert run.returncode == 0 and "Traceback" not in err, err
         with sqlite3.connect(home / "catalog.sqlite") as db:
-            assert db.execute("PRAGMA user_version").fetchone() == (7,)
+            assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
             sizes = {r[0] for r in db.execute("SELECT length(vector) FROM embeddings")}
         assert sizes == {DIM}, f"race {race}: vectors of {sizes} bytes"
     catalog = Catalog(home / "catalog.sqlite")

@@ -11,6 +11,7 @@ import pytest
 
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog.schema import SCHEMA_VERSION
 from clipdesk.core.store.catalog.connection import Part
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
@@ -153,7 +154,7 @@ def test_a_schema_6_library_with_float32_vectors_migrates_and_answers_the_same(k
         index_file.unlink()  # the index is rebuilt from the migrated vectors
     later = make_kit(kit.root.parent)
     try:
-        assert later.catalog._db.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert later.catalog._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert {r[0] for r in later.catalog._db.execute(
             "SELECT length(vector) FROM embeddings")} == {64}  # int8 codes now
         assert later.catalog._db.execute("PRAGMA page_count").fetchone()[0] < pages

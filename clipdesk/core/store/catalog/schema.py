@@ -17,7 +17,7 @@ from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog.connection import Connection
 from clipdesk.core.store.catalog.embeddings import pack_vector
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 10
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -113,6 +113,30 @@ MIGRATIONS: dict[int, str] = {
     -- vectors were float32 (a 2 KB vector took a whole 4 KB page), now int8 codes: see
     -- pack_vector (float32_to_int8 is that function, given to SQLite in migrate)
     UPDATE embeddings SET vector=float32_to_int8(vector);
+    """,
+    8: """
+    -- reserved for the whole frame's crops (issue 22, part 1)
+    SELECT 1;
+    """,
+    9: """
+    -- when and where a photo was taken. taken_at stays the local clock time
+    -- ('YYYY-MM-DDTHH:MM:SS'); taken_from says where it came from: 'exif' (the camera's
+    -- DateTimeOriginal) or 'file' (no date in the photo: its file's modification time)
+    ALTER TABLE photos ADD COLUMN taken_from TEXT;
+    -- the camera's UTC offset for taken_at ('+02:00'; OffsetTimeOriginal), NULL unknown
+    ALTER TABLE photos ADD COLUMN taken_offset TEXT;
+    -- EXIF GPS in degrees, and the place it names offline (GeoNames, see media/places.py)
+    ALTER TABLE photos ADD COLUMN lat REAL;
+    ALTER TABLE photos ADD COLUMN lon REAL;
+    ALTER TABLE photos ADD COLUMN country TEXT;
+    ALTER TABLE photos ADD COLUMN region TEXT;
+    ALTER TABLE photos ADD COLUMN city TEXT;
+    CREATE INDEX photos_place ON photos(country, region, city) WHERE country IS NOT NULL;
+    UPDATE photos SET taken_from='exif' WHERE taken_at IS NOT NULL;
+    """,
+    10: """
+    -- reserved for text read in photos (issue 22, part 2)
+    SELECT 1;
     """,
 }
 
