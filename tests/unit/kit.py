@@ -142,6 +142,11 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
             vector = originals.get(pid, catalog.embeddings.vector(pid, model))
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
+        # what the migrations after 6 added (each migration adds its own undo here)
+        db.execute("DROP INDEX photos_place")
+        for column in ("taken_from", "taken_offset", "lat", "lon", "country", "region",
+                       "city"):
+            db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("PRAGMA user_version=6")
 
 

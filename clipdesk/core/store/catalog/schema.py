@@ -120,10 +120,10 @@ MIGRATIONS: dict[int, str] = {
     """,
     9: """
     -- when and where a photo was taken. taken_at stays the local clock time
-    -- ('YYYY-MM-DDTHH:MM:SS'); taken_from says where it came from: 'exif' (the camera's
+    -- ('YYYY-MM-DDTHH:MM:SS'), and taken_from says where it came from: 'exif' (the camera's
     -- DateTimeOriginal) or 'file' (no date in the photo: its file's modification time)
     ALTER TABLE photos ADD COLUMN taken_from TEXT;
-    -- the camera's UTC offset for taken_at ('+02:00'; OffsetTimeOriginal), NULL unknown
+    -- the camera's UTC offset for taken_at ('+02:00', from OffsetTimeOriginal), NULL unknown
     ALTER TABLE photos ADD COLUMN taken_offset TEXT;
     -- EXIF GPS in degrees, and the place it names offline (GeoNames, see media/places.py)
     ALTER TABLE photos ADD COLUMN lat REAL;
