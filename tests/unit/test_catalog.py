@@ -11,8 +11,8 @@ import pytest
 
 from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog import Catalog
-from clipdesk.core.store.catalog.schema import SCHEMA_VERSION
 from clipdesk.core.store.catalog.connection import Part
+from clipdesk.core.store.catalog.schema import SCHEMA_VERSION
 from clipdesk.core.types import PhotoMeta
 from tests.unit.fakes import unit_vector
 from tests.unit.kit import as_schema_6, blend, make_kit, put, text_vector
