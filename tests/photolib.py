@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pillow_heif
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from tests.synthetic import blur, bokeh, render
 
@@ -34,7 +35,12 @@ class PhotoLibrary:
 
 
 def exif_bytes(orientation: int = 1, taken: str | None = None, make: str | None = None,
-               model: str | None = None) -> bytes:
+               model: str | None = None, offset: str | None = None,
+               gps: tuple[float, float] | None = None, gps_raw: dict | None = None) -> bytes:
+    """Real EXIF as a camera writes it (Pillow): DateTimeOriginal `taken` ('2019:06:01
+    12:00:00'), OffsetTimeOriginal `offset` ('+01:00'), GPS `gps` (lat, lon in degrees,
+    written as degree / minute / second rationals with N/S/E/W references) or the GPS
+    IFD's tags as given (`gps_raw`, for broken values)."""
     exif = Image.Exif()
     exif[ORIENTATION_TAG] = orientation
     if make:
@@ -43,7 +49,25 @@ def exif_bytes(orientation: int = 1, taken: str | None = None, make: str | None 
         exif[0x0110] = model
     if taken:
         exif.get_ifd(0x8769)[0x9003] = taken
+    if offset:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    if gps is not None:
+        gps_raw = {1: "N" if gps[0] >= 0 else "S", 2: dms(gps[0]),
+                   3: "E" if gps[1] >= 0 else "W", 4: dms(gps[1])}
+    if gps_raw is not None:
+        ifd = exif.get_ifd(0x8825)
+        ifd[0] = b"\x02\x02\x00\x00"  # GPSVersionID
+        ifd.update(gps_raw)
     return exif.tobytes()
+
+
+def dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+    """Degrees as a camera writes them: whole degrees, whole minutes, seconds / 100."""
+    value = abs(degrees)
+    whole = int(value)
+    minutes = int((value - whole) * 60)
+    seconds = round(((value - whole) * 60 - minutes) * 60 * 100)
+    return IFDRational(whole, 1), IFDRational(minutes, 1), IFDRational(seconds, 100)
 
 
 def save(image: Image.Image, path: Path, fmt: str, **options) -> Path:

@@ -15,7 +15,7 @@ from clipdesk.core.indexing.scanner import is_under
 from clipdesk.core.media import imaging
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.store.catalog import Catalog
-from clipdesk.core.types import Hit, PhotoInfo, Sort
+from clipdesk.core.types import Hit, Month, PhotoInfo, Place, Sort
 
 
 def decode_file(path: bytes, side: int) -> Image.Image:
@@ -85,6 +85,20 @@ class Photos:
 
     def info(self, photo_id: int) -> PhotoInfo | None:
         return self.catalog.photos.info(photo_id)
+
+    def timeline(self) -> list[Month]:
+        """(year, month, photos) of every month with photos, newest first (by the local
+        clock time they were taken; a photo with no date in it by its file's time)."""
+        return self.catalog.places.timeline()
+
+    def places(self) -> list[Place]:
+        """(country, region, city, photos) of every place with photos (EXIF GPS named
+        offline), by country, then city."""
+        return self.catalog.places.places()
+
+    def place_names(self) -> set[str]:
+        """Every country, region and city name of the library (for the query language)."""
+        return self.catalog.places.names()
 
     def preview(self, photo_id: int, side: int = 1600) -> Image.Image:
         """A large upright RGB rendering of a photo (PIL image), for viewing."""

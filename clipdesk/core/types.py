@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ class PhotoMeta:
     clipped: float | None = None  # fraction of blown-out pixels
     crushed: float | None = None  # fraction of pixels crushed to black
     nsfw: float | None = None  # open_nsfw's P(nsfw) (see nsfw.py); None: not measured
+    # when and where (media/exif.py, media/places.py): taken_at is local clock time;
+    # taken_from 'exif' (the camera's) or 'file' (no date in it: the file's time), None
+    # when there is no date at all
+    taken_from: str | None = None
+    taken_offset: str | None = None  # the UTC offset of taken_at ('+02:00'), None unknown
+    lat: float | None = None  # EXIF GPS in degrees
+    lon: float | None = None
+    country: str | None = None  # GeoNames English names, from lat/lon offline
+    region: str | None = None
+    city: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,23 @@ class PhotoInfo(PhotoMeta):
     _: KW_ONLY
     rejected: bool = False
     group_size: int = 1  # photos in its burst / near-duplicate group (1: none)
+
+
+class Month(NamedTuple):
+    """A month of the timeline: photos taken then (by local clock time)."""
+
+    year: int
+    month: int
+    photos: int
+
+
+class Place(NamedTuple):
+    """A city of the places list (region: the country's first-level division)."""
+
+    country: str
+    region: str | None
+    city: str | None
+    photos: int
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,7 @@ class Phase(StrEnum):
     BACKUP = "backup"
     CAPTION = "caption"
     SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
+    PLACES = "places"  # reading dates and GPS of older photos, naming places offline
     WAIT = "wait"  # another process holds the library's index lock: this run waits its turn
     DONE = "done"
 

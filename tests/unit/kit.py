@@ -143,9 +143,10 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
-        db.execute("DROP INDEX photos_place")
+        for index in ("photos_place", "photos_locating", "photos_month"):
+            db.execute(f"DROP INDEX {index}")
         for column in ("taken_from", "taken_offset", "lat", "lon", "country", "region",
-                       "city"):
+                       "city", "located"):
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("PRAGMA user_version=6")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 
 import pytest
 
@@ -37,10 +38,17 @@ def test_the_library_is_newest_first_by_date_taken_undated_last(kit):
     files = [jpeg(kit.root / "2019.jpg", (250, 0, 0), taken_at="2019:07:01 10:00:00"),
              jpeg(kit.root / "undated.jpg", (0, 250, 0)),
              jpeg(kit.root / "2024.jpg", (0, 0, 250), taken_at="2024:01:02 08:00:00")]
+    # no date in the photo: its file's time (2021) dates it
+    when = datetime(2021, 3, 4, 5, 6, 7).timestamp()
+    os.utime(files[1], (when, when))
     index(kit, files)
-    old, undated, new = (kit.photos.id_of(f) for f in files)
-    assert kit.photos.ids() == [new, old, undated]
-    assert kit.photos.ids(sort="default") == [new, old, undated]  # the app's name
+    old, by_file, new = (kit.photos.id_of(f) for f in files)
+    undated = put(kit, "none.jpg", unit_vector(b"0"))  # no date at all (no file either)
+    assert kit.photos.ids() == [new, by_file, old, undated]
+    assert kit.photos.ids(sort="default") == [new, by_file, old, undated]  # the app's name
+    info = kit.photos.info(by_file)
+    assert (info.taken_at, info.taken_from) == ("2021-03-04T05:06:07", "file")
+    assert kit.photos.info(new).taken_from == "exif"
 
 
 def test_sharpest_first_on_request_and_within_a_tag(kit):

@@ -11,13 +11,15 @@ import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
-from clipdesk.core.media import formats, imaging, quality
+from clipdesk.core.media import formats, imaging, places, quality
+from clipdesk.core.media.exif import EARLIEST_YEAR
 from clipdesk.core.models import nsfw
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.store.catalog import Catalog
@@ -101,7 +103,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
         # the second sensitive signal, on this same decode (no second decode)
-        meta = replace(measured_meta(decoded, digest), nsfw=nsfw.score(decoded.image))
+        meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image))
     except DecodeError as exc:  # read_photo let only photos through: a problem
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       formats.unreadable(job.path, exc.reason))
@@ -115,13 +117,38 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     return Prepared(job.path, size, mtime, meta, model_input)
 
 
-def measured_meta(decoded: imaging.Decoded, digest: str) -> PhotoMeta:
-    """What a decode tells about a photo, with its sharpness and exposure."""
+def measured_meta(decoded: imaging.Decoded, digest: str, mtime_ns: int | None = None
+                  ) -> PhotoMeta:
+    """What a decode tells about a photo, with its sharpness and exposure; with no date
+    in the photo, its file's modification time `mtime_ns` (taken_from 'file')."""
     q = quality.measure(decoded.image)
+    taken_at, offset = decoded.taken_at, decoded.taken_offset
+    taken_from: str | None = "exif"
+    if taken_at is None:
+        taken_at, taken_from, offset = file_time(mtime_ns)
     return PhotoMeta(hash=digest, width=decoded.width, height=decoded.height,
-                     taken_at=decoded.taken_at, camera=decoded.camera, format=decoded.format,
+                     taken_at=taken_at, camera=decoded.camera, format=decoded.format,
                      sharpness=q.sharpness, motion=q.motion, clipped=q.clipped,
-                     crushed=q.crushed)
+                     crushed=q.crushed, taken_from=taken_from if taken_at else None,
+                     taken_offset=offset, lat=decoded.lat, lon=decoded.lon)
+
+
+def file_time(mtime_ns: int | None) -> tuple[str | None, str | None, str | None]:
+    """(taken_at, 'file', offset) of a file modified at `mtime_ns`: the local clock time
+    of this computer's zone then, and that zone's offset; Nones when there is none."""
+    if mtime_ns is None:
+        return None, None, None
+    try:
+        when = datetime.fromtimestamp(mtime_ns / 1e9).astimezone()
+    except (OverflowError, OSError, ValueError):  # a time the platform cannot show
+        return None, None, None
+    if when.year < EARLIEST_YEAR:
+        return None, None, None
+    delta = when.utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else None
+    offset = (None if minutes is None else
+              f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    return when.strftime("%Y-%m-%dT%H:%M:%S"), "file", offset
 
 
 def _changed_since(path: bytes, before: os.stat_result) -> bool:
@@ -191,6 +218,8 @@ class BatchWriter:
     def flush(self) -> None:
         vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
                    if self.prepared else np.zeros((0, 0), np.float32))
+        if any(r.meta.lat is not None for r, _ in self.prepared):
+            places.warm_up()  # loaded meanwhile, named after the run's batches (locate.py)
         cat, ids = self.catalog, list[int]()
         with cat.transaction() as db:
             embedded: list[int] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipdesk.core.errors import RootError
-from clipdesk.core.indexing import cpu, pipeline, scanner
+from clipdesk.core.indexing import cpu, locate, pipeline, scanner
 from clipdesk.core.media import formats, imaging
 from clipdesk.core.models.download import load_with_progress
 from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
@@ -124,7 +124,9 @@ class Indexer:
         yield Progress(Phase.DONE, done=len(jobs), total=len(jobs), summary=summary)
 
     def _follow_up(self, changed: bool, mates: list[int]) -> Iterator[Progress]:
-        """What the stored vectors feed: tags, quality back-fill, groups."""
+        """When and where (older photos' headers, places to name), then what the stored
+        vectors feed: tags, quality back-fill, groups."""
+        yield from locate.locating(self.catalog)
         # after the photos are committed, in the index and saved: searchable while the
         # tag prompts are encoded (the first tagging with a model) and tags assigned
         if changed or self.tags.stale():

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from clipdesk.core.errors import DecodeError
-from clipdesk.core.media import bigimage, formats
+from clipdesk.core.media import bigimage, exif, formats
 
 try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif
@@ -70,8 +70,11 @@ class Decoded:
     width: int  # full size, upright
     height: int
     format: str
-    taken_at: str | None
+    taken_at: str | None  # local clock time (exif.py)
     camera: str | None
+    taken_offset: str | None = None  # '+02:00'
+    lat: float | None = None  # EXIF GPS, degrees
+    lon: float | None = None
 
 
 def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
@@ -149,8 +152,9 @@ def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
             f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
             f"{MAX_PIXELS // 1_000_000} MP limit (possible decompression bomb)")
     large = fmt not in ("JPEG", "HEIF") and bigimage.is_large(im)  # those two reduce below
-    exif = bigimage.png_exif(data) if large and fmt == "PNG" else _exif(im)
-    orientation = exif.get(0x0112, 1) if exif is not None else 1
+    found = bigimage.png_exif(data) if large and fmt == "PNG" else _exif(im)
+    orientation = _orientation(found)
+    facts = exif.facts(found)
     if fmt == "JPEG":  # DCT-domain downscale: 4-5x faster than a full decode
         im.draft("RGB", (working_side, working_side))
     elif fmt == "HEIF":
@@ -172,7 +176,8 @@ def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
         if orientation >= 5:
             width, height = height, width
     return Decoded(image=im, width=width, height=height, format=fmt,
-                   taken_at=_taken_at(exif), camera=_camera(exif))
+                   taken_at=facts.taken_at, camera=facts.camera,
+                   taken_offset=facts.taken_offset, lat=facts.lat, lon=facts.lon)
 
 
 def _exif(im: Image.Image) -> Image.Exif | None:
@@ -182,29 +187,12 @@ def _exif(im: Image.Image) -> Image.Exif | None:
         return None
 
 
-def _taken_at(exif: Image.Exif | None) -> str | None:
-    if exif is None:
-        return None
+def _orientation(found: Image.Exif | None) -> int:
     try:
-        value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+        value = found.get(0x0112, 1) if found is not None else 1
     except _DECODE_ERRORS:
-        return None
-    if not isinstance(value, str) or len(value) < 19:
-        return None
-    date, _, clock = value.strip("\x00 ").partition(" ")
-    if len(date) != 10 or not date.replace(":", "").isdigit():
-        return None
-    return f"{date.replace(':', '-')}T{clock[:8]}"
-
-
-def _camera(exif: Image.Exif | None) -> str | None:
-    if exif is None:
-        return None
-    parts = [exif.get(0x010F), exif.get(0x0110)]
-    words = [str(p).strip("\x00 ") for p in parts if isinstance(p, str) and p.strip("\x00 ")]
-    if len(words) == 2 and words[1].lower().startswith(words[0].lower()):
-        words = words[1:]  # "Canon" + "Canon EOS R6" -> "Canon EOS R6"
-    return " ".join(words) or None
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

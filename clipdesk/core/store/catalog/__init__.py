@@ -22,6 +22,7 @@ from clipdesk.core.store.catalog.files import FileRecord, Files
 from clipdesk.core.store.catalog.groups import Groups
 from clipdesk.core.store.catalog.meta import Meta
 from clipdesk.core.store.catalog.photos import Photos
+from clipdesk.core.store.catalog.places import Places
 from clipdesk.core.store.catalog.quality import Quality
 from clipdesk.core.store.catalog.schema import SCHEMA_VERSION, migrate
 from clipdesk.core.store.catalog.tags import Tags
@@ -46,4 +47,5 @@ class Catalog(Connection):
         self.captions = Captions(self)
         self.quality = Quality(self)
         self.groups = Groups(self)
+        self.places = Places(self)
         migrate(self)

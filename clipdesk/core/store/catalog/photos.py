@@ -17,14 +17,16 @@ class Photos(Part):
         """The id of the photo with this content, added if new (inside a transaction)."""
         cur = db.execute(
             "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at, "
-            "sharpness, motion, clipped, crushed, nsfw) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "sharpness, motion, clipped, crushed, nsfw, taken_from, taken_offset, lat, lon, "
+            "located) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             # known content decoded again (a model switch) gets a missing score
             "ON CONFLICT(hash) DO UPDATE SET nsfw=coalesce(photos.nsfw, excluded.nsfw) "
             "RETURNING id",
             (meta.hash, meta.width, meta.height, meta.taken_at, meta.camera, meta.format,
              time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed,
-             meta.nsfw),
+             meta.nsfw, meta.taken_from, meta.taken_offset, meta.lat, meta.lon,
+             # located: GPS to be named after the batch (places.py), else done
+             2 if meta.lat is None or meta.lon is None else 1),
         )
         return int(cur.fetchone()[0])
 
@@ -32,13 +34,16 @@ class Photos(Part):
         row = self._db.execute(
             "SELECT p.hash, p.width, p.height, p.taken_at, p.camera, p.format, p.id, "
             "min(f.path), f.size, p.sharpness, p.motion, p.clipped, p.crushed, p.rejected, "
-            "(SELECT count(*) FROM photos g WHERE g.group_id=p.group_id) "
+            "(SELECT count(*) FROM photos g WHERE g.group_id=p.group_id), "
+            "p.taken_from, p.taken_offset, p.lat, p.lon, p.country, p.region, p.city "
             "FROM photos p JOIN files f ON f.photo_id=p.id "
             "WHERE p.id=? AND f.status='indexed'", (photo_id,)).fetchone()
         if not row or row[6] is None:
             return None
         return PhotoInfo(*row[:9], sharpness=row[9], motion=bool(row[10]), clipped=row[11],
-                         crushed=row[12], rejected=bool(row[13]), group_size=max(1, row[14]))
+                         crushed=row[12], rejected=bool(row[13]), group_size=max(1, row[14]),
+                         taken_from=row[15], taken_offset=row[16], lat=row[17], lon=row[18],
+                         country=row[19], region=row[20], city=row[21])
 
     def newest_first(self) -> list[int]:
         """Every photo, newest first by date taken (photos without a date last)."""
@@ -49,10 +54,12 @@ class Photos(Part):
         return [r[0] for r in dated] + [r[0] for r in undated]
 
     def capture_times(self) -> dict[int, float]:
-        """photo -> capture time in seconds (for differences only: the zone is unknown)."""
+        """photo -> capture time in seconds (for differences only: the zone is unknown),
+        for photos dated by their camera (a file's time says when it was copied)."""
         out = {}
         for pid, taken in self._db.execute(
-                "SELECT id, taken_at FROM photos WHERE taken_at IS NOT NULL"):
+                "SELECT id, taken_at FROM photos WHERE taken_at IS NOT NULL "
+                "AND taken_from IS NOT 'file'"):
             with suppress(ValueError):  # a date the camera wrote wrong: no date
                 out[pid] = datetime.fromisoformat(taken).replace(tzinfo=UTC).timestamp()
         return out

@@ -133,6 +133,12 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE photos ADD COLUMN city TEXT;
     CREATE INDEX photos_place ON photos(country, region, city) WHERE country IS NOT NULL;
     UPDATE photos SET taken_from='exif' WHERE taken_at IS NOT NULL;
+    -- how far when and where are known (see catalog/places.py): 0 the photo came before
+    -- this migration (its EXIF header is read again once, no pixels decoded), 1 its GPS is
+    -- read but not yet named, 2 done
+    ALTER TABLE photos ADD COLUMN located INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX photos_locating ON photos(located) WHERE located<2;
+    CREATE INDEX photos_month ON photos(substr(taken_at, 1, 7)) WHERE taken_at IS NOT NULL;
     """,
     10: """
     -- reserved for text read in photos (issue 22, part 2)
