@@ -25,14 +25,17 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = command(sub, "search", "photos that match a description, best first", cmd_search)
-    p.add_argument("text")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = QUERY_HELP
+    p.add_argument("text", help="words and filters in one query (see below)")
     add_result_options(p)
     p.add_argument("--all", action="store_true",
                    help="also show the weaker matches below the relevance cutoff")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="only photos with this tag (repeat for several)")
-    p.add_argument("--sort", choices=("relevance", "sharpness"), default="relevance",
-                   help="order of the results (default: best match first)")
+    p.add_argument("--sort", choices=("relevance", "date", "sharpness"), default="relevance",
+                   help="order of the results (default: best match first; date: newest "
+                        "first by date taken)")
 
     p = command(sub, "similar", "photos that look like an image file", cmd_similar)
     p.add_argument("image", help="any image file, in the library or not")
@@ -59,9 +62,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         f"{NSFW_THRESHOLD})")
 
 
+QUERY_HELP = """\
+the query language (one line; words are matched by meaning, the rest filters):
+  beach                 words: photos that look like them (and whose names, tags or
+                        caption hold them, first)
+  "red car"             a quoted phrase, kept together ("2019" searches the number)
+  -snow, not snow       leave out photos that match a word
+  #holiday              only photos with this tag
+  2019, 2019-06, 2017-2019, june, summer, june 2018, last summer, this year
+                        when the photo was taken (local time; seasons are northern;
+                        may, march and fall are dates only beside a year or after in)
+  in Lisbon, in "New York"
+                        where: a country, region or city of the library's photos
+  blurry, not blurry    by the sharpness measure
+  A query of only filters lists every photo matching them, newest first. How the
+  query was understood is printed first ("understood as: beach · 2019 · not snow").
+
+examples:
+  clipdesk search "beach 2019 -snow" --json
+  clipdesk search "sunset in Lisbon" --sort date
+  clipdesk search "birthday cake not blurry"
+  clipdesk search '"red car" #holiday'
+"""
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        print_ranked(lib.search(args.text, args.k, tags=args.tag), args, lib)
+        print(f"understood as: {lib.understand(args.text).describe()}", file=sys.stderr)
+        sort = Sort.NEWEST if args.sort == "date" else Sort.DATE
+        print_ranked(lib.search(args.text, args.k, tags=args.tag, sort=sort), args, lib)
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 from clipdesk.core.indexing.run import Indexer
@@ -36,6 +37,7 @@ from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
 from clipdesk.core.photos import PathArg, Photos
 from clipdesk.core.search.queries import Search
+from clipdesk.core.search.query_language import Query
 from clipdesk.core.sidecars.sync import Sidecars
 from clipdesk.core.store import backup, edits
 from clipdesk.core.store.catalog import Catalog, writer_thread
@@ -48,6 +50,7 @@ from clipdesk.core.types import (
     Problem,
     ProgressJob,
     SidecarSummary,
+    Sort,
     Status,
 )
 
@@ -58,7 +61,7 @@ __all__ = ["Library", "tag_name", "writer_thread"]  # writer_thread: the app's w
 # neither reaches into the engine's modules (tests/test_layering.py): a move inside core
 # changes these lines, not theirs.
 __all__ += ["BLURRY", "DEFAULT_CAPTIONER", "DEFAULT_MODEL", "NSFW_THRESHOLD", "SENSITIVE",
-            "describe_sharpness", "forget_model_failures", "has_gpu", "list_builtin",
+            "Query", "describe_sharpness", "forget_model_failures", "has_gpu", "list_builtin",
             "show_native_messages"]
 
 
@@ -171,8 +174,16 @@ class Library:
 
     # -- queries (photos: self.photos) -----------------------------------------------------
 
-    def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
-        return self.searching.search(text, k, tags)
+    def search(self, text: str, k: int = 20, tags: list[str] | None = None,
+               sort: str = Sort.DATE, today: date | None = None) -> list[Hit]:
+        """Photos for a query in the search language (core/search/query_language.py):
+        words ranked by match within its dates, places, #tags and quality, less its
+        exclusions; `sort` Sort.NEWEST orders them by date taken."""
+        return self.searching.search(text, k, tags, sort, today)
+
+    def understand(self, text: str, today: date | None = None) -> Query:
+        """How a search text reads: its describe() is the "understood as" line."""
+        return self.searching.understand(text, today)
 
     def similar(self, path: PathArg, k: int = 20) -> list[Hit]:
         return self.searching.similar(path, k)

@@ -194,10 +194,11 @@ class FileStatus(StrEnum):
 class Sort(StrEnum):
     """The order of a photo list: DATE is the natural one (the library newest first by date
     taken, a result list best match first); the GUI calls it "default", the CLI
-    "relevance"."""
+    "relevance". NEWEST orders a result list by date taken, newest first."""
 
     DATE = "date"
     SHARPNESS = "sharpness"
+    NEWEST = "newest"  # a result list by date taken, newest first (the library's DATE)
 
     @classmethod
     def _missing_(cls, value: object) -> Sort | None:

@@ -89,7 +89,8 @@ class MainWindow(QMainWindow):
         self.views = Views(library, jobs, state, Screen(
             self.grid, self.model, self.heading, self.back, self.more, self.query_image,
             self.empty, self.details, self.tags, self.status_text), report)
-        self.searching = SearchBar(library, state, self.views, self.search, self, index, report)
+        self.searching = SearchBar(library, state, self.views, self.search, self, index, report,
+                                   self.understood)
         self.selection = Selection(library, jobs, self.views, self.grid, self.details,
                                    self.thumbnails, self.work, self.details_shown.emit, report)
         self.tagging = TagActions(library, jobs, state, self.views, self.selection,
@@ -115,6 +116,9 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.search = QLineEdit(placeholderText="Describe a photo (Ctrl+F), or drop an image here")
         self.search.setClearButtonEnabled(True)
+        self.understood = QLabel()  # how the typed query reads: "beach · 2019 · not snow"
+        self.understood.setToolTip("How the search was understood: words, dates (2019, "
+                                   "june, last summer), places (in Lisbon), #tags, -excluded")
         self.zoom = QSlider(Qt.Orientation.Horizontal)
         self.zoom.setRange(96, 320)
         self.zoom.setValue(self.prefs.zoom)
@@ -123,10 +127,12 @@ class MainWindow(QMainWindow):
         self.sort = QComboBox()
         self.sort.addItem("Newest / best match first", "default")
         self.sort.addItem("Sharpest first", "sharpness")
+        self.sort.addItem("Newest first (results too)", "newest")
         self.sort.setToolTip("The order of the library and of any result list")
         self.sort.setCurrentIndex(max(0, self.sort.findData(self.prefs.sort)))
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.understood)
         top.addWidget(self.sort)
         top.addWidget(QLabel("Size"))
         top.addWidget(self.zoom)

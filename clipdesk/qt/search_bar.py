@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QMimeData, QTimer
-from PySide6.QtWidgets import QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QWidget
 
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import Library
@@ -20,10 +20,13 @@ DEBOUNCE_MS = 250  # a query per pause in typing, not per key
 class SearchBar:
     def __init__(self, library: Library, state: ViewState, views: Views, field: QLineEdit,
                  parent: QWidget, index: Callable[[list[str]], object],
-                 report: Callable[[ClipdeskError], None]) -> None:
+                 report: Callable[[ClipdeskError], None],
+                 understood: QLabel | None = None) -> None:
         self.library, self.state, self.views, self.field = library, state, views, field
         self.parent, self.index, self.report = parent, index, report
+        self.understood = understood or QLabel()
         self.debounce = QTimer(parent, singleShot=True, interval=DEBOUNCE_MS)
+        self.debounce.timeout.connect(self._understand)
         self.debounce.timeout.connect(views.search)
         field.textChanged.connect(self._changed)
         state.changed.connect(lambda names: self._clear()
@@ -41,6 +44,13 @@ class SearchBar:
             self.debounce.stop()
             self.views.show_library()
             self._clear()  # spaces alone
+            self.understood.setText("")
+
+    def _understand(self) -> None:
+        """Say how the typed text reads, so that a word taken the wrong way shows."""
+        text = self.field.text().strip()
+        said = self.library.understand(text).describe() if text else ""
+        self.understood.setText(f"→ {said}" if said else "")
 
     def _clear(self) -> None:
         """Empty the field without searching again (the view shown is not a search)."""
@@ -48,6 +58,7 @@ class SearchBar:
             self.field.blockSignals(True)
             self.field.clear()
             self.field.blockSignals(False)
+        self.understood.setText("")
 
     def find_similar(self, path: str | bytes) -> None:
         name = os.path.basename(os.fsdecode(path))

@@ -191,7 +191,8 @@ class Views(QObject):
         if text:
             where = f" tagged “{tag}”" if tag else ""
             self.query("search", f"Photos{where} matching “{text}”",
-                       lambda: self.library.search(text, RESULTS, tags=[tag] if tag else None))
+                       lambda: self.library.search(text, RESULTS, tags=[tag] if tag else None,
+                                                   sort=self.state.sort))  # as now
 
     def query(self, mode: str, title: str, fn: Query, image: str | bytes | None = None) -> None:
         """Run `fn` on a reader and show its hits (sorted by sharpness if so chosen);

@@ -3,15 +3,18 @@ relevance cutoff) and look-alikes of any image."""
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 import numpy as np
 
 from clipdesk.core.errors import ClipdeskError
+from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.photos import PathArg, Photos, absolute, decode_file
 from clipdesk.core.search import ranking
+from clipdesk.core.search.query_language import Query, parse
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.vectors import VectorStore
-from clipdesk.core.types import Hit
+from clipdesk.core.types import Hit, Sort
 
 
 class Search:
@@ -20,34 +23,88 @@ class Search:
         self._sample: tuple[str, int, np.ndarray] | None = None  # model, size, vectors
         self._sample_lock = threading.Lock()
 
-    def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
-        """The k best photos for `text`: photos whose names, tags or caption hold every
-        word of the query first, then by CLIP similarity (the score). Each hit says whether
-        it is above the query's relevance threshold (see ranking.py)."""
-        if not text.strip():
+    def understand(self, text: str, today: date | None = None) -> Query:
+        """How the search box's text reads (query_language.py), with this library's
+        place names."""
+        return parse(text, self.catalog.places.names(), today)
+
+    def search(self, text: str, k: int = 20, tags: list[str] | None = None,
+               sort: str = Sort.DATE, today: date | None = None) -> list[Hit]:
+        """The k best photos for `text` in the search language: its filters (dates,
+        places, #tags, blurry) make the allowed set, its words rank inside it (photos
+        whose names, tags or caption hold every word first, then CLIP similarity, the
+        score); its exclusions drop photos. Each hit says whether it is above the query's
+        relevance threshold (ranking.py). A query of only filters lists the photos
+        matching them newest first. `sort` Sort.NEWEST: the same hits, newest first."""
+        query = self.understand(text, today)
+        if not (query.text or query.has_filters or query.excluded or tags):
             raise ClipdeskError("the search text is empty")
+        allowed = self._allowed(query, tags) if query.has_filters or tags else None
+        if query.text:
+            hits = self._ranked(query, k, allowed)
+        else:
+            ids = allowed if allowed is not None else self.catalog.photos.newest_first()
+            ids = self._without(query, ids)[:k]
+            paths = self.catalog.files.paths_for(ids)
+            hits = [Hit(i, paths[i], 0.0, relevant=True) for i in ids if i in paths]
+        if Sort(sort) is Sort.NEWEST:
+            order = {i: n for n, i in enumerate(self.catalog.photos.newest_first())}
+            hits.sort(key=lambda h: order.get(h.photo_id, len(order)))
+        return hits
+
+    def _allowed(self, query: Query, tags: list[str] | None) -> list[int]:
+        d = query.dates
+        return self.catalog.filters.matching(
+            d.start if d else None, d.end if d else None, d.months if d else (),
+            query.places, [*query.tags, *(tags or [])],
+            blurry_below=BLURRY if query.blurry else None,
+            sharp_from=BLURRY if query.blurry is False else None)
+
+    def _ranked(self, query: Query, k: int, allowed: list[int] | None) -> list[Hit]:
         model_id, index = self.store.answering()
-        vector = self.store.embedder(model_id).encode_text(text)
-        scores = dict(index.query(vector, max(k, 100)))
-        terms = ranking.name_terms(text)
+        vector = self.store.embedder(model_id).encode_text(query.text)
+        terms = ranking.name_terms(query.text)
         named = self.catalog.words.match(ranking.fts_query(terms)) if terms else set()
-        unscored = sorted(named - scores.keys())
-        # (a photo added during a model switch has no vector from the answering model)
-        ids, vecs = self.catalog.embeddings.vectors(model_id, unscored)
-        if len(ids):
-            scores.update(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
-        if tags:  # only photos carrying every tag, ranked among themselves
-            allowed = self.catalog.tags.photos_with(tags)
-            ids, vecs = self.catalog.embeddings.vectors(model_id, sorted(allowed))
-            scores = (dict(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
-                      if len(ids) else {})
-            named &= allowed
+        if allowed is None:
+            scores = dict(index.query(vector, max(k, 100)))
+            # (a photo added during a model switch has no vector from the answering model)
+            scores.update(self._scores(model_id, vector, sorted(named - scores.keys())))
+        else:  # only the allowed photos, ranked among themselves
+            scores = self._scores(model_id, vector, allowed)
+            named &= set(allowed)
+        keep = set(self._without(query, list(scores)))
         threshold = ranking.relevance_threshold(vector, self._background(model_id))
-        ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
-                        reverse=True)[:k]
+        ranked = sorted(((i, s) for i, s in scores.items() if i in keep),
+                        key=lambda pair: (pair[0] in named, pair[1]), reverse=True)[:k]
         paths = self.catalog.files.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], score, relevant=i in named or score >= threshold)
                 for i, score in ranked if i in paths]
+
+    def _scores(self, model_id: str, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """How well each photo matches the text vector: its CLIP similarity (the one
+        place a photo is scored, so how a photo is scored can change here alone)."""
+        found, vecs = self.catalog.embeddings.vectors(model_id, ids)
+        return dict(zip(found.tolist(), (vecs @ vector).tolist(), strict=True)) if len(
+            found) else {}
+
+    def _without(self, query: Query, ids: list[int]) -> list[int]:
+        """`ids` less the photos an excluded word matches: by their names, tags or
+        caption, or by a CLIP score for the word clearly above the library at large
+        (the relevance threshold)."""
+        if not query.excluded or not ids:
+            return ids
+        model_id, _ = self.store.answering()
+        embedder = self.store.embedder(model_id)
+        dropped: set[int] = set()
+        for word in query.excluded:
+            terms = ranking.name_terms(word)
+            if terms:
+                dropped |= self.catalog.words.match(ranking.fts_query(terms))
+            vector = embedder.encode_text(word)
+            threshold = ranking.relevance_threshold(vector, self._background(model_id))
+            dropped |= {i for i, s in self._scores(model_id, vector, ids).items()
+                        if s >= threshold}
+        return [i for i in ids if i not in dropped]
 
     def _background(self, model_id: str) -> np.ndarray:
         """A random sample of the library's vectors (cached until the library grows)."""

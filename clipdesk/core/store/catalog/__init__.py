@@ -19,6 +19,7 @@ from clipdesk.core.store.catalog.connection import Connection, writer_thread
 from clipdesk.core.store.catalog.embeddings import Embeddings, pack_vector, unpack_vectors
 from clipdesk.core.store.catalog.examples import Examples
 from clipdesk.core.store.catalog.files import FileRecord, Files
+from clipdesk.core.store.catalog.filters import Filters
 from clipdesk.core.store.catalog.groups import Groups
 from clipdesk.core.store.catalog.meta import Meta
 from clipdesk.core.store.catalog.photos import Photos
@@ -48,4 +49,5 @@ class Catalog(Connection):
         self.quality = Quality(self)
         self.groups = Groups(self)
         self.places = Places(self)
+        self.filters = Filters(self)
         migrate(self)
