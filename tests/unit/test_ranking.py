@@ -29,3 +29,16 @@ def test_the_threshold_keeps_the_clear_matches_and_cuts_the_rest():
     near /= np.linalg.norm(near)
     assert float(near @ query) > threshold  # a true match stands out
     assert (unrelated @ query > threshold).mean() < 0.1  # most of the library does not
+
+
+def test_an_excluded_word_never_leaves_out_a_whole_small_library():
+    import numpy as np
+
+    from clipdesk.core.search.ranking import exclusion_threshold, relevance_threshold
+    query = np.array([1.0, 0.0])
+    few = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    assert exclusion_threshold(query, few) == pytest.approx(0.5)  # the two alike are out
+    assert relevance_threshold(query, few) == -1.0  # (which would have dropped all four)
+    assert exclusion_threshold(query, few[:1]) == float("inf")
+    many = np.vstack([few] * 3)
+    assert exclusion_threshold(query, many) == relevance_threshold(query, many)

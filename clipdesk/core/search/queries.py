@@ -101,7 +101,7 @@ class Search:
             if terms:
                 dropped |= self.catalog.words.match(ranking.fts_query(terms))
             vector = embedder.encode_text(word)
-            threshold = ranking.relevance_threshold(vector, self._background(model_id))
+            threshold = ranking.exclusion_threshold(vector, self._background(model_id))
             dropped |= {i for i, s in self._scores(model_id, vector, ids).items()
                         if s >= threshold}
         return [i for i in ids if i not in dropped]

@@ -43,3 +43,14 @@ def relevance_threshold(query: np.ndarray, sample: np.ndarray) -> float:
         return -1.0  # too few photos to tell: everything counts
     scores = sample @ query
     return float(scores.mean() + Z_RELEVANT * scores.std())
+
+
+def exclusion_threshold(query: np.ndarray, sample: np.ndarray) -> float:
+    """The score above which a photo counts as showing an excluded word ("-snow"): the
+    relevance threshold; in a library too small to measure one, above its mean (never
+    "everything", which would leave out every photo)."""
+    if len(sample) >= 8:
+        return relevance_threshold(query, sample)
+    if len(sample) < 2:
+        return float("inf")
+    return float((sample @ query).mean())
