@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from clipdesk.core.search import ranking
 from tests.unit.fakes import unit_vector
@@ -32,9 +33,8 @@ def test_the_threshold_keeps_the_clear_matches_and_cuts_the_rest():
 
 
 def test_an_excluded_word_never_leaves_out_a_whole_small_library():
-    import numpy as np
-
-    from clipdesk.core.search.ranking import exclusion_threshold, relevance_threshold
+    exclusion_threshold, relevance_threshold = (ranking.exclusion_threshold,
+                                                ranking.relevance_threshold)
     query = np.array([1.0, 0.0])
     few = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
     assert exclusion_threshold(query, few) == pytest.approx(0.5)  # the two alike are out
