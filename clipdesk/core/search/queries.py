@@ -43,8 +43,8 @@ class Search:
         if query.text:
             hits = self._ranked(query, k, allowed)
         else:
-            ids = allowed if allowed is not None else self.catalog.photos.newest_first()
-            ids = self._without(query, ids)[:k]
+            ids = self._first_k_without(
+                query, allowed if allowed is not None else self.catalog.photos.newest_first(), k)
             paths = self.catalog.files.paths_for(ids)
             hits = [Hit(i, paths[i], 0.0, relevant=True) for i in ids if i in paths]
         if Sort(sort) is Sort.NEWEST:
@@ -86,6 +86,16 @@ class Search:
         found, vecs = self.catalog.embeddings.vectors(model_id, ids)
         return dict(zip(found.tolist(), (vecs @ vector).tolist(), strict=True)) if len(
             found) else {}
+
+    def _first_k_without(self, query: Query, ids: list[int], k: int) -> list[int]:
+        """The first k of `ids` that no excluded word matches, scoring a chunk at a time
+        (a 100k-photo library is not scored whole for "-snow" alone)."""
+        kept: list[int] = []
+        for start in range(0, len(ids), max(4 * k, 1000)):
+            kept += self._without(query, ids[start:start + max(4 * k, 1000)])
+            if len(kept) >= k:
+                break
+        return kept[:k]
 
     def _without(self, query: Query, ids: list[int]) -> list[int]:
         """`ids` less the photos an excluded word matches: by their names, tags or
