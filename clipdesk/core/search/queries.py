@@ -3,6 +3,7 @@ relevance cutoff) and look-alikes of any image."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import numpy as np
@@ -16,17 +17,32 @@ from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import Hit, Sort
 
+PLACES_TTL = 10.0  # seconds a read of the library's place names is reused
+
 
 class Search:
     def __init__(self, catalog: Catalog, store: VectorStore, photos: Photos) -> None:
         self.catalog, self.store, self.photos = catalog, store, photos
         self._sample: tuple[str, int, np.ndarray] | None = None  # model, size, vectors
         self._sample_lock = threading.Lock()
+        self._places: tuple[float, set[str]] | None = None  # (when read, names)
 
     def understand(self, text: str, today: date | None = None) -> Query:
         """How the search box's text reads (query_language.py), with this library's
         place names."""
-        return parse(text, self.catalog.places.names(), today)
+        return parse(text, self._place_names(), today)
+
+    def _place_names(self) -> set[str]:
+        """The library's place names, read again at most every PLACES_TTL seconds: the
+        app asks at each pause in typing, and the read scans the photos (0.5 s at 100k)."""
+        now = time.monotonic()
+        with self._sample_lock:
+            cached = self._places
+        if cached is None or now - cached[0] > PLACES_TTL:
+            cached = (now, self.catalog.places.names())
+            with self._sample_lock:
+                self._places = cached
+        return cached[1]
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None,
                sort: str = Sort.DATE, today: date | None = None) -> list[Hit]:
