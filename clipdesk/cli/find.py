@@ -75,8 +75,9 @@ the query language (one line; words are matched by meaning, the rest filters):
   in Lisbon, in "New York"
                         where: a country, region or city of the library's photos
   blurry, not blurry    by the sharpness measure
-  A query of only filters lists every photo matching them, newest first. How the
-  query was understood is printed first ("understood as: beach · 2019 · not snow").
+  A query of only filters lists every photo matching them, newest first. A query
+  with filters says first, on stderr, how it was understood
+  ("understood as: beach · 2019 · not snow").
 
 examples:
   clipdesk search "beach 2019 -snow" --json
@@ -88,7 +89,10 @@ examples:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
-        print(f"understood as: {lib.understand(args.text).describe()}", file=sys.stderr)
+        understood = lib.understand(args.text)
+        if understood.has_filters or understood.excluded or understood.phrases:
+            # said only when the language read more than plain words (scripts stay quiet)
+            print(f"understood as: {understood.describe()}", file=sys.stderr)
         sort = Sort.NEWEST if args.sort == "date" else Sort.DATE
         print_ranked(lib.search(args.text, args.k, tags=args.tag, sort=sort), args, lib)
     return 0

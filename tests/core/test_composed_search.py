@@ -96,5 +96,7 @@ def test_cli_speaks_the_same_language(library):
     assert [p["path"].rsplit("/", 1)[-1] for p in json.loads(result.out)] == [
         "lisbon-blue.jpg"]
     assert "understood as: 2019 · not red" in result.err
+    plain = run_cli("--home", str(root / "home"), "search", "a red circle")
+    assert plain.rc == 0 and "understood" not in plain.err  # plain words: scripts stay quiet
     helped = run_cli("search", "--help")
     assert "last summer" in helped.out and 'beach 2019 -snow' in helped.out
