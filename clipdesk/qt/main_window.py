@@ -53,6 +53,7 @@ from clipdesk.qt.tags_ui import TagSidebar, TeachBar
 from clipdesk.qt.view_prefs import ViewPrefs
 from clipdesk.qt.view_state import ViewState
 from clipdesk.qt.views import Screen, Views
+from clipdesk.qt.when_where_ui import WhenWhereSidebar
 from clipdesk.qt.worker import Job, Jobs
 
 REFRESH_EVERY_S = 1.0  # new photos show while indexing, without redrawing all the time
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
             self.dialogs.show_error(error)
         self.views = Views(library, jobs, state, Screen(
             self.grid, self.model, self.heading, self.back, self.more, self.query_image,
-            self.empty, self.details, self.tags, self.status_text), report)
+            self.empty, self.details, self.tags, self.status_text, self.when_where), report)
         self.searching = SearchBar(library, state, self.views, self.search, self, index, report,
                                    self.understood)
         self.selection = Selection(library, jobs, self.views, self.grid, self.details,
@@ -181,6 +182,11 @@ class MainWindow(QMainWindow):
 
         self.details = DetailsPanel()
         self.tags = TagSidebar()
+        self.when_where = WhenWhereSidebar()
+        self.when_where.attach(self.search)
+        sidebar = QSplitter(Qt.Orientation.Vertical)
+        sidebar.addWidget(self.tags)
+        sidebar.addWidget(self.when_where)
         self.teach_bar = TeachBar()
         left = QWidget()
         column = QVBoxLayout(left)
@@ -190,7 +196,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.grid, 1)
         column.addWidget(self.empty, 1)
         self.splitter = QSplitter()
-        for pane in (self.tags, left, self.details):
+        for pane in (sidebar, left, self.details):
             self.splitter.addWidget(pane)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([170, 760, 290])

@@ -50,6 +50,28 @@ def human_date(iso: str | None) -> str:
         return iso
 
 
+def taken_words(info: PhotoInfo) -> str:
+    """'01 Jun 2019, 18:30 (UTC+01:00)', or '... (file date)' when the photo holds no
+    date and its file's time stands in."""
+    text = human_date(info.taken_at)
+    if info.taken_at and info.taken_from == "file":
+        return f"{text} (file date)"
+    if info.taken_at and info.taken_offset:
+        return f"{text} (UTC{info.taken_offset})"
+    return text
+
+
+def place_words(info: PhotoInfo) -> str:
+    """'Lisbon, Lisbon, Portugal', the GPS degrees where no place is named, or 'unknown'."""
+    names = [n for n in (info.city, info.region, info.country) if n]
+    names = [n for i, n in enumerate(names) if n not in names[:i]]
+    if names:
+        return ", ".join(names)
+    if info.lat is not None and info.lon is not None:
+        return f"{info.lat:.4f}, {info.lon:.4f}"
+    return "unknown"
+
+
 def exposure_words(clipped: float | None, crushed: float | None) -> str:
     if clipped is None or crushed is None:
         return "not measured yet"
@@ -73,7 +95,7 @@ class DetailsPanel(QWidget):
         self.preview.setStyleSheet("background: #202020; border-radius: 4px;")
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
-                       for name in ("Name", "Folder", "Size", "Taken", "Camera", "File",
+                       for name in ("Name", "Folder", "Size", "Taken", "Place", "Camera", "File",
                                     "Sharpness", "Exposure", "Stack")}
         self.caption = QLabel(wordWrap=True)
         self.caption.setStyleSheet("font-style: italic;")
@@ -136,7 +158,8 @@ class DetailsPanel(QWidget):
         self.fields["Folder"].setText(os.path.dirname(path))
         self.fields["Size"].setText(f"{info.width} × {info.height} px "
                                     f"({info.width * info.height / 1e6:.1f} MP)")
-        self.fields["Taken"].setText(human_date(info.taken_at))
+        self.fields["Taken"].setText(taken_words(info))
+        self.fields["Place"].setText(place_words(info))
         self.fields["Camera"].setText(info.camera or "unknown")
         self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
         self.fields["Sharpness"].setText(describe_sharpness(info.sharpness, info.motion) + (

@@ -23,6 +23,7 @@ from clipdesk.qt.grid import PhotoGridModel
 from clipdesk.qt.panels import DetailsPanel
 from clipdesk.qt.tags_ui import TagSidebar
 from clipdesk.qt.view_state import ViewState
+from clipdesk.qt.when_where_ui import WhenWhereSidebar
 from clipdesk.qt.worker import Job, Jobs
 from clipdesk.wording import plural
 
@@ -48,6 +49,7 @@ class Screen:
     details: DetailsPanel
     tags: TagSidebar
     status: StatusLabel
+    when_where: WhenWhereSidebar
 
 
 class Views(QObject):
@@ -101,7 +103,8 @@ class Views(QObject):
             ids = self.library.photos.ids(tags, sort)
             shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.groups.rejected(),
-                    {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts())
+                    {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts(),
+                    self.library.photos.timeline(), self.library.photos.places())
         def ended() -> bool:
             """The load is over; whether it is the latest (a late one is dropped). Said
             through the handlers read() connects before the job starts: a signal
@@ -131,8 +134,9 @@ class Views(QObject):
 
     def _library_loaded(self, found: tuple[Any, ...], view: tuple[object, ...]) -> None:
         w, tag = self.screen, self.state.tag_filter
-        ids, shown, stacks, w.model.rejected, self.flagged, counts = found
+        ids, shown, stacks, w.model.rejected, self.flagged, counts, months, places = found
         w.tags.show_counts(counts, tag)
+        w.when_where.show_counts(months, places)
         w.details.set_known_tags(sorted({t.name for t in self.library.tags.vocabulary()
                                          if ":" not in t.name} | set(w.tags.tags())))
         if not self._shown_once:

@@ -3,6 +3,7 @@ the file's time for a photo with no date, GPS garbage giving no place, the timel
 places counts, and libraries indexed before all this back-filled from headers only."""
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from PIL.TiffImagePlugin import IFDRational
 from clipdesk.core.library import Library
 from clipdesk.core.media import imaging
 from clipdesk.core.types import Month, Place
-from tests.conftest import TINY_MODEL, use_tiny_models
+from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import exif_bytes
 from tests.synthetic import render
 
@@ -96,6 +97,20 @@ def test_dates_offsets_and_places_come_from_the_photos_exif(folder, tmp_path):
                                    Place("United States", "New York", "New York City", 1)]
     assert {"Portugal", "Lisbon", "Porto", "New York City"} <= lib.photos.place_names()
     lib.close()
+
+    home = str(tmp_path / "home")
+    places = run_cli("--home", home, "places", "--json")
+    assert places.rc == 0, places.err
+    assert json.loads(places.out)[0] == {"country": "Portugal", "region": "Lisbon",
+                                         "city": "Lisbon", "photos": 2}
+    text = run_cli("--home", home, "places").out.splitlines()
+    assert text[:3] == ["Portugal  3 photos", "  Lisbon, Lisbon  2 photos",
+                        "  Porto, Porto  1 photo"]
+    timeline = run_cli("--home", home, "timeline", "--json")
+    assert json.loads(timeline.out)[0] == {"year": 2023, "month": 12, "photos": 5}
+    assert run_cli("--home", home, "timeline").out.splitlines()[:3] == [
+        "2023  5 photos", "  2023-12  5 photos", "2021  2 photos"]
+    assert "GeoNames" in run_cli("places", "--help").out
 
 
 def test_a_library_indexed_before_places_is_back_filled_from_headers_only(
