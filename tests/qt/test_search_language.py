@@ -35,3 +35,37 @@ def test_the_bar_shows_how_the_query_was_understood_and_filters_by_it(qtbot, win
     assert dates == sorted(dates, reverse=True)
     window.search.clear()
     assert window.understood.text() == ""
+
+
+def test_a_sidebar_click_lists_the_photos_of_that_month_and_place(qtbot, tmp_path):
+    from clipdesk.qt import app as qt_app
+    from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
+    from tests.photolib import exif_bytes
+    from tests.qt.test_when_where_ui import SHOTS, click
+    from tests.synthetic import render
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed, (name, (when, offset, gps)) in enumerate(SHOTS.items()):
+        render("red", "circle", "white", (640, 480), seed=seed).save(
+            folder / name, quality=90, exif=exif_bytes(taken=when, offset=offset, gps=gps))
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
+        win.show()
+    side = win.when_where
+    qtbot.waitUntil(lambda: "in Porto" in side.places.items, timeout=WAIT_MS)
+
+    def names() -> set[str]:
+        paths = win.library.catalog.files.paths_for(win.model.ids)
+        return {bytes(p).rsplit(b"/", 1)[-1].decode() for p in paths.values()}
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        click(qtbot, side.places, side.places.items["in Porto"])
+    assert (win.search.text(), names()) == ("in Porto", {"porto.jpg"})
+    qtbot.waitUntil(lambda: win.understood.text() == "→ in Porto", timeout=WAIT_MS)
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.search.setText("2019")
+    assert names() == {"lisbon.jpg", "lisbon-2.jpg", "porto.jpg"}
