@@ -25,6 +25,7 @@ from clipdesk.core.store.catalog.photos import Photos
 from clipdesk.core.store.catalog.quality import Quality
 from clipdesk.core.store.catalog.schema import SCHEMA_VERSION, migrate
 from clipdesk.core.store.catalog.tags import Tags
+from clipdesk.core.store.catalog.texts import Texts
 from clipdesk.core.store.catalog.words import Words
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "FileRecord", "pack_vector", "unpack_vectors",
@@ -46,4 +47,5 @@ class Catalog(Connection):
         self.captions = Captions(self)
         self.quality = Quality(self)
         self.groups = Groups(self)
+        self.texts = Texts(self)
         migrate(self)
