@@ -212,12 +212,14 @@ class Library:
     # -- XMP sidecars ---------------------------------------------------------------------
 
     def write_sidecars(self, paths: Sequence[PathArg] | None = None,
-                       include_auto: bool = False) -> SidecarSummary:
+                       include_auto: bool = False, include_text: bool = False
+                       ) -> SidecarSummary:
         """Write (merge) the XMP sidecars of the photos at `paths` (files, or folders:
         every photo below them), or of every photo when None. Automatic tags and model
-        captions only with `include_auto`."""
+        captions only with `include_auto`; the text read in photos (in the description,
+        after the caption) only with `include_text`."""
         ids = None if paths is None else self.photos.ids_at(paths)
-        return self.sidecars.write(ids, include_auto)
+        return self.sidecars.write(ids, include_auto, include_text)
 
     def keeps_sidecars(self) -> bool:
         """Whether a person's edits (tags, caption, reject) go to XMP sidecars at once."""

@@ -86,3 +86,20 @@ def test_a_damaged_photo_is_a_problem_and_the_others_are_read(
         assert lib.text.counts()[1] >= 1
     finally:
         lib.close()
+
+
+def test_the_text_goes_to_the_xmp_sidecar_only_when_asked(library: tuple[Path, Path]) -> None:
+    home, root = library
+    photo = root / "party.jpg"
+    assert run_cli("--home", str(home), "read-text", str(photo)).rc == 0
+    sidecar = root / "party.jpg.xmp"
+    assert run_cli("--home", str(home), "xmp", str(photo), "--include-auto").rc == 0
+    assert "BIRTHDAY" not in sidecar.read_text().upper()  # never by default
+    assert run_cli("--home", str(home), "xmp", str(photo), "--text").rc == 0
+    assert "Text in photo: HAPPY BIRTHDAY" in sidecar.read_text()
+    lib = Library(home)
+    try:
+        lib.read_sidecars([photo])  # read back: the text does not become a caption
+        assert lib.captions.of(lib.photos.id_of(photo)) == (None, None)
+    finally:
+        lib.close()
