@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import ocr
 from clipdesk.core.organize import reading
 from clipdesk.core.organize.reading import Reading
@@ -89,3 +90,17 @@ def test_migration_10_keeps_the_search_words_of_an_older_library(kit):
         assert later.catalog.words.match("sandy") == {pid}
     finally:
         later.catalog.close()
+
+
+def test_a_reader_that_cannot_load_is_one_line_before_any_photo(kit, monkeypatch):
+    monkeypatch.setattr(ocr, "_engine", None)
+    monkeypatch.setattr(ocr, "_failure", None)
+    monkeypatch.setattr(ocr, "_MODELS", {**ocr._MODELS, "Rec": "gone.onnx"})
+    pid = put(kit, "a.jpg", text_vector("a screenshot"))
+    text = Reading(kit.catalog, kit.store, kit.photos)
+    with pytest.raises(ModelLoadError, match="gone.onnx is missing") as raised:
+        list(text.read([pid]))
+    assert "\n" not in str(raised.value)
+    with pytest.raises(ModelLoadError):  # remembered: not tried again on every photo
+        ocr.warm_up()
+    assert text.unread() == [pid]
