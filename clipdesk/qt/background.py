@@ -218,7 +218,9 @@ class BackgroundWork(QObject):
         if self.library.roots() != self._watched:  # a folder was added: watch it too
             self.watch()
         self.write_captions()
-        self.read_text()
+        # no text pass here: each photo's OCR (1-3 s) holds the writer, so a person's edits
+        # would wait on it, and the text check is not calibrated on real photos yet; the
+        # pass runs when asked (Library > Read text in photos, `clipdesk read-text`)
 
     def _index_failed(self, error: ClipdeskError) -> None:
         self._index_ended(f"Indexing stopped: {error}")
@@ -295,7 +297,7 @@ class BackgroundWork(QObject):
 
     def read_text(self, photo_ids: list[int] | None = None) -> None:
         """Read the text in these photos (a person asked: read again), or the pass: the
-        photos never read that the text check picks. After indexing, one at a time."""
+        photos never read that the text check picks. Never during an index run."""
         if photo_ids is None and (self.text_error is not None or self.text_job is not None):
             return
         if self.index_job is not None:

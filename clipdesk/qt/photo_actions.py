@@ -36,7 +36,7 @@ class PhotoActions:
         self.preview: PreviewDialog | None = None
         self.context_menu: QMenu | None = None  # kept for tests, and alive while open
         # reading text in photos: the status bar's background work (qt/background.py)
-        self.read_text: Callable[[list[int]], None] = lambda ids: None
+        self.read_text: Callable[[list[int] | None], None] = lambda ids: None
         views.shown.connect(lambda mode, _: self.show_blur_limit(mode == "blurry"))
 
     def path_of(self, row: int) -> bytes | None:
