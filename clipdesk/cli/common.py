@@ -64,7 +64,7 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
         for step in job:
             if step.summary is not None:
                 summary = step.summary
-            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION):
+            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT):
                 continue
             if bar is None:
                 from tqdm import tqdm
@@ -85,7 +85,8 @@ def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
         print_json([{"path": os.fsdecode(h.path), "score": round(h.score, 4),
                      "sharpness": rounded(sharp.get(h.photo_id)),
                      "tags": [t for t, _, _ in lib.tags.of(h.photo_id)],
-                     "caption": lib.captions.of(h.photo_id)[0]} for h in hits])
+                     "caption": lib.captions.of(h.photo_id)[0],
+                     "text": lib.text.of(h.photo_id)} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it

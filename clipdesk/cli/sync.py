@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--include-auto", action="store_true",
                    help="also the automatic tags and model captions (default: only what "
                         "a person set)")
+    p.add_argument("--text", action="store_true",
+                   help="also the text read in photos (clipdesk read-text), in the "
+                        "description after the caption (default: never written)")
 
     command(sub, "watch", "keep the library current as files change (Ctrl+C ends)", cmd_watch)
 
@@ -33,7 +36,8 @@ def cmd_xmp(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     with open_library(args) as lib:
-        summary = lib.write_sidecars(None if args.all else args.paths, args.include_auto)
+        summary = lib.write_sidecars(None if args.all else args.paths, args.include_auto,
+                                     args.text)
     if args.json:
         print_json({"written": summary.written, "unchanged": summary.unchanged,
                     **{key: [{"path": os.fsdecode(p.path), "reason": p.reason} for p in ps]

@@ -1,12 +1,13 @@
 """The facade over the engine: the one object qt/ and cli/ talk to. Each feature lives
 in its own service (store.vectors, photos, search.queries, organize.tags,
-organize.captioning, organize.grouping, indexing.run, sidecars.sync, store.settings);
-Library builds them over one catalog. The front ends call four of them directly, as
-attributes that read at the call site (library.photos, library.tags, library.captions,
-library.groups: read-only by convention), and Library itself for what crosses concerns
-(indexing, search, status, settings, sidecars), so they never reach the catalog, the
-pipeline or the vector index. A person's edits through any service are bookkept once, by
-self.edits (store.edits.Edits): counted, then their sidecars and a backup follow.
+organize.captioning, organize.grouping, organize.reading, indexing.run, sidecars.sync,
+store.settings); Library builds them over one catalog. The front ends call five of them
+directly, as attributes that read at the call site (library.photos, library.tags,
+library.captions, library.groups, library.text: read-only by convention), and Library
+itself for what crosses concerns (indexing, search, status, settings, sidecars), so they
+never reach the catalog, the pipeline or the vector index. A person's edits through any
+service are bookkept once, by self.edits (store.edits.Edits): counted, then their
+sidecars and a backup follow.
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
 runs its clean-up. A Library may be shared between threads (the catalog gives each thread
@@ -32,6 +33,7 @@ from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
 from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.reading import Reading
 from clipdesk.core.organize.tagging import SENSITIVE
 from clipdesk.core.organize.tags import Tags, tag_name
 from clipdesk.core.paths import catalog_path, home_dir
@@ -86,6 +88,7 @@ class Library:
         self.captions = Captioning(self.catalog, self.settings, self.photos, self.edits)
         self.groups = Grouping(self.catalog, self.settings, self.store, self.photos,
                                self.searching, self.edits)
+        self.text = Reading(self.catalog, self.store, self.photos)  # text in photos (OCR)
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
                                self.tags, self.groups, self.sidecars)
@@ -220,12 +223,14 @@ class Library:
     # -- XMP sidecars ---------------------------------------------------------------------
 
     def write_sidecars(self, paths: Sequence[PathArg] | None = None,
-                       include_auto: bool = False) -> SidecarSummary:
+                       include_auto: bool = False, include_text: bool = False
+                       ) -> SidecarSummary:
         """Write (merge) the XMP sidecars of the photos at `paths` (files, or folders:
         every photo below them), or of every photo when None. Automatic tags and model
-        captions only with `include_auto`."""
+        captions only with `include_auto`; the text read in photos (in the description,
+        after the caption) only with `include_text`."""
         ids = None if paths is None else self.photos.ids_at(paths)
-        return self.sidecars.write(ids, include_auto)
+        return self.sidecars.write(ids, include_auto, include_text)
 
     def keeps_sidecars(self) -> bool:
         """Whether a person's edits (tags, caption, reject) go to XMP sidecars at once."""

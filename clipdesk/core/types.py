@@ -135,6 +135,7 @@ class Progress:
     eta: float | None = None  # seconds
     message: str = ""
     summary: IndexSummary | None = field(default=None)
+    problem: Problem | None = None  # a photo this step could not do (the job went on)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class Phase(StrEnum):
     GROUP = "group"
     BACKUP = "backup"
     CAPTION = "caption"
+    READ_TEXT = "read-text"  # reading the text in photos (OCR)
     SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
     PLACES = "places"  # reading dates and GPS of older photos, naming places offline
     WAIT = "wait"  # another process holds the library's index lock: this run waits its turn

@@ -57,8 +57,8 @@ class StatusLabel(QLabel):
 
 
 class BackgroundWork(QObject):
-    """Runs indexing and captioning on the writer thread, one at a time; indexing
-    always goes first (a captions pass yields to it and resumes after)."""
+    """Runs indexing, captioning and reading text on the writer thread, one at a time;
+    indexing always goes first (the other passes yield to it and resume after)."""
 
     photos_added = Signal()  # a batch of photos is in the library
     indexed = Signal()  # an indexing run finished
@@ -66,6 +66,7 @@ class BackgroundWork(QObject):
     changes_seen = Signal()  # from the watcher's thread: files changed in a library folder
     watch_said = Signal(str)  # from the watcher's thread: how the folders are watched
     warned = Signal(str)  # from the writer thread: work done, with a warning (Library.warn)
+    text_read = Signal()  # a text-reading job ended (the details panel may show more)
     others_changed = Signal()  # another process (a terminal `clipdesk index`) changed it
 
     def __init__(self, library: Library, jobs: Jobs, bar: QStatusBar, captions: str) -> None:
@@ -77,6 +78,9 @@ class BackgroundWork(QObject):
         # why the caption model cannot load (one line), once it failed: no more tries this
         # session until the Captions setting changes
         self.caption_error: str | None = None
+        self.text_job: Job | None = None  # reading the text in photos (OCR)
+        self.text_error: str | None = None  # why the reader cannot load, once it failed
+        self._text_steps: list[Progress] = []  # the text job's steps so far
         self.status_text = StatusLabel()
         self.progress = QProgressBar(textVisible=True)
         self.progress.setMaximumWidth(220)
@@ -150,8 +154,9 @@ class BackgroundWork(QObject):
             return  # the window closed before this queued start (the launch's catch-up)
         if self.index_job is not None:
             self.index_job.cancel()  # the new run covers the old one's work
-        if self.caption_job is not None:
-            self.caption_job.cancel()  # indexing first; captions resume after it
+        for other in (self.caption_job, self.text_job):
+            if other is not None:
+                other.cancel()  # indexing first; captions and text resume after it
         roots = None if folders is None else list(folders)
         job = self.jobs.create(lambda: when_free(lambda: self.library.index(roots, model)))
         # each handler answers its own job only: the signals of a job this one replaced
@@ -213,6 +218,9 @@ class BackgroundWork(QObject):
         if self.library.roots() != self._watched:  # a folder was added: watch it too
             self.watch()
         self.write_captions()
+        # no text pass here: each photo's OCR (1-3 s) holds the writer, so a person's edits
+        # would wait on it, and the text check is not calibrated on real photos yet; the
+        # pass runs when asked (Library > Read text in photos, `clipdesk read-text`)
 
     def _index_failed(self, error: ClipdeskError) -> None:
         self._index_ended(f"Indexing stopped: {error}")
@@ -283,6 +291,50 @@ class BackgroundWork(QObject):
         if isinstance(error, ModelLoadError):
             self.caption_error = first_line(error)
         self._captions_ended(f"Captions stopped: {error}")
+        self.failed.emit(error)
+
+    # -- text in photos ---------------------------------------------------------------
+
+    def read_text(self, photo_ids: list[int] | None = None) -> None:
+        """Read the text in these photos (a person asked: read again), or the pass: the
+        photos never read that the text check picks. Never during an index run."""
+        if photo_ids is None and (self.text_error is not None or self.text_job is not None):
+            return
+        if self.index_job is not None:
+            return  # the pass follows the run; a person's ask waits for no run: ask again
+        if self.text_job is not None:
+            self.text_job.cancel()  # a person's ask goes first; the pass comes back later
+        again = photo_ids is not None
+        job = self.jobs.create(lambda: self.library.text.read(photo_ids, again=again))
+        mine = _bound(lambda: self.text_job, job, self.jobs)
+        self._text_steps = []
+        job.progress.connect(mine(self._text_progress))
+        job.finished.connect(mine(lambda _: self._text_ended()))
+        job.cancelled.connect(mine(lambda: self._text_ended(cancelled=True)))
+        job.failed.connect(mine(self._text_failed))
+        self.text_job = job
+        self.jobs.start_writer(job)
+
+    def _text_progress(self, step: Progress) -> None:
+        self._text_steps.append(step)
+        self.status_text.setText(f"Reading text in photos… {step.done:,} of {step.total:,}")
+
+    def _text_ended(self, cancelled: bool = False) -> None:
+        self.text_job, steps = None, self._text_steps
+        self.text_read.emit()
+        if not steps or cancelled:
+            return  # nothing to read: the status bar keeps what it said
+        problems = [s.problem for s in steps if s.problem is not None]
+        said = f"Text read in {plural(len(steps) - len(problems), 'photo')}."
+        if problems:
+            said += f" {plural(len(problems), 'photo')} could not be read: {problems[0].reason}"
+        self.status_text.setText(said)
+
+    def _text_failed(self, error: ClipdeskError) -> None:
+        if isinstance(error, ModelLoadError):
+            self.text_error = first_line(error)
+        self.text_job = None
+        self.status_text.setText(f"Reading text stopped: {first_line(error)}")
         self.failed.emit(error)
 
 

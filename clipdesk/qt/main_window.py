@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         views, actions, tagging, selection, state = (self.views, self.photo_actions,
                                                      self.tagging, self.selection, self.state)
         state.changed.connect(self._remember)
+        actions.read_text = self.work.read_text  # "Read text in photo": a background job
         views.shown.connect(lambda mode, _: self.results_shown.emit(mode))
         self.zoom.valueChanged.connect(self._set_zoom)
         self.sort.currentIndexChanged.connect(

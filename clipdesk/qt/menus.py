@@ -62,6 +62,9 @@ def build_menus(window: QMainWindow, state: ViewState, do: Commands, keeps_sidec
     add(library, "Update now", do.dialogs.update_now)
     add(library, "Problems…", do.dialogs.show_problems)
     add(library, "Embedding model…", do.dialogs.choose_model)
+    add(library, "Read text in photos", lambda: do.actions.read_text(None)).setToolTip(
+        "Read the text in the photos that look like they hold some (signs, screenshots, "
+        "documents) so that search finds it; 1-3 s a photo")
     library.addSeparator()
     add(library, "Quit", window.close, QKeySequence.StandardKey.Quit)
 

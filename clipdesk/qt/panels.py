@@ -96,7 +96,7 @@ class DetailsPanel(QWidget):
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
                        for name in ("Name", "Folder", "Size", "Taken", "Place", "Camera", "File",
-                                    "Sharpness", "Exposure", "Stack")}
+                                    "Sharpness", "Exposure", "Stack", "Text")}
         self.caption = QLabel(wordWrap=True)
         self.caption.setStyleSheet("font-style: italic;")
         self.caption_edit = QLineEdit(placeholderText="Write a caption, then press Enter")
@@ -174,6 +174,11 @@ class DetailsPanel(QWidget):
             self.preview.setPixmap(thumbnail.scaled(
                 self.preview.width() - 8, 320, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
+
+    def show_text(self, text: str | None, read: bool) -> None:
+        """The text read in the photo (OCR), or whether it was looked for."""
+        self.fields["Text"].setText(" / ".join((text or "").splitlines()) or (
+            "none found" if read else "not read (right-click: Read text in photo)"))
 
     def show_tags(self, tags: list[str]) -> None:
         self.tags.setText(", ".join(

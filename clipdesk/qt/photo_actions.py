@@ -35,6 +35,8 @@ class PhotoActions:
         self.parent, self.report = parent, report
         self.preview: PreviewDialog | None = None
         self.context_menu: QMenu | None = None  # kept for tests, and alive while open
+        # reading text in photos: the status bar's background work (qt/background.py)
+        self.read_text: Callable[[list[int] | None], None] = lambda ids: None
         views.shown.connect(lambda mode, _: self.show_blur_limit(mode == "blurry"))
 
     def path_of(self, row: int) -> bytes | None:
@@ -57,6 +59,8 @@ class PhotoActions:
         stack = model.stack_at(index.row())
         if self.state.mode != "stack" and stack > 1:
             menu.addAction(f"Show all {stack} in this stack", lambda: self.show_stack(photo_id))
+        menu.addAction("Read text in photo" if len(selected) == 1 else
+                       f"Read text in {len(selected)} photos", lambda: self.read_text(selected))
         menu.addSeparator()
         menu.addAction("Teach a tag from the selected photos…", self.tagging.teach_dialog)
         if model.rejected_at(index.row()):

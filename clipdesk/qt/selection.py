@@ -49,17 +49,20 @@ class Selection:
         self.views.state.revealed.add(photo_id)
         self.model.reveal(photo_id)
         self.jobs.read(lambda: (self.library.photos.info(photo_id), self._tag_names(photo_id),
-                             self.library.captions.get(photo_id, write=False)),
+                             self.library.captions.get(photo_id, write=False),
+                             (self.library.text.of(photo_id),
+                              self.library.text.was_read(photo_id))),
                     done=lambda found: self._show_details(photo_id, *found))
 
     def _tag_names(self, photo_id: int) -> list[str]:
         return [t for t, _, _ in self.library.tags.of(photo_id)]
 
     def _show_details(self, photo_id: int, info: PhotoInfo | None, tags: list[str],
-                      caption: str | None) -> None:
+                      caption: str | None, text: tuple[str | None, bool]) -> None:
         if not self.is_current(photo_id):
             return
         self.details.show_info(info, self.thumbnails.get(photo_id), tags)
+        self.details.show_text(*text)
         wanted = caption is None and self.work.captions != "off" and info is not None
         broken = self.work.caption_error
         write = wanted and broken is None

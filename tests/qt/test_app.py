@@ -97,7 +97,7 @@ def test_right_click_find_similar(qtbot, window, photos):
     window.grid.customContextMenuRequested.emit(rect.center())
     menu = window.photo_actions.context_menu
     labels = [a.text() for a in menu.actions()]
-    assert labels == ["Find similar", "Find sharper versions", "",
+    assert labels == ["Find similar", "Find sharper versions", "Read text in photo", "",
                       "Teach a tag from the selected photos…", "Mark as reject", "",
                       "Open", "Show in folder", "Copy path"]
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,

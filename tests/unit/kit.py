@@ -143,6 +143,15 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
+        # 10: photo_words made again with a text column: back to three, rows kept
+        db.execute("CREATE VIRTUAL TABLE words6 USING fts5(names, tags, caption, "
+                   "tokenize='unicode61 remove_diacritics 2')")
+        db.execute("INSERT INTO words6(rowid, names, tags, caption) "
+                   "SELECT rowid, names, tags, caption FROM photo_words")
+        db.execute("DROP TABLE photo_words")
+        db.execute("ALTER TABLE words6 RENAME TO photo_words")
+        for column in ("text", "text_by"):
+            db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         for index in ("photos_place", "photos_locating", "photos_month"):
             db.execute(f"DROP INDEX {index}")
         for column in ("taken_from", "taken_offset", "lat", "lon", "country", "region",

@@ -103,7 +103,8 @@ def test_each_query_is_reached_one_way_through_its_concern(cat):
     assert own == {"assert_writer", "close", "integrity_ok", "transaction"}
     parts = {name for name, value in vars(cat).items() if isinstance(value, Part)}
     assert parts == {"meta", "files", "photos", "embeddings", "words", "tags", "examples",
-                     "captions", "quality", "groups", "places", "filters"}
+                     "captions", "quality", "groups", "places", "filters",
+                     "texts"}
 
 
 def test_a_catalog_from_a_newer_clipdesk_is_refused_in_one_line(tmp_path):

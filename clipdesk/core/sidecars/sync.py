@@ -28,6 +28,9 @@ from clipdesk.core.types import FileStatus, Problem, SidecarSummary
 log = logging.getLogger(__name__)
 
 MANUAL = "manual"  # catalog: a person's tag or caption
+# before the text read in a photo in a sidecar's description (only when a person asks:
+# include_text); reading a sidecar back, the description up to it is the caption
+TEXT_LABEL = "Text in photo:"
 
 
 class Sidecars:
@@ -38,15 +41,17 @@ class Sidecars:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, photo_ids: Iterable[int] | None = None,
-              include_auto: bool = False) -> SidecarSummary:
+              include_auto: bool = False, include_text: bool = False) -> SidecarSummary:
         """Merge each photo's tags, caption and reject into the sidecar of each of its
-        files (all photos when None). A sidecar that cannot be read or written is listed
-        in the summary; the others are written."""
+        files (all photos when None); the text read in it too with `include_text`. A
+        sidecar that cannot be read or written is listed in the summary; the others are
+        written."""
         self.clean_after_killed_runs()
         with sidecar_files.running(self.home):
-            return self._write(photo_ids, include_auto)
+            return self._write(photo_ids, include_auto, include_text)
 
-    def _write(self, photo_ids: Iterable[int] | None, include_auto: bool) -> SidecarSummary:
+    def _write(self, photo_ids: Iterable[int] | None, include_auto: bool,
+               include_text: bool) -> SidecarSummary:
         rejected = self.catalog.groups.rejected()
         written = unchanged = 0
         failed: list[Problem] = []
@@ -56,6 +61,8 @@ class Sidecars:
             tags, removed, auto = self._tags(photo_id, include_auto)
             text, by = self.catalog.captions.get(photo_id)
             caption = text if by == MANUAL or include_auto else None
+            if include_text:
+                caption = _with_text(caption, self.catalog.texts.get(photo_id)[0])
             for path in paths:
                 folder = os.path.dirname(path)
                 if folder not in cleaned:  # what a killed run left in a folder we write to
@@ -166,7 +173,7 @@ class Sidecars:
                 self.catalog.tags.set(photo_id, name, on=False)
                 changed = True
         text, by = self.catalog.captions.get(photo_id)
-        caption = " ".join((found.caption or "").split())
+        caption = " ".join((found.caption or "").split(TEXT_LABEL)[0].split())
         if caption and by != MANUAL and caption != text:
             self.catalog.captions.set(photo_id, caption, MANUAL)
             changed = True
@@ -174,6 +181,14 @@ class Sidecars:
             self.catalog.groups.set_rejected([photo_id], True)
             changed = True
         return changed
+
+
+def _with_text(caption: str | None, read: str | None) -> str | None:
+    """A description: the caption, then the text read in the photo after TEXT_LABEL."""
+    if not read:
+        return caption
+    said = f"{TEXT_LABEL} {' / '.join(read.splitlines())}"
+    return f"{caption}\n{said}" if caption else said
 
 
 def _tag_names(keywords: Iterable[str]) -> list[str]:

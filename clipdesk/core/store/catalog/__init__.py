@@ -27,6 +27,7 @@ from clipdesk.core.store.catalog.places import Places
 from clipdesk.core.store.catalog.quality import Quality
 from clipdesk.core.store.catalog.schema import SCHEMA_VERSION, migrate
 from clipdesk.core.store.catalog.tags import Tags
+from clipdesk.core.store.catalog.texts import Texts
 from clipdesk.core.store.catalog.words import Words
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "FileRecord", "pack_vector", "unpack_vectors",
@@ -50,4 +51,5 @@ class Catalog(Connection):
         self.groups = Groups(self)
         self.places = Places(self)
         self.filters = Filters(self)
+        self.texts = Texts(self)
         migrate(self)

@@ -2,9 +2,9 @@
 
 The tables: meta (settings), roots, photos (with their quality, group, caption and nsfw
 score), files (each path on disk and the photo it shows, or why it is not one),
-photo_words (FTS5 search text), tags, examples and taught (tags taught by example) and
-embeddings. A released migration never changes what it does: a catalog written by any
-earlier version must open, and open the same.
+photo_words (FTS5 search text, with the text read in photos), tags, examples and
+taught (tags taught by example) and embeddings. A released migration never changes what
+it does: a catalog written by any earlier version must open, and open the same.
 """
 from __future__ import annotations
 
@@ -141,8 +141,17 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX photos_month ON photos(substr(taken_at, 1, 7)) WHERE taken_at IS NOT NULL;
     """,
     10: """
-    -- reserved for text read in photos (issue 22, part 2)
-    SELECT 1;
+    -- text read in the photo by OCR (see models/ocr.py), and which reader read it:
+    -- text_by NULL means not read yet, text NULL with text_by set means read, no text found
+    ALTER TABLE photos ADD COLUMN text TEXT;
+    ALTER TABLE photos ADD COLUMN text_by TEXT;
+    -- FTS5 cannot add a column: photo_words is made again with a text column, keeping rows
+    CREATE VIRTUAL TABLE photo_words_new USING fts5(names, tags, caption, text,
+        tokenize="unicode61 remove_diacritics 2");
+    INSERT INTO photo_words_new(rowid, names, tags, caption)
+        SELECT rowid, names, tags, caption FROM photo_words;
+    DROP TABLE photo_words;
+    ALTER TABLE photo_words_new RENAME TO photo_words;
     """,
 }
 

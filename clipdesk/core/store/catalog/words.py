@@ -1,6 +1,6 @@
 """The searchable words of each photo (FTS5 table photo_words): its file and folder
-names, its tags and its caption. Tags and captions are copied in by `refresh` whenever
-they change, in the same transaction."""
+names, its tags, its caption and the text read in it (OCR). Tags, captions and text are
+copied in by `refresh` whenever they change, in the same transaction."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,15 +8,16 @@ from collections.abc import Iterable
 
 from clipdesk.core.store.catalog.connection import Part
 
-# the tags and caption of the photos in photo_words (all, or those in a temp list)
+# the tags, caption and text read of the photos in photo_words (all, or those in a temp list)
 _REFRESH_WORDS = (
     "UPDATE photo_words SET "
     "tags=(SELECT group_concat(tag, ' ') FROM tags WHERE photo_id=photo_words.rowid "
-    "AND source<>'removed'), caption=(SELECT caption FROM photos WHERE id=photo_words.rowid)")
+    "AND source<>'removed'), caption=(SELECT caption FROM photos WHERE id=photo_words.rowid), "
+    "text=(SELECT text FROM photos WHERE id=photo_words.rowid)")
 
 
 def refresh(db: sqlite3.Connection, photo_ids: Iterable[int] | None = None) -> None:
-    """Copy tags and captions into the search text (of all photos when ids is None)."""
+    """Copy tags, captions and text read into the search text (of all photos when ids is None)."""
     if photo_ids is None:
         db.execute(_REFRESH_WORDS)
     else:
@@ -47,7 +48,7 @@ class Words(Part):
                 db.execute(_REFRESH_WORDS + " WHERE rowid=?", (photo_id,))
 
     def match(self, query: str, limit: int = 1000) -> set[int]:
-        """Photos whose names, tags or caption match an FTS5 query."""
+        """Photos whose names, tags, caption or text read match an FTS5 query."""
         try:
             rows = self._db.execute("SELECT rowid FROM photo_words WHERE photo_words MATCH ? "
                                     "LIMIT ?", (query, limit))
