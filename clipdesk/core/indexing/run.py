@@ -241,7 +241,8 @@ class Indexer:
                             break
                         job, is_new = nxt
                         future = pool.submit(pipeline.process, job, known.get,
-                                             embedder.prepare, side, self.home)
+                                             embedder.prepare, side, self.home,
+                                             embedder.prepare_parts)
                         in_flight.append((future, is_new))
                     if not in_flight:
                         break

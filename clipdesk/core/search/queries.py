@@ -18,6 +18,7 @@ class Search:
     def __init__(self, catalog: Catalog, store: VectorStore, photos: Photos) -> None:
         self.catalog, self.store, self.photos = catalog, store, photos
         self._sample: tuple[str, int, np.ndarray] | None = None  # model, size, vectors
+        self._best_sample: tuple[str, int, tuple[np.ndarray, np.ndarray]] | None = None
         self._sample_lock = threading.Lock()
 
     def search(self, text: str, k: int = 20, tags: list[str] | None = None) -> list[Hit]:
@@ -28,26 +29,35 @@ class Search:
             raise ClipdeskError("the search text is empty")
         model_id, index = self.store.answering()
         vector = self.store.embedder(model_id).encode_text(text)
-        scores = dict(index.query(vector, max(k, 100)))
+        # each photo scored by its best square (whole frame: media/crops.py)
+        scores = dict(index.query_best(vector, max(k, 100)))
         terms = ranking.name_terms(text)
         named = self.catalog.words.match(ranking.fts_query(terms)) if terms else set()
         unscored = sorted(named - scores.keys())
         # (a photo added during a model switch has no vector from the answering model)
-        ids, vecs = self.catalog.embeddings.vectors(model_id, unscored)
-        if len(ids):
-            scores.update(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
+        scores.update(self.catalog.crops.best_scores(model_id, unscored, vector))
         if tags:  # only photos carrying every tag, ranked among themselves
             allowed = self.catalog.tags.photos_with(tags)
-            ids, vecs = self.catalog.embeddings.vectors(model_id, sorted(allowed))
-            scores = (dict(zip(ids.tolist(), (vecs @ vector).tolist(), strict=True))
-                      if len(ids) else {})
+            scores = self.catalog.crops.best_scores(model_id, allowed, vector)
             named &= allowed
-        threshold = ranking.relevance_threshold(vector, self._background(model_id))
+        threshold = ranking.best_threshold(vector, self._best_background(model_id))
         ranked = sorted(scores.items(), key=lambda pair: (pair[0] in named, pair[1]),
                         reverse=True)[:k]
         paths = self.catalog.files.paths_for(i for i, _ in ranked)
         return [Hit(i, paths[i], score, relevant=i in named or score >= threshold)
                 for i, score in ranked if i in paths]
+
+    def _best_background(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """A random sample of the library's photos, their whole and square vectors
+        (cached until the library grows): ranking.best_threshold's."""
+        size = len(self.store.vector_index())
+        with self._sample_lock:
+            cached = self._best_sample
+        if cached is None or cached[0] != model_id or abs(cached[1] - size) > 0.1 * cached[1]:
+            cached = (model_id, size, self.catalog.crops.sample(model_id, ranking.SAMPLE))
+            with self._sample_lock:
+                self._best_sample = cached
+        return cached[2]
 
     def _background(self, model_id: str) -> np.ndarray:
         """A random sample of the library's vectors (cached until the library grows)."""

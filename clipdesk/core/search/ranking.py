@@ -43,3 +43,18 @@ def relevance_threshold(query: np.ndarray, sample: np.ndarray) -> float:
         return -1.0  # too few photos to tell: everything counts
     scores = sample @ query
     return float(scores.mean() + Z_RELEVANT * scores.std())
+
+
+def best_threshold(query: np.ndarray, sample: tuple[np.ndarray, np.ndarray]) -> float:
+    """relevance_threshold for a text query that scores each photo by its best square
+    (catalog.crops.sample: vectors and the photo each belongs to): the cutoff is taken
+    over the sample photos' best scores, as the results are, or a best-of-squares score
+    would clear a cutoff made from centre squares more easily than it should."""
+    vectors, owners = sample
+    if len(vectors) == 0:
+        return -1.0
+    best = np.full(int(owners.max()) + 1, -np.inf, np.float32)
+    np.maximum.at(best, owners, vectors @ query)
+    if len(best) < 8:
+        return -1.0
+    return float(best.mean() + Z_RELEVANT * best.std())
