@@ -228,18 +228,20 @@ def render_at_end(color: str, shape: str, background: str, size: tuple[int, int]
                   end: str = "start", seed: int = 0,
                   centre: tuple[str, str] | None = None) -> Image.Image:
     """A photo whose subject sits at one end of the long side (`end`: "start" = left or
-    top, "end" = right or bottom), touching the frame's edge, so that the centre square
-    CLIP's preprocessing keeps shows little or none of it; `centre`: (color, shape) of
-    another, smaller shape drawn in the middle of the frame."""
+    top, "end" = right or bottom), touching the frame's edge, at the sizes `render`
+    draws (0.35-0.6 of the short side across): the centre square CLIP's preprocessing
+    keeps cuts most of it from a 16:9 frame, about half from a 4:3 one. `centre`:
+    (color, shape) of another, smaller shape drawn in the middle of the frame."""
     width, height = size
     side = min(width, height)
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", size, BACKGROUNDS[background])
     draw = ImageDraw.Draw(img)
-    radius = side * rng.uniform(_MIN_EXTENT, _MAX_EXTENT) / 2
     long_side = max(width, height)
     margin = 0.02 * side
-    along = radius + margin if end == "start" else long_side - radius - margin
+    radius = side * rng.uniform(_MIN_EXTENT, _MAX_EXTENT) / 2
+    inset = radius + margin
+    along = inset if end == "start" else long_side - inset
     across = rng.uniform(radius, side - radius)
     cx, cy = (along, across) if width >= height else (across, along)
     if centre is not None:

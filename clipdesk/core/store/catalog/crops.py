@@ -98,21 +98,6 @@ class Crops(Part):
                 best[photo_id] = score
         return best
 
-    def sample(self, model: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Up to n random photos' vectors, whole and squares: (vectors, owners), owners[i]
-        numbering the photo (0..) vectors[i] belongs to. For the relevance cutoff of a
-        text query scored by each photo's best square (ranking.best_threshold)."""
-        rows = self._db.execute(
-            "SELECT photo_id, vector FROM embeddings WHERE model=? ORDER BY random() LIMIT ?",
-            (model, n)).fetchall()
-        if not rows:
-            return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
-        owner = {r[0]: i for i, r in enumerate(rows)}
-        parts = self._of_photos(model, sorted(owner))
-        blobs = [r[1] for r in rows] + [r[2] for r in parts]
-        owners = np.array([*range(len(rows)), *(owner[r[0]] for r in parts)], np.int64)
-        return unpack_vectors(blobs), owners
-
     def missing(self, model: str, min_ratio: float) -> list[FileRecord]:
         """One indexed file for each photo embedded with `model` whose shape calls for
         squares (long side >= min_ratio x short side) and that has none from `model`:
