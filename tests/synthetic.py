@@ -222,3 +222,39 @@ def huge_tiff(path, size: tuple[int, int], color: str = "red", background: str =
         ifd.tagtype[tag] = TiffTags.LONG
     with open(path, "wb") as f:
         f.write(b"".join([b"II*\0", struct.pack("<I", 8), ifd.tobytes(8), *strips]))
+
+
+def render_at_end(color: str, shape: str, background: str, size: tuple[int, int],
+                  end: str = "start", seed: int = 0,
+                  centre: tuple[str, str] | None = None) -> Image.Image:
+    """A photo whose subject sits at one end of the long side (`end`: "start" = left or
+    top, "end" = right or bottom), touching the frame's edge, at the sizes `render`
+    draws (0.35-0.6 of the short side across): the centre square CLIP's preprocessing
+    keeps cuts most of it from a 16:9 frame, about half from a 4:3 one. `centre`:
+    (color, shape) of another, smaller shape drawn in the middle of the frame."""
+    width, height = size
+    side = min(width, height)
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", size, BACKGROUNDS[background])
+    draw = ImageDraw.Draw(img)
+    long_side = max(width, height)
+    margin = 0.02 * side
+    radius = side * rng.uniform(_MIN_EXTENT, _MAX_EXTENT) / 2
+    inset = radius + margin
+    along = inset if end == "start" else long_side - inset
+    across = rng.uniform(radius, side - radius)
+    cx, cy = (along, across) if width >= height else (across, along)
+    if centre is not None:
+        r2 = side * 0.3 / 2
+        _draw_shape(draw, centre[1], COLORS[centre[0]], width / 2, height / 2, r2,
+                    rng.uniform(0, 2 * math.pi))
+    _draw_shape(draw, shape, COLORS[color], cx, cy, radius, rng.uniform(0, 2 * math.pi))
+    return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
+
+
+def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, fill: tuple[int, int, int],
+                cx: float, cy: float, radius: float, angle: float) -> None:
+    if shape == "circle":
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill)
+    else:
+        draw.polygon(_shape_polygon(shape, cx, cy, radius, angle), fill=fill)

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
+from clipdesk.core.media import crops
+
 DIM = 64
 
 
@@ -34,6 +36,10 @@ class FakeEmbedder:
 
     def prepare(self, image: Image.Image) -> bytes:
         return image.convert("RGB").tobytes()
+
+    def prepare_parts(self, image: Image.Image) -> list[tuple[int, bytes]]:
+        return [(part, self.prepare(image.crop(box)))
+                for part, box in crops.part_boxes(image.width, image.height)]
 
     def encode_images(self, inputs: Sequence[bytes]) -> np.ndarray:
         return np.stack([unit_vector(b"image:" + data, self.dim) for data in inputs])

@@ -108,7 +108,7 @@ def index(kit: Kit, files: list[Path]) -> Counter[str]:
     side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
     for path in files:
         result = pipeline.process(job(path), writer.known_hashes().get, embedder.prepare,
-                                  side, kit.home)
+                                  side, kit.home, embedder.prepare_parts)
         if writer.add(result, True):
             writer.flush()
     writer.flush()
@@ -143,6 +143,7 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
+        db.execute("DROP TABLE crops")
         # 10: photo_words made again with a text column: back to three, rows kept
         db.execute("CREATE VIRTUAL TABLE words6 USING fts5(names, tags, caption, "
                    "tokenize='unicode61 remove_diacritics 2')")

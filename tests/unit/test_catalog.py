@@ -102,8 +102,10 @@ def test_each_query_is_reached_one_way_through_its_concern(cat):
     own = {n for n in dir(Catalog) if not n.startswith("_") and callable(getattr(Catalog, n))}
     assert own == {"assert_writer", "close", "integrity_ok", "transaction"}
     parts = {name for name, value in vars(cat).items() if isinstance(value, Part)}
-    assert parts == {"meta", "files", "photos", "embeddings", "words", "tags", "examples",
-                     "captions", "quality", "groups", "places", "filters",
+    assert parts == {"meta", "files", "photos", "embeddings", "crops",
+                     "words", "tags", "examples",
+                     "captions", "quality", "groups",
+                     "places", "filters",
                      "texts"}
 
 

@@ -23,6 +23,7 @@ from clipdesk.core.media.exif import EARLIEST_YEAR
 from clipdesk.core.models import nsfw
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog.crops import label as crop_label
 from clipdesk.core.types import FileStatus, PhotoMeta
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ class Prepared:
     size: int
     mtime_ns: int
     meta: PhotoMeta
-    model_input: Any  # a tensor for the embedder
+    model_input: Any  # a tensor for the embedder: the centre square, the photo's vector
+    parts: tuple[tuple[int, Any], ...] = ()  # (part, input) of its extra squares (crops.py)
 
 
 Result = Failed | Known | Prepared
@@ -75,9 +77,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+PrepareParts = Callable[[Any], list[tuple[int, Any]]]
+
+
 def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any], Any],
-            working_side: int, home: Path) -> Result:
-    """Read, identify and (if needed) decode one file. Never raises for a bad file."""
+            working_side: int, home: Path, prepare_parts: PrepareParts | None = None
+            ) -> Result:
+    """Read, identify and (if needed) decode one file. Never raises for a bad file.
+    `prepare_parts`: the model inputs of the photo's extra squares, from the same decode
+    (none when not given)."""
     try:
         data, st = imaging.read_photo(job.path)
     except FileNotFoundError:
@@ -102,6 +110,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     try:
         decoded = imaging.decode(data, working_side)
         model_input = prepare(decoded.image)
+        parts = tuple(prepare_parts(decoded.image)) if prepare_parts else ()
         # the second sensitive signal, on this same decode (no second decode)
         meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image))
     except DecodeError as exc:  # read_photo let only photos through: a problem
@@ -114,7 +123,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
     _write_thumbnail(home, digest, decoded)
-    return Prepared(job.path, size, mtime, meta, model_input)
+    return Prepared(job.path, size, mtime, meta, model_input, parts)
 
 
 def measured_meta(decoded: imaging.Decoded, digest: str, mtime_ns: int | None = None
@@ -216,17 +225,25 @@ class BatchWriter:
         return len(self.prepared) >= self.embedder.batch_size or len(self.others) >= 256
 
     def flush(self) -> None:
-        vectors = (self.embedder.encode_images([r.model_input for r, _ in self.prepared])
-                   if self.prepared else np.zeros((0, 0), np.float32))
+        # the photos' centre squares and their extra squares in one model call
+        inputs = ([r.model_input for r, _ in self.prepared]
+                  + [x for r, _ in self.prepared for _, x in r.parts])
+        encoded = (self.embedder.encode_images(inputs) if inputs
+                   else np.zeros((0, 0), np.float32))
+        vectors = encoded[:len(self.prepared)]
+        part_vectors = iter(encoded[len(self.prepared):])
         if any(r.meta.lat is not None for r, _ in self.prepared):
             places.warm_up()  # loaded meanwhile, named after the run's batches (locate.py)
         cat, ids = self.catalog, list[int]()
         with cat.transaction() as db:
             embedded: list[int] = []
             kept: list[np.ndarray] = []
+            labels: list[int] = []
+            squares_kept: list[np.ndarray] = []
             for (res, is_new), vector in zip(self.prepared, vectors, strict=True):
                 # the same content twice in one batch: the second file is a copy
                 copy = res.meta.hash in self._known
+                squares = [(part, next(part_vectors)) for part, _ in res.parts]
                 photo_id = cat.photos.add(db, res.meta)
                 cat.files.put(db, res.path, res.size, res.mtime_ns, FileStatus.INDEXED, photo_id)
                 ids.append(photo_id)
@@ -237,6 +254,10 @@ class BatchWriter:
                 self._known[res.meta.hash] = photo_id
                 embedded.append(photo_id)
                 kept.append(vector)
+                for part, square in squares:
+                    cat.crops.put(db, photo_id, self.target, part, square)
+                    labels.append(crop_label(photo_id, part))
+                    squares_kept.append(square)
                 self.stats["new" if is_new else "changed"] += 1
             for other, is_new in self.others:
                 if isinstance(other, Known):
@@ -253,7 +274,7 @@ class BatchWriter:
             cat.words.put_names(db, ids, self.roots)
         self.stats["embedded"] += len(embedded)
         if embedded and self.add_vectors is not None:
-            self.add_vectors(np.array(embedded), np.array(kept))
+            self.add_vectors(np.array(embedded + labels), np.array(kept + squares_kept))
         self.prepared.clear()
         self.others.clear()
 

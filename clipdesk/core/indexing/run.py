@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clipdesk.core.errors import RootError
-from clipdesk.core.indexing import cpu, locate, pipeline, scanner
+from clipdesk.core.indexing import backfill, cpu, locate, pipeline, scanner
 from clipdesk.core.media import formats, imaging
 from clipdesk.core.models.download import load_with_progress
 from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
@@ -80,16 +80,18 @@ class Indexer:
         if mounts != fence.mounts:
             self.settings.mounts = mounts
         jobs.extend(self._needs_embedding(target, jobs))
+        # photos indexed before the whole frame was (backfill.py)
+        frames = target == self.settings.model and bool(backfill.missing(self.catalog, target))
         # loaded only when there is work (a re-run over an unchanged library is instant),
         # and before a new model is recorded: a model that cannot load is never saved
         # (on a helper thread: a download yields Progress("download") as it goes)
         embedder = ((yield from load_with_progress(lambda: self.store.embedder(target), target))
-                    if jobs or target != self.settings.model else None)
+                    if jobs or frames or target != self.settings.model else None)
         if self.settings.model is None:
             self.settings.model = target
         switching = target != self.settings.model
         self.settings.target_model = target if switching else None
-        if jobs or removed or switching or problems:
+        if jobs or removed or switching or problems or frames:
             # counted before it is written: a kill from here on (in the save, in the
             # backup) leaves the catalog due a backup, which the next run makes
             edits.mark(self.catalog, edit=False)
@@ -102,6 +104,9 @@ class Indexer:
             writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,
                                           frozenset(removed))
             yield from self._process(jobs, embedder, writer)
+            if frames and not switching:
+                yield from backfill.backfill(self.catalog, self.store, embedder,
+                                             backfill.missing(self.catalog, target))
         removed_ids, mates = self._remove(removed)
         if jobs:  # tags set in digiKam & co: new photos' sidecars, changed sidecars
             yield Progress(Phase.SIDECARS, message="Reading XMP sidecars…")
@@ -114,7 +119,7 @@ class Indexer:
             self.store.switch_model(target)
         yield Progress(Phase.SAVE, message="Saving the index…")
         self.store.save()
-        yield from self._follow_up(embedder is not None or bool(removed) or switching, mates)
+        yield from self._follow_up(bool(jobs) or bool(removed) or switching, mates)
         if backup.backup_due(self.home, edits.of_catalog(self.catalog)):  # keep a good copy
             yield Progress(Phase.BACKUP, message="Backing up the catalog…")
             backup.make_backup(self.home)
@@ -243,7 +248,8 @@ class Indexer:
                             break
                         job, is_new = nxt
                         future = pool.submit(pipeline.process, job, known.get,
-                                             embedder.prepare, side, self.home)
+                                             embedder.prepare, side, self.home,
+                                             embedder.prepare_parts)
                         in_flight.append((future, is_new))
                     if not in_flight:
                         break

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from clipdesk.core.indexing import cpu
+from clipdesk.core.media import crops
 from clipdesk.core.models.imports import open_clip_module, torch_module
 from clipdesk.core.models.loading import LoadedModel
 
@@ -48,6 +49,13 @@ class Embedder:
     def prepare(self, image: Image.Image) -> Tensor:
         """The model input for one image (CPU tensor). Safe to call from worker threads."""
         return self.loaded.preprocess(image)
+
+    def prepare_parts(self, image: Image.Image) -> list[tuple[int, Tensor]]:
+        """(part, model input) of each of the image's extra squares (media/crops.py: the
+        ends of a non-square photo's long side), cut from the same decode as prepare()'s
+        centre square. Safe to call from worker threads."""
+        return [(part, self.loaded.preprocess(image.crop(box)))
+                for part, box in crops.part_boxes(image.width, image.height)]
 
     def encode_images(self, inputs: Sequence[Tensor]) -> np.ndarray:
         _use_threads(cpu.torch_threads())

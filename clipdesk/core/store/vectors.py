@@ -21,6 +21,7 @@ from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.models.loading import load_model
 from clipdesk.core.paths import index_dir, index_path
 from clipdesk.core.store.catalog import Catalog
+from clipdesk.core.store.catalog.crops import is_part
 from clipdesk.core.store.changes import Watch
 from clipdesk.core.store.lock import save_lock
 from clipdesk.core.store.settings import Settings
@@ -111,13 +112,19 @@ class VectorStore:
             path = index_path(self.home, model_id)
             self._stamp = file_stamp(path)
             loaded = VectorIndex.load(path, model_id)
-            self._index = loaded or VectorIndex.build(*self.catalog.embeddings.vectors(model_id))
+            self._index = loaded or self._build(model_id)
             self._index_model = model_id
             if loaded is None or self._reconcile(loaded, model_id):
                 self._try_save()
         elif self._watch.changed():  # another process added or removed photos
             self._take_in(model_id)
         return self._index
+
+    def _build(self, model_id: str) -> VectorIndex:
+        """A new index of the model's photos and their squares, from the catalog."""
+        index = VectorIndex.build(*self.catalog.embeddings.vectors(model_id))
+        index.add(*self.catalog.crops.vectors(model_id))
+        return index
 
     def _take_in(self, model_id: str) -> bool:
         """With _index_lock held: what another process did since _index was loaded or
@@ -159,18 +166,21 @@ class VectorStore:
         return self._repair(index, model_id, *self._difference(index, model_id))
 
     def _difference(self, index: VectorIndex, model_id: str) -> tuple[set[int], set[int]]:
-        """(missing, extra): the photos the catalog has and the index lacks, and back."""
+        """(missing, extra): the labels (photos and their squares) the catalog has and
+        the index lacks, and back."""
         # the index first: this process's writer commits a photo before adding it, so
         # a photo added meanwhile is in the catalog read after (read the other way, it
         # would look deleted)
-        live = index.ids
-        expected = self.catalog.embeddings.ids(model_id)
+        live = index.labels
+        expected = self.catalog.embeddings.ids(model_id) | self.catalog.crops.labels(model_id)
         return expected - live, live - expected
 
     def _repair(self, index: VectorIndex, model_id: str, missing: set[int],
                 extra: set[int]) -> bool:
         if missing:
-            index.add(*self.catalog.embeddings.vectors(model_id, sorted(missing)))
+            index.add(*self.catalog.embeddings.vectors(
+                model_id, sorted(i for i in missing if not is_part(i))))
+            index.add(*self.catalog.crops.vectors(model_id, {i for i in missing if is_part(i)}))
         index.delete(sorted(extra))
         if missing or extra:
             log.info("vector index repaired: %d added, %d removed", len(missing), len(extra))
@@ -184,7 +194,7 @@ class VectorStore:
         index = VectorIndex.load(index_path(self.home, model_id), model_id)
         if index is None:
             return "missing or damaged (rebuilt from the catalog on next use)"
-        if index.ids != stored:
+        if index.labels != stored | self.catalog.crops.labels(model_id):
             return "behind the catalog (repaired on next use)"
         return "ok"
 
@@ -210,7 +220,7 @@ class VectorStore:
     def switch_model(self, target: str) -> None:
         """Every photo has a vector from the new model: start answering with it. Queries
         go on with the old model while the new index is built, then both swap at once."""
-        index = VectorIndex.build(*self.catalog.embeddings.vectors(target))
+        index = self._build(target)
         with self._index_lock:
             with self.catalog.transaction():
                 self.settings.model = target
@@ -220,3 +230,4 @@ class VectorStore:
             self._stamp = file_stamp(index_path(self.home, target))  # built: overwrite it
             self._try_save()
         self.catalog.embeddings.drop_other_models(target)
+        self.catalog.crops.drop_other_models(target)

@@ -14,6 +14,8 @@ from typing import Any
 import hnswlib
 import numpy as np
 
+from clipdesk.core.store.catalog.crops import MAX_LABEL_PARTS, is_part, label, photo_of
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
@@ -22,7 +24,12 @@ _EF_CONSTRUCTION = 100
 
 
 class VectorIndex:
-    """Cosine nearest neighbours over unit vectors, labelled by photo id. Thread-safe."""
+    """Cosine nearest neighbours over unit vectors, labelled by photo id. Thread-safe.
+
+    It also holds the vectors of photos' extra squares (media/crops.py), labelled
+    catalog.crops.label(photo, part), in the same graph: a text query scores a photo by
+    its best square (query_best); image queries (query, neighbours) see whole photos only
+    (hnswlib's filter). `ids` and len() count photos; `labels` is everything held."""
 
     def __init__(self, dim: int | None = None, capacity: int = 1024) -> None:
         """`dim` may be left out until the first vectors arrive."""
@@ -33,6 +40,7 @@ class VectorIndex:
             self._create(dim)
         self._deleted: set[int] = set()
         self._live: set[int] = set()
+        self._parts: set[int] = set()  # the live labels of squares
         # hnswlib fails when items are added while another thread queries
         self._lock = threading.RLock()
 
@@ -57,6 +65,12 @@ class VectorIndex:
         with self._lock:
             return set(self._live)
 
+    @property
+    def labels(self) -> set[int]:
+        """Every live label: photos and their squares."""
+        with self._lock:
+            return self._live | self._parts
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
@@ -67,16 +81,48 @@ class VectorIndex:
                 index.resize_index(max(needed, int(index.get_max_elements() * 1.5)))
             index.add_items(np.asarray(vectors, dtype=np.float32),
                             np.asarray(ids, dtype=np.int64))
-            self._live.update(int(i) for i in ids)
-            self._deleted.difference_update(int(i) for i in ids)
+            labels = [int(i) for i in ids]
+            self._live.update(i for i in labels if not is_part(i))
+            self._parts.update(i for i in labels if is_part(i))
+            self._deleted.difference_update(labels)
 
     def delete(self, ids: list[int]) -> None:
+        """Drop these labels; a photo's id drops its squares with it."""
         with self._lock:
             for i in ids:
-                if i in self._live and self._index is not None:  # live: the index exists
-                    self._index.mark_deleted(i)
-                    self._live.discard(i)
-                    self._deleted.add(i)
+                doomed = [i] if is_part(i) else [i, *(
+                    label(i, p) for p in range(1, MAX_LABEL_PARTS + 1))]
+                for one in doomed:
+                    if (one in self._live or one in self._parts) and self._index is not None:
+                        self._index.mark_deleted(one)  # live: the index exists
+                        self._live.discard(one)
+                        self._parts.discard(one)
+                        self._deleted.add(one)
+
+    def _whole(self) -> Any:
+        """hnswlib's filter keeping whole-photo labels, when there are squares to skip."""
+        return (lambda i: not is_part(i)) if self._parts else None
+
+    def query_best(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k best photos for a text's vector, each scored by its best vector (its
+        centre square or one of its extra squares): (photo id, cosine), best first, one
+        hit a photo."""
+        with self._lock:
+            total = len(self._live) + len(self._parts)
+            if not self._parts:
+                return self.query(vector, k)
+            # a photo may take up to 1 + its squares of the nearest labels
+            n = min(total, k * 3 + 16)
+            if n <= 0 or self._index is None:
+                return []
+            self._index.set_ef(max(128, 3 * n))
+            labels, distances = self._index.knn_query(
+                np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n)
+        best: dict[int, float] = {}
+        for i, d in zip(labels[0], distances[0], strict=True):
+            photo = photo_of(int(i))
+            best.setdefault(photo, 1.0 - float(d))  # nearest first: the first is the best
+        return sorted(best.items(), key=lambda pair: pair[1], reverse=True)[:k]
 
     def query(self, vector: np.ndarray, k: int, exclude: set[int] | None = None
               ) -> list[tuple[int, float]]:
@@ -89,7 +135,8 @@ class VectorIndex:
             # ef is not saved with the index; text queries need a wider search than images
             self._index.set_ef(max(128, 3 * n))
             labels, distances = self._index.knn_query(
-                np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n)
+                np.asarray(vector, dtype=np.float32).reshape(1, -1), k=n,
+                filter=self._whole())
         hits = [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0], strict=True)
                 if int(i) not in exclude]
         return hits[:k]
@@ -103,7 +150,8 @@ class VectorIndex:
                 return np.zeros((len(vectors), 0), np.int64), np.zeros((len(vectors), 0))
             self._index.set_ef(max(32, 2 * n))  # near duplicates are the easiest neighbours
             labels, distances = self._index.knn_query(
-                np.asarray(vectors, dtype=np.float32), k=n, num_threads=-1)
+                np.asarray(vectors, dtype=np.float32), k=n, num_threads=-1,
+                filter=self._whole())
         return labels.astype(np.int64), 1.0 - distances
 
     # -- persistence ------------------------------------------------------------------
@@ -117,7 +165,7 @@ class VectorIndex:
                 return  # nothing to save; an empty index is rebuilt for free
             self._index.save_index(str(tmp))
             deleted = sorted(self._deleted)
-            live = len(self._live)
+            live = len(self._live) + len(self._parts)
         _fsync(tmp)
         size = tmp.stat().st_size if tmp.exists() else 0
         if size == 0:  # hnswlib reports no error on a full disk or a bad path
@@ -142,7 +190,9 @@ class VectorIndex:
             index._index = hnswlib.Index(space="cosine", dim=index.dim)
             index._index.load_index(str(path), max_elements=0)
             index._deleted = set(meta["deleted"])
-            index._live = set(index._index.get_ids_list()) - index._deleted
+            labels = set(index._index.get_ids_list()) - index._deleted
+            index._live = {i for i in labels if not is_part(i)}
+            index._parts = labels - index._live
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             log.info("vector index %s unusable (%s)", path, exc)
             return None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from clipdesk.core.store.catalog.captions import Captions
 from clipdesk.core.store.catalog.connection import Connection, writer_thread
+from clipdesk.core.store.catalog.crops import Crops
 from clipdesk.core.store.catalog.embeddings import Embeddings, pack_vector, unpack_vectors
 from clipdesk.core.store.catalog.examples import Examples
 from clipdesk.core.store.catalog.files import FileRecord, Files
@@ -43,6 +44,7 @@ class Catalog(Connection):
         self.files = Files(self)
         self.photos = Photos(self)
         self.embeddings = Embeddings(self)
+        self.crops = Crops(self)
         self.words = Words(self)
         self.tags = Tags(self)
         self.examples = Examples(self)

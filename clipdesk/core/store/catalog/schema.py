@@ -115,8 +115,17 @@ MIGRATIONS: dict[int, str] = {
     UPDATE embeddings SET vector=float32_to_int8(vector);
     """,
     8: """
-    -- reserved for the whole frame's crops (issue 22, part 1)
-    SELECT 1;
+    -- the whole frame (see media/crops.py): a vector for each extra square of a photo
+    -- (the ends of a non-square photo's long side), by model. part: the square's place
+    -- along the long side. The centre square stays the photo's vector in embeddings.
+    CREATE TABLE crops(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY(photo_id, model, part)
+    );
+    CREATE INDEX crops_model ON crops(model, photo_id);
     """,
     9: """
     -- when and where a photo was taken. taken_at stays the local clock time

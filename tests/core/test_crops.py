@@ -1,0 +1,84 @@
+"""The whole frame: a subject at an end of a wide photo, outside the centre square CLIP's
+preprocessing keeps, is found by its words (media/crops.py, VectorIndex.query_best)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from clipdesk.core.library import Library
+from clipdesk.core.store.catalog.crops import photo_of
+from tests.conftest import TINY_MODEL
+from tests.synthetic import render, render_at_end
+
+OTHERS = [("green", "triangle"), ("yellow", "square"), ("purple", "circle"),
+          ("orange", "triangle"), ("blue", "circle"), ("green", "square"),
+          ("yellow", "triangle"), ("purple", "square"), ("orange", "circle")]
+
+
+def test_a_subject_at_the_end_of_a_wide_photo_is_found_by_its_words(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    # a red circle at the left end of a 16:9 photo whose centre shows a blue square
+    render_at_end("red", "circle", "gray", (640, 360), "start", seed=1,
+                  centre=("blue", "square")).save(root / "edge.jpg")
+    # and a portrait one with it at the bottom
+    render_at_end("red", "circle", "gray", (360, 540), "end", seed=2).save(root / "tall.jpg")
+    for i, (color, shape) in enumerate(OTHERS):
+        size = (640, 360) if i % 2 else (480, 480)
+        render(color, shape, "gray", size, seed=i).save(root / f"other{i}.jpg")
+    lib = Library(tmp_path / "home")
+    try:
+        for _ in lib.index([str(root)], model=TINY_MODEL):
+            pass
+        hits = lib.search("a red circle", k=4)
+        assert {Path(h.path.decode()).name for h in hits[:2]} == {"edge.jpg", "tall.jpg"}
+        assert len({h.photo_id for h in hits}) == len(hits)  # one hit a photo
+        # their centre squares alone do not show it: the squares at the ends found them
+        model, index = lib.store.answering()
+        vector = lib.store.embedder(model).encode_text("a red circle")
+        edge = next(h.photo_id for h in hits if h.path.endswith(b"edge.jpg"))
+        assert edge not in [i for i, _ in index.query(vector, 3)]
+        # the squares are in the catalog and the index, never offered as look-alikes
+        assert any(photo_of(label) == edge for label in lib.catalog.crops.labels(model))
+        assert all(h.photo_id < 1 << 40 for h in lib.similar(root / "edge.jpg", k=20))
+    finally:
+        lib.close()
+
+
+def test_photos_indexed_before_the_whole_frame_get_it_on_the_next_run(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    render_at_end("red", "circle", "gray", (640, 360), "end", seed=3).save(root / "edge.jpg")
+    render("red", "circle", "gray", (400, 400), seed=4).save(root / "square.jpg")
+    for i, (color, shape) in enumerate(OTHERS):
+        render(color, shape, "gray", (600, 400), seed=i).save(root / f"other{i}.jpg")
+    home = tmp_path / "home"
+    lib = Library(home)
+    try:
+        for _ in lib.index([str(root)], model=TINY_MODEL):
+            pass
+        model = lib.model_id
+        assert model is not None
+        made = lib.catalog.crops.labels(model)
+        assert len(made) == 2 * 10  # two end squares for each non-square photo
+    finally:
+        lib.close()
+    # a library from before: no squares in the catalog (its index file still holds them:
+    # it is a cache, made to agree with the catalog)
+    lib = Library(home)
+    try:
+        with lib.catalog.transaction() as db:
+            db.execute("DELETE FROM crops")
+        hits = lib.search("a red circle", k=2)
+        assert [Path(h.path.decode()).name for h in hits][:1] == ["square.jpg"]
+        assert "edge.jpg" not in [Path(h.path.decode()).name for h in hits]
+        steps = list(lib.index())
+        frame = [s for s in steps if s.message.startswith("Looking at the whole frame")]
+        assert frame and frame[-1].done == frame[-1].total == 10
+        assert lib.catalog.crops.labels(model) == made
+        names = [Path(h.path.decode()).name for h in lib.search("a red circle", k=2)]
+        assert set(names) == {"edge.jpg", "square.jpg"}
+        assert list(lib.index())[-1].summary is not None  # and once is enough:
+        assert not any(s.message.startswith("Looking at the whole frame") for s in
+                       lib.index())
+    finally:
+        lib.close()
