@@ -116,6 +116,8 @@ class PhotoActions:
         def shown(rejected: set[int]) -> None:
             self.model.rejected = rejected
             self.grid.viewport().update()
+            self.views.refresh_library()  # and a load begun before this, with the old
+            # rejects, is dropped rather than drawn
         self.jobs.write(mark, done=shown, failed=self.report)
 
     def find_sharper(self, path: bytes) -> None:

@@ -28,6 +28,9 @@ class Selection:
         self.model: PhotoGridModel = views.screen.model
         self.details, self.thumbnails, self.work = details, thumbnails, work
         self.details_shown, self.report = details_shown, report
+        # a person's edits finished so far: a details read that an edit overtook shows
+        # what was there before it, so it is read again
+        self._edits = 0
 
     def selected_ids(self) -> list[int]:
         rows = [i.row() for i in self.grid.selectionModel().selectedIndexes()]
@@ -48,18 +51,26 @@ class Selection:
             return
         self.views.state.revealed.add(photo_id)
         self.model.reveal(photo_id)
+        self._read_details(photo_id)
+
+    def _read_details(self, photo_id: int) -> None:
+        edits = self._edits
         self.jobs.read(lambda: (self.library.photos.info(photo_id), self._tag_names(photo_id),
                              self.library.captions.get(photo_id, write=False),
                              (self.library.text.of(photo_id),
                               self.library.text.was_read(photo_id))),
-                    done=lambda found: self._show_details(photo_id, *found))
+                    done=lambda found: self._show_details(photo_id, edits, *found))
 
     def _tag_names(self, photo_id: int) -> list[str]:
         return [t for t, _, _ in self.library.tags.of(photo_id)]
 
-    def _show_details(self, photo_id: int, info: PhotoInfo | None, tags: list[str],
-                      caption: str | None, text: tuple[str | None, bool]) -> None:
+    def _show_details(self, photo_id: int, edits: int, info: PhotoInfo | None,
+                      tags: list[str], caption: str | None, text: tuple[str | None, bool]
+                      ) -> None:
         if not self.is_current(photo_id):
+            return
+        if edits != self._edits:  # an edit landed while this was read: it shows the old
+            self._read_details(photo_id)
             return
         self.details.show_info(info, self.thumbnails.get(photo_id), tags)
         self.details.show_text(*text)
@@ -108,6 +119,7 @@ class Selection:
             return self._tag_names(photo_id)
 
         def shown(tags: list[str]) -> None:
+            self._edits += 1
             if self.is_current(photo_id):
                 self.details.show_tags(tags)
             self.views.refresh_library()

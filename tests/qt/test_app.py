@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -129,6 +130,23 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
     qtbot.waitUntil(lambda: "holiday" in window.details.tags.text(), timeout=10_000)
     for tag, _, _ in window.library.catalog.tags.of(photo_id):
         assert f'{tag} <a href="{tag}"' in window.details.tags.text()  # with its × link
+
+
+def test_a_tag_typed_while_the_details_load_stays_shown(qtbot, window, monkeypatch):
+    """On a slow disk the details read can end after the person's edit: the panel must
+    not go back to the tags from before it."""
+    was_read = window.library.text.was_read  # read after the tags
+
+    def slow(photo_id):
+        time.sleep(1.0)
+        return was_read(photo_id)
+    monkeypatch.setattr(window.library.text, "was_read", slow)
+    window.grid.setCurrentIndex(window.model.index(2))
+    window.details.tag_added.emit("late-lunch")
+    qtbot.waitUntil(lambda: window.details.fields["Name"].text() != "", timeout=10_000)
+    qtbot.waitUntil(lambda: "late-lunch" in window.details.tags.text(), timeout=10_000)
+    qtbot.wait(1500)  # the second read, too, has landed
+    assert "late-lunch" in window.details.tags.text()
 
 
 def test_space_opens_a_preview_and_arrows_move_through_photos(qtbot, window):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,36 @@ def test_a_stack_opens_and_its_others_become_rejects(qtbot, window, shots):
     qtbot.waitUntil(lambda: window.model.rejected_at(1), timeout=10_000)
     assert not window.model.rejected_at(0)
     assert all(p.exists() for p in bursts[0])  # nothing deleted or moved
+
+
+def test_rejects_stay_shown_when_a_library_load_overlaps(qtbot, window, shots, monkeypatch):
+    """New photos arriving (the watcher, an index run) reload the library in the
+    background; a load that began before the person's "Mark as reject" must not draw the
+    photo as a keeper again when it ends."""
+    rejected, places = window.library.groups.rejected, window.library.photos.places
+    read = threading.Event()
+
+    def noted():
+        found = rejected()
+        read.set()
+        return found
+
+    def slow():  # read after the rejects
+        time.sleep(1.0)
+        return places()
+    monkeypatch.setattr(window.library.groups, "rejected", noted)
+    monkeypatch.setattr(window.library.photos, "places", slow)
+    qtbot.waitUntil(lambda: window.views.refreshing is None, timeout=WAIT_MS)
+    read.clear()
+    window.views.refresh_library()
+    qtbot.waitUntil(read.is_set, timeout=WAIT_MS)  # the load has the rejects of before
+    window.grid.setCurrentIndex(window.model.index(1))
+    window.grid.customContextMenuRequested.emit(
+        window.grid.visualRect(window.model.index(1)).center())
+    menu_item(window, "Mark as reject").trigger()
+    qtbot.waitUntil(lambda: window.model.rejected_at(1), timeout=10_000)
+    qtbot.waitUntil(lambda: window.views.refreshing is None, timeout=WAIT_MS)
+    assert window.model.rejected_at(1)
 
 
 def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
