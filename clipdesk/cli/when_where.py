@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from clipdesk.cli.common import command, open_library, print_json
 from clipdesk.wording import plural
@@ -30,14 +32,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"year": m.year, "month": m.month, "photos": m.photos} for m in months])
         return 0
-    years: dict[int, int] = {}
-    for m in months:
-        years[m.year] = years.get(m.year, 0) + m.photos
-    for year, total in years.items():
-        print(f"{year}  {plural(total, 'photo')}")
-        for m in months:
-            if m.year == year:
-                print(f"  {m.year}-{m.month:02d}  {plural(m.photos, 'photo')}")
+    _by_group(months, lambda m: m.year, lambda m: f"{m.year}-{m.month:02d}")
     if not months:
         print("no dated photos", file=sys.stderr)
     return 0
@@ -50,15 +45,22 @@ def cmd_places(args: argparse.Namespace) -> int:
         print_json([{"country": p.country, "region": p.region, "city": p.city,
                      "photos": p.photos} for p in places])
         return 0
-    countries: dict[str, int] = {}
-    for p in places:
-        countries[p.country] = countries.get(p.country, 0) + p.photos
-    for country, total in countries.items():
-        print(f"{country}  {plural(total, 'photo')}")
-        for p in places:
-            if p.country == country:
-                where = ", ".join(n for n in (p.city, p.region) if n)
-                print(f"  {where}  {plural(p.photos, 'photo')}")
+    _by_group(places, lambda p: p.country,
+              lambda p: ", ".join(n for n in (p.city, p.region) if n))
     if not places:
         print("no photos with a known place (EXIF GPS)", file=sys.stderr)
     return 0
+
+
+def _by_group(rows: Sequence[Any], group: Callable[[Any], object],
+              name: Callable[[Any], str]) -> None:
+    """Each group's total, then its rows (each with a count of `photos`) indented; the
+    rows come grouped and ordered."""
+    totals: dict[object, int] = {}
+    for row in rows:
+        totals[group(row)] = totals.get(group(row), 0) + row.photos
+    for key, total in totals.items():
+        print(f"{key}  {plural(total, 'photo')}")
+        for row in rows:
+            if group(row) == key:
+                print(f"  {name(row)}  {plural(row.photos, 'photo')}")

@@ -38,24 +38,9 @@ def test_the_bar_shows_how_the_query_was_understood_and_filters_by_it(qtbot, win
 
 
 def test_a_sidebar_click_lists_the_photos_of_that_month_and_place(qtbot, tmp_path):
-    from clipdesk.qt import app as qt_app
-    from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-    from tests.photolib import exif_bytes
-    from tests.qt.test_when_where_ui import SHOTS, click
-    from tests.synthetic import render
+    from tests.qt.test_when_where_ui import click, window_on_shots
 
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for seed, (name, (when, offset, gps)) in enumerate(SHOTS.items()):
-        render("red", "circle", "white", (640, 480), seed=seed).save(
-            folder / name, quality=90, exif=exif_bytes(taken=when, offset=offset, gps=gps))
-    home = tmp_path / "home"
-    use_tiny_models(home)
-    assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
-        win.show()
+    win = window_on_shots(qtbot, tmp_path, ("red",) * 4)
     side = win.when_where
     qtbot.waitUntil(lambda: "in Porto" in side.places.items, timeout=WAIT_MS)
 

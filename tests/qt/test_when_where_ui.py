@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from clipdesk.qt import app as qt_app
+from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.when_where_ui import with_term
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import exif_bytes
@@ -26,13 +27,14 @@ def click(qtbot, tree, item) -> None:
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def test_the_timeline_and_places_write_query_terms(qtbot, tmp_path):
+def window_on_shots(qtbot, tmp_path, colors: tuple[str, ...]) -> MainWindow:
+    """A window over SHOTS (a circle each, in `colors`) with their real EXIF, indexed by
+    the command line first."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for seed, (name, (taken, offset, gps)) in enumerate(SHOTS.items()):
-        render(("red", "green", "blue", "yellow")[seed], "circle", "white", (640, 480),
-               seed=seed).save(folder / name, quality=90,
-                               exif=exif_bytes(taken=taken, offset=offset, gps=gps))
+        render(colors[seed], "circle", "white", (640, 480), seed=seed).save(
+            folder / name, quality=90, exif=exif_bytes(taken=taken, offset=offset, gps=gps))
     home = tmp_path / "home"
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
@@ -40,6 +42,11 @@ def test_the_timeline_and_places_write_query_terms(qtbot, tmp_path):
     qtbot.addWidget(win)
     with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
         win.show()
+    return win
+
+
+def test_the_timeline_and_places_write_query_terms(qtbot, tmp_path):
+    win = window_on_shots(qtbot, tmp_path, ("red", "green", "blue", "yellow"))
     side = win.when_where
     qtbot.waitUntil(lambda: "2019" in side.timeline.items, timeout=WAIT_MS)
     labels = [side.timeline.topLevelItem(i).text(0)
