@@ -143,6 +143,7 @@ def cmd_read_text(args: argparse.Namespace) -> int:
         else:
             ids = lib.text.unread() if args.all else None
         problems: list[Problem] = []
+        before = lib.text.counts()[0]
         with contextlib.closing(lib.text.read(ids, again=args.again)) as job:
             drive(_say_problems(job, problems), "Reading text")
         read, with_text = lib.text.counts()
@@ -155,9 +156,11 @@ def cmd_read_text(args: argparse.Namespace) -> int:
                 one_line = " / ".join((text or "").splitlines()) or "(no text)"
                 sys.stdout.buffer.write(path + b": " + one_line.encode() + b"\n")
         elif args.json:
-            print_json({"read": read, "with_text": with_text, "problems": len(problems)})
+            print_json({"read_now": read - before, "read": read, "with_text": with_text,
+                        "problems": len(problems)})
         else:
-            print(f"{plural(read, 'photo')} read, {with_text:,} with text")
+            print(f"Read {plural(read - before, 'photo')} now; {read:,} read so far, "
+                  f"{with_text:,} with text")
     return 1 if problems else 0
 
 

@@ -76,9 +76,15 @@ def test_a_damaged_photo_is_a_problem_and_the_others_are_read(
         library: tuple[Path, Path]) -> None:
     home, root = library
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    lib = Library(home)
+    try:
+        unread = len(lib.text.unread())
+    finally:
+        lib.close()
     result = run_cli("--home", str(home), "read-text", "--all", "--json")
     assert result.rc == 1
     assert "broken.jpg" in result.err
+    assert json.loads(result.out)["read_now"] == unread - 1  # all but the broken one
     lib = Library(home)
     try:
         unread = {lib.photos.paths([i])[i] for i in lib.text.unread()}
