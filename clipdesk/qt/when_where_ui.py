@@ -101,6 +101,16 @@ class WhenWhereSidebar(QWidget):
 
     def attach(self, field: QLineEdit) -> None:
         self.field = field
+        field.textChanged.connect(self._forget_gone_terms)
+
+    def _forget_gone_terms(self) -> None:
+        """A term the person took out of the field is no longer shown as chosen."""
+        if self.date_term is not None and self._still_there(self.date_term) is None:
+            self.date_term = None
+            self.timeline.clearSelection()
+        if self.place_term is not None and self._still_there(self.place_term) is None:
+            self.place_term = None
+            self.places.clearSelection()
 
     def show_counts(self, months: list[Month], places: list[Place]) -> None:
         years: dict[int, list[Month]] = {}

@@ -78,6 +78,11 @@ def test_the_timeline_and_places_write_query_terms(qtbot, tmp_path):
     assert win.search.text() == 'sunset in "New York City"'
     click(qtbot, side.places, side.places.items['in "New York City"'])
     assert win.search.text() == "sunset"
+    click(qtbot, side.timeline, side.timeline.items["2019"])
+    click(qtbot, side.places, side.places.items["in Porto"])
+    assert side.timeline.selectedItems() and side.places.selectedItems()
+    win.search.setText("harbour")  # typed over: neither shows as chosen any more
+    assert not side.timeline.selectedItems() and not side.places.selectedItems()
 
     # the details panel: date with its offset, and the place
     win.search.setText("")
