@@ -158,6 +158,8 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
         for column in ("taken_from", "taken_offset", "lat", "lon", "country", "region",
                        "city", "located"):
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
+        # 12: a video's duration (crops, with its keyframe times, is dropped above)
+        db.execute("ALTER TABLE photos DROP COLUMN duration")
         db.execute("PRAGMA user_version=6")
 
 
