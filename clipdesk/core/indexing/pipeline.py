@@ -130,7 +130,9 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         # the second sensitive signal, on this same decode (no second decode)
         meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image),
                        duration=clip.duration if times else None)
-    except DecodeError as exc:  # read_photo let only photos through: a problem
+    except DecodeError as exc:  # read_media let only photos and videos through: a problem
+        if exc.skipped:  # a video container that holds only sound
+            return Failed(job.path, size, mtime, FileStatus.SKIPPED, exc.reason)
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       formats.unreadable(job.path, exc.reason))
     except Exception as exc:  # a bug must cost one file, not the run

@@ -106,7 +106,8 @@ def poster(path: bytes, side: int) -> Image.Image:
 
 def _read(box: Any, fmt: str, working_side: int) -> Video:
     if not box.streams.video:
-        raise DecodeError(f"damaged {fmt} video: no picture in it (sound only?)")
+        # a sound recording in a video container (a voice memo saved as .mp4): ignored
+        raise DecodeError(f"not a photo (sound only, in an {fmt} file)", skipped=True)
     stream = box.streams.video[0]
     stream.codec_context.skip_frame = "NONKEY"
     stream.thread_type = "AUTO"
