@@ -99,7 +99,8 @@ def identify(path: bytes, head: bytes) -> str:
         if not exc.skipped or promised is None:
             raise
         if promised in READABLE or promised in VIDEO:
-            raise DecodeError(f"damaged {promised}: no {promised} image data in the file "
+            what = "video" if promised in VIDEO else "image"
+            raise DecodeError(f"damaged {promised}: no {promised} {what} data in the file "
                               f"({_describe(head[:64])})") from None
         raise DecodeError(f"unsupported photo format ({promised})") from None
 

@@ -106,8 +106,10 @@ def poster(path: bytes, side: int) -> Image.Image:
 
 def _read(box: Any, fmt: str, working_side: int) -> Video:
     if not box.streams.video:
-        # a sound recording in a video container (a voice memo saved as .mp4): ignored
-        raise DecodeError(f"not a photo (sound only, in an {fmt} file)", skipped=True)
+        if box.streams.audio:  # a sound recording (a voice memo saved as .mp4): ignored
+            raise DecodeError(f"not a photo (sound only, no picture in this {fmt} file)",
+                              skipped=True)
+        raise DecodeError(f"damaged {fmt} video: no picture or sound found in it")
     stream = box.streams.video[0]
     stream.codec_context.skip_frame = "NONKEY"
     stream.thread_type = "AUTO"
