@@ -28,7 +28,7 @@ from clipdesk.core.media import formats
 
 # one keyframe per this many seconds of video, at most MAX_FRAMES (the vector index names
 # at most 8 parts of a photo: catalog/crops.py MAX_LABEL_PARTS)
-SECONDS_PER_FRAME = 10.0
+SECONDS_PER_FRAME = 5.0
 MAX_FRAMES = 8
 MAX_PACKETS = 600  # read after one seek before giving that place up
 DEADLINE = 60.0  # seconds for one video's keyframes; what was decoded by then serves

@@ -1,0 +1,111 @@
+"""Reading videos (media/video.py) and telling them apart (formats.py): what a person
+notices is which files are videos, that a long video costs a bounded number of decodes,
+and that a broken one says why."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clipdesk.core.errors import DecodeError
+from clipdesk.core.media import formats, video
+from tests.videos import encode
+
+SAMPLES = Path(__file__).parent.parent / "data" / "videos"
+
+
+def _read(path: Path, side: int = 64) -> video.Video:
+    raw = os.fsencode(path)
+    with open(path, "rb") as f:
+        fmt = formats.identify(raw, f.read(64))
+    return video.read(raw, fmt, side)
+
+
+@pytest.mark.parametrize("name,codec,fmt", [
+    ("a.mp4", "libx264", "MP4"), ("b.mov", "libx264", "QuickTime"),
+    ("c.mkv", "mpeg4", "Matroska"), ("d.webm", "libvpx-vp9", "WebM"),
+    ("e.avi", "mpeg4", "AVI"),
+])
+def test_each_container_is_a_video_by_its_content(tmp_path, name, codec, fmt):
+    path = encode(tmp_path / name, [("red", "circle", "gray", 2)], codec=codec)
+    renamed = path.rename(tmp_path / "no-extension")  # the content says, not the name
+    clip = _read(renamed)
+    assert clip.format == fmt and clip.duration == pytest.approx(2.0, abs=0.25)
+    assert (clip.width, clip.height) == (320, 240) and len(clip.frames) == 1
+
+
+def test_a_long_video_costs_a_bounded_number_of_decodes_spread_over_it(tmp_path):
+    # 5 minutes at 2 frames a second, a keyframe every 2 s: 150 keyframes
+    path = encode(tmp_path / "long.mp4", [("blue", "square", "gray", 300)], size=(64, 48),
+                  fps=2)
+    clip = _read(path)
+    assert len(clip.frames) == video.MAX_FRAMES
+    ats = [k.at for k in clip.frames]
+    assert ats == sorted(ats) and ats[0] < 300 / video.MAX_FRAMES and ats[-1] > 250
+    assert all(min(k.image.size) <= 64 for k in clip.frames)  # reduced at once
+
+
+def test_where_to_look_is_bounded_for_any_length():
+    assert video.times(3.0) == [1.5]
+    assert len(video.times(0.0)) == 1
+    assert len(video.times(10 * 3600.0)) == video.MAX_FRAMES
+    assert len(video.times(12.0)) == 3
+
+
+@pytest.mark.parametrize("cut,reason", [
+    (0.5, "truncated MP4 video file ("),
+    (0.995, "truncated MP4 video file ("),
+])
+def test_a_truncated_video_says_so(tmp_path, cut, reason):
+    data = (SAMPLES / "white.mp4").read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[:int(len(data) * cut)])
+    with pytest.raises(DecodeError) as err:
+        _read(path)
+    assert err.value.reason.startswith(reason) and not err.value.skipped
+
+
+def test_a_video_whose_data_is_damaged_is_a_problem_not_a_hang(tmp_path):
+    data = bytearray((SAMPLES / "white.mp4").read_bytes())
+    start = data.find(b"mdat") + 4
+    end = data.find(b"moov") - 4
+    data[start:end] = bytes(end - start)  # the pictures zeroed, the index kept
+    path = tmp_path / "zeroed.mp4"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DecodeError) as err:
+        _read(path)
+    assert err.value.reason.startswith("damaged MP4 video: ") and not err.value.skipped
+
+
+def test_a_file_named_as_a_video_that_is_not_one_is_a_problem(tmp_path):
+    with pytest.raises(DecodeError) as err:
+        formats.identify(b"clip.mp4", b"<!DOCTYPE html><html>")
+    assert err.value.reason == ("damaged MP4: no MP4 video data in the file (looks like an "
+                                "HTML page)")
+    assert not err.value.skipped
+    with pytest.raises(DecodeError, match="empty file") as empty:
+        formats.identify(b"clip.MOV", b"")
+    assert not empty.value.skipped
+
+
+def test_sound_in_a_video_container_is_ignored_not_a_problem():
+    with pytest.raises(DecodeError) as err:
+        _read(SAMPLES / "afconvert-aac-0.5s.mp4")
+    assert err.value.skipped and err.value.reason.startswith("not a photo (sound only")
+
+
+def test_a_video_is_not_a_still_image():
+    with pytest.raises(DecodeError, match=r"a video \(MP4\), not a still image"):
+        formats.decodable((SAMPLES / "white.mp4").read_bytes())
+
+
+def test_the_identity_of_a_video_follows_its_content_not_its_name(tmp_path):
+    data = bytearray((SAMPLES / "white.mp4").read_bytes())
+    (tmp_path / "a.mp4").write_bytes(bytes(data))
+    (tmp_path / "b.mp4").write_bytes(bytes(data))
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / "c.mp4").write_bytes(bytes(data))
+    hashes = [video.content_hash(os.fsencode(tmp_path / f"{n}.mp4"), len(data))
+              for n in "abc"]
+    assert hashes[0] == hashes[1] != hashes[2]
