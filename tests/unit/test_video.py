@@ -4,12 +4,15 @@ and that a broken one says why."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.media import formats, video
+from clipdesk.core.types import FileStatus, Phase
+from tests.unit.kit import MODEL, jpeg, make_kit
 from tests.videos import encode
 
 SAMPLES = Path(__file__).parent.parent / "data" / "videos"
@@ -109,3 +112,40 @@ def test_the_identity_of_a_video_follows_its_content_not_its_name(tmp_path):
     hashes = [video.content_hash(os.fsencode(tmp_path / f"{n}.mp4"), len(data))
               for n in "abc"]
     assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_videos_ignored_by_an_older_clipdesk_are_indexed_after_the_upgrade(kit, tmp_path):
+    """Schema 11 ignored videos ('skipped', not retried); the migration to 12 has every
+    ignored file looked at once more: the videos become photos, the rest stays ignored."""
+    shutil.copy(SAMPLES / "white.mp4", kit.root / "clip.mp4")
+    jpeg(kit.root / "a.jpg")
+    (kit.root / "notes.txt").write_text("not a photo")
+    _run(kit)
+    assert kit.catalog.files.counts()["videos"] == 1
+    with kit.catalog.transaction() as tx:  # as clipdesk before videos left it
+        tx.execute("DELETE FROM photos WHERE duration IS NOT NULL")
+        tx.execute("UPDATE files SET status='skipped', photo_id=NULL, reason='not a photo "
+                   "(video or other media, brand b''isom'')' WHERE path LIKE '%.mp4'")
+        tx.execute("ALTER TABLE crops DROP COLUMN at")
+        tx.execute("ALTER TABLE photos DROP COLUMN duration")
+        tx.execute("PRAGMA user_version=11")
+    kit.catalog.close()
+    later = make_kit(tmp_path)
+    try:
+        summary = _run(later)
+        # the video embedded (a known path: "changed"), notes.txt looked at again
+        assert (summary.embedded, summary.changed, summary.ignored) == (1, 1, 1)
+        clip = later.photos.info(later.photos.id_of(later.root / "clip.mp4"))
+        assert clip is not None and clip.duration == 10.0
+        summary = _run(later)  # and then never again
+        assert (summary.embedded, summary.ignored, summary.unchanged) == (0, 0, 3)
+        assert later.catalog.files.photo_for(
+            os.fsencode(later.root / "notes.txt"))[1] == FileStatus.SKIPPED
+    finally:
+        later.catalog.close()
+
+
+def _run(kit):
+    steps = list(kit.indexer.index(None, MODEL))
+    assert steps[-1].phase is Phase.DONE
+    return steps[-1].summary

@@ -171,6 +171,9 @@ MIGRATIONS: dict[int, str] = {
     -- its keyframes are parts in crops (part 1 the poster frame), each with its time in
     -- seconds from the start (NULL for the extra squares of a still photo)
     ALTER TABLE crops ADD COLUMN at REAL;
+    -- videos were ignored ('skipped') before: every ignored file is looked at once more
+    -- on the next run (only the first bytes of what is still not a photo are read)
+    UPDATE files SET retry=1 WHERE status='skipped' AND retry=0;
     """,
 }
 
