@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from clipdesk.core.errors import DecodeError
+from clipdesk.core.indexing import pipeline
 from clipdesk.core.media import formats, video
 from clipdesk.core.types import FileStatus, Phase
 from tests.unit.kit import MODEL, jpeg, make_kit
@@ -149,3 +150,26 @@ def _run(kit):
     steps = list(kit.indexer.index(None, MODEL))
     assert steps[-1].phase is Phase.DONE
     return steps[-1].summary
+
+
+def test_a_video_still_being_copied_in_is_retried_not_a_problem(tmp_path):
+    whole = (SAMPLES / "white.mp4").read_bytes()
+    path = tmp_path / "coming.mp4"
+    path.write_bytes(whole[:len(whole) // 2])
+    st = path.stat()
+
+    def known(_digest: str) -> int | None:  # the copy goes on while the video is read
+        path.write_bytes(whole)
+        return None
+
+    result = pipeline.process(pipeline.Job(os.fsencode(path), st.st_size, st.st_mtime_ns),
+                              known, lambda image: image, 64, tmp_path / "home")
+    assert isinstance(result, pipeline.Failed) and result.retry
+    assert result.reason.startswith("file changed while being read")
+    again = path.stat()
+    result = pipeline.process(pipeline.Job(os.fsencode(path), again.st_size,
+                                           again.st_mtime_ns),
+                              lambda _: None, lambda image: image, 64, tmp_path / "home")
+    assert isinstance(result, pipeline.Prepared) and result.meta.duration == 10.0
+    # two places in 10 s (one per 5 s), each the keyframe at or before it
+    assert len(result.times) == 2 and result.times[0] < 2.5 < result.times[1] <= 7.5

@@ -100,10 +100,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
                       f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
     size, mtime = st.st_size, st.st_mtime_ns
     if _changed_since(job.path, st):
-        # recorded with the stat before the read, so the next run sees a change and retries
-        return Failed(job.path, size, mtime, FileStatus.ERROR,
-                      "file changed while being read; it will be retried on the next run",
-                      retry=True)
+        return _changing(job.path, size, mtime)
     if formats.is_video(fmt):
         try:
             digest = video.content_hash(job.path, size)
@@ -131,6 +128,8 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
         meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image),
                        duration=clip.duration if times else None)
     except DecodeError as exc:  # read_media let only photos and videos through: a problem
+        if formats.is_video(fmt) and _changed_since(job.path, st):
+            return _changing(job.path, size, mtime)  # a video still being copied in
         if exc.skipped:  # a video container that holds only sound
             return Failed(job.path, size, mtime, FileStatus.SKIPPED, exc.reason)
         return Failed(job.path, size, mtime, FileStatus.ERROR,
@@ -141,8 +140,18 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
                     exc_info=log.isEnabledFor(logging.INFO))
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
+    if times and _changed_since(job.path, st):  # a video is read after the stat above
+        return _changing(job.path, size, mtime)
     _write_thumbnail(home, digest, decoded)
     return Prepared(job.path, size, mtime, meta, model_input, parts, times)
+
+
+def _changing(path: bytes, size: int, mtime_ns: int) -> Failed:
+    """A file that changed while it was read: recorded with the stat before the read, so
+    the next run sees a change and retries it."""
+    return Failed(path, size, mtime_ns, FileStatus.ERROR,
+                  "file changed while being read; it will be retried on the next run",
+                  retry=True)
 
 
 def poster_decode(clip: video.Video) -> imaging.Decoded:
