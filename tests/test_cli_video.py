@@ -29,6 +29,8 @@ def test_videos_on_the_command_line(tmp_path: Path) -> None:
     assert "5 (5 files), of them 1 video" in words and "Problems: 1, of them 1 video" in words
     problems = run_cli("--home", home, "problems").out
     assert "cut.mov\terror: truncated QuickTime video file (" in problems
+    listed = json.loads(run_cli("--home", home, "problems", "--json").out)
+    assert [(Path(p["path"]).name, p["video"]) for p in listed] == [("cut.mov", True)]
     result = run_cli("--home", home, "search", "a red circle", "-k", "3", "--json")
     hits = json.loads(result.out)
     assert hits[0]["path"].endswith("clip.mov") and 6.0 <= hits[0]["at"] < 12.0

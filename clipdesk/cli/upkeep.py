@@ -105,8 +105,8 @@ def cmd_problems(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         problems = lib.problems()
     if args.json:
-        print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason}
-                    for p in problems])
+        print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason,
+                     "video": p.video} for p in problems])
         return 0
     out = sys.stdout.buffer
     for p in problems:

@@ -99,6 +99,7 @@ class Problem:
     path: bytes
     status: str  # "error"
     reason: str
+    video: bool = False  # a video's problem (by its name), counted apart
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from clipdesk.core.library import SENSITIVE, describe_sharpness
 from clipdesk.core.types import PhotoInfo, Problem
-from clipdesk.wording import clock
+from clipdesk.wording import clock, plural
 
 
 def human_size(n: int) -> str:
@@ -294,7 +294,9 @@ class ProblemsDialog(QDialog):
 
     def __init__(self, problems: list[Problem], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Problems ({len(problems)})")
+        videos = sum(p.video for p in problems)
+        self.setWindowTitle(f"Problems ({len(problems)}"
+                            + (f", of them {plural(videos, 'video')})" if videos else ")"))
         self.table = QTableWidget(len(problems), 3)
         self.table.setHorizontalHeaderLabels(["File", "Status", "Reason"])
         for row, p in enumerate(problems):

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QImage
 
 from clipdesk.qt import app as qt_app
+from clipdesk.qt.panels import ProblemsDialog
 from tests.qt.conftest import WAIT_MS, indexed
 from tests.synthetic import render
 from tests.videos import encode
@@ -40,6 +41,8 @@ def test_a_video_in_the_grid_details_search_and_open(qtbot, tmp_path: Path) -> N
                                 ("green", "triangle", "gray", 10)])
     for i, (color, shape) in enumerate([("yellow", "square"), ("purple", "triangle")]):
         render(color, shape, "gray", seed=i).save(source / f"p{i}.jpg")
+    whole = (source / "day.mp4").read_bytes()
+    (source / "cut.mp4").write_bytes(whole[:len(whole) // 3])
     home = tmp_path / "home"
     indexed(sorted(source.iterdir()), tmp_path / "photos", home)
     win = qt_app.create_window(str(home))
@@ -77,3 +80,8 @@ def test_a_video_in_the_grid_details_search_and_open(qtbot, tmp_path: Path) -> N
         QDesktopServices.unsetUrlHandler("file")
     assert player.opened == [str(tmp_path / "photos" / "day.mp4")]
     assert win.photo_actions.preview is None  # not the still-photo preview
+
+    # Library > Problems…: the truncated video, counted as a video
+    dialog = ProblemsDialog(win.library.problems(), win)
+    assert dialog.windowTitle() == "Problems (1, of them 1 video)"
+    assert dialog.table.item(0, 2).text().startswith("truncated MP4 video file (")
