@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,26 @@ def test_a_video_still_being_copied_in_is_retried_not_a_problem(tmp_path):
     assert isinstance(result, pipeline.Prepared) and result.meta.duration == 10.0
     # two places in 10 s (one per 5 s), each the keyframe at or before it
     assert len(result.times) == 2 and result.times[0] < 2.5 < result.times[1] <= 7.5
+
+
+def _bytes_read() -> int:
+    """What this process has read so far (Linux's /proc/self/io rchar: the test machines
+    run Linux)."""
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar"))
+
+
+def test_a_2_gb_video_is_identified_and_read_from_a_few_mb_of_it(tmp_path):
+    """A real video followed by 2 GB (a sparse top-level box, as a long recording's data
+    would lie): its identity and keyframes come from a few MB, never the whole file."""
+    whole = (SAMPLES / "white.mp4").read_bytes()
+    path = tmp_path / "long.mp4"
+    with open(path, "wb") as f:
+        f.write(whole + struct.pack(">I4sQ", 1, b"free", 2 << 30))  # a 64-bit box size
+        f.truncate(len(whole) + (2 << 30))
+    _read(SAMPLES / "white.mp4")  # the first use of PyAV reads its own files
+    before = _bytes_read()
+    video.content_hash(os.fsencode(path), path.stat().st_size)
+    clip = _read(path)
+    assert _bytes_read() - before < 16 << 20
+    assert clip.duration == 10.0 and len(clip.frames) == 2
