@@ -15,10 +15,14 @@ Scene = tuple[str, str, str, float]  # colour, shape, background, seconds
 
 
 def encode(path: Path, scenes: list[Scene], size: tuple[int, int] = (320, 240),
-           fps: int = 5, codec: str = "libx264", gop_seconds: float = 2.0) -> Path:
+           fps: int = 5, codec: str = "libx264", gop_seconds: float = 2.0,
+           created: str | None = None) -> Path:
     """Write the scenes as one video (container by `path`'s extension). A keyframe at
-    the start of each scene and every `gop_seconds` (as cameras place them)."""
+    the start of each scene and every `gop_seconds` (as cameras place them); `created`
+    ("2021-07-04T10:00:00.000000Z", UTC) as its creation time, as cameras write it."""
     with av.open(str(path), "w") as box:
+        if created is not None:
+            box.metadata["creation_time"] = created
         stream = box.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

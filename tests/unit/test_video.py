@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,20 @@ def test_a_2_gb_video_is_identified_and_read_from_a_few_mb_of_it(tmp_path):
     clip = _read(path)
     assert _bytes_read() - before < 16 << 20
     assert clip.duration == 10.0 and len(clip.frames) == 2
+
+
+def test_a_video_is_dated_by_its_creation_time_in_local_clock_time(tmp_path):
+    path = encode(tmp_path / "a.mp4", [("red", "circle", "gray", 2)],
+                  created="2021-07-04T10:00:00.000000Z")
+    st = path.stat()
+    result = pipeline.process(pipeline.Job(os.fsencode(path), st.st_size, st.st_mtime_ns),
+                              lambda _: None, lambda image: image, 64, tmp_path / "home")
+    assert isinstance(result, pipeline.Prepared)
+    local = datetime(2021, 7, 4, 10, tzinfo=UTC).astimezone()
+    assert result.meta.taken_at == local.strftime("%Y-%m-%dT%H:%M:%S")
+    assert result.meta.taken_from == "exif"  # the camera's, not the file's time
+    undated = encode(tmp_path / "b.mp4", [("red", "circle", "gray", 2)])
+    st = undated.stat()
+    result = pipeline.process(pipeline.Job(os.fsencode(undated), st.st_size, st.st_mtime_ns),
+                              lambda _: None, lambda image: image, 64, tmp_path / "home")
+    assert isinstance(result, pipeline.Prepared) and result.meta.taken_from == "file"
