@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from clipdesk.core.types import Hit, IndexSummary, Phase, Progress
+from clipdesk.wording import clock
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
@@ -86,11 +87,14 @@ def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:
                      "sharpness": rounded(sharp.get(h.photo_id)),
                      "tags": [t for t, _, _ in lib.tags.of(h.photo_id)],
                      "caption": lib.captions.of(h.photo_id)[0],
-                     "text": lib.text.of(h.photo_id)} for h in hits])
+                     "text": lib.text.of(h.photo_id),
+                     # a video: the time of the keyframe that matched best, in seconds
+                     "at": None if h.at is None else round(h.at, 2)} for h in hits])
         return
     out = sys.stdout.buffer
     for h in hits:  # raw bytes: a non-UTF-8 file name is printed as the OS has it
-        out.write(f"{h.score:6.3f}  ".encode() + h.path + b"\n")
+        at = b"" if h.at is None else f"  (at {clock(h.at)})".encode()
+        out.write(f"{h.score:6.3f}  ".encode() + h.path + at + b"\n")
     out.flush()
 
 

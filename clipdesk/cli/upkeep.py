@@ -80,12 +80,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         st = lib.status()
     if args.json:
         print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
-                    "ignored": st.ignored,
+                    "ignored": st.ignored, "videos": st.videos,
+                    "video_problems": st.video_problems,
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
                     "index": st.index_state, "home": st.home})
         return 0
-    print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})")
-    print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
+    print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})"
+          + (f", of them {plural(st.videos, 'video')}" if st.videos else ""))
+    print(f"Problems: {st.problems}"
+          + (f", of them {plural(st.video_problems, 'video')}" if st.video_problems else "")
+          + (" (clipdesk problems)" if st.problems else ""))
     if st.ignored:
         print(f"Ignored:  {plural(st.ignored, 'other file')} (not photos)")
     print(f"Model:    {st.model or 'none yet'}")
@@ -101,8 +105,8 @@ def cmd_problems(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
         problems = lib.problems()
     if args.json:
-        print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason}
-                    for p in problems])
+        print_json([{"path": os.fsdecode(p.path), "status": p.status, "reason": p.reason,
+                     "video": p.video} for p in problems])
         return 0
     out = sys.stdout.buffer
     for p in problems:

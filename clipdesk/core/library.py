@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from clipdesk.core.indexing.run import Indexer
+from clipdesk.core.media import formats
 from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.media.quality import describe as describe_sharpness
@@ -124,7 +126,9 @@ class Library:
                       pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.files.roots()],
                       index_state=self.index_state(), home=str(self.home),
-                      ignored=counts["ignored"])
+                      ignored=counts["ignored"], videos=counts["videos"],
+                      video_problems=sum(p.video for p in self.problems())
+                      if counts["problems"] else 0)
 
     def refresh_if_changed(self) -> bool:
         """Whether another process (`clipdesk index` in a terminal, say) changed the
@@ -138,9 +142,10 @@ class Library:
         return True
 
     def problems(self) -> list[Problem]:
-        """Photos that cannot be read, with the reason; not the files that are not
-        photos (those are only counted: Status.ignored)."""
-        return self.catalog.files.problems()
+        """Photos (and videos: Problem.video) that cannot be read, with the reason; not
+        the files that are not photos (those are only counted: Status.ignored)."""
+        return [replace(p, video=formats.is_video(formats.photo_name(p.path) or ""))
+                for p in self.catalog.files.problems()]
 
     def check_one_writer(self, on: bool) -> None:
         """Make a catalog write from a thread not in writer_thread() raise (app test mode)."""

@@ -12,7 +12,7 @@ from PIL import Image
 
 from clipdesk.core.errors import ClipdeskError, DecodeError
 from clipdesk.core.indexing.scanner import is_under
-from clipdesk.core.media import imaging
+from clipdesk.core.media import formats, imaging, video
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import Hit, Month, PhotoInfo, Place, Sort
@@ -23,6 +23,8 @@ def decode_file(path: bytes, side: int) -> Image.Image:
     that says what is wrong with the file."""
     name = os.fsdecode(path)
     try:
+        if formats.is_video(formats.photo_name(path) or ""):
+            return video.poster(path, side)  # a video: its poster frame
         data, _ = imaging.read_file(path)
         return imaging.decode(data, side).image
     except FileNotFoundError:

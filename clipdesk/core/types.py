@@ -16,6 +16,7 @@ class Hit:
     path: bytes
     score: float
     relevant: bool = True
+    at: float | None = None  # a video: the time (seconds) of its best-matching keyframe
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class PhotoMeta:
     country: str | None = None  # GeoNames English names, from lat/lon offline
     region: str | None = None
     city: str | None = None
+    duration: float | None = None  # a video's length in seconds (media/video.py)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Problem:
     path: bytes
     status: str  # "error"
     reason: str
+    video: bool = False  # a video's problem (by its name), counted apart
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Status:
     index_state: str
     home: str
     ignored: int = 0  # files under the folders that are not photos
+    videos: int = 0  # of the photos, those that are videos
+    video_problems: int = 0  # of the problems, those of videos
 
 
 # Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.

@@ -25,12 +25,15 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from clipdesk.core.types import Hit, PhotoInfo
 from clipdesk.qt.worker import Jobs
+from clipdesk.wording import clock
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # photos in the stack this best shot stands for
 REJECTED_ROLE = Qt.ItemDataRole.UserRole + 4
 CACHE_SIZE = 3000
+# a loaded thumbnail: photo id, image, path, and a video's length (None: a still photo)
+Loaded = tuple[int, QImage, bytes | None, float | None]
 VEILED_LABEL = ("Sensitive", "click to show")
 NO_PARENT = QModelIndex()  # a list has no parents: the default "parent" argument of Qt
 
@@ -54,6 +57,7 @@ class ThumbnailCache(QObject):
         self._pending: set[int] = set()
         self._queue: list[int] = []
         self.paths: dict[int, bytes] = {}  # photo id -> path, learnt while loading
+        self.durations: dict[int, float] = {}  # a video's length, learnt while loading
 
     def get(self, photo_id: int) -> QPixmap | None:
         pixmap = self._pixmaps.get(photo_id)
@@ -74,31 +78,37 @@ class ThumbnailCache(QObject):
             self._jobs.read(partial(self._load_all, ids), done=self._store,
                             failed=partial(self._failed, ids))
 
-    def _load_all(self, ids: list[int]) -> list[tuple[int, QImage, bytes | None]]:
+    def _load_all(self, ids: list[int]) -> list[Loaded]:
         return [self._load(i) for i in ids]
+
+    def duration(self, photo_id: int) -> float | None:
+        """A video's length in seconds (known once its thumbnail is loaded)."""
+        return self.durations.get(photo_id)
 
     def _failed(self, ids: list[int], _error: object) -> None:
         self._pending.difference_update(ids)
 
-    def _load(self, photo_id: int) -> tuple[int, QImage, bytes | None]:
+    def _load(self, photo_id: int) -> Loaded:
         """Runs on a reader thread. QImage, unlike QPixmap, may be made here."""
         info = self._info(photo_id)
         if info is None:
-            return photo_id, QImage(), None
+            return photo_id, QImage(), None, None
         try:
             with Image.open(self._thumb_path(info.hash)) as im:
                 rgb = im.convert("RGB")
         except OSError:
-            return photo_id, QImage(), info.path
+            return photo_id, QImage(), info.path, info.duration
         image = QImage(rgb.tobytes(), rgb.width, rgb.height, 3 * rgb.width,
                        QImage.Format.Format_RGB888).copy()
-        return photo_id, image, info.path
+        return photo_id, image, info.path, info.duration
 
-    def _store(self, results: list[tuple[int, QImage, bytes | None]]) -> None:
-        for photo_id, image, path in results:
+    def _store(self, results: list[Loaded]) -> None:
+        for photo_id, image, path, duration in results:
             self._pending.discard(photo_id)
             if path is not None:
                 self.paths[photo_id] = path
+            if duration is not None:
+                self.durations[photo_id] = duration
             self._pixmaps[photo_id] = QPixmap.fromImage(image) if not image.isNull() else _missing()
             self.loaded.emit(photo_id)
         while len(self._pixmaps) > CACHE_SIZE:
@@ -130,6 +140,7 @@ class Tile:
     stack: int  # photos in the stack this best shot stands for (1: alone)
     rejected: bool
     veiled: bool = False  # flagged as sensitive, drawn blurred until clicked
+    duration: float | None = None  # a video's length in seconds: a "0:42" badge
 
 
 class PhotoGridModel(QAbstractListModel):
@@ -144,6 +155,7 @@ class PhotoGridModel(QAbstractListModel):
         super().__init__(parent)
         self._ids: list[int] = []
         self._scores: list[float] | None = None
+        self._moments: list[float | None] = []  # a hit on a video: its best keyframe's time
         self._rows: dict[int, int] = {}
         self._thumbnails = thumbnails
         self.veiled: set[int] = set()  # flagged photos shown blurred until clicked
@@ -159,9 +171,11 @@ class PhotoGridModel(QAbstractListModel):
         return list(self._ids)
 
     def set_photos(self, ids: Sequence[int]) -> None:
+        self._moments = []
         self._set(list(ids), None)
 
     def set_hits(self, hits: Sequence[Hit]) -> None:
+        self._moments = [h.at for h in hits]
         self._set([h.photo_id for h in hits], [h.score for h in hits])
 
     def _set(self, ids: list[int], scores: list[float] | None) -> None:
@@ -210,6 +224,11 @@ class PhotoGridModel(QAbstractListModel):
             return None
         return self._scores[row]
 
+    def moment_at(self, row: int) -> float | None:
+        """A search hit on a video: the time (seconds) of its best-matching keyframe."""
+        return self._moments[row] if self._scores is not None and 0 <= row < len(
+            self._moments) else None
+
     def stack_at(self, row: int) -> int:
         photo_id = self.photo_at(row)
         return 1 if photo_id is None else self.stacks.get(photo_id, 1)
@@ -222,7 +241,8 @@ class PhotoGridModel(QAbstractListModel):
         if photo_id is None:
             return None
         return Tile(photo_id, self._pixmap(photo_id), self.stacks.get(photo_id, 1),
-                    photo_id in self.rejected, photo_id in self.veiled)
+                    photo_id in self.rejected, photo_id in self.veiled,
+                    self._thumbnails.duration(photo_id))
 
     def tooltip_at(self, row: int) -> str:
         photo_id = self.photo_at(row)
@@ -231,6 +251,9 @@ class PhotoGridModel(QAbstractListModel):
         path = self._thumbnails.paths.get(photo_id)
         name = os.fsdecode(path) if path else ""
         score = self.score_at(row)
+        at = self.moment_at(row)
+        if at is not None:
+            name += f"\nbest match at {clock(at)}"
         return f"score {score:.3f}\n{name}" if score is not None else name
 
     def _pixmap(self, photo_id: int) -> QPixmap:
@@ -326,6 +349,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 self._badge(painter, target, f"{tile.stack}")
             if tile.rejected:
                 self._badge(painter, target, "reject")
+            if tile.duration is not None:
+                self._badge(painter, target, f"▶ {clock(tile.duration)}", bottom_left=True)
             if tile.veiled:  # why it is blurred, and how to see it
                 self._label(painter, target, VEILED_LABEL)
         if selected:
@@ -346,9 +371,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.drawText(band, Qt.AlignmentFlag.AlignCenter, text)
 
     @staticmethod
-    def _badge(painter: QPainter, target: QRect, text: str) -> None:
+    def _badge(painter: QPainter, target: QRect, text: str, bottom_left: bool = False
+               ) -> None:
         width = painter.fontMetrics().horizontalAdvance(text) + 10
-        badge = QRect(target.right() - width - 3, target.top() + 3, width, 18)
+        badge = (QRect(target.left() + 3, target.bottom() - 21, width, 18) if bottom_left
+                 else QRect(target.right() - width - 3, target.top() + 3, width, 18))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(badge, 9, 9)

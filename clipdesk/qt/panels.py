@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from clipdesk.core.library import SENSITIVE, describe_sharpness
 from clipdesk.core.types import PhotoInfo, Problem
+from clipdesk.wording import clock, plural
 
 
 def human_size(n: int) -> str:
@@ -144,7 +145,8 @@ class DetailsPanel(QWidget):
         self.add_tag.setCompleter(completer)
 
     def show_info(self, info: PhotoInfo | None, thumbnail: QPixmap | None = None,
-                  tags: list[str] | None = None) -> None:
+                  tags: list[str] | None = None, at: float | None = None) -> None:
+        """`at`: a search hit on a video, the time of its best-matching keyframe."""
         if info is None:
             self.preview.setPixmap(QPixmap())
             self.preview.setText("Select a photo to see its details")
@@ -161,7 +163,10 @@ class DetailsPanel(QWidget):
         self.fields["Taken"].setText(taken_words(info))
         self.fields["Place"].setText(place_words(info))
         self.fields["Camera"].setText(info.camera or "unknown")
-        self.fields["File"].setText(f"{info.format}, {human_size(info.file_size)}")
+        video = "" if info.duration is None else f" video, {clock(info.duration)} long"
+        moment = "" if at is None else f" · best match at {clock(at)}"
+        self.fields["File"].setText(
+            f"{info.format}{video}, {human_size(info.file_size)}{moment}")
         self.fields["Sharpness"].setText(describe_sharpness(info.sharpness, info.motion) + (
             f" · {info.sharpness:.2f}" if info.sharpness is not None else ""))
         self.fields["Exposure"].setText(exposure_words(info.clipped, info.crushed))
@@ -289,7 +294,9 @@ class ProblemsDialog(QDialog):
 
     def __init__(self, problems: list[Problem], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Problems ({len(problems)})")
+        videos = sum(p.video for p in problems)
+        self.setWindowTitle(f"Problems ({len(problems)}"
+                            + (f", of them {plural(videos, 'video')})" if videos else ")"))
         self.table = QTableWidget(len(problems), 3)
         self.table.setHorizontalHeaderLabels(["File", "Status", "Reason"])
         for row, p in enumerate(problems):

@@ -95,6 +95,11 @@ class PhotoActions:
         if photo_id is None:
             return
         grid.setCurrentIndex(model.index(row))
+        tile = model.tile(row)
+        path = self.path_of(row) if tile is not None and tile.duration is not None else None
+        if path is not None:  # a video: the system's player plays it, not the preview
+            QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(path)))
+            return
         if self.preview is None:
             self.preview = PreviewDialog(self.parent)
             self.preview.step.connect(lambda d: self.open_preview(grid.currentIndex().row() + d))

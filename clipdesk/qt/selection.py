@@ -72,7 +72,9 @@ class Selection:
         if edits != self._edits:  # an edit landed while this was read: it shows the old
             self._read_details(photo_id)
             return
-        self.details.show_info(info, self.thumbnails.get(photo_id), tags)
+        row = self.model.row_of(photo_id)
+        self.details.show_info(info, self.thumbnails.get(photo_id), tags,
+                               None if row is None else self.model.moment_at(row))
         self.details.show_text(*text)
         wanted = caption is None and self.work.captions != "off" and info is not None
         broken = self.work.caption_error

@@ -3,6 +3,7 @@ home, with a FakeEmbedder for every model; and small real photos to put in it.""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +144,7 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
             db.execute("UPDATE embeddings SET vector=? WHERE photo_id=? AND model=?",
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
+        undo_after_10(db)
         db.execute("DROP TABLE crops")
         # 10: photo_words made again with a text column: back to three, rows kept
         db.execute("CREATE VIRTUAL TABLE words6 USING fts5(names, tags, caption, "
@@ -159,6 +161,14 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
                        "city", "located"):
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("PRAGMA user_version=6")
+
+
+def undo_after_10(db: sqlite3.Connection) -> None:
+    """Undo what the migrations after 10 added (each adds its own undo here), inside the
+    caller's transaction: a test that makes a catalog of schema 10 or before calls it."""
+    # 12: videos (a video's duration, its keyframes' times)
+    db.execute("ALTER TABLE photos DROP COLUMN duration")
+    db.execute("ALTER TABLE crops DROP COLUMN at")
 
 
 def text_vector(text: str) -> np.ndarray:

@@ -45,7 +45,7 @@ def test_one_photo_per_content_however_many_files_show_it(cat):
     a = add(cat, "/photos/a.jpg", "c1")
     assert add(cat, "/photos/copy-of-a.jpg", "c1") == a
     b = add(cat, "/photos/b.jpg", "c2")
-    assert cat.files.counts() == {"photos": 2, "files": 3, "problems": 0, "ignored": 0}
+    assert cat.files.counts() == {"photos": 2, "files": 3, "problems": 0, "ignored": 0, "videos": 0}
     assert cat.files.paths_for([a, b]) == {a: b"/photos/a.jpg", b: b"/photos/b.jpg"}
     ids, vectors = cat.embeddings.vectors(MODEL)
     assert sorted(ids.tolist()) == [a, b]

@@ -26,7 +26,7 @@ def test_the_format_comes_from_the_content(fmt):
 @pytest.mark.parametrize("data,reason", [
     (b"<!DOCTYPE html><html>", "not a photo (looks like an HTML page)"),
     (b"%PDF-1.7\n", "not a photo"),
-    (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "video or other media"),
+    (b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom", "not a photo (audio"),
 ])
 def test_other_files_are_skipped_saying_what_they_look_like(data, reason):
     with pytest.raises(DecodeError, match=reason.replace("(", r"\(").replace(")", r"\)")) as info:

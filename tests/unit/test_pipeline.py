@@ -129,7 +129,8 @@ def test_a_batch_is_written_in_one_transaction_and_then_indexed(cat, tmp_path):
     other = Catalog(tmp_path / "catalog.sqlite")  # what another process sees
     assert other.files.counts()["photos"] == 0  # nothing is written before the flush
     writer.flush()
-    assert other.files.counts() == {"photos": 2, "files": 2, "problems": 0, "ignored": 0}
+    assert other.files.counts() == {"photos": 2, "files": 2, "problems": 0, "ignored": 0,
+                                    "videos": 0}
     other.close()
     (ids, vectors), = added
     assert sorted(ids.tolist()) == sorted(cat.embeddings.ids(MODEL))
@@ -155,7 +156,7 @@ def test_a_failure_while_writing_loses_the_whole_batch_and_nothing_else(cat, tmp
     monkeypatch.setattr(cat.words, "put_names", broken)  # the last step of the transaction
     with pytest.raises(OSError):
         writer.flush()
-    assert cat.files.counts() == {"photos": 1, "files": 1, "problems": 0, "ignored": 0}
+    assert cat.files.counts() == {"photos": 1, "files": 1, "problems": 0, "ignored": 0, "videos": 0}
     assert len(added) == 1  # the index never got the lost batch's vector
 
 
@@ -168,7 +169,7 @@ def test_the_same_bytes_twice_in_one_batch_are_one_photo_with_two_files(cat, tmp
     writer.add(process(original, tmp_path), True)
     writer.add(process(copy, tmp_path), True)  # both decoded: neither was known yet
     writer.flush()
-    assert cat.files.counts() == {"photos": 1, "files": 2, "problems": 0, "ignored": 0}
+    assert cat.files.counts() == {"photos": 1, "files": 2, "problems": 0, "ignored": 0, "videos": 0}
     assert (stats["new"], stats["copies"], stats["embedded"]) == (1, 1, 1)
     (ids, _), = added
     assert ids.tolist() == [cat.files.photo_for(os.fsencode(copy))[0]]
@@ -222,7 +223,7 @@ JXL_CONTAINER = (b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl "
     ("IMG_2.JPG.XMP", b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"),
     ("IMG_1.pp3", b"[Version]\nAppVersion=5.9\n"),
     ("album.json", b'{"title": "Holiday"}'),
-    ("clip.mp4", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(100)),
+    ("song.m4a", b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom" + bytes(100)),
     ("thumbs.db", bytes(range(256)) * 4),
     ("empty-notes.txt", b""),
 ])
@@ -275,12 +276,13 @@ def test_ignored_files_and_problems_are_counted_apart(cat, tmp_path):
     writer.flush()
     assert (stats["problems"], stats["ignored"]) == (1, 1)
     assert [os.path.basename(p.path) for p in cat.files.problems()] == [b"x.jxl"]
-    assert cat.files.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1}
+    assert cat.files.counts() == {"photos": 0, "files": 0, "problems": 1, "ignored": 1, "videos": 0}
 
 
-def test_a_big_video_is_ignored_unread_and_a_big_photo_is_a_problem(tmp_path):
-    """Sparse 1.5 GB files: a video is not a photo (only its first bytes are read), a
-    .jpg that size is a photo over the limit."""
+def test_a_big_damaged_video_is_a_problem_and_a_big_photo_too(tmp_path):
+    """Sparse 1.5 GB files: a video's keyframes are sought, never the whole file read (no
+    picture in this one: a problem saying so); a .jpg that size is a photo over the
+    limit."""
     for name, head in (("clip.mov", b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "),
                        ("huge.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")):
         with open(tmp_path / name, "wb") as f:
@@ -288,6 +290,7 @@ def test_a_big_video_is_ignored_unread_and_a_big_photo_is_a_problem(tmp_path):
             f.truncate(3 << 29)
     video = process(tmp_path / "clip.mov", tmp_path)
     photo = process(tmp_path / "huge.jpg", tmp_path)
-    assert isinstance(video, pipeline.Failed) and video.status == FileStatus.SKIPPED
+    assert isinstance(video, pipeline.Failed) and video.status == FileStatus.ERROR
+    assert video.reason.startswith("damaged QuickTime video")
     assert isinstance(photo, pipeline.Failed) and photo.status == FileStatus.ERROR
     assert photo.reason == "file is 1536 MB, over the 1 GB limit"

@@ -11,7 +11,7 @@ from clipdesk.core.models import ocr
 from clipdesk.core.organize import reading
 from clipdesk.core.organize.reading import Reading
 from clipdesk.core.store.catalog import SCHEMA_VERSION
-from tests.unit.kit import blend, index, jpeg, make_kit, put, text_vector, unrelated
+from tests.unit.kit import blend, index, jpeg, make_kit, put, text_vector, undo_after_10, unrelated
 
 
 @pytest.fixture
@@ -78,6 +78,7 @@ def test_migration_10_keeps_the_search_words_of_an_older_library(kit):
         db.execute("ALTER TABLE w9 RENAME TO photo_words")
         db.execute("ALTER TABLE photos DROP COLUMN text")
         db.execute("ALTER TABLE photos DROP COLUMN text_by")
+        undo_after_10(db)
         db.execute("PRAGMA user_version=9")
     kit.catalog.close()
     later = make_kit(kit.root.parent)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clipdesk.core.errors import ClipdeskError, DecodeError, DiskFullError
-from clipdesk.core.media import formats, imaging, places, quality
+from clipdesk.core.media import formats, imaging, places, quality, video
 from clipdesk.core.media.exif import EARLIEST_YEAR
 from clipdesk.core.models import nsfw
 from clipdesk.core.paths import thumbnail_path
@@ -67,6 +67,7 @@ class Prepared:
     meta: PhotoMeta
     model_input: Any  # a tensor for the embedder: the centre square, the photo's vector
     parts: tuple[tuple[int, Any], ...] = ()  # (part, input) of its extra squares (crops.py)
+    times: tuple[float, ...] = ()  # a video: each part's time in seconds (parts: keyframes)
 
 
 Result = Failed | Known | Prepared
@@ -87,7 +88,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     `prepare_parts`: the model inputs of the photo's extra squares, from the same decode
     (none when not given)."""
     try:
-        data, st = imaging.read_photo(job.path)
+        fmt, data, st = imaging.read_media(job.path)
     except FileNotFoundError:
         return Failed(job.path, job.size, job.mtime_ns, FileStatus.ERROR,
                       "file disappeared during indexing", retry=True)
@@ -99,21 +100,38 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
                       f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
     size, mtime = st.st_size, st.st_mtime_ns
     if _changed_since(job.path, st):
-        # recorded with the stat before the read, so the next run sees a change and retries
-        return Failed(job.path, size, mtime, FileStatus.ERROR,
-                      "file changed while being read; it will be retried on the next run",
-                      retry=True)
-    digest = content_hash(data)
+        return _changing(job.path, size, mtime)
+    if formats.is_video(fmt):
+        try:
+            digest = video.content_hash(job.path, size)
+        except OSError as exc:
+            return Failed(job.path, size, mtime, FileStatus.ERROR,
+                          f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)
+    else:
+        digest = content_hash(data)
     photo_id = known(digest)
     if photo_id is not None:
         return Known(job.path, size, mtime, photo_id)
+    times: tuple[float, ...] = ()
     try:
-        decoded = imaging.decode(data, working_side)
-        model_input = prepare(decoded.image)
-        parts = tuple(prepare_parts(decoded.image)) if prepare_parts else ()
+        if formats.is_video(fmt):  # its poster frame is its picture, its keyframes parts
+            clip = video.read(job.path, fmt, working_side, size)
+            decoded = poster_decode(clip)
+            times = tuple(k.at for k in clip.frames)
+            model_input = prepare(decoded.image)
+            parts = tuple((n + 1, prepare(k.image)) for n, k in enumerate(clip.frames))
+        else:
+            decoded = imaging.decode(data, working_side)
+            model_input = prepare(decoded.image)
+            parts = tuple(prepare_parts(decoded.image)) if prepare_parts else ()
         # the second sensitive signal, on this same decode (no second decode)
-        meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image))
-    except DecodeError as exc:  # read_photo let only photos through: a problem
+        meta = replace(measured_meta(decoded, digest, mtime), nsfw=nsfw.score(decoded.image),
+                       duration=clip.duration if times else None)
+    except DecodeError as exc:  # read_media let only photos and videos through: a problem
+        if formats.is_video(fmt) and _changed_since(job.path, st):
+            return _changing(job.path, size, mtime)  # a video still being copied in
+        if exc.skipped:  # a video container that holds only sound
+            return Failed(job.path, size, mtime, FileStatus.SKIPPED, exc.reason)
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       formats.unreadable(job.path, exc.reason))
     except Exception as exc:  # a bug must cost one file, not the run
@@ -122,8 +140,31 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
                     exc_info=log.isEnabledFor(logging.INFO))
         return Failed(job.path, size, mtime, FileStatus.ERROR,
                       f"internal error: {type(exc).__name__}: {imaging.plain(str(exc))}")
+    if times and _changed_since(job.path, st):  # a video is read after the stat above
+        return _changing(job.path, size, mtime)
     _write_thumbnail(home, digest, decoded)
-    return Prepared(job.path, size, mtime, meta, model_input, parts)
+    return Prepared(job.path, size, mtime, meta, model_input, parts, times)
+
+
+def _changing(path: bytes, size: int, mtime_ns: int) -> Failed:
+    """A file that changed while it was read: recorded with the stat before the read, so
+    the next run sees a change and retries it."""
+    return Failed(path, size, mtime_ns, FileStatus.ERROR,
+                  "file changed while being read; it will be retried on the next run",
+                  retry=True)
+
+
+def poster_decode(clip: video.Video) -> imaging.Decoded:
+    """A video as the decode of a photo: its poster frame, and the container's creation
+    time (UTC) as local clock time."""
+    taken_at = offset = None
+    if clip.taken_at is not None:
+        with contextlib.suppress(ValueError, OverflowError, OSError):
+            when = datetime.fromisoformat(clip.taken_at + "+00:00").astimezone()
+            taken_at, _, offset = file_time(int(when.timestamp() * 1e9))
+    return imaging.Decoded(image=clip.poster.image, width=clip.width, height=clip.height,
+                           format=clip.format, taken_at=taken_at, camera=None,
+                           taken_offset=offset)
 
 
 def measured_meta(decoded: imaging.Decoded, digest: str, mtime_ns: int | None = None
@@ -254,8 +295,9 @@ class BatchWriter:
                 self._known[res.meta.hash] = photo_id
                 embedded.append(photo_id)
                 kept.append(vector)
-                for part, square in squares:
-                    cat.crops.put(db, photo_id, self.target, part, square)
+                times = res.times or (None,) * len(squares)  # a video's keyframe times
+                for (part, square), at in zip(squares, times, strict=True):
+                    cat.crops.put(db, photo_id, self.target, part, square, at)
                     labels.append(crop_label(photo_id, part))
                     squares_kept.append(square)
                 self.stats["new" if is_new else "changed"] += 1

@@ -1,7 +1,8 @@
 """What a file is, from its name and its bytes: a photo in a format read here, a photo in
 a format this version cannot read (a problem: "unsupported photo format (JPEG XL)"), a
 photo whose content is not what its name promises (a problem: "damaged JPEG: ..."), or
-not a photo at all (notes, sidecars, videos: ignored quietly and counted).
+a video (its keyframes are read by media/video.py, never the whole file), or not a photo
+at all (notes, sidecars, audio: ignored quietly and counted).
 
 The one place that decides a file's kind (extensions, first bytes, container structure);
 imaging.py only decodes what this module lets through.
@@ -9,6 +10,7 @@ imaging.py only decodes what this module lets through.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from clipdesk.core.errors import DecodeError
 
@@ -19,6 +21,15 @@ PILLOW_OPENERS = {
     "TIFF": ["TIFF"], "WEBP": ["WEBP"], "HEIF": ["HEIF"], "AVIF": ["AVIF", "HEIF"],
 }
 READABLE = frozenset(PILLOW_OPENERS)
+# Video containers read by media/video.py (PyAV's FFmpeg): a catalog photo each, whose
+# picture is its poster frame and whose keyframes are searched
+VIDEO = frozenset({"MP4", "QuickTime", "3GP", "Matroska", "WebM", "AVI"})
+_VIDEO_EXTENSIONS = {
+    b"mp4": "MP4", b"m4v": "MP4", b"mov": "QuickTime", b"qt": "QuickTime", b"3gp": "3GP",
+    b"3g2": "3GP", b"mkv": "Matroska", b"webm": "WebM", b"avi": "AVI",
+}
+# ISOBMFF brands that are sound only (not a video, not a photo: ignored)
+_AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
 # ISOBMFF (ftyp) brands of the readable HEIF and AVIF photos
 _ISOBMFF_BRANDS = {
     b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
@@ -59,9 +70,17 @@ _PHOTO_EXTENSIONS = {
 
 
 def photo_name(path: bytes) -> str | None:
-    """The photo format a file's name promises (its extension, any case), else None."""
+    """The photo (or video) format a file's name promises (its extension, any case),
+    else None."""
     _, dot, ext = path.rpartition(b"/")[2].rpartition(b".")
-    return _PHOTO_EXTENSIONS.get(ext.lower()) if dot else None
+    if not dot:
+        return None
+    return _PHOTO_EXTENSIONS.get(ext.lower()) or _VIDEO_EXTENSIONS.get(ext.lower())
+
+
+def is_video(fmt: str) -> bool:
+    """Whether a format identify() returned is a video's."""
+    return fmt in VIDEO
 
 
 def identify(path: bytes, head: bytes) -> str:
@@ -79,8 +98,9 @@ def identify(path: bytes, head: bytes) -> str:
     except DecodeError as exc:
         if not exc.skipped or promised is None:
             raise
-        if promised in READABLE:
-            raise DecodeError(f"damaged {promised}: no {promised} image data in the file "
+        if promised in READABLE or promised in VIDEO:
+            what = "video" if promised in VIDEO else "image"
+            raise DecodeError(f"damaged {promised}: no {promised} {what} data in the file "
                               f"({_describe(head[:64])})") from None
         raise DecodeError(f"unsupported photo format ({promised})") from None
 
@@ -97,29 +117,41 @@ def decodable(data: bytes) -> str:
     """The format to decode a whole file's `data` as (sniff), once its container is whole:
     HEIC/AVIF decoders accept truncated files silently."""
     fmt = sniff(data)
+    if fmt in VIDEO:
+        raise DecodeError(f"a video ({fmt}), not a still image")
     if fmt in ("HEIF", "AVIF"):
         check_isobmff_complete(data)
     return fmt
 
 
-def check_isobmff_complete(data: bytes) -> None:
-    """DecodeError unless the top-level boxes of a HEIF/AVIF file exactly tile it."""
+def check_isobmff_complete(data: bytes | Callable[[int, int], bytes], total: int = -1,
+                           kind: str = "HEIF/AVIF") -> None:
+    """DecodeError unless the top-level boxes of an ISOBMFF file (HEIF/AVIF, MP4/MOV)
+    exactly tile it. `data`: the whole file, or a read(offset, n) of a `total`-byte file
+    (a video's box headers are read, never the whole file)."""
+    read: Callable[[int, int], bytes]
+    if isinstance(data, bytes):
+        whole, total = data, len(data)
+        read = lambda offset, n: whole[offset:offset + n]  # noqa: E731
+    else:
+        read = data
     offset = 0
-    while offset < len(data):
-        if offset + 8 > len(data):
-            raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
-        size, = struct.unpack(">I", data[offset:offset + 4])
+    while offset < total:
+        header = read(offset, 16)
+        if len(header) < 8:
+            raise DecodeError(f"truncated {kind} file (incomplete box header)")
+        size, = struct.unpack(">I", header[:4])
         if size == 1:
-            if offset + 16 > len(data):
-                raise DecodeError("truncated HEIF/AVIF file (incomplete box header)")
-            size, = struct.unpack(">Q", data[offset + 8:offset + 16])
+            if len(header) < 16:
+                raise DecodeError(f"truncated {kind} file (incomplete box header)")
+            size, = struct.unpack(">Q", header[8:16])
         elif size == 0:  # box runs to the end of the file
             return
         if size < 8:
-            raise DecodeError(f"corrupt HEIF/AVIF file (box of {size} bytes)")
-        if offset + size > len(data):
-            missing = offset + size - len(data)
-            raise DecodeError(f"truncated HEIF/AVIF file ({missing} bytes missing)")
+            raise DecodeError(f"corrupt {kind} file (box of {size} bytes)")
+        if offset + size > total:
+            missing = offset + size - total
+            raise DecodeError(f"truncated {kind} file ({missing} bytes missing)")
         offset += size
 
 
@@ -128,7 +160,7 @@ def unreadable(path: bytes, reason: str) -> str:
     format its name promises when that one is not readable here (a camera raw is a TIFF
     that Pillow may or may not make sense of)."""
     promised = photo_name(path)
-    if promised is None or promised in READABLE:
+    if promised is None or promised in READABLE or promised in VIDEO:
         return reason
     return f"unsupported photo format ({promised}): {reason}"
 
@@ -152,6 +184,10 @@ def sniff(data: bytes) -> str:
         return "TIFF"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska or WebM
+        return "WebM" if b"webm" in head else "Matroska"
     for magic, name in _UNSUPPORTED_MAGIC:
         if head.startswith(magic):
             raise DecodeError(f"unsupported photo format ({name})")
@@ -163,9 +199,20 @@ def sniff(data: bytes) -> str:
         for brand in brands:
             if brand in _UNSUPPORTED_BRANDS:
                 raise DecodeError(f"unsupported photo format ({_UNSUPPORTED_BRANDS[brand]})")
-        raise DecodeError(f"not a photo (video or other media, brand {head[8:12]!r})",
-                          skipped=True)
+        if head[8:12] in _AUDIO_BRANDS:
+            raise DecodeError(f"not a photo (audio, brand {head[8:12]!r})", skipped=True)
+        return _video_brand(head[8:12])
+    if head[4:8] in (b"moov", b"mdat", b"wide"):  # an old QuickTime movie, no ftyp
+        return "QuickTime"
     raise DecodeError(f"not a photo ({_describe(head)})", skipped=True)
+
+
+def _video_brand(brand: bytes) -> str:
+    if brand == b"qt  ":
+        return "QuickTime"
+    if brand.startswith((b"3gp", b"3g2")):
+        return "3GP"
+    return "MP4"
 
 
 def _describe(head: bytes) -> str:

@@ -77,34 +77,45 @@ class Decoded:
     lon: float | None = None
 
 
-def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
-    """Read a whole file, refusing anything that is not a regular file."""
-    return _read(path, photo=False)
-
-
 def read_photo(path: bytes) -> tuple[bytes, os.stat_result]:
     """Read a whole photo. A file that is not a photo (by its name and first bytes, see
     formats.identify) is never read past those bytes: DecodeError with `skipped` (ignored
     quietly). A photo that cannot be read: DecodeError saying why (a problem)."""
+    fmt, data, st = read_media(path)
+    if formats.is_video(fmt):
+        raise DecodeError(f"a video ({fmt}), not a still image")
+    return data, st
+
+
+def read_media(path: bytes) -> tuple[str, bytes, os.stat_result]:
+    """(format, data, stat) of a photo or a video, as read_photo; a video is not read
+    past its first bytes here (data b"": media/video.py reads its keyframes)."""
     return _read(path, photo=True)
 
 
-def _read(path: bytes, photo: bool) -> tuple[bytes, os.stat_result]:
+def read_file(path: bytes) -> tuple[bytes, os.stat_result]:
+    """Read a whole file, refusing anything that is not a regular file."""
+    return _read(path, photo=False)[1:]
+
+
+def _read(path: bytes, photo: bool) -> tuple[str, bytes, os.stat_result]:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise formats.not_regular(path, photo)
-        head = b""
+        head, fmt = b"", ""
         if photo:
             head = os.read(fd, 64)
-            formats.identify(path, head)
+            fmt = formats.identify(path, head)
+            if formats.is_video(fmt):
+                return fmt, b"", st
         if st.st_size > MAX_FILE_BYTES:
             raise DecodeError(f"file is {st.st_size >> 20} MB, over the 1 GB limit",
                               skipped=not photo)
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = head + f.read()
-        return data, st
+        return fmt, data, st
     finally:
         os.close(fd)
 

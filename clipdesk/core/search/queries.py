@@ -97,7 +97,10 @@ class Search:
         ranked = sorted(((i, s) for i, s in scores.items() if i in keep),
                         key=lambda pair: (pair[0] in named, pair[1]), reverse=True)[:k]
         paths = self.catalog.files.paths_for(i for i, _ in ranked)
-        return [Hit(i, paths[i], score, relevant=i in named or score >= threshold)
+        # a video: when its best keyframe comes (media/video.py)
+        moments = self.catalog.crops.moments(model_id, (i for i, _ in ranked), vector)
+        return [Hit(i, paths[i], score, relevant=i in named or score >= threshold,
+                    at=moments.get(i))
                 for i, score in ranked if i in paths]
 
     def _scores(self, model_id: str, vector: np.ndarray, ids: list[int]) -> dict[int, float]:

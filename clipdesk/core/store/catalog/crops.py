@@ -37,10 +37,27 @@ def is_part(label_: int) -> bool:
 class Crops(Part):
     @staticmethod
     def put(db: sqlite3.Connection, photo_id: int, model: str, part: int,
-            vector: np.ndarray) -> None:
-        """Store one square's vector, inside the caller's transaction."""
-        db.execute("INSERT OR REPLACE INTO crops VALUES(?, ?, ?, ?)",
-                   (photo_id, model, part, pack_vector(vector)))
+            vector: np.ndarray, at: float | None = None) -> None:
+        """Store one square's vector (or a video keyframe's, `at` seconds in), inside the
+        caller's transaction."""
+        db.execute("INSERT OR REPLACE INTO crops(photo_id, model, part, vector, at) "
+                   "VALUES(?, ?, ?, ?, ?)", (photo_id, model, part, pack_vector(vector), at))
+
+    def moments(self, model: str, ids: Iterable[int], query: np.ndarray
+                ) -> dict[int, float]:
+        """For each of those photos that is a video, the time (seconds) of its keyframe
+        that best matches `query` (a text's vector)."""
+        wanted = sorted(set(ids))
+        best: dict[int, tuple[float, float]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for photo_id, at, blob in self._db.execute(
+                    f"SELECT photo_id, at, vector FROM crops WHERE model=? AND at IS NOT NULL "
+                    f"AND photo_id IN ({','.join('?' * len(chunk))})", (model, *chunk)):
+                score = float(unpack_vectors([blob])[0] @ query)
+                if photo_id not in best or score > best[photo_id][0]:
+                    best[photo_id] = (score, float(at))
+        return {photo_id: at for photo_id, (_, at) in best.items()}
 
     def labels(self, model: str) -> set[int]:
         """The index labels of every square embedded with `model`."""
@@ -107,6 +124,7 @@ class Crops(Part):
             "JOIN photos p ON p.id=f.photo_id "
             "JOIN embeddings e ON e.photo_id=p.id AND e.model=? "
             "WHERE f.status='indexed' AND f.retry=0 AND p.width>0 AND p.height>0 "
+            "AND p.duration IS NULL "
             "AND max(p.width, p.height) >= ? * min(p.width, p.height) "
             "AND NOT EXISTS (SELECT 1 FROM crops c WHERE c.photo_id=p.id AND c.model=?) "
             "GROUP BY f.photo_id ORDER BY f.photo_id", (model, min_ratio, model))

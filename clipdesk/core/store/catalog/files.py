@@ -118,4 +118,5 @@ class Files(Part):
             "files": q("SELECT count(*) FROM files WHERE status='indexed'").fetchone()[0],
             "problems": q("SELECT count(*) FROM files WHERE status='error'").fetchone()[0],
             "ignored": q("SELECT count(*) FROM files WHERE status='skipped'").fetchone()[0],
+            "videos": q("SELECT count(*) FROM photos WHERE duration IS NOT NULL").fetchone()[0],
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ class Photos(Part):
         cur = db.execute(
             "INSERT INTO photos(hash, width, height, taken_at, camera, format, added_at, "
             "sharpness, motion, clipped, crushed, nsfw, taken_from, taken_offset, lat, lon, "
-            "located) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "located, duration) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             # known content decoded again (a model switch) gets a missing score
             "ON CONFLICT(hash) DO UPDATE SET nsfw=coalesce(photos.nsfw, excluded.nsfw) "
             "RETURNING id",
@@ -26,7 +27,7 @@ class Photos(Part):
              time.time(), meta.sharpness, meta.motion, meta.clipped, meta.crushed,
              meta.nsfw, meta.taken_from, meta.taken_offset, meta.lat, meta.lon,
              # located: GPS to be named after the batch (places.py), else done
-             2 if meta.lat is None or meta.lon is None else 1),
+             2 if meta.lat is None or meta.lon is None else 1, meta.duration),
         )
         return int(cur.fetchone()[0])
 
@@ -35,7 +36,8 @@ class Photos(Part):
             "SELECT p.hash, p.width, p.height, p.taken_at, p.camera, p.format, p.id, "
             "min(f.path), f.size, p.sharpness, p.motion, p.clipped, p.crushed, p.rejected, "
             "(SELECT count(*) FROM photos g WHERE g.group_id=p.group_id), "
-            "p.taken_from, p.taken_offset, p.lat, p.lon, p.country, p.region, p.city "
+            "p.taken_from, p.taken_offset, p.lat, p.lon, p.country, p.region, p.city, "
+            "p.duration "
             "FROM photos p JOIN files f ON f.photo_id=p.id "
             "WHERE p.id=? AND f.status='indexed'", (photo_id,)).fetchone()
         if not row or row[6] is None:
@@ -43,7 +45,18 @@ class Photos(Part):
         return PhotoInfo(*row[:9], sharpness=row[9], motion=bool(row[10]), clipped=row[11],
                          crushed=row[12], rejected=bool(row[13]), group_size=max(1, row[14]),
                          taken_from=row[15], taken_offset=row[16], lat=row[17], lon=row[18],
-                         country=row[19], region=row[20], city=row[21])
+                         country=row[19], region=row[20], city=row[21], duration=row[22])
+
+    def durations(self, photo_ids: Iterable[int]) -> dict[int, float]:
+        """The length in seconds of those photos that are videos."""
+        ids = sorted(set(photo_ids))
+        out: dict[int, float] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            out.update(self._db.execute(
+                f"SELECT id, duration FROM photos WHERE duration IS NOT NULL AND id IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
 
     def newest_first(self) -> list[int]:
         """Every photo, newest first by date taken (photos without a date last)."""

@@ -17,7 +17,7 @@ from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog.connection import Connection
 from clipdesk.core.store.catalog.embeddings import pack_vector
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 12
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -161,6 +161,19 @@ MIGRATIONS: dict[int, str] = {
         SELECT rowid, names, tags, caption FROM photo_words;
     DROP TABLE photo_words;
     ALTER TABLE photo_words_new RENAME TO photo_words;
+    """,
+    # 11 is the camera-raw part's (issue 24, another branch): empty on this one
+    11: "",
+    12: """
+    -- videos (see media/video.py): a video is a photo whose vector is its poster frame;
+    -- duration in seconds (NULL for a still photo)
+    ALTER TABLE photos ADD COLUMN duration REAL;
+    -- its keyframes are parts in crops (part 1 the poster frame), each with its time in
+    -- seconds from the start (NULL for the extra squares of a still photo)
+    ALTER TABLE crops ADD COLUMN at REAL;
+    -- videos were ignored ('skipped') before: every ignored file is looked at once more
+    -- on the next run (only the first bytes of what is still not a photo are read)
+    UPDATE files SET retry=1 WHERE status='skipped' AND retry=0;
     """,
 }
 
