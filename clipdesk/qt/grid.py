@@ -355,6 +355,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 self._label(painter, target, VEILED_LABEL)
         if selected:
             painter.setPen(QPen(QColor("#8ab4f8"), 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)  # a badge left its dark fill set
             painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()
 

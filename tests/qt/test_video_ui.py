@@ -70,6 +70,9 @@ def test_a_video_in_the_grid_details_search_and_open(qtbot, tmp_path: Path) -> N
     win.grid.setCurrentIndex(win.model.index(row))
     qtbot.waitUntil(lambda: "best match at 0:1" in win.details.fields["File"].text(),
                     timeout=10_000)
+    rect = win.grid.visualRect(win.model.index(row))  # selected, its poster still shows
+    shot = win.grid.viewport().grab(rect).toImage()
+    assert shot.pixelColor(rect.width() // 4, rect.height() // 2).value() > 90  # mid-gray
     assert win.details.fields["File"].text().startswith("MP4 video, 0:30 long, ")
 
     player = Player()
