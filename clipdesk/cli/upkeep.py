@@ -80,12 +80,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         st = lib.status()
     if args.json:
         print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
-                    "ignored": st.ignored,
+                    "ignored": st.ignored, "raw": st.raw, "raw_problems": st.raw_problems,
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
                     "index": st.index_state, "home": st.home})
         return 0
-    print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})")
-    print(f"Problems: {st.problems}" + (" (clipdesk problems)" if st.problems else ""))
+    raw = f", {st.raw:,} RAW" if st.raw else ""
+    print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')}{raw})")
+    raw = f", {st.raw_problems:,} RAW" if st.raw_problems else ""
+    print(f"Problems: {st.problems:,}" + (f" (clipdesk problems{raw})" if st.problems else ""))
     if st.ignored:
         print(f"Ignored:  {plural(st.ignored, 'other file')} (not photos)")
     print(f"Model:    {st.model or 'none yet'}")

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from clipdesk.core.indexing.run import Indexer
+from clipdesk.core.media import formats
 from clipdesk.core.media.imaging import show_native_messages
 from clipdesk.core.media.quality import BLURRY
 from clipdesk.core.media.quality import describe as describe_sharpness
@@ -124,7 +125,9 @@ class Library:
                       pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.files.roots()],
                       index_state=self.index_state(), home=str(self.home),
-                      ignored=counts["ignored"])
+                      ignored=counts["ignored"], raw=counts["raw"],
+                      raw_problems=sum(formats.raw_name(p.path) is not None
+                                       for p in self.problems()) if counts["problems"] else 0)
 
     def refresh_if_changed(self) -> bool:
         """Whether another process (`clipdesk index` in a terminal, say) changed the

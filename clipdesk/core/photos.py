@@ -24,7 +24,7 @@ def decode_file(path: bytes, side: int) -> Image.Image:
     name = os.fsdecode(path)
     try:
         data, _ = imaging.read_file(path)
-        return imaging.decode(data, side).image
+        return imaging.decode(data, side, path).image
     except FileNotFoundError:
         raise ClipdeskError(f"{name}: no such file") from None
     except OSError as exc:

@@ -86,6 +86,7 @@ class GroupMember:
     crushed: float | None
     pixels: int
     rejected: bool
+    raw: bool = False  # a camera raw: its JPEG twin (or any JPEG) shows first
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ class Status:
     index_state: str
     home: str
     ignored: int = 0  # files under the folders that are not photos
+    raw: int = 0  # of the photos, camera raws (media/raw.py)
+    raw_problems: int = 0  # of the problems, camera raws
 
 
 # Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.

@@ -108,7 +108,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     if photo_id is not None:
         return Known(job.path, size, mtime, photo_id)
     try:
-        decoded = imaging.decode(data, working_side)
+        decoded = imaging.decode(data, working_side, job.path)
         model_input = prepare(decoded.image)
         parts = tuple(prepare_parts(decoded.image)) if prepare_parts else ()
         # the second sensitive signal, on this same decode (no second decode)

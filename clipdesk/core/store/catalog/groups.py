@@ -8,6 +8,9 @@ from typing import Any
 
 from clipdesk.core.store.catalog.connection import Part
 
+# a photo's capture time when its camera gave it (not a file's modification time)
+_CAMERA_TIME = "CASE WHEN p.taken_from IS NOT 'file' THEN p.taken_at END"
+
 
 class Groups(Part):
     def map(self) -> dict[int, int]:
@@ -23,12 +26,30 @@ class Groups(Part):
                            [(g, p) for p, g in groups.items()])
 
     def members(self) -> list[tuple[Any, ...]]:
-        """(group, photo, path, pixels, sharpness, clipped, crushed, rejected) of every
-        photo in a group that has a file."""
+        """(group, photo, path, pixels, sharpness, clipped, crushed, rejected, is a camera
+        raw) of every photo in a group that has a file."""
         return self._db.execute(
             "SELECT p.group_id, p.id, min(f.path), p.width * p.height, p.sharpness, p.clipped, "
-            "p.crushed, p.rejected FROM photos p JOIN files f ON f.photo_id=p.id "
-            "AND f.status='indexed' WHERE p.group_id IS NOT NULL GROUP BY p.id").fetchall()
+            "p.crushed, p.rejected, p.format IS 'RAW' FROM photos p JOIN files f "
+            "ON f.photo_id=p.id AND f.status='indexed' WHERE p.group_id IS NOT NULL "
+            "GROUP BY p.id").fetchall()
+
+    def twin_candidates(self) -> list[tuple[int, int, str | None, str | None]]:
+        """(camera raw, JPEG, raw's camera time, JPEG's camera time) for each indexed RAW
+        file and each indexed JPEG of the same name but the extension in its folder
+        (IMG_1.NEF and IMG_1.JPG); a time is None where the camera gave none."""
+        out = []
+        for raw_id, path, raw_taken in self._db.execute(
+                "SELECT f.photo_id, f.path, " + _CAMERA_TIME + " FROM files f JOIN photos p "
+                "ON p.id=f.photo_id WHERE f.status='indexed' AND p.format='RAW'").fetchall():
+            stem = bytes(path).rpartition(b".")[0] + b"."
+            for jpeg_id, twin, taken in self._db.execute(
+                    "SELECT f.photo_id, f.path, " + _CAMERA_TIME + " FROM files f JOIN photos p "
+                    "ON p.id=f.photo_id WHERE f.path > ? AND f.path < ? "
+                    "AND f.status='indexed' AND p.format='JPEG'", (stem, stem + b"\xff")):
+                if b"." not in bytes(twin)[len(stem):] and b"/" not in bytes(twin)[len(stem):]:
+                    out.append((raw_id, jpeg_id, raw_taken, taken))
+        return out
 
     def set_rejected(self, photo_ids: Iterable[int], on: bool) -> None:
         with self._transaction() as db:
