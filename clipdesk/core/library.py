@@ -125,7 +125,8 @@ class Library:
                       pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.files.roots()],
                       index_state=self.index_state(), home=str(self.home),
-                      ignored=counts["ignored"], raw=counts["raw"],
+                      ignored=counts["ignored"],
+                      raw=self.catalog.photos.count_format(formats.RAW),
                       raw_problems=sum(formats.raw_name(p.path) is not None
                                        for p in self.problems()) if counts["problems"] else 0)
 

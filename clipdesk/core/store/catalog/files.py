@@ -118,5 +118,4 @@ class Files(Part):
             "files": q("SELECT count(*) FROM files WHERE status='indexed'").fetchone()[0],
             "problems": q("SELECT count(*) FROM files WHERE status='error'").fetchone()[0],
             "ignored": q("SELECT count(*) FROM files WHERE status='skipped'").fetchone()[0],
-            "raw": q("SELECT count(*) FROM photos WHERE format='RAW'").fetchone()[0],
         }
