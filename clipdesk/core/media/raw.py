@@ -75,7 +75,7 @@ def _read(raw: rawpy.RawPy, data: bytes, side: int, max_pixels: int,
                           f"{max_pixels // 1_000_000} MP limit")
     if flip in (5, 6):
         width, height = height, width
-    preview, preview_exif = (None, None) if demosaic else _preview(raw)
+    preview, preview_exif = (None, None) if demosaic else _preview(raw, side)
     image = None
     if preview is None or min(preview.size) < side:
         try:
@@ -95,8 +95,10 @@ def _read(raw: rawpy.RawPy, data: bytes, side: int, max_pixels: int,
                     timestamp=None if found else _timestamp(raw), from_preview=from_preview)
 
 
-def _preview(raw: rawpy.RawPy) -> tuple[Image.Image | None, Image.Exif | None]:
-    """The embedded preview, decoded (RGB), and its own EXIF; (None, None) when none."""
+def _preview(raw: rawpy.RawPy, side: int
+             ) -> tuple[Image.Image | None, Image.Exif | None]:
+    """The embedded preview, decoded (RGB; a JPEG reduced in the DCT domain to no less
+    than `side` px), and its own EXIF; (None, None) when there is none."""
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
@@ -104,6 +106,8 @@ def _preview(raw: rawpy.RawPy) -> tuple[Image.Image | None, Image.Exif | None]:
     if thumb.format == rawpy.ThumbFormat.JPEG and isinstance(thumb.data, bytes):
         im = Image.open(io.BytesIO(thumb.data), formats=["JPEG"])
         found = im.getexif() or None
+        if side > 0:
+            im.draft("RGB", (side, side))
         im.load()  # a damaged preview raises here: the file's problem (imaging.decode)
         return im.convert("RGB"), found
     array = np.asarray(thumb.data)
