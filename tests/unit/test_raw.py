@@ -25,6 +25,7 @@ from tests.unit.kit import Kit, index, job, jpeg, make_kit
 
 DATA = Path(__file__).parent.parent / "data" / "raw"
 SIDE = 224
+PREPARE = Image.Image.tobytes  # what the model would take: the decoded pixels
 
 
 @pytest.fixture
@@ -144,7 +145,7 @@ def test_a_truncated_raw_is_a_problem_and_the_run_goes_on(kit, sample, keep):
 def test_a_raw_whose_data_does_not_decode_is_a_problem_with_libraws_reason(tmp_path):
     # exiftool's NEF keeps the header and leaves the sensor data out; it has no preview
     result = pipeline.process(job(_copy(DATA / "Nikon.nef", tmp_path / "DSC_0001.NEF")),
-                              {}.get, bytes, SIDE, tmp_path)
+                              {}.get, PREPARE, SIDE, tmp_path)
     assert isinstance(result, pipeline.Failed) and result.status == FileStatus.ERROR
     assert result.reason.startswith("cannot decode camera raw: ")
     assert not result.retry
@@ -152,10 +153,54 @@ def test_a_raw_whose_data_does_not_decode_is_a_problem_with_libraws_reason(tmp_p
 
 def test_a_file_named_as_a_raw_that_is_not_one_says_so(tmp_path):
     (tmp_path / "DSC_0001.NEF").write_bytes(b"<html><body>404</body></html>" + bytes(40))
-    result = pipeline.process(job(tmp_path / "DSC_0001.NEF"), {}.get, bytes, SIDE, tmp_path)
+    result = pipeline.process(job(tmp_path / "DSC_0001.NEF"), {}.get, PREPARE, SIDE, tmp_path)
     assert isinstance(result, pipeline.Failed) and result.status == FileStatus.ERROR
     assert result.reason == ("damaged camera raw (Nikon NEF): not a camera raw "
                              "(looks like an HTML page)")
+
+
+def with_tags(data: bytes, values: dict[int, int]) -> bytes:
+    """A little-endian TIFF-structured RAW whose IFD0 SHORT tags say `values`."""
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for n in range(struct.unpack("<H", data[ifd:ifd + 2])[0]):
+        at = ifd + 2 + 12 * n
+        tag = struct.unpack("<H", data[at:at + 2])[0]
+        if tag in values:
+            data = data[:at + 8] + struct.pack("<H", values[tag]) + data[at + 10:]
+    return data
+
+
+def test_a_raw_whose_header_claims_an_impossible_sensor_is_refused_before_demosaic(tmp_path):
+    """Fuzzing found a damaged RW2 header saying 62928 px wide: its demosaic took 17 s."""
+    data = with_tags((DATA / "Panasonic.rw2").read_bytes(), {0x0002: 62928, 0x0007: 62928})
+    (tmp_path / "P1000001.RW2").write_bytes(data)
+    result = pipeline.process(job(tmp_path / "P1000001.RW2"), {}.get, PREPARE, SIDE, tmp_path)
+    assert isinstance(result, pipeline.Failed) and result.status == FileStatus.ERROR
+    assert result.reason == ("damaged camera raw: its header says a 62936x2754 sensor, "
+                             "which no camera has")
+
+
+@pytest.mark.parametrize("sample", ["DNG.dng", "Panasonic.rw2", "FujiFilm.raf", "Nikon.nef"])
+def test_damaged_copies_of_a_raw_are_each_a_photo_or_a_problem_never_a_crash(tmp_path,
+                                                                            sample):
+    rng = np.random.default_rng(24)
+    whole = (DATA / sample).read_bytes()
+    outcomes = set()
+    for n in range(25):
+        data = bytearray(whole)
+        for at in rng.integers(0, len(data), size=int(rng.integers(1, 20))):
+            data[at] = int(rng.integers(0, 256))
+        if n % 3 == 0:
+            data = data[:int(rng.integers(8, len(data)))]
+        path = tmp_path / f"{n}{Path(sample).suffix}"
+        path.write_bytes(bytes(data))
+        result = pipeline.process(job(path), {}.get, PREPARE, SIDE, tmp_path)
+        assert isinstance(result, pipeline.Prepared | pipeline.Failed)
+        if isinstance(result, pipeline.Failed):
+            assert result.status == FileStatus.ERROR and result.reason
+            assert not result.reason.startswith("internal error"), result.reason
+        outcomes.add(type(result).__name__)
+    assert "Failed" in outcomes  # the damage was seen
 
 
 def _copy(source: Path, target: Path) -> Path:

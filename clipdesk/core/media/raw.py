@@ -33,6 +33,8 @@ _TIFF_HEADS = {b"II*\x00": b"II*\x00", b"MM\x00*": b"MM\x00*", b"IIRO": b"II*\x0
 # the TIFF tags that point at data: (offsets, byte counts); SubIFDs and the EXIF IFD
 _EXTENTS = ((0x0111, 0x0117), (0x0144, 0x0145), (0x0201, 0x0202))
 _SUB_IFDS, _EXIF_IFD = 0x014A, 0x8769
+# the widest sensors are 16:9 (a panorama is made later, from several shots)
+MAX_ASPECT = 4
 _UNSET = 0xFFFFFFFF
 _MAX_IFDS = 64  # a crafted file can chain IFDs in a loop
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
@@ -73,6 +75,10 @@ def _read(raw: rawpy.RawPy, data: bytes, side: int, max_pixels: int,
     if width * height > max_pixels or sizes.raw_width * sizes.raw_height > 2 * max_pixels:
         raise DecodeError(f"camera raw is {width}x{height}, over the "
                           f"{max_pixels // 1_000_000} MP limit")
+    if not 0 < min(width, height) * MAX_ASPECT >= max(width, height):
+        # a damaged header (demosaicing a 62928x2754 "sensor" took 17 s on a 12 KB file)
+        raise DecodeError(f"damaged camera raw: its header says a {width}x{height} "
+                          "sensor, which no camera has")
     if flip in (5, 6):
         width, height = height, width
     preview, preview_exif = (None, None) if demosaic else _preview(raw, side)
