@@ -16,7 +16,7 @@ from PIL import Image
 
 from clipdesk.core.indexing import pipeline
 from clipdesk.core.library import Library
-from clipdesk.core.media import imaging, raw
+from clipdesk.core.media import exif, imaging, raw
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.sidecars import xmp
 from clipdesk.core.sidecars.sync import Sidecars
@@ -86,6 +86,16 @@ def test_a_camera_raw_is_indexed_with_its_size_date_and_camera(kit, sample, size
     assert thumbnail_path(kit.home, info.hash).exists()
     assert stats["problems"] == 0
     assert digest(photo) == before  # the original is only read
+
+
+@pytest.mark.parametrize("sample,taken,camera", [
+    ("Panasonic.rw2", "2008-08-06T15:21:56", "Panasonic DMC-LX3"),  # RW2's own TIFF magic
+    ("DNG.dng", "2005-08-03T18:59:18", "Canon EOS 350D DIGITAL"),
+])
+def test_a_raws_header_alone_gives_its_date_and_camera(sample, taken, camera):
+    """What the places back-fill reads of photos indexed before dates were kept."""
+    facts = exif.read_header(os.fsencode(DATA / sample))
+    assert (facts.taken_at, facts.camera) == (taken, camera)
 
 
 def test_a_raw_is_read_from_its_preview_when_large_enough_else_demosaiced():
@@ -225,6 +235,20 @@ def test_a_raw_and_its_jpeg_twin_stack_as_one_photo_the_jpeg_first(kit):
     assert [m.photo_id for m in kit.groups.of(raw_id)] == [jpeg_id, raw_id]
     shown, sizes = kit.groups.stacked([raw_id, jpeg_id])
     assert shown == [jpeg_id] and sizes == {jpeg_id: 2}
+
+
+@pytest.mark.parametrize("first", ["raw", "jpeg"])
+def test_a_twin_that_arrives_later_joins_the_stack_in_an_incremental_regroup(kit, first):
+    photo = place(kit, "Panasonic.rw2", "P1000001.RW2")
+    picture = jpeg(kit.root / "P1000001.JPG", size=(400, 300), taken_at="2008:08:06 15:21:56")
+    early, late = (photo, picture) if first == "raw" else (picture, photo)
+    index(kit, [early, jpeg(kit.root / "other.jpg", (20, 90, 200))])
+    kit.groups.regroup(None)
+    index(kit, [late])
+    late_id = kit.photos.find(late)
+    kit.groups.regroup([late_id])
+    members = [m.photo_id for m in kit.groups.of(late_id)]
+    assert members == [kit.photos.find(picture), kit.photos.find(photo)]
 
 
 @pytest.mark.parametrize("jpeg_name,taken", [

@@ -94,7 +94,7 @@ class Grouping:
         for start in range(0, len(ids), CHUNK):
             labels, sims = index.neighbours(vectors[start:start + CHUNK], group_rules.NEIGHBOURS)
             pairs += group_rules.links(ids[start:start + CHUNK], labels, sims, taken)
-        pairs += group_rules.twins(self.catalog.groups.twin_candidates())
+        pairs += group_rules.twins(self.catalog.groups.twin_candidates(touched))
         groups = group_rules.components(pairs)
         self.catalog.groups.set(groups)
         newest = max(self.store.vector_index().ids, default=0)
