@@ -137,6 +137,15 @@ def test_an_upright_raw_is_recorded_portrait(kit):
         assert thumb.height > thumb.width
 
 
+def test_a_raw_with_a_damaged_preview_is_read_from_its_sensor_data():
+    data = (DATA / "Panasonic.rw2").read_bytes()
+    at = data.find(b"\xff\xd8\xff")  # the embedded JPEG
+    damaged = data[:at + 2] + bytes(200) + data[at + 202:]
+    assert raw.read(data, 8, imaging.MAX_PIXELS).from_preview
+    found = raw.read(damaged, 8, imaging.MAX_PIXELS)
+    assert not found.from_preview and found.image.size == (3664 // 2, 2754 // 2)
+
+
 @pytest.mark.parametrize("sample,keep", [("DNG.dng", 0.6), ("FujiFilm.raf", 0.5),
                                          ("Nikon.nef", 0.5)])
 def test_a_truncated_raw_is_a_problem_and_the_run_goes_on(kit, sample, keep):

@@ -39,6 +39,9 @@ _UNSET = 0xFFFFFFFF
 _MAX_IFDS = 64  # a crafted file can chain IFDs in a loop
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
                13: 4, 16: 8}
+# what Pillow raises on a damaged JPEG (imaging._DECODE_ERRORS, which imports this module)
+_PREVIEW_ERRORS = (OSError, ValueError, SyntaxError, TypeError, RuntimeError, IndexError,
+                   KeyError, struct.error, EOFError, Image.DecompressionBombError)
 # LibRaw's flip -> the transposes that make the image upright (as EXIF 3, 8, 6)
 _FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90,
          6: Image.Transpose.ROTATE_270}
@@ -110,12 +113,15 @@ def _preview(raw: rawpy.RawPy, side: int
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         return None, None
     if thumb.format == rawpy.ThumbFormat.JPEG and isinstance(thumb.data, bytes):
-        im = Image.open(io.BytesIO(thumb.data), formats=["JPEG"])
-        found = im.getexif() or None
-        if side > 0:
-            im.draft("RGB", (side, side))
-        im.load()  # a damaged preview raises here: the file's problem (imaging.decode)
-        return im.convert("RGB"), found
+        try:
+            im = Image.open(io.BytesIO(thumb.data), formats=["JPEG"])
+            found = im.getexif() or None
+            if side > 0:
+                im.draft("RGB", (side, side))
+            im.load()
+            return im.convert("RGB"), found
+        except _PREVIEW_ERRORS:  # a damaged preview: as if none (the sensor data serves)
+            return None, None
     array = np.asarray(thumb.data)
     if array.ndim != 3 or array.shape[2] != 3:
         return None, None
