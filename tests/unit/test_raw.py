@@ -91,6 +91,7 @@ def test_a_camera_raw_is_indexed_with_its_size_date_and_camera(kit, sample, size
 @pytest.mark.parametrize("sample,taken,camera", [
     ("Panasonic.rw2", "2008-08-06T15:21:56", "Panasonic DMC-LX3"),  # RW2's own TIFF magic
     ("DNG.dng", "2005-08-03T18:59:18", "Canon EOS 350D DIGITAL"),
+    ("CanonRaw.cr3", "2018-02-21T12:08:56", "Canon EOS M50"),  # its CMT1 box
 ])
 def test_a_raws_header_alone_gives_its_date_and_camera(sample, taken, camera):
     """What the places back-fill reads of photos indexed before dates were kept."""
