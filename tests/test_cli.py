@@ -212,9 +212,9 @@ def count_decodes(monkeypatch) -> list:
     calls = []
     real = imaging.decode
 
-    def counting(data, side):
+    def counting(data, side, path=None):
         calls.append(len(data))
-        return real(data, side)
+        return real(data, side, path)
 
     monkeypatch.setattr(imaging, "decode", counting)
     return calls

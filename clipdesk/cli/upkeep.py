@@ -82,13 +82,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json({"photos": st.photos, "files": st.files, "problems": st.problems,
                     "ignored": st.ignored, "videos": st.videos,
                     "video_problems": st.video_problems,
+                    "raw": st.raw, "raw_problems": st.raw_problems,
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
                     "index": st.index_state, "home": st.home})
         return 0
     print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})"
-          + (f", of them {plural(st.videos, 'video')}" if st.videos else ""))
-    print(f"Problems: {st.problems}"
-          + (f", of them {plural(st.video_problems, 'video')}" if st.video_problems else "")
+          + _of_them(st.videos, st.raw))
+    print(f"Problems: {st.problems:,}" + _of_them(st.video_problems, st.raw_problems)
           + (" (clipdesk problems)" if st.problems else ""))
     if st.ignored:
         print(f"Ignored:  {plural(st.ignored, 'other file')} (not photos)")
@@ -99,6 +99,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("Folders:  " + (", ".join(st.roots) or "none yet"))
     print(f"Data in:  {st.home}")
     return 0
+
+
+def _of_them(videos: int, raw: int) -> str:
+    """", of them 2 videos, 3 RAW" (what is not 0), or nothing."""
+    kinds = [plural(videos, "video") if videos else "", f"{raw:,} RAW" if raw else ""]
+    said = ", ".join(k for k in kinds if k)
+    return f", of them {said}" if said else ""
 
 
 def cmd_problems(args: argparse.Namespace) -> int:

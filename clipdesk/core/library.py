@@ -121,14 +121,17 @@ class Library:
 
     def status(self) -> Status:
         counts = self.catalog.files.counts()
+        problems = self.problems() if counts["problems"] else []
         return Status(photos=counts["photos"], files=counts["files"],
                       problems=counts["problems"], model=self.model_id,
                       pending_model=self.settings.target_model,
                       roots=[os.fsdecode(r) for r in self.catalog.files.roots()],
                       index_state=self.index_state(), home=str(self.home),
                       ignored=counts["ignored"], videos=counts["videos"],
-                      video_problems=sum(p.video for p in self.problems())
-                      if counts["problems"] else 0)
+                      video_problems=sum(p.video for p in problems),
+                      raw=self.catalog.photos.count_format(formats.RAW),
+                      raw_problems=sum(formats.raw_name(p.path) is not None
+                                       for p in problems))
 
     def refresh_if_changed(self) -> bool:
         """Whether another process (`clipdesk index` in a terminal, say) changed the

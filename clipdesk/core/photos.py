@@ -26,7 +26,7 @@ def decode_file(path: bytes, side: int) -> Image.Image:
         if formats.is_video(formats.photo_name(path) or ""):
             return video.poster(path, side)  # a video: its poster frame
         data, _ = imaging.read_file(path)
-        return imaging.decode(data, side).image
+        return imaging.decode(data, side, path).image
     except FileNotFoundError:
         raise ClipdeskError(f"{name}: no such file") from None
     except OSError as exc:

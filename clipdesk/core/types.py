@@ -88,6 +88,7 @@ class GroupMember:
     crushed: float | None
     pixels: int
     rejected: bool
+    raw: bool = False  # a camera raw: its JPEG twin (or any JPEG) shows first
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class Status:
     ignored: int = 0  # files under the folders that are not photos
     videos: int = 0  # of the photos, those that are videos
     video_problems: int = 0  # of the problems, those of videos
+    raw: int = 0  # of the photos, camera raws (media/raw.py)
+    raw_problems: int = 0  # of the problems, camera raws
 
 
 # Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.

@@ -42,7 +42,7 @@ def squares_of(record: FileRecord, embedder: Embedder, side: int) -> Squares | N
         data, st = imaging.read_photo(record.path)
         if (st.st_size, st.st_mtime_ns) != (record.size, record.mtime_ns):
             return None
-        decoded = imaging.decode(data, side)
+        decoded = imaging.decode(data, side, record.path)
         assert record.photo_id is not None
         return record.photo_id, embedder.prepare_parts(decoded.image)
     except Exception as exc:  # one photo's failure never stops the run

@@ -121,7 +121,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
             model_input = prepare(decoded.image)
             parts = tuple((n + 1, prepare(k.image)) for n, k in enumerate(clip.frames))
         else:
-            decoded = imaging.decode(data, working_side)
+            decoded = imaging.decode(data, working_side, job.path)
             model_input = prepare(decoded.image)
             parts = tuple(prepare_parts(decoded.image)) if prepare_parts else ()
         # the second sensitive signal, on this same decode (no second decode)

@@ -20,6 +20,7 @@ from PIL import Image
 from clipdesk.core.errors import DecodeError
 from clipdesk.core.media import formats
 from clipdesk.core.media.bigimage import png_exif
+from clipdesk.core.media.raw import header_exif
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 DATE_TIME, DATE_TIME_ORIGINAL = 0x0132, 0x9003
@@ -171,6 +172,8 @@ def read_header(path: bytes) -> Facts:
         try:
             if fmt == "PNG":  # its eXIf chunk may follow the pixels (see bigimage.png_exif)
                 return facts(png_exif(f.read(min(os.fstat(f.fileno()).st_size, 1 << 30))))
+            if fmt == formats.RAW:  # its own TIFF header (raw.py)
+                return facts(header_exif(f.read(min(os.fstat(f.fileno()).st_size, 1 << 30))))
             with Image.open(f, formats=formats.PILLOW_OPENERS[fmt]) as im:
                 return facts(im.getexif())
         except EXIF_ERRORS:

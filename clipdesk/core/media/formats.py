@@ -20,7 +20,8 @@ PILLOW_OPENERS = {
     "JPEG": ["JPEG", "MPO"], "PNG": ["PNG"], "GIF": ["GIF"], "BMP": ["BMP"],
     "TIFF": ["TIFF"], "WEBP": ["WEBP"], "HEIF": ["HEIF"], "AVIF": ["AVIF", "HEIF"],
 }
-READABLE = frozenset(PILLOW_OPENERS)
+RAW = "RAW"  # a camera raw, read by raw.py (LibRaw) rather than Pillow
+READABLE = frozenset(PILLOW_OPENERS) | {RAW}
 # Video containers read by media/video.py (PyAV's FFmpeg): a catalog photo each, whose
 # picture is its poster frame and whose keyframes are searched
 VIDEO = frozenset({"MP4", "QuickTime", "3GP", "Matroska", "WebM", "AVI"})
@@ -34,20 +35,20 @@ _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "})
 _ISOBMFF_BRANDS = {
     b"heic": "HEIF", b"heix": "HEIF", b"heim": "HEIF", b"heis": "HEIF", b"hevc": "HEIF",
     b"hevx": "HEIF", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF",
+    b"crx ": RAW,
 }
 # Photo formats this version cannot read, by their first bytes and by their ISOBMFF brand:
 # such a file is a photo that cannot be read (a problem), never "not a photo".
 _UNSUPPORTED_MAGIC = (
     (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
     (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"), (b"\xff\x4f\xff\x51", "JPEG 2000"),
-    (b"8BPS", "Photoshop PSD"), (b"FUJIFILMCCD-RAW", "camera raw, Fujifilm RAF"),
-    (b"IIRO", "camera raw, Olympus ORF"), (b"IIRS", "camera raw, Olympus ORF"),
-    (b"MMOR", "camera raw, Olympus ORF"), (b"IIU\x00", "camera raw, Panasonic RW2"),
-    (b"II\x1a\x00\x00\x00HEAPCCDR", "camera raw, Canon CRW"),
-    (b"FOVb", "camera raw, Sigma X3F"), (b"\x00MRM", "camera raw, Minolta MRW"),
+    (b"8BPS", "Photoshop PSD"), (b"FOVb", "camera raw, Sigma X3F"),
 )
-_UNSUPPORTED_BRANDS = {b"crx ": "camera raw, Canon CR3", b"jxl ": "JPEG XL",
-                       b"jp2 ": "JPEG 2000"}
+_UNSUPPORTED_BRANDS = {b"jxl ": "JPEG XL", b"jp2 ": "JPEG 2000"}
+# Camera RAWs that are not a plain TIFF, by their first bytes (read by raw.py); a
+# TIFF-structured RAW (NEF, ARW, DNG, ...) is told from a TIFF by its name (decodable)
+_RAW_MAGIC = (b"FUJIFILMCCD-RAW", b"IIRO", b"IIRS", b"MMOR", b"IIU\x00",
+              b"II\x1a\x00\x00\x00HEAPCCDR", b"\x00MRM")
 # What a camera, phone or editor names a photo, and the format that name promises. A file
 # named so is a photo: failing to read it is a problem. Any other file is a photo only when
 # its first bytes say so; the rest (notes, sidecars, videos, ...) is ignored quietly.
@@ -59,6 +60,7 @@ _RAW = {
     b"iiq": "Phase One IIQ", b"erf": "Epson ERF", b"kdc": "Kodak KDC", b"dcr": "Kodak DCR",
     b"mos": "Leaf MOS", b"mrw": "Minolta MRW", b"rwl": "Leica RWL",
 }
+_RAW_UNREADABLE = frozenset({b"x3f"})  # LibRaw 0.21 dropped Sigma's Foveon files
 _PHOTO_EXTENSIONS = {
     b"jpg": "JPEG", b"jpeg": "JPEG", b"jpe": "JPEG", b"jfif": "JPEG", b"mpo": "JPEG",
     b"png": "PNG", b"gif": "GIF", b"bmp": "BMP", b"tif": "TIFF", b"tiff": "TIFF",
@@ -83,6 +85,18 @@ def is_video(fmt: str) -> bool:
     return fmt in VIDEO
 
 
+def raw_name(path: bytes) -> str | None:
+    """The camera raw a file's name promises ("Nikon NEF"), any one, else None."""
+    _, dot, ext = path.rpartition(b"/")[2].rpartition(b".")
+    return _RAW.get(ext.lower()) if dot else None
+
+
+def _raw_readable(path: bytes | None) -> bool:
+    if path is None or raw_name(path) is None:
+        return False
+    return path.rpartition(b".")[2].lower() not in _RAW_UNREADABLE
+
+
 def identify(path: bytes, head: bytes) -> str:
     """The supported format of the file at `path` that starts with `head`. DecodeError
     for a photo that cannot be read: its content is a photo format this version cannot
@@ -94,13 +108,16 @@ def identify(path: bytes, head: bytes) -> str:
             raise DecodeError("not a photo (empty file)", skipped=True)
         raise DecodeError("empty file (0 bytes)")
     try:
-        return sniff(head)
+        return _as_raw(sniff(head), head, path)
     except DecodeError as exc:
         if not exc.skipped or promised is None:
             raise
         if promised in READABLE or promised in VIDEO:
             what = "video" if promised in VIDEO else "image"
             raise DecodeError(f"damaged {promised}: no {promised} {what} data in the file "
+                              f"({_describe(head[:64])})") from None
+        if _raw_readable(path):
+            raise DecodeError(f"damaged camera raw ({raw_name(path)}): not a camera raw "
                               f"({_describe(head[:64])})") from None
         raise DecodeError(f"unsupported photo format ({promised})") from None
 
@@ -113,14 +130,24 @@ def not_regular(path: bytes, photo: bool) -> DecodeError:
     return DecodeError("not a regular file", skipped=not photo)
 
 
-def decodable(data: bytes) -> str:
-    """The format to decode a whole file's `data` as (sniff), once its container is whole:
-    HEIC/AVIF decoders accept truncated files silently."""
-    fmt = sniff(data)
+def decodable(data: bytes, path: bytes | None = None) -> str:
+    """The format to decode a whole file's `data` as (sniff; RAW for a TIFF-structured
+    camera raw, told by its name `path`), once its container is whole: HEIC/AVIF (and
+    CR3) decoders accept truncated files silently."""
+    fmt = _as_raw(sniff(data), data, path)
     if fmt in VIDEO:
         raise DecodeError(f"a video ({fmt}), not a still image")
-    if fmt in ("HEIF", "AVIF"):
-        check_isobmff_complete(data)
+    if fmt in ("HEIF", "AVIF") or (fmt == RAW and data[4:8] == b"ftyp"):
+        check_isobmff_complete(
+            data, kind="camera raw (Canon CR3)" if fmt == RAW else "HEIF/AVIF")
+    return fmt
+
+
+def _as_raw(fmt: str, head: bytes, path: bytes | None) -> str:
+    """RAW for a TIFF that is a camera raw (a Canon CR2 by its bytes, any other by a
+    name LibRaw reads: NEF, ARW, DNG, ...), else `fmt`."""
+    if fmt == "TIFF" and (head[8:10] == b"CR" or _raw_readable(path)):
+        return RAW
     return fmt
 
 
@@ -157,10 +184,10 @@ def check_isobmff_complete(data: bytes | Callable[[int, int], bytes], total: int
 
 def unreadable(path: bytes, reason: str) -> str:
     """The reason a photo that sniffed as a readable format failed to decode, said as the
-    format its name promises when that one is not readable here (a camera raw is a TIFF
-    that Pillow may or may not make sense of)."""
+    format its name promises when that one is not readable here (a Sigma X3F, say)."""
     promised = photo_name(path)
-    if promised is None or promised in READABLE or promised in VIDEO:
+    if (promised is None or promised in READABLE or promised in VIDEO
+            or _raw_readable(path)):
         return reason
     return f"unsupported photo format ({promised}): {reason}"
 
@@ -188,6 +215,8 @@ def sniff(data: bytes) -> str:
         return "AVI"
     if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska or WebM
         return "WebM" if b"webm" in head else "Matroska"
+    if head.startswith(_RAW_MAGIC):
+        return RAW
     for magic, name in _UNSUPPORTED_MAGIC:
         if head.startswith(magic):
             raise DecodeError(f"unsupported photo format ({name})")

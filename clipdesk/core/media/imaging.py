@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from clipdesk.core.errors import DecodeError
-from clipdesk.core.media import bigimage, exif, formats
+from clipdesk.core.media import bigimage, exif, formats, raw
 
 try:  # HEIC/HEIF (phones); AVIF comes with Pillow >= 11.3 itself
     import pillow_heif
@@ -120,10 +120,13 @@ def _read(path: bytes, photo: bool) -> tuple[str, bytes, os.stat_result]:
         os.close(fd)
 
 
-def decode(data: bytes, working_side: int) -> Decoded:
-    """Decode `data` once, reduced so its shortest side is about `working_side` pixels."""
-    fmt = formats.decodable(data)
+def decode(data: bytes, working_side: int, path: bytes | None = None) -> Decoded:
+    """Decode `data` once, reduced so its shortest side is about `working_side` pixels.
+    `path`: the file's name, which tells a camera raw from a TIFF (formats.decodable)."""
+    fmt = formats.decodable(data, path)
     try:
+        if fmt == formats.RAW:
+            return _decode_raw(data, working_side)
         return _decode(data, fmt, working_side)
     except DecodeError:
         raise
@@ -189,6 +192,18 @@ def _decode(data: bytes, fmt: str, working_side: int) -> Decoded:
     return Decoded(image=im, width=width, height=height, format=fmt,
                    taken_at=facts.taken_at, camera=facts.camera,
                    taken_offset=facts.taken_offset, lat=facts.lat, lon=facts.lon)
+
+
+def _decode_raw(data: bytes, working_side: int) -> Decoded:
+    """A camera raw (raw.py), from its embedded preview when that is large enough."""
+    found = raw.read(data, PREVIEW_MARGIN * working_side, MAX_PIXELS)
+    facts = exif.facts(found.exif)
+    taken = facts.taken_at or exif.clock_time(found.timestamp)
+    im = _reduce(_to_rgb(found.image), working_side)
+    return Decoded(image=im, width=found.width, height=found.height, format=formats.RAW,
+                   taken_at=taken, camera=facts.camera,
+                   taken_offset=facts.taken_offset if facts.taken_at else None,
+                   lat=facts.lat, lon=facts.lon)
 
 
 def _exif(im: Image.Image) -> Image.Exif | None:

@@ -108,14 +108,16 @@ def describe(sharpness: float | None, motion: bool = False) -> str:
 
 
 def best_first(members: list[GroupMember]) -> list[GroupMember]:
-    """A group's photos, best shot first: the sharpest, then the best exposed, then the
-    largest. Photos within SAME_SHARPNESS of the sharpest count as equally sharp, so a
-    larger, better exposed copy beats a re-encode that is sharper by noise alone."""
+    """A group's photos, best shot first: a photo before a camera raw (a RAW+JPEG pair
+    shows its JPEG, as the camera rendered it), then the sharpest, then the best exposed,
+    then the largest. Photos within SAME_SHARPNESS of the sharpest count as equally sharp,
+    so a larger, better exposed copy beats a re-encode that is sharper by noise alone."""
     top = max((m.sharpness or 0.0) for m in members)
 
-    def key(m: GroupMember) -> tuple[bool, float, int, float]:
+    def key(m: GroupMember) -> tuple[bool, bool, float, int, float]:
         sharp = m.sharpness or 0.0
         badly_exposed = (m.clipped or 0.0) + (m.crushed or 0.0)
         tied = sharp >= top - SAME_SHARPNESS
-        return (tied, -round(badly_exposed, 2) if tied else 0.0, m.pixels if tied else 0, sharp)
+        return (not m.raw, tied, -round(badly_exposed, 2) if tied else 0.0,
+                m.pixels if tied else 0, sharp)
     return sorted(members, key=key, reverse=True)

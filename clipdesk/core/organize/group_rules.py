@@ -10,7 +10,7 @@ import numpy as np
 
 from clipdesk.core.paths import fingerprint
 
-REVISION = 1  # bump when `links` or `components` change what they decide
+REVISION = 2  # bump when `links`, `twins` or `components` change what they decide
 
 # Cosine from which two photos are the same picture (re-encode, resize, modest crop): on
 # CLIP-like synthetic vectors no two distinct photos of 100k came this close (the closest
@@ -39,6 +39,15 @@ def links(ids: np.ndarray, neighbours: np.ndarray, similarities: np.ndarray,
                 a in taken and b in taken and abs(taken[a] - taken[b]) <= BURST_SECONDS):
             pairs.append((a, b))
     return pairs
+
+
+def twins(candidates: list[tuple[int, int, str | None, str | None]]
+          ) -> list[tuple[int, int]]:
+    """Pairs (camera raw, JPEG) that are one photo: same folder and name but the extension
+    (the catalog's candidates), and the same capture time to the second when both files
+    carry one (a later IMG_1.JPG from another card is another photo)."""
+    return [(raw, jpeg) for raw, jpeg, raw_taken, jpeg_taken in candidates
+            if raw_taken is None or jpeg_taken is None or raw_taken == jpeg_taken]
 
 
 def components(pairs: list[tuple[int, int]]) -> dict[int, int]:

@@ -42,7 +42,7 @@ class Grouping:
         def measure(photo_id: int) -> tuple[int, PhotoMeta] | None:
             try:
                 data, _ = imaging.read_file(paths[photo_id])
-                decoded = imaging.decode(data, quality.QUALITY_SIDE)
+                decoded = imaging.decode(data, quality.QUALITY_SIDE, paths[photo_id])
                 return photo_id, pipeline.measured_meta(decoded, "")
             except (OSError, DecodeError) as exc:  # the next index run reports the file
                 log.warning("cannot measure %r: %s", paths[photo_id], exc)
@@ -94,6 +94,7 @@ class Grouping:
         for start in range(0, len(ids), CHUNK):
             labels, sims = index.neighbours(vectors[start:start + CHUNK], group_rules.NEIGHBOURS)
             pairs += group_rules.links(ids[start:start + CHUNK], labels, sims, taken)
+        pairs += group_rules.twins(self.catalog.groups.twin_candidates(touched))
         groups = group_rules.components(pairs)
         self.catalog.groups.set(groups)
         newest = max(self.store.vector_index().ids, default=0)
@@ -103,10 +104,10 @@ class Grouping:
     def all(self) -> list[list[GroupMember]]:
         """Every group of bursts / near-duplicates, best shot first (quality.best_first)."""
         by_group: dict[int, list[GroupMember]] = {}
-        for gid, pid, path, pixels, sharp, clipped, crushed, rejected in \
+        for gid, pid, path, pixels, sharp, clipped, crushed, rejected, raw in \
                 self.catalog.groups.members():
             by_group.setdefault(gid, []).append(GroupMember(
-                pid, path, sharp, clipped, crushed, pixels or 0, bool(rejected)))
+                pid, path, sharp, clipped, crushed, pixels or 0, bool(rejected), bool(raw)))
         groups = [quality.best_first(members) for members in by_group.values()
                   if len(members) > 1]
         groups.sort(key=lambda members: -members[0].photo_id)

@@ -58,6 +58,11 @@ class Photos(Part):
                 f"({','.join('?' * len(chunk))})", chunk).fetchall())
         return out
 
+    def count_format(self, fmt: str) -> int:
+        """How many photos are in format `fmt` (as formats.py names it: 'RAW', ...)."""
+        return int(self._db.execute("SELECT count(*) FROM photos WHERE format=?",
+                                    (fmt,)).fetchone()[0])
+
     def newest_first(self) -> list[int]:
         """Every photo, newest first by date taken (photos without a date last)."""
         # two index-ordered reads: 3x faster than one sort at 100k photos
