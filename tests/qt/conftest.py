@@ -50,15 +50,21 @@ def home(photos, tmp_path_factory) -> Path:
     return home
 
 
-@pytest.fixture
-def window(qtbot, home) -> MainWindow:
+def opened(qtbot, home: Path) -> MainWindow:
+    """A window over `home`, shown, once its launch's catch-up run and the watcher's first
+    word are over: the catch-up run starts after the grid's first load, and the watcher
+    after it (saying so in the status bar); waiting for "no index job" alone could return
+    before either started, and they would then run into the test."""
     win = qt_app.create_window(str(home))
     qtbot.addWidget(win)
-    # the catch-up run starts after the grid's first load, and the watcher after it
-    # (saying so in the status bar): waiting for "no index job" alone could return before
-    # either started, and they would then run into the test
     with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
         win.show()
+    return win
+
+
+@pytest.fixture
+def window(qtbot, home) -> MainWindow:
+    win = opened(qtbot, home)
     qtbot.waitUntil(lambda: win.model.rowCount() > 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: win.index_job is None, timeout=WAIT_MS)
     return win

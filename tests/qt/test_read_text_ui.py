@@ -7,8 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from clipdesk.qt import app as qt_app
-from tests.qt.conftest import WAIT_MS, indexed
+from tests.qt.conftest import WAIT_MS, indexed, opened
 from tests.synthetic import render
 
 
@@ -22,10 +21,7 @@ def test_read_text_in_photo_from_the_photo_menu(qtbot, tmp_path: Path) -> None:
     render("blue", "square", "white", (800, 600), seed=3).save(source / "shape.jpg")
     home = tmp_path / "home"
     indexed(sorted(source.iterdir()), tmp_path / "photos", home)
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
-        win.show()
+    win = opened(qtbot, home)
     qtbot.waitUntil(lambda: win.model.rowCount() == 2 and win.work.text_job is None,
                     timeout=WAIT_MS)
     row = next(r for r in range(2) if win.library.photos.paths(

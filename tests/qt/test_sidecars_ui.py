@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from clipdesk.core.sidecars import xmp
 from clipdesk.qt import app as qt_app
-from tests.qt.conftest import WAIT_MS, indexed, shown_paths
+from tests.qt.conftest import WAIT_MS, indexed, opened, shown_paths
 from tests.unit.test_xmp import DIGIKAM
 
 
@@ -21,12 +21,7 @@ def test_tags_menu_writes_sidecars_and_keeps_them_written(qtbot, photos, tmp_pat
     root, home = tmp_path / "photos", tmp_path / "home"
     indexed(sorted(photos)[:3], root, home)
     originals = {p.name: p.read_bytes() for p in root.iterdir() if p.suffix == ".jpg"}
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    # the launch's catch-up run and the watcher's first word: either could land in the
-    # middle of the test (as the window fixture waits for them)
-    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
-        win.show()
+    win = opened(qtbot, home)
     qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=WAIT_MS)
     first = shown_paths(win, 1)[0]
     win.grid.setCurrentIndex(win.model.index(0))

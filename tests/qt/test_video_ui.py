@@ -7,9 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QImage
 
-from clipdesk.qt import app as qt_app
 from clipdesk.qt.panels import ProblemsDialog
-from tests.qt.conftest import WAIT_MS, indexed
+from tests.qt.conftest import WAIT_MS, indexed, opened
 from tests.synthetic import render
 from tests.videos import encode
 
@@ -45,10 +44,7 @@ def test_a_video_in_the_grid_details_search_and_open(qtbot, tmp_path: Path) -> N
     (source / "cut.mp4").write_bytes(whole[:len(whole) // 3])
     home = tmp_path / "home"
     indexed(sorted(source.iterdir()), tmp_path / "photos", home)
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
-        win.show()
+    win = opened(qtbot, home)
     qtbot.waitUntil(lambda: win.model.rowCount() == 3, timeout=WAIT_MS)
     video = win.library.photos.id_of(tmp_path / "photos" / "day.mp4")
     row = win.model.row_of(video)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from clipdesk.qt import app as qt_app
 from clipdesk.qt.main_window import MainWindow
 from clipdesk.qt.when_where_ui import with_term
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
 from tests.photolib import exif_bytes
-from tests.qt.conftest import WAIT_MS
+from tests.qt.conftest import WAIT_MS, opened
 from tests.synthetic import render
 
 SHOTS = {  # name: (DateTimeOriginal, OffsetTimeOriginal, GPS)
@@ -38,10 +37,7 @@ def window_on_shots(qtbot, tmp_path, colors: tuple[str, ...]) -> MainWindow:
     home = tmp_path / "home"
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
-    win = qt_app.create_window(str(home))
-    qtbot.addWidget(win)
-    with qtbot.waitSignals([win.work.indexed, win.work.watch_said], timeout=WAIT_MS):
-        win.show()
+    win = opened(qtbot, home)
     return win
 
 
