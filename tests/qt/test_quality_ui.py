@@ -134,12 +134,14 @@ def test_the_blurry_filter_lists_blurred_shots_and_its_threshold_moves(qtbot, wi
     assert set(shown_paths(window, 50)) == blurred and window.blur_limit.isVisible()
     scores = [h.score for h in window.views.hits]
     assert scores == sorted(scores)
-    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "blurry"):
         window.blur_limit.setValue(72)  # now slightly soft shots count too
     softer = {p for b in bursts for p, s in zip(b, SIGMAS, strict=True) if s >= 2}
     assert set(shown_paths(window, 50)) == softer
     assert singles[-1] not in shown_paths(window, 50)  # the bokeh shot stays sharp
-    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "blurry"):
         window.blur_limit.setValue(window.blur_limit.minimum())  # nothing is that blurry
     assert window.model.rowCount() == 0
     assert window.empty.text() == "No photo is blurrier than that."  # not "Nothing matches"
@@ -157,7 +159,8 @@ def test_a_blurry_photo_shows_its_words_and_finds_its_sharper_versions(qtbot, wi
     window.grid.customContextMenuRequested.emit(
         window.grid.visualRect(window.model.index(row)).center())
     action = menu_item(window, "Find sharper versions")
-    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "similar"):
         action.trigger()
     assert shown_paths(window, 10) == bursts[1][:3]
     assert os.path.basename(bursts[1][3]) in window.heading.text()
