@@ -20,8 +20,8 @@ from clipdesk.core.media import exif, imaging, raw
 from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.sidecars import xmp
 from clipdesk.core.sidecars.sync import Sidecars
-from clipdesk.core.types import FileStatus
-from tests.unit.kit import Kit, index, job, jpeg, make_kit
+from clipdesk.core.types import FileStatus, Phase
+from tests.unit.kit import MODEL, Kit, index, job, jpeg, make_kit
 
 DATA = Path(__file__).parent.parent / "data" / "raw"
 SIDE = 224
@@ -298,3 +298,34 @@ def test_the_library_counts_its_raws_and_their_problems_apart(kit):
         lib.close()
     assert (status.photos, status.raw, status.problems, status.raw_problems) == (3, 2, 2, 1)
     assert problems[b"cut.dng"].startswith("truncated camera raw")
+
+
+def test_raws_an_older_clipdesk_could_not_read_are_indexed_after_the_upgrade(kit, tmp_path):
+    """Before camera raws were read, a RAW was a problem ("unsupported photo format"),
+    never retried while unchanged; the migration to schema 11 has each read once more."""
+    photo = place(kit, "DNG.dng", "IMG_0001.DNG")
+    jpeg(kit.root / "a.jpg")
+    kit.settings.model = MODEL
+    assert _run(kit).embedded == 2
+    with kit.catalog.transaction() as tx:  # as clipdesk before camera raws left it
+        tx.execute("UPDATE files SET status='error', photo_id=NULL, reason='unsupported "
+                   "photo format (camera raw, Adobe DNG)' WHERE CAST(path AS TEXT) LIKE '%.DNG'")
+        tx.execute("DELETE FROM photos WHERE format='RAW'")
+        tx.execute("ALTER TABLE crops DROP COLUMN at")  # (migration 12's, undone too)
+        tx.execute("ALTER TABLE photos DROP COLUMN duration")
+        tx.execute("PRAGMA user_version=10")
+    kit.catalog.close()
+    later = make_kit(tmp_path)
+    try:
+        summary = _run(later)
+        assert (summary.embedded, summary.changed, summary.problems) == (1, 1, 0)
+        assert info_of(later, photo).format == "RAW"
+        assert _run(later).unchanged == 2  # and then never again
+    finally:
+        later.catalog.close()
+
+
+def _run(kit: Kit):
+    steps = list(kit.indexer.index(None, MODEL))
+    assert steps[-1].phase is Phase.DONE
+    return steps[-1].summary

@@ -128,7 +128,7 @@ def test_videos_ignored_by_an_older_clipdesk_are_indexed_after_the_upgrade(kit, 
     with kit.catalog.transaction() as tx:  # as clipdesk before videos left it
         tx.execute("DELETE FROM photos WHERE duration IS NOT NULL")
         tx.execute("UPDATE files SET status='skipped', photo_id=NULL, reason='not a photo "
-                   "(video or other media, brand b''isom'')' WHERE path LIKE '%.mp4'")
+                   "(video or other media, brand b''isom'')' WHERE CAST(path AS TEXT) LIKE '%.mp4'")
         tx.execute("ALTER TABLE crops DROP COLUMN at")
         tx.execute("ALTER TABLE photos DROP COLUMN duration")
         tx.execute("PRAGMA user_version=11")

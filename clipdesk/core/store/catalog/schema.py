@@ -163,7 +163,13 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE photo_words_new RENAME TO photo_words;
     """,
     # 11 is the camera-raw part's (issue 24, another branch): empty on this one
-    11: "",
+    11: """
+    -- camera raws (media/raw.py): those an older clipdesk could not read (a problem
+    -- "unsupported photo format (camera raw, ...)", not retried) are read once more on
+    -- the next run
+    UPDATE files SET retry=1 WHERE status='error' AND retry=0
+        AND reason LIKE 'unsupported photo format (camera raw%'
+    """,
     12: """
     -- videos (see media/video.py): a video is a photo whose vector is its poster frame;
     -- duration in seconds (NULL for a still photo)
