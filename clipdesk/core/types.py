@@ -178,6 +178,7 @@ class Phase(StrEnum):
     BACKUP = "backup"
     CAPTION = "caption"
     READ_TEXT = "read-text"  # reading the text in photos (OCR)
+    FACES = "faces"  # finding faces in photos, grouping them into people
     SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
     PLACES = "places"  # reading dates and GPS of older photos, naming places offline
     WAIT = "wait"  # another process holds the library's index lock: this run waits its turn

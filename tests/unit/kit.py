@@ -144,6 +144,10 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
         db.execute("DROP TABLE crops")
+        # 13: people
+        for table in ("not_person", "faces", "people"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("ALTER TABLE photos DROP COLUMN faces_by")
         # 10: photo_words made again with a text column: back to three, rows kept
         db.execute("CREATE VIRTUAL TABLE words6 USING fts5(names, tags, caption, "
                    "tokenize='unicode61 remove_diacritics 2')")
