@@ -1,7 +1,7 @@
 """Words for counts, shared by the app and the command line: "1 photo", "2 photos"."""
 from __future__ import annotations
 
-IRREGULAR = {"copy": "copies"}
+IRREGULAR = {"copy": "copies", "person": "people"}
 
 
 def plural(n: int, word: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from clipdesk.core.types import Hit, IndexSummary, Phase, Progress
+from clipdesk.core.types import Hit, IndexSummary, Phase, Problem, Progress
 
 if TYPE_CHECKING:
     from clipdesk.core.library import Library
@@ -64,7 +64,8 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
         for step in job:
             if step.summary is not None:
                 summary = step.summary
-            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT):
+            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT,
+                                                   Phase.FACES):
                 continue
             if bar is None:
                 from tqdm import tqdm
@@ -76,6 +77,15 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
         if bar is not None:
             bar.close()
     return summary
+
+
+def say_problems(job: Iterator[Progress], problems: list[Problem]) -> Iterator[Progress]:
+    """The job's steps, each problem printed on stderr as it comes and kept in `problems`."""
+    for step in job:
+        if step.problem is not None:
+            problems.append(step.problem)
+            print(f"clipdesk: {step.problem.reason}", file=sys.stderr)
+        yield step
 
 
 def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -52,9 +52,10 @@ class FaceInfo:
 
 
 class People:
-    def __init__(self, catalog: Catalog, settings: Settings, photos: Photos,
-                 edits: Edits) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, photos: Photos, edits: Edits,
+                 names_changed: Callable[[], None] = lambda: None) -> None:
         self.catalog, self.settings, self.photos, self.edits = catalog, settings, photos, edits
+        self.names_changed = names_changed  # search reads the names again
 
     # -- on and off ------------------------------------------------------------------
     @property
@@ -65,6 +66,7 @@ class People:
         """Faces off: every face, descriptor, person and name is deleted."""
         self.settings.faces = False
         self.catalog.faces.forget_all()
+        self.names_changed()
 
     # -- the pass --------------------------------------------------------------------
     def pending(self) -> list[int]:
@@ -147,6 +149,10 @@ class People:
                 return p
         raise ClipdeskError(f"no person {person_id} (clipdesk people lists them)")
 
+    def faces_of(self, person_id: int) -> list[tuple[int, int]]:
+        """(face id, photo id) of each of a person's faces."""
+        return self.catalog.faces.faces_of(person_id)
+
     def photos_of(self, person_id: int) -> list[int]:
         return sorted({photo for _, photo in self.catalog.faces.faces_of(person_id)})
 
@@ -177,6 +183,7 @@ class People:
         name = " ".join((name or "").split()) or None
         with self.edits.editing(self.photos_of(person_id)):
             self.catalog.faces.name(person_id, name)
+        self.names_changed()
 
     def merge(self, people: Sequence[int], into: int) -> None:
         """Every face of `people` joins `into`; they are gone."""
@@ -188,6 +195,7 @@ class People:
             for source in people:
                 if source != into:
                     self.catalog.faces.merge(source, into)
+        self.names_changed()
 
     def move(self, face_id: int, person_id: int | None = None) -> int:
         """Put a face in a person, or (None) in a new person of its own; that person."""
