@@ -4,6 +4,7 @@ or moving it) and `not_person` ("not this person"). Re-grouping writes only unch
 faces' people. photos.faces_by: the finder that looked at the photo (NULL: not yet)."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -96,28 +97,42 @@ class Faces(Part):
             db.execute("DELETE FROM people WHERE id=?", (source,))
 
     def move(self, face_id: int, person_id: int | None) -> int:
-        """Put a face in a person (chosen), or (None) in a new person of its own; the
-        person's id."""
+        """Put a face in a person, or (None) in a new person of its own; the person's id.
+        The person it left keeps the faces it has now (they are chosen: a person looked at
+        them and took this one out) and the face is marked not theirs."""
         with self._transaction() as db:
+            left = self._leave(db, face_id)
             if person_id is None:
                 person_id = int(db.execute("INSERT INTO people(name) VALUES(NULL)").lastrowid
                                 or 0)
+            if left is not None and left != person_id:
+                db.execute("INSERT OR IGNORE INTO not_person(face_id, person_id) VALUES(?, ?)",
+                           (face_id, left))
             db.execute("UPDATE faces SET person_id=?, chosen=1 WHERE id=?", (person_id, face_id))
             db.execute("DELETE FROM not_person WHERE face_id=? AND person_id=?",
                        (face_id, person_id))
         return person_id
 
     def not_person(self, face_id: int) -> int | None:
-        """"Not this person": the face leaves its person and never joins it again; the
-        person it left."""
+        """"Not this person": the face leaves its person and never joins it again (the
+        faces the person keeps are chosen, as for a move); the person it left."""
         with self._transaction() as db:
-            row = db.execute("SELECT person_id FROM faces WHERE id=?", (face_id,)).fetchone()
-            if row is None or row[0] is None:
+            left = self._leave(db, face_id)
+            if left is None:
                 return None
             db.execute("INSERT OR IGNORE INTO not_person(face_id, person_id) VALUES(?, ?)",
-                       (face_id, row[0]))
+                       (face_id, left))
             db.execute("UPDATE faces SET person_id=NULL, chosen=0 WHERE id=?", (face_id,))
-            return int(row[0])
+            return left
+
+    @staticmethod
+    def _leave(db: sqlite3.Connection, face_id: int) -> int | None:
+        """The face's person, whose other faces become chosen (None: in no person)."""
+        row = db.execute("SELECT person_id FROM faces WHERE id=?", (face_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        db.execute("UPDATE faces SET chosen=1 WHERE person_id=? AND id<>?", (row[0], face_id))
+        return int(row[0])
 
     # -- reading ---------------------------------------------------------------------
     def people(self) -> list[tuple[int, str | None, int, int]]:
