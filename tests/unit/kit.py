@@ -3,6 +3,7 @@ home, with a FakeEmbedder for every model; and small real photos to put in it.""
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,10 +145,7 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
                        (np.asarray(vector, np.float32).tobytes(), pid, model))
         # what the migrations after 6 added (each migration adds its own undo here)
         db.execute("DROP TABLE crops")
-        # 13: people
-        for table in ("not_person", "faces", "people"):
-            db.execute(f"DROP TABLE {table}")
-        db.execute("ALTER TABLE photos DROP COLUMN faces_by")
+        undo_13(db)
         # 10: photo_words made again with a text column: back to three, rows kept
         db.execute("CREATE VIRTUAL TABLE words6 USING fts5(names, tags, caption, "
                    "tokenize='unicode61 remove_diacritics 2')")
@@ -163,6 +161,13 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
                        "city", "located"):
             db.execute(f"ALTER TABLE photos DROP COLUMN {column}")
         db.execute("PRAGMA user_version=6")
+
+
+def undo_13(db: sqlite3.Connection) -> None:
+    """Take migration 13 (people) out of a catalog, for tests of the migrations before it."""
+    for table in ("not_person", "faces", "people"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("ALTER TABLE photos DROP COLUMN faces_by")
 
 
 def text_vector(text: str) -> np.ndarray:

@@ -11,7 +11,7 @@ from clipdesk.core.models import ocr
 from clipdesk.core.organize import reading
 from clipdesk.core.organize.reading import Reading
 from clipdesk.core.store.catalog import SCHEMA_VERSION
-from tests.unit.kit import blend, index, jpeg, make_kit, put, text_vector, unrelated
+from tests.unit.kit import blend, index, jpeg, make_kit, put, text_vector, undo_13, unrelated
 
 
 @pytest.fixture
@@ -70,6 +70,7 @@ def test_migration_10_keeps_the_search_words_of_an_older_library(kit):
     pid = put(kit, "holiday/beach.jpg", text_vector("a beach"))
     kit.catalog.captions.set(pid, "a sandy beach", "model")
     with kit.catalog.transaction() as db:  # the catalog as schema 9 left it
+        undo_13(db)
         db.execute("CREATE VIRTUAL TABLE w9 USING fts5(names, tags, caption, "
                    "tokenize='unicode61 remove_diacritics 2')")
         db.execute("INSERT INTO w9(rowid, names, tags, caption) "
