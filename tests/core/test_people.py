@@ -175,3 +175,29 @@ def test_index_runs_find_faces_once_on_and_off_deletes_every_descriptor(
         assert lib.people.counts() == (0, 0)
     finally:
         lib.close()
+
+
+def test_a_name_reaches_the_sidecar_and_comes_back_in_another_library(
+        library: tuple[Path, Path], tmp_path: Path) -> None:
+    home, root = library
+    lib = Library(home)
+    try:
+        list(lib.people.find())
+        lib.people.name(_person_of(lib, root / "beach" / "obama.jpg") or 0, "Barack Obama")
+    finally:
+        lib.close()
+    before = _digests(root)
+    result = run_cli("--home", str(home), "xmp", "--all")
+    assert result.rc == 0, result.err
+    sidecars = sorted(p.name for p in root.rglob("*.xmp"))
+    assert sidecars == ["obama.jpg.xmp", "obama2.jpg.xmp"]  # named faces only
+    assert all(before[p] == d for p, d in _digests(root).items() if p in before)
+    other = tmp_path / "other-home"
+    use_tiny_models(other)
+    assert run_cli("--home", str(other), "index", str(root), "--model", TINY_MODEL).rc == 0
+    assert run_cli("--home", str(other), "people", "find").rc == 0
+    listed = json.loads(run_cli("--home", str(other), "people", "--json").out)
+    assert listed[0] == {"id": listed[0]["id"], "name": "Barack Obama", "photos": 2}
+    assert [p["name"] for p in listed[1:]] == [None]  # Biden: unnamed
+    assert json.loads(run_cli("--home", str(other), "search", "Barack Obama 2012",
+                              "--json").out)[0]["path"].endswith("obama.jpg")

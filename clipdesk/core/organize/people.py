@@ -27,6 +27,7 @@ from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import faces as finder
 from clipdesk.core.organize import people_rules
 from clipdesk.core.photos import Photos
+from clipdesk.core.sidecars import sync
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
@@ -112,6 +113,8 @@ class People:
                            f"error: {type(exc).__name__})")
         self.catalog.faces.put(photo_id, [(f.box, f.descriptor) for f in found],
                                finder.FINDER_ID)
+        if found:
+            sync.read_names(self.catalog, photo_id)  # names other tools gave these faces
         return None
 
     def regroup(self) -> None:

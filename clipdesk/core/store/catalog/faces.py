@@ -134,6 +134,28 @@ class Faces(Part):
         db.execute("UPDATE faces SET chosen=1 WHERE person_id=? AND id<>?", (row[0], face_id))
         return int(row[0])
 
+    # -- sidecars: names as face regions --------------------------------------------
+    def named_in(self, photo_id: int) -> tuple[list[tuple[str, Box]], tuple[int, int] | None]:
+        """(name, box) of each named face in a photo, and the photo's size if known."""
+        faces = [(r[3], r[1]) for r in self.of_photo(photo_id) if r[3]]
+        row = self._db.execute("SELECT width, height FROM photos WHERE id=?",
+                               (photo_id,)).fetchone()
+        return faces, (int(row[0]), int(row[1])) if row and row[0] and row[1] else None
+
+    def name_face(self, face_id: int, name: str) -> bool:
+        """Put a face a person has not placed in the person of that name (made when there
+        is none), as chosen; whether it moved (a face a person placed stays)."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM faces WHERE id=? AND chosen=0",
+                          (face_id,)).fetchone() is None:
+                return False
+            row = db.execute("SELECT id FROM people WHERE name=? COLLATE NOCASE "
+                             "ORDER BY id LIMIT 1", (name,)).fetchone()
+            person = row[0] if row else db.execute(
+                "INSERT INTO people(name) VALUES(?)", (name,)).lastrowid
+            db.execute("UPDATE faces SET person_id=?, chosen=1 WHERE id=?", (person, face_id))
+            return True
+
     # -- reading ---------------------------------------------------------------------
     def people(self) -> list[tuple[int, str | None, int, int]]:
         """(id, name, photos, a face id to show) of each person, most photos first."""
