@@ -19,7 +19,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from PIL import Image
 
@@ -31,25 +30,9 @@ from clipdesk.core.sidecars import sync
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
-from clipdesk.core.types import Phase, Problem, Progress, ProgressJob
+from clipdesk.core.types import FaceInfo, Person, Phase, Problem, Progress, ProgressJob
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str | None  # None until a person names them
-    photos: int
-    face_id: int  # a face to show for them
-
-
-@dataclass(frozen=True)
-class FaceInfo:
-    id: int
-    box: tuple[float, float, float, float]  # x0, y0, x1, y1: fractions of the upright photo
-    person_id: int | None
-    name: str | None
 
 
 class People:
