@@ -122,7 +122,8 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.understood = QLabel()  # how the typed query reads: "beach · 2019 · not snow"
         self.understood.setToolTip("How the search was understood: words, dates (2019, "
-                                   "june, last summer), places (in Lisbon), #tags, -excluded")
+                                   "june, last summer), places (in Lisbon), people's names, "
+                                   "#tags, -excluded")
         self.zoom = QSlider(Qt.Orientation.Horizontal)
         self.zoom.setRange(96, 320)
         self.zoom.setValue(self.prefs.zoom)
