@@ -90,7 +90,7 @@ class Library:
         self.groups = Grouping(self.catalog, self.settings, self.store, self.photos,
                                self.searching, self.edits)
         self.text = Reading(self.catalog, self.store, self.photos)  # text in photos (OCR)
-        self.people = People(self.catalog, self.settings, self.photos, self.edits,
+        self.people = People(self.home, self.catalog, self.settings, self.photos, self.edits,
                              self.searching.forget_names)  # faces, grouped and named
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,

@@ -161,7 +161,17 @@ def test_index_runs_find_faces_once_on_and_off_deletes_every_descriptor(
     assert run_cli("--home", str(home), "people", "name", str(obama), "Barack").rc == 0
     assert [p["name"] for p in json.loads(run_cli("--home", str(home), "people",
                                                   "--json").out)][0] == "Barack"
+    lib = Library(home)
+    try:
+        descriptor = lib.catalog.faces.all()[1][0].tobytes()
+    finally:
+        lib.close()
+    stored = [home / "catalog.sqlite", home / "catalog.sqlite-wal",
+              *sorted((home / "backups").glob("*.sqlite"))]
+    assert len(stored) > 2  # the naming's backup holds the faces too
+    assert any(descriptor in p.read_bytes() for p in stored if p.exists())
     assert run_cli("--home", str(home), "people", "off").rc == 0
+    assert not any(descriptor in p.read_bytes() for p in stored if p.exists())  # nowhere
     lib = Library(home)
     try:
         assert lib.people.counts() == (0, 0) and lib.people.people() == []
@@ -201,3 +211,31 @@ def test_a_name_reaches_the_sidecar_and_comes_back_in_another_library(
     assert [p["name"] for p in listed[1:]] == [None]  # Biden: unnamed
     assert json.loads(run_cli("--home", str(other), "search", "Barack Obama 2012",
                               "--json").out)[0]["path"].endswith("obama.jpg")
+
+
+def test_the_cli_shows_merges_moves_and_says_not_this_person(
+        library: tuple[Path, Path]) -> None:
+    home, root = library
+    assert run_cli("--home", str(home), "people", "find").rc == 0
+
+    def people() -> dict[int, int]:
+        return {p["id"]: p["photos"] for p in json.loads(
+            run_cli("--home", str(home), "people", "--json").out)}
+    obama, biden = (p for p, _ in sorted(people().items(), key=lambda kv: -kv[1]))
+    shown = json.loads(run_cli("--home", str(home), "people", "show", str(obama), "--json").out)
+    assert sorted(Path(f["path"]).name for f in shown) == ["obama.jpg", "obama2.jpg"]
+    assert run_cli("--home", str(home), "people", "merge", str(biden), "--into",
+                   str(obama)).rc == 0
+    assert people() == {obama: 3}
+    inside = json.loads(run_cli("--home", str(home), "people", "in",
+                                str(root / "home" / "biden.jpg"), "--json").out)
+    assert [f["person"] for f in inside] == [obama]
+    moved = run_cli("--home", str(home), "people", "move", str(inside[0]["face"]))
+    assert moved.rc == 0 and people() == {obama: 2, int(moved.out.split()[-1]): 1}
+    assert run_cli("--home", str(home), "people", "move", str(inside[0]["face"]), "--to",
+                   str(obama)).rc == 0
+    assert run_cli("--home", str(home), "people", "not", str(inside[0]["face"])).rc == 0
+    after = people()
+    assert after[obama] == 2 and sorted(after.values()) == [1, 2]
+    missing = run_cli("--home", str(home), "people", "name", "999", "X")
+    assert missing.rc != 0 and "no person 999" in missing.err

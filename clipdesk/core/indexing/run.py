@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core.errors import RootError
+from clipdesk.core.errors import ModelLoadError, RootError
 from clipdesk.core.indexing import backfill, cpu, locate, pipeline, scanner
 from clipdesk.core.media import formats, imaging
 from clipdesk.core.models.download import load_with_progress
@@ -144,7 +144,11 @@ class Indexer:
             yield Progress(Phase.GROUP, message="Finding bursts and duplicates…")
             self.grouping.regroup(None if ungrouped is None else ungrouped + mates)
         if self.people is not None and self.settings.faces:  # last: the slowest, resumable
-            yield from self.people.find()
+            try:
+                yield from self.people.find()
+            except ModelLoadError as exc:  # the run's work is saved; people wait for a fix
+                log.warning("%s", exc)
+                yield Progress(Phase.FACES, message=f"People not looked for: {exc}")
 
     def _target(self, model: str | None) -> str:
         if model:

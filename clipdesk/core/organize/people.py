@@ -19,6 +19,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PIL import Image
 
@@ -27,6 +28,7 @@ from clipdesk.core.models import faces as finder
 from clipdesk.core.organize import people_rules
 from clipdesk.core.photos import Photos
 from clipdesk.core.sidecars import sync
+from clipdesk.core.store import backup
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
@@ -36,9 +38,10 @@ log = logging.getLogger(__name__)
 
 
 class People:
-    def __init__(self, catalog: Catalog, settings: Settings, photos: Photos, edits: Edits,
-                 names_changed: Callable[[], None] = lambda: None) -> None:
-        self.catalog, self.settings, self.photos, self.edits = catalog, settings, photos, edits
+    def __init__(self, home: Path, catalog: Catalog, settings: Settings, photos: Photos,
+                 edits: Edits, names_changed: Callable[[], None] = lambda: None) -> None:
+        self.home, self.catalog, self.settings = home, catalog, settings
+        self.photos, self.edits = photos, edits
         self.names_changed = names_changed  # search reads the names again
 
     # -- on and off ------------------------------------------------------------------
@@ -47,9 +50,11 @@ class People:
         return self.settings.faces
 
     def turn_off(self) -> None:
-        """Faces off: every face, descriptor, person and name is deleted."""
+        """Faces off: every face, descriptor, person and name is deleted, from the
+        catalog and its backups (names already written to sidecars stay there)."""
         self.settings.faces = False
         self.catalog.faces.forget_all()
+        backup.forget_faces(self.home)
         self.names_changed()
 
     # -- the pass --------------------------------------------------------------------

@@ -4,6 +4,7 @@ or moving it) and `not_person` ("not this person"). Re-grouping writes only unch
 faces' people. photos.faces_by: the finder that looked at the photo (NULL: not yet)."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -12,6 +13,7 @@ import numpy as np
 from clipdesk.core.store.catalog.connection import Part
 
 Box = tuple[float, float, float, float]
+log = logging.getLogger(__name__)
 
 
 class Faces(Part):
@@ -32,12 +34,21 @@ class Faces(Part):
             db.execute("UPDATE photos SET faces_by=? WHERE id=?", (by, photo_id))
 
     def forget_all(self) -> None:
-        """Delete every face, descriptor, person and choice (faces turned off)."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM not_person")
-            db.execute("DELETE FROM faces")
-            db.execute("DELETE FROM people")
-            db.execute("UPDATE photos SET faces_by=NULL WHERE faces_by IS NOT NULL")
+        """Delete every face, descriptor, person and choice (faces turned off): their
+        pages zeroed (secure_delete) and the write-ahead log emptied into the file, so no
+        descriptor stays on disk (backups: backup.forget_faces)."""
+        self._db.execute("PRAGMA secure_delete=ON")
+        try:
+            with self._transaction() as db:
+                db.execute("DELETE FROM not_person")
+                db.execute("DELETE FROM faces")
+                db.execute("DELETE FROM people")
+                db.execute("UPDATE photos SET faces_by=NULL WHERE faces_by IS NOT NULL")
+        finally:
+            self._db.execute("PRAGMA secure_delete=OFF")
+        busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:  # a reader still on an older snapshot: the next checkpoint finishes it
+            log.info("faces deleted; the log is emptied at the next checkpoint")
 
     def counts(self) -> tuple[int, int]:
         """(photos looked at, faces found)."""
