@@ -58,6 +58,7 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
 def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | None:
     """Run a job, with a progress bar on a terminal and silence when piped."""
     bar = None
+    phase: Phase | None = None
     summary = None
     show = sys.stderr.isatty()
     try:
@@ -67,11 +68,14 @@ def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | No
             if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT,
                                                    Phase.FACES):
                 continue
-            if bar is None:
+            if bar is None or step.phase != phase:  # an index run's faces step: a bar of its own
                 from tqdm import tqdm
 
-                bar = tqdm(total=step.total, unit="photo", desc=title, file=sys.stderr,
-                           dynamic_ncols=True)
+                if bar is not None:
+                    bar.close()
+                phase = step.phase
+                bar = tqdm(total=step.total, unit="photo", file=sys.stderr, dynamic_ncols=True,
+                           desc="Finding people" if phase == Phase.FACES else title)
             bar.update(step.done - bar.n)
     finally:
         if bar is not None:

@@ -74,7 +74,8 @@ class People:
             problem = self.find_in(photo_id)
             rate = done / max(time.monotonic() - started, 1e-6)
             yield Progress(Phase.FACES, done=done, total=len(ids), rate=rate,
-                           eta=(len(ids) - done) / rate, problem=problem)
+                           eta=(len(ids) - done) / rate, problem=problem,
+                           message=f"Finding people… {done:,} of {len(ids):,} photos")
         if ids or self.catalog.faces.ungrouped():
             yield Progress(Phase.FACES, done=len(ids), total=len(ids),
                            message="Grouping faces into people…")
