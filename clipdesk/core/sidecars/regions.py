@@ -7,7 +7,8 @@ region as rdf:li holding an rdf:Description or fields of its own: both are read.
 Merged, never clobbered: every region already there stays as it is (another tool's name
 for a face included); a named face gets a region of its own only where no face region
 covers its centre. Boxes are in the upright photo's frame (after EXIF orientation), as
-clipdesk finds them."""
+clipdesk finds them; tools have disagreed on the frame of rotated photos (digiKam fixed
+its own), and this was not checked against them on a rotated photo."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
