@@ -1,6 +1,6 @@
 """People in a real window, on real faces (tests/data/faces) with the real face models:
 the sidebar lists people with a face and a count; naming from it, searching the name with
-a year, merging two people and "not this person" from the details panel."""
+a word and a year, merging two people and "not this person" from the details panel."""
 from __future__ import annotations
 
 import shutil
@@ -27,8 +27,9 @@ def names(win: MainWindow) -> set[str]:
 def test_name_search_merge_and_undo_a_grouping_in_the_window(qtbot, tmp_path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
+    (folder / "beach").mkdir()
     for name in ("obama.jpg", "obama2.jpg", "biden.jpg"):
-        shutil.copy(FACES / name, folder / name)
+        shutil.copy(FACES / name, folder / ("beach" if name == "obama.jpg" else "") / name)
     home = tmp_path / "home"
     use_tiny_models(home)
     assert run_cli("--home", str(home), "index", str(folder), "--model", TINY_MODEL).rc == 0
@@ -49,6 +50,9 @@ def test_name_search_merge_and_undo_a_grouping_in_the_window(qtbot, tmp_path) ->
                          pos=win.people.list.visualItemRect(item).center())
     assert win.search.text() == "Barack Obama"
     assert names(win) == {"obama.jpg", "obama2.jpg"}
+    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
+        win.search.setText("Barack Obama beach")  # with a word: the beach one first
+    assert names(win) <= {"obama.jpg", "obama2.jpg"} and names_at(win, 0) == "obama.jpg"
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.search.setText("Barack Obama 2012")
     assert names(win) == {"obama.jpg"}
