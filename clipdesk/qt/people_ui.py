@@ -55,6 +55,8 @@ class PeopleSidebar(QWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setIconSize(QSize(FACE_SIDE, FACE_SIDE))
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long name keeps its count
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemClicked.connect(self._clicked)
