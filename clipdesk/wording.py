@@ -2,7 +2,7 @@
 "2 photos", a video's "0:42"."""
 from __future__ import annotations
 
-IRREGULAR = {"copy": "copies"}
+IRREGULAR = {"copy": "copies", "person": "people"}
 
 
 def plural(n: int, word: str) -> str:

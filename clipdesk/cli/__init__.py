@@ -18,10 +18,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clipdesk.cli import find, organize, sync, upkeep, when_where
+from clipdesk.cli import find, organize, people, sync, upkeep, when_where
 from clipdesk.core.errors import ClipdeskError
 
-_GROUPS = (upkeep, find, organize, when_where, sync)  # the order of the commands in --help
+_GROUPS = (upkeep, find, organize, people, when_where, sync)  # the order of the commands in --help
 
 
 def build_parser() -> argparse.ArgumentParser:

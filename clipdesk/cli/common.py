@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from clipdesk.core.types import Hit, IndexSummary, Phase, Progress
+from clipdesk.core.types import Hit, IndexSummary, Phase, Problem, Progress
 from clipdesk.wording import clock
 
 if TYPE_CHECKING:
@@ -59,24 +59,38 @@ def open_library(args: argparse.Namespace) -> Iterator[Library]:
 def drive(job: Iterator[Progress], title: str = "Indexing") -> IndexSummary | None:
     """Run a job, with a progress bar on a terminal and silence when piped."""
     bar = None
+    phase: Phase | None = None
     summary = None
     show = sys.stderr.isatty()
     try:
         for step in job:
             if step.summary is not None:
                 summary = step.summary
-            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT):
+            if not show or step.phase not in (Phase.INDEX, Phase.CAPTION, Phase.READ_TEXT,
+                                                   Phase.FACES):
                 continue
-            if bar is None:
+            if bar is None or step.phase != phase:  # an index run's faces step: a bar of its own
                 from tqdm import tqdm
 
-                bar = tqdm(total=step.total, unit="photo", desc=title, file=sys.stderr,
-                           dynamic_ncols=True)
+                if bar is not None:
+                    bar.close()
+                phase = step.phase
+                bar = tqdm(total=step.total, unit="photo", file=sys.stderr, dynamic_ncols=True,
+                           desc="Finding people" if phase == Phase.FACES else title)
             bar.update(step.done - bar.n)
     finally:
         if bar is not None:
             bar.close()
     return summary
+
+
+def say_problems(job: Iterator[Progress], problems: list[Problem]) -> Iterator[Progress]:
+    """The job's steps, each problem printed on stderr as it comes and kept in `problems`."""
+    for step in job:
+        if step.problem is not None:
+            problems.append(step.problem)
+            print(f"clipdesk: {step.problem.reason}", file=sys.stderr)
+        yield step
 
 
 def print_hits(hits: Iterable[Hit], as_json: bool, lib: Library | None) -> None:

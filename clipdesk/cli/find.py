@@ -74,6 +74,8 @@ the query language (one line; words are matched by meaning, the rest filters):
                         may, march and fall are dates only beside a year or after in)
   in Lisbon, in "New York"
                         where: a country, region or city of the library's photos
+  Anna, person:Anna     who: a name given to a person in People (clipdesk people);
+                        unquoted (quoted, "Anna" is a phrase of words)
   blurry, not blurry    by the sharpness measure
   A query of only filters lists every photo matching them, newest first. A query
   with filters says first, on stderr, how it was understood
@@ -82,6 +84,7 @@ the query language (one line; words are matched by meaning, the rest filters):
 examples:
   clipdesk search "beach 2019 -snow" --json
   clipdesk search "sunset in Lisbon" --sort date
+  clipdesk search "Anna beach 2019"
   clipdesk search "birthday cake not blurry"
   clipdesk search '"red car" #holiday'
 """

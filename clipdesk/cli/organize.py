@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
 from clipdesk.cli.common import (
     DEFAULT_K,
@@ -15,10 +14,11 @@ from clipdesk.cli.common import (
     open_library,
     print_hits,
     print_json,
+    say_problems,
 )
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.library import DEFAULT_CAPTIONER
-from clipdesk.core.types import Problem, Progress
+from clipdesk.core.types import Problem
 from clipdesk.wording import plural
 
 
@@ -145,7 +145,7 @@ def cmd_read_text(args: argparse.Namespace) -> int:
         problems: list[Problem] = []
         before = lib.text.counts()[0]
         with contextlib.closing(lib.text.read(ids, again=args.again)) as job:
-            drive(_say_problems(job, problems), "Reading text")
+            drive(say_problems(job, problems), "Reading text")
         read, with_text = lib.text.counts()
         if args.paths:
             texts = lib.photos.paths(ids or [])
@@ -162,11 +162,3 @@ def cmd_read_text(args: argparse.Namespace) -> int:
             print(f"Read {plural(read - before, 'photo')} now; {read:,} read so far, "
                   f"{with_text:,} with text")
     return 1 if problems else 0
-
-
-def _say_problems(job: Iterator[Progress], problems: list[Problem]) -> Iterator[Progress]:
-    for step in job:
-        if step.problem is not None:
-            problems.append(step.problem)
-            print(f"clipdesk: {step.problem.reason}", file=sys.stderr)
-        yield step

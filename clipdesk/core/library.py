@@ -1,13 +1,13 @@
 """The facade over the engine: the one object qt/ and cli/ talk to. Each feature lives
 in its own service (store.vectors, photos, search.queries, organize.tags,
-organize.captioning, organize.grouping, organize.reading, indexing.run, sidecars.sync,
-store.settings); Library builds them over one catalog. The front ends call five of them
-directly, as attributes that read at the call site (library.photos, library.tags,
-library.captions, library.groups, library.text: read-only by convention), and Library
-itself for what crosses concerns (indexing, search, status, settings, sidecars), so they
-never reach the catalog, the pipeline or the vector index. A person's edits through any
-service are bookkept once, by self.edits (store.edits.Edits): counted, then their
-sidecars and a backup follow.
+organize.captioning, organize.grouping, organize.reading, organize.people, indexing.run,
+sidecars.sync, store.settings); Library builds them over one catalog. The front ends call
+six of them directly, as attributes that read at the call site (library.photos,
+library.tags, library.captions, library.groups, library.text, library.people: read-only
+by convention), and Library itself for what crosses concerns (indexing, search, status,
+settings, sidecars), so they never reach the catalog, the pipeline or the vector index.
+A person's edits through any service are bookkept once, by self.edits (store.edits.Edits):
+counted, then their sidecars and a backup follow.
 
 Long jobs are generators that yield Progress; closing the generator cancels the job and
 runs its clean-up. A Library may be shared between threads (the catalog gives each thread
@@ -35,6 +35,7 @@ from clipdesk.core.models.nsfw import DEFAULT_THRESHOLD as NSFW_THRESHOLD
 from clipdesk.core.models.spec import DEFAULT_MODEL
 from clipdesk.core.organize.captioning import Captioning
 from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.people import People
 from clipdesk.core.organize.reading import Reading
 from clipdesk.core.organize.tagging import SENSITIVE
 from clipdesk.core.organize.tags import Tags, tag_name
@@ -91,9 +92,11 @@ class Library:
         self.groups = Grouping(self.catalog, self.settings, self.store, self.photos,
                                self.searching, self.edits)
         self.text = Reading(self.catalog, self.store, self.photos)  # text in photos (OCR)
+        self.people = People(self.home, self.catalog, self.settings, self.photos, self.edits,
+                             self.searching.forget_names)  # faces, grouped and named
         self.sidecars = Sidecars(self.catalog, self.home)
         self.indexer = Indexer(self.home, self.catalog, self.settings, self.store,
-                               self.tags, self.groups, self.sidecars)
+                               self.tags, self.groups, self.sidecars, self.people)
         self._changes = Watch(self.catalog)  # for refresh_if_changed
         # where a warning about work that was done goes (an edit's XMP sidecar not
         # written): the log; the command line prints it, the app shows it in its status bar

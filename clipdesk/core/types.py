@@ -92,6 +92,26 @@ class GroupMember:
 
 
 @dataclass(frozen=True)
+class Person:
+    """A person in People: faces grouped as one (library.people)."""
+
+    id: int
+    name: str | None  # None until a person names them
+    photos: int
+    face_id: int  # a face to show for them
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    """A face found in a photo, and its person."""
+
+    id: int
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1: fractions of the upright photo
+    person_id: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
 class Problem:
     """A photo that could not be read (damaged, an unsupported format) or a file the
     environment kept from being read, with the reason. Files that are not photos are
@@ -186,6 +206,7 @@ class Phase(StrEnum):
     BACKUP = "backup"
     CAPTION = "caption"
     READ_TEXT = "read-text"  # reading the text in photos (OCR)
+    FACES = "faces"  # finding faces in photos, grouping them into people
     SIDECARS = "sidecars"  # reading the XMP sidecars of new and changed files
     PLACES = "places"  # reading dates and GPS of older photos, naming places offline
     WAIT = "wait"  # another process holds the library's index lock: this run waits its turn

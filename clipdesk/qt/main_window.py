@@ -45,6 +45,7 @@ from clipdesk.qt.dialogs import Dialogs
 from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache, ThumbnailDelegate
 from clipdesk.qt.menus import Commands, build_menus
 from clipdesk.qt.panels import DetailsPanel, FirstRunDialog
+from clipdesk.qt.people_ui import PeopleActions, PeopleSidebar
 from clipdesk.qt.photo_actions import PhotoActions
 from clipdesk.qt.search_bar import SearchBar
 from clipdesk.qt.selection import Selection
@@ -96,6 +97,8 @@ class MainWindow(QMainWindow):
                                    self.thumbnails, self.work, self.details_shown.emit, report)
         self.tagging = TagActions(library, jobs, state, self.views, self.selection,
                                   (self.tags, self.teach_bar), self.status_text, self, report)
+        self.people_actions = PeopleActions(library, jobs, self.people, self._people_changed,
+                                            self.status_text.setText, report)
         self.photo_actions = PhotoActions(library, jobs, state, self.views, self.searching,
                                           self.selection, self.tagging,
                                           (self.blur_limit, self.blur_label), self, report)
@@ -119,7 +122,8 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.understood = QLabel()  # how the typed query reads: "beach · 2019 · not snow"
         self.understood.setToolTip("How the search was understood: words, dates (2019, "
-                                   "june, last summer), places (in Lisbon), #tags, -excluded")
+                                   "june, last summer), places (in Lisbon), people's names, "
+                                   "#tags, -excluded")
         self.zoom = QSlider(Qt.Orientation.Horizontal)
         self.zoom.setRange(96, 320)
         self.zoom.setValue(self.prefs.zoom)
@@ -187,6 +191,9 @@ class MainWindow(QMainWindow):
         sidebar = QSplitter(Qt.Orientation.Vertical)
         sidebar.addWidget(self.tags)
         sidebar.addWidget(self.when_where)
+        self.people = PeopleSidebar()
+        self.people.attach(self.search)
+        sidebar.addWidget(self.people)
         self.teach_bar = TeachBar()
         left = QWidget()
         column = QVBoxLayout(left)
@@ -247,6 +254,13 @@ class MainWindow(QMainWindow):
             changed.connect(lambda: views.refresh_library() if state.mode == "library"
                             else None)
         self.work.failed.connect(lambda error: self.dialogs.show_error(error))
+        views.people.connect(self.people_actions.show)
+        self.details.face_rejected.connect(self.people_actions.not_person)
+
+    def _people_changed(self) -> None:
+        """After a person named, merged or corrected people: counts, sidebar, details."""
+        self.views.refresh_library()
+        self.selection.reread()
 
     def _remember(self, changed: frozenset[str]) -> None:
         """The order, stacking and sensitive display, for the next launch."""

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from clipdesk.core.library import SENSITIVE, describe_sharpness
-from clipdesk.core.types import PhotoInfo, Problem
+from clipdesk.core.types import FaceInfo, PhotoInfo, Problem
 from clipdesk.wording import clock, plural
 
 
@@ -87,6 +87,7 @@ class DetailsPanel(QWidget):
     tag_added = Signal(str)
     tag_removed = Signal(str)
     caption_edited = Signal(str)
+    face_rejected = Signal(int)  # "not this person" for a face
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,7 +98,7 @@ class DetailsPanel(QWidget):
         self.fields = {name: QLabel(wordWrap=True, textInteractionFlags=
                                     Qt.TextInteractionFlag.TextSelectableByMouse)
                        for name in ("Name", "Folder", "Size", "Taken", "Place", "Camera", "File",
-                                    "Sharpness", "Exposure", "Stack", "Text")}
+                                    "Sharpness", "Exposure", "Stack", "Text", "People")}
         self.caption = QLabel(wordWrap=True)
         self.caption.setStyleSheet("font-style: italic;")
         self.caption_edit = QLineEdit(placeholderText="Write a caption, then press Enter")
@@ -115,6 +116,8 @@ class DetailsPanel(QWidget):
         self.tags = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.tags.setToolTip("Click × to take a tag off this photo")
         self.tags.linkActivated.connect(self.tag_removed.emit)
+        self.fields["People"].linkActivated.connect(
+            lambda face: self.face_rejected.emit(int(face)))
         self.add_tag = QLineEdit(placeholderText="Add a tag…")
         self.add_tag.returnPressed.connect(self._tag_done)
         self.facts = QWidget()
@@ -184,6 +187,17 @@ class DetailsPanel(QWidget):
         """The text read in the photo (OCR), or whether it was looked for."""
         self.fields["Text"].setText(" / ".join((text or "").splitlines()) or (
             "none found" if read else "not read (right-click: Read text in photo)"))
+
+    def show_people(self, faces: list[FaceInfo], on: bool) -> None:
+        """The people in the photo, each with a "not this person" link (×)."""
+        label = self.fields["People"]
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        label.setToolTip("Click × when a face is not this person")
+        label.setText(", ".join(
+            f'{escape(f.name or "unnamed")} <a href="{f.id}" style="text-decoration:none">×</a>'
+            for f in faces if f.person_id is not None) or (
+            "none found" if on else "faces are off (People: Find people)"))
 
     def show_tags(self, tags: list[str]) -> None:
         self.tags.setText(", ".join(

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QListView
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import Library
-from clipdesk.core.types import PhotoInfo
+from clipdesk.core.types import FaceInfo, PhotoInfo
 from clipdesk.qt.background import BackgroundWork, first_line
 from clipdesk.qt.grid import PhotoGridModel, ThumbnailCache
 from clipdesk.qt.panels import DetailsPanel
@@ -58,15 +58,22 @@ class Selection:
         self.jobs.read(lambda: (self.library.photos.info(photo_id), self._tag_names(photo_id),
                              self.library.captions.get(photo_id, write=False),
                              (self.library.text.of(photo_id),
-                              self.library.text.was_read(photo_id))),
+                              self.library.text.was_read(photo_id)),
+                             self.library.people.in_photo(photo_id)),
                     done=lambda found: self._show_details(photo_id, edits, *found))
+
+    def reread(self) -> None:
+        """Show the current photo's details again (its people changed)."""
+        photo_id = self.current_id()
+        if photo_id is not None:
+            self._read_details(photo_id)
 
     def _tag_names(self, photo_id: int) -> list[str]:
         return [t for t, _, _ in self.library.tags.of(photo_id)]
 
     def _show_details(self, photo_id: int, edits: int, info: PhotoInfo | None,
-                      tags: list[str], caption: str | None, text: tuple[str | None, bool]
-                      ) -> None:
+                      tags: list[str], caption: str | None, text: tuple[str | None, bool],
+                      faces: list[FaceInfo]) -> None:
         if not self.is_current(photo_id):
             return
         if edits != self._edits:  # an edit landed while this was read: it shows the old
@@ -76,6 +83,7 @@ class Selection:
         self.details.show_info(info, self.thumbnails.get(photo_id), tags,
                                None if row is None else self.model.moment_at(row))
         self.details.show_text(*text)
+        self.details.show_people(faces, self.library.people.on)
         wanted = caption is None and self.work.captions != "off" and info is not None
         broken = self.work.caption_error
         write = wanted and broken is None

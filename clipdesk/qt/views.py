@@ -55,6 +55,7 @@ class Screen:
 class Views(QObject):
     showing = Signal(str)  # a view was chosen (its mode); its photos are on the way
     shown = Signal(str, object)  # a view is on screen: its mode, its hits (all of them)
+    people = Signal(object)  # the library's people (list[Person]), loaded with the library
 
     def __init__(self, library: Library, jobs: Jobs, state: ViewState, screen: Screen,
                  report: Callable[[ClipdeskError], None]) -> None:
@@ -104,7 +105,8 @@ class Views(QObject):
             shown, stacks = self.library.groups.stacked(ids) if stack else (ids, {})
             return (ids, shown, stacks, self.library.groups.rejected(),
                     {h.photo_id for h in self.library.tags.flagged()}, self.library.tags.counts(),
-                    self.library.photos.timeline(), self.library.photos.places())
+                    self.library.photos.timeline(), self.library.photos.places(),
+                    self.library.people.people())
         def ended() -> bool:
             """The load is over; whether it is the latest (a late one is dropped). Said
             through the handlers read() connects before the job starts: a signal
@@ -134,9 +136,10 @@ class Views(QObject):
 
     def _library_loaded(self, found: tuple[Any, ...], view: tuple[object, ...]) -> None:
         w, tag = self.screen, self.state.tag_filter
-        ids, shown, stacks, w.model.rejected, self.flagged, counts, months, places = found
+        ids, shown, stacks, w.model.rejected, self.flagged, counts, months, places, people = found
         w.tags.show_counts(counts, tag)
         w.when_where.show_counts(months, places)
+        self.people.emit(people)
         w.details.set_known_tags(sorted({t.name for t in self.library.tags.vocabulary()
                                          if ":" not in t.name} | set(w.tags.tags())))
         if not self._shown_once:

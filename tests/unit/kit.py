@@ -164,8 +164,13 @@ def as_schema_6(catalog: Catalog, originals: dict[int, np.ndarray] | None = None
 
 
 def undo_after_10(db: sqlite3.Connection) -> None:
-    """Undo what the migrations after 10 added (each adds its own undo here), inside the
-    caller's transaction: a test that makes a catalog of schema 10 or before calls it."""
+    """Undo what the migrations after 10 added (each adds its own undo here, newest
+    first), inside the caller's transaction: a test that makes a catalog of schema 10 or
+    before calls it."""
+    # 13: people (faces, their descriptors and people, who looked at each photo)
+    for table in ("not_person", "faces", "people"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("ALTER TABLE photos DROP COLUMN faces_by")
     # 12: videos (a video's duration, its keyframes' times)
     db.execute("ALTER TABLE photos DROP COLUMN duration")
     db.execute("ALTER TABLE crops DROP COLUMN at")

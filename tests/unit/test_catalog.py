@@ -106,7 +106,7 @@ def test_each_query_is_reached_one_way_through_its_concern(cat):
                      "words", "tags", "examples",
                      "captions", "quality", "groups",
                      "places", "filters",
-                     "texts"}
+                     "texts", "faces"}
 
 
 def test_a_catalog_from_a_newer_clipdesk_is_refused_in_one_line(tmp_path):

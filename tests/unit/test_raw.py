@@ -21,7 +21,7 @@ from clipdesk.core.paths import thumbnail_path
 from clipdesk.core.sidecars import xmp
 from clipdesk.core.sidecars.sync import Sidecars
 from clipdesk.core.types import FileStatus, Phase
-from tests.unit.kit import MODEL, Kit, index, job, jpeg, make_kit
+from tests.unit.kit import MODEL, Kit, index, job, jpeg, make_kit, undo_after_10
 
 DATA = Path(__file__).parent.parent / "data" / "raw"
 SIDE = 224
@@ -311,8 +311,7 @@ def test_raws_an_older_clipdesk_could_not_read_are_indexed_after_the_upgrade(kit
         tx.execute("UPDATE files SET status='error', photo_id=NULL, reason='unsupported "
                    "photo format (camera raw, Adobe DNG)' WHERE CAST(path AS TEXT) LIKE '%.DNG'")
         tx.execute("DELETE FROM photos WHERE format='RAW'")
-        tx.execute("ALTER TABLE crops DROP COLUMN at")  # (migration 12's, undone too)
-        tx.execute("ALTER TABLE photos DROP COLUMN duration")
+        undo_after_10(tx)
         tx.execute("PRAGMA user_version=10")
     kit.catalog.close()
     later = make_kit(tmp_path)

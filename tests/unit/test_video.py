@@ -15,7 +15,7 @@ from clipdesk.core.errors import DecodeError
 from clipdesk.core.indexing import pipeline
 from clipdesk.core.media import formats, video
 from clipdesk.core.types import FileStatus, Phase
-from tests.unit.kit import MODEL, jpeg, make_kit
+from tests.unit.kit import MODEL, jpeg, make_kit, undo_after_10
 from tests.videos import encode
 
 SAMPLES = Path(__file__).parent.parent / "data" / "videos"
@@ -129,8 +129,7 @@ def test_videos_ignored_by_an_older_clipdesk_are_indexed_after_the_upgrade(kit, 
         tx.execute("DELETE FROM photos WHERE duration IS NOT NULL")
         tx.execute("UPDATE files SET status='skipped', photo_id=NULL, reason='not a photo "
                    "(video or other media, brand b''isom'')' WHERE CAST(path AS TEXT) LIKE '%.mp4'")
-        tx.execute("ALTER TABLE crops DROP COLUMN at")
-        tx.execute("ALTER TABLE photos DROP COLUMN duration")
+        undo_after_10(tx)  # (11 changed no table)
         tx.execute("PRAGMA user_version=11")
     kit.catalog.close()
     later = make_kit(tmp_path)

@@ -16,12 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clipdesk.core.errors import RootError
+from clipdesk.core.errors import ModelLoadError, RootError
 from clipdesk.core.indexing import backfill, cpu, locate, pipeline, scanner
 from clipdesk.core.media import formats, imaging
 from clipdesk.core.models.download import load_with_progress
 from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
 from clipdesk.core.organize.grouping import Grouping
+from clipdesk.core.organize.people import People
 from clipdesk.core.organize.tags import Tags
 from clipdesk.core.sidecars.sync import Sidecars
 from clipdesk.core.store import backup, edits
@@ -42,9 +43,10 @@ STATS = ("new", "changed", "moved", "copies", "problems", "ignored", "embedded",
 
 class Indexer:
     def __init__(self, home: Path, catalog: Catalog, settings: Settings, store: VectorStore,
-                 tags: Tags, grouping: Grouping, sidecars: Sidecars | None = None) -> None:
+                 tags: Tags, grouping: Grouping, sidecars: Sidecars | None = None,
+                 people: People | None = None) -> None:
         self.home, self.catalog, self.settings, self.store = home, catalog, settings, store
-        self.tags, self.grouping = tags, grouping
+        self.tags, self.grouping, self.people = tags, grouping, people
         self.sidecars = sidecars or Sidecars(catalog, home)
 
     def index(self, roots: list[str | bytes] | None = None, model: str | None = None,
@@ -130,7 +132,7 @@ class Indexer:
 
     def _follow_up(self, changed: bool, mates: list[int]) -> Iterator[Progress]:
         """When and where (older photos' headers, places to name), then what the stored
-        vectors feed: tags, quality back-fill, groups."""
+        vectors feed: tags, quality back-fill, groups; then faces, when on."""
         yield from locate.locating(self.catalog)
         # after the photos are committed, in the index and saved: searchable while the
         # tag prompts are encoded (the first tagging with a model) and tags assigned
@@ -141,6 +143,12 @@ class Indexer:
         if ungrouped is None or ungrouped or mates:
             yield Progress(Phase.GROUP, message="Finding bursts and duplicates…")
             self.grouping.regroup(None if ungrouped is None else ungrouped + mates)
+        if self.people is not None and self.settings.faces:  # last: the slowest, resumable
+            try:
+                yield from self.people.find()
+            except ModelLoadError as exc:  # the run's work is saved; people wait for a fix
+                log.warning("%s", exc)
+                yield Progress(Phase.FACES, message=f"People not looked for: {exc}")
 
     def _target(self, model: str | None) -> str:
         if model:

@@ -26,11 +26,28 @@ class Search:
         self._sample: tuple[str, int, np.ndarray] | None = None  # model, size, vectors
         self._sample_lock = threading.Lock()
         self._places: tuple[float, set[str]] | None = None  # (when read, names)
+        self._people: tuple[float, set[str]] | None = None  # (when read, names)
 
     def understand(self, text: str, today: date | None = None) -> Query:
         """How the search box's text reads (query_language.py), with this library's
-        place names."""
-        return parse(text, self._place_names(), today)
+        place names and people's names."""
+        return parse(text, self._place_names(), today, self._people_names())
+
+    def _people_names(self) -> set[str]:
+        """The names given to people, read again at most every PLACES_TTL seconds (and at
+        once after a person names someone: forget_names())."""
+        now = time.monotonic()
+        with self._sample_lock:
+            cached = self._people
+        if cached is None or now - cached[0] > PLACES_TTL:
+            cached = (now, self.catalog.faces.names())
+            with self._sample_lock:
+                self._people = cached
+        return cached[1]
+
+    def forget_names(self) -> None:
+        with self._sample_lock:
+            self._people = None
 
     def _place_names(self) -> set[str]:
         """The library's place names, read again at most every PLACES_TTL seconds: the
@@ -47,7 +64,7 @@ class Search:
     def search(self, text: str, k: int = 20, tags: list[str] | None = None,
                sort: str = Sort.DATE, today: date | None = None) -> list[Hit]:
         """The k best photos for `text` in the search language: its filters (dates,
-        places, #tags, blurry) make the allowed set, its words rank inside it (photos
+        places, people, #tags, blurry) make the allowed set, its words rank inside it (photos
         whose names, tags or caption hold every word first, then CLIP similarity, the
         score); its exclusions drop photos. Each hit says whether it is above the query's
         relevance threshold (ranking.py). A query of only filters lists the photos
@@ -74,7 +91,7 @@ class Search:
             d.start if d else None, d.end if d else None, d.months if d else (),
             query.places, [*query.tags, *(tags or [])],
             blurry_below=BLURRY if query.blurry else None,
-            sharp_from=BLURRY if query.blurry is False else None)
+            sharp_from=BLURRY if query.blurry is False else None, people=query.people)
 
     def _ranked(self, query: Query, k: int, allowed: list[int] | None) -> list[Hit]:
         model_id, index = self.store.answering()

@@ -13,6 +13,9 @@ Readings of words that could be both (decided for what a person most likely mean
   "in march"); alone they stay words; other month and season names are always dates;
 - `in NAME` is a place only when NAME is a country, region or city of the library
   (longest name first, up to 3 words, or quoted); otherwise the words stay words;
+- a person's name given to someone in People (longest first, up to 3 words, or quoted,
+  any case) is that person: their photos only (`person:NAME` says it outright; a name
+  that is no one's then finds nothing). Quote it as a phrase ("Rose") to search words;
 - seasons are northern-hemisphere months (winter: Dec, Jan, Feb of the same year);
 - "blurry" filters by the sharpness measure; "not blurry", "-blurry" or "sharp" the
   opposite.
@@ -54,6 +57,7 @@ class Query:
     excluded: list[str] = field(default_factory=list)   # -snow, not snow
     tags: list[str] = field(default_factory=list)       # #holiday
     places: list[str] = field(default_factory=list)     # in Lisbon (the library's spelling)
+    people: list[str] = field(default_factory=list)     # Anna (a person's name in People)
     dates: DateFilter | None = None
     blurry: bool | None = None                          # True: only blurry, False: sharp
 
@@ -64,12 +68,13 @@ class Query:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.tags or self.places or self.dates or self.blurry is not None)
+        return bool(self.tags or self.places or self.people or self.dates
+                    or self.blurry is not None)
 
     def describe(self) -> str:
         """The query as understood: 'beach · 2019 · in Lisbon · #holiday · not snow'."""
-        parts = [f'"{p}"' for p in self.phrases] + ([" ".join(self.words)] if self.words
-                                                    else [])
+        parts = list(self.people) + [f'"{p}"' for p in self.phrases] + (
+            [" ".join(self.words)] if self.words else [])
         if self.dates:
             parts.append(self.dates.label)
         parts += [f"in {p}" for p in self.places] + [f"#{t}" for t in self.tags]
@@ -79,11 +84,14 @@ class Query:
         return " · ".join(parts)
 
 
-def parse(text: str, places: Iterable[str] = (), today: date | None = None) -> Query:
-    """Read a search box's text. `places`: the place names of the library (matched
-    case-insensitively); `today`: for "last summer", "this year" (tests pass a date)."""
+def parse(text: str, places: Iterable[str] = (), today: date | None = None,
+          people: Iterable[str] = ()) -> Query:
+    """Read a search box's text. `places`: the place names of the library, `people` the
+    names of its people (both matched case-insensitively); `today`: for "last summer",
+    "this year" (tests pass a date)."""
     today = today or date.today()
     known = {p.lower(): p for p in places if p}
+    names = {p.lower(): p for p in people if p}
     tokens: list[tuple[str, bool, bool]] = []  # (text, quoted, minus)
     for m in _TOKEN.finditer(text):
         if m.group(3) is not None:
@@ -120,13 +128,18 @@ def parse(text: str, places: Iterable[str] = (), today: date | None = None) -> Q
                 q.blurry = False
             else:
                 q.excluded.append(w[1:])
+        elif w.startswith("person:") and len(w) > 7:
+            q.people.append(names.get(word[7:].lower(), word[7:]))
+        elif n := _known(tokens, i, names):  # a person's name
+            q.people.append(n[0])
+            i += n[1] - 1
         elif w.startswith("#") and len(w) > 1:
             q.tags.append(word[1:])
         elif w in ("blurry", "blurred"):
             q.blurry = True
         elif w == "sharp":
             q.blurry = False
-        elif w == "in" and i + 1 < len(tokens) and (n := _place(tokens, i + 1, known)):
+        elif w == "in" and i + 1 < len(tokens) and (n := _known(tokens, i + 1, known)):
             q.places.append(n[0])
             i += n[1]
         elif w in ("last", "this") and nxt in ("year", *SEASONS):
@@ -167,10 +180,10 @@ def parse(text: str, places: Iterable[str] = (), today: date | None = None) -> Q
     return q
 
 
-def _place(tokens: list[tuple[str, bool, bool]], start: int,
+def _known(tokens: list[tuple[str, bool, bool]], start: int,
            known: dict[str, str]) -> tuple[str, int] | None:
-    """The library's place named from tokens[start] (quoted, or up to 3 words, longest
-    first) and how many tokens it took."""
+    """The library's place (or person) named from tokens[start] (quoted, or up to 3
+    words, longest first) and how many tokens it took."""
     if tokens[start][1]:
         name = known.get(tokens[start][0].lower())
         return (name, 1) if name else None

@@ -1,5 +1,6 @@
-"""Sidecars: a photo's tags, caption and reject written to its XMP sidecars (xmp.py holds
-the format), and the keywords other tools wrote there read back as a person's tags.
+"""Sidecars: a photo's tags, caption, reject and people's names written to its XMP
+sidecars (xmp.py holds the format, regions.py the face regions), and the keywords and face
+names other tools wrote there read back as a person's.
 
 What a person decided is written; what a model guessed only when asked (include_auto),
 marked as automatic in the sidecar. Read back: keywords become manual tags (a removal
@@ -21,7 +22,7 @@ from pathlib import Path
 from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.organize.tags import tag_name
 from clipdesk.core.sidecars import files as sidecar_files
-from clipdesk.core.sidecars import xmp
+from clipdesk.core.sidecars import regions, xmp
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.types import FileStatus, Problem, SidecarSummary
 
@@ -61,6 +62,7 @@ class Sidecars:
             tags, removed, auto = self._tags(photo_id, include_auto)
             text, by = self.catalog.captions.get(photo_id)
             caption = text if by == MANUAL or include_auto else None
+            faces, size = self.catalog.faces.named_in(photo_id)
             if include_text:
                 caption = _with_text(caption, self.catalog.texts.get(photo_id)[0])
             for path in paths:
@@ -70,7 +72,7 @@ class Sidecars:
                     sidecar_files.clean_folder(folder)
                 try:
                     changed = xmp.write(path, tags, removed, caption, photo_id in rejected,
-                                        auto)
+                                        auto, faces, size)
                 except xmp.LeftAlone as exc:
                     left_alone.append(Problem(xmp.sidecar_path(path), FileStatus.ERROR,
                                               str(exc)))
@@ -177,10 +179,45 @@ class Sidecars:
         if caption and by != MANUAL and caption != text:
             self.catalog.captions.set(photo_id, caption, MANUAL)
             changed = True
+        changed = take_names(self.catalog, photo_id, found.faces) or changed
         if found.rating == -1 and not rejected:
             self.catalog.groups.set_rejected([photo_id], True)
             changed = True
         return changed
+
+
+def take_names(catalog: Catalog, photo_id: int,
+               named: Iterable[tuple[str, regions.Box]]) -> bool:
+    """Names another tool gave faces in a photo (its sidecar's face regions): each face a
+    region covers joins the person of that name, unless a person placed it already in
+    clipdesk; whether any face moved. Faces not found yet take them when they are."""
+    faces = [(f[0], f[1]) for f in catalog.faces.of_photo(photo_id)]
+    changed = False
+    for name, region in named:
+        face = next((i for i, box in faces
+                     if regions.covers(box, region) or regions.covers(region, box)), None)
+        if face is not None:
+            changed = catalog.faces.name_face(face, name) or changed
+            faces = [f for f in faces if f[0] != face]
+    return changed
+
+
+def read_names(catalog: Catalog, photo_id: int) -> bool:
+    """take_names() from the sidecars of each of a photo's files (the faces pass calls it
+    once a photo's faces are found); a sidecar that cannot be read is passed over (the
+    index run said so)."""
+    changed = False
+    for paths in catalog.files.indexed([photo_id]).values():
+        for path in paths:
+            if not os.path.lexists(xmp.sidecar_path(path)):
+                continue
+            try:
+                found = xmp.read(xmp.sidecar_path(path))
+            except xmp.SidecarError as exc:
+                log.info("%s", exc)
+                continue
+            changed = take_names(catalog, photo_id, found.faces) or changed
+    return changed
 
 
 def _with_text(caption: str | None, read: str | None) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 
 from clipdesk.core.sidecars import files as sidecar_files
+from clipdesk.core.sidecars import regions
 from clipdesk.core.sidecars.files import LeftAlone, SidecarError
 
 __all__ = ["LeftAlone", "Sidecar", "SidecarError", "photo_of", "read", "sidecar_path", "write"]
@@ -44,6 +45,7 @@ NS = {
     "MicrosoftPhoto": "http://ns.microsoft.com/photo/1.0/",
     "mediapro": "http://ns.iview-multimedia.com/mediapro/1.0/",
     "clipdesk": "http://ns.clipdesk.org/xmp/1.0/",
+    **regions.PREFIXES,  # named faces: MWG regions (regions.py)
 }
 
 
@@ -94,6 +96,7 @@ class Sidecar:
     rating: int | None = None
     auto: tuple[str, ...] = ()
     auto_removed: tuple[str, ...] = ()
+    faces: tuple[tuple[str, regions.Box], ...] = ()  # named face regions: (name, box)
 
 
 @dataclass
@@ -116,16 +119,19 @@ def read(path: bytes) -> Sidecar:
     auto = {k.casefold() for k in marked}
     return Sidecar(keywords=tuple(keywords), caption=_alt_default(descs, DESCRIPTION),
                    rating=_rating(descs), auto=tuple(k for k in keywords if k.casefold() in auto),
-                   auto_removed=tuple(k for k in marked if k.casefold() not in present))
+                   auto_removed=tuple(k for k in marked if k.casefold() not in present),
+                   faces=tuple(regions.read_faces(descs)))
 
 
 def write(photo: bytes, tags: Sequence[str], removed: Collection[str] = (),
           caption: str | None = None, rejected: bool = False,
-          auto: Collection[str] = ()) -> bool:
+          auto: Collection[str] = (), faces: Sequence[tuple[str, regions.Box]] = (),
+          size: tuple[int, int] | None = None) -> bool:
     """Merge `tags` (added where missing), `removed` (taken out, any case), the caption
     (when given) and the reject into the photo's sidecar, creating it if needed. Those of
     `tags` also in `auto` are automatic: marked so, and not added again once a person
-    took them out in another tool. The photo is never opened. Returns False when the
+    took them out in another tool; named `faces` become face regions where none is (`size`:
+    the photo's pixels). The photo is never opened. Returns False when the
     sidecar already said all that; LeftAlone when it is not a regular file, or read-only."""
     path = sidecar_path(photo)
     packet = _load(path, must_exist=False)
@@ -143,6 +149,7 @@ def write(photo: bytes, tags: Sequence[str], removed: Collection[str] = (),
                     automatic)
     if caption:
         _set_alt_default(descs, DESCRIPTION, caption)
+    regions.merge_faces(descs, faces, size)
     rating = _rating(descs)
     if rejected:
         _set_simple(descs, RATING, "-1")

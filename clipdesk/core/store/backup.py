@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,6 +237,28 @@ def _make_backup(home: Path) -> Path | None:
     _rotate(home, edits.of_file(target))
     log.info("catalog backed up to %s in %.2f s", target, time.monotonic() - started)
     return target
+
+
+def forget_faces(home: Path) -> int:
+    """Faces turned off: delete every face, descriptor, person and name from the backups
+    too, each rewritten (VACUUM) so that none stays in a free page; how many were cleaned.
+    One that cannot be cleaned is deleted: a descriptor must not outlive the setting."""
+    cleaned = 0
+    with backup_lock(home):
+        for old in list_backups(home):
+            try:
+                with closing(sqlite3.connect(old.path)) as db:
+                    if db.execute("SELECT 1 FROM sqlite_master WHERE name='faces'").fetchone():
+                        with db:
+                            for table in ("not_person", "faces", "people"):
+                                db.execute(f"DELETE FROM {table}")
+                            db.execute("UPDATE photos SET faces_by=NULL")
+                        db.execute("VACUUM")
+                        cleaned += 1
+            except sqlite3.Error as exc:
+                log.warning("backup %s deleted: its faces could not be (%s)", old.path, exc)
+                old.path.unlink(missing_ok=True)
+    return cleaned
 
 
 def _rotate(home: Path, live: edits.Stamp | None) -> None:

@@ -21,6 +21,7 @@ GROUPED_VERSION = "grouped_version"  # model + rules the burst / duplicate group
 GROUPED_UNTIL = "grouped_until"  # the newest photo id looked at for groups
 KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP sidecars at once
 NSFW_THRESHOLD = "nsfw_threshold"  # open_nsfw score that flags a photo, or "off"
+FACES = "faces"  # "1": faces are found and grouped into people (off: none kept)
 MOUNTS = "mounts"  # JSON: the mount points below the roots (scanner.Reached.mounts)
 
 
@@ -128,6 +129,14 @@ class Settings:
         if value is not None and not 0.0 < value <= 1.0:
             raise ValueError(f"the nsfw threshold is a score in (0, 1], not {value}")
         self.catalog.meta.set(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))
+
+    @property
+    def faces(self) -> bool:
+        return self.catalog.meta.get(FACES) == "1"
+
+    @faces.setter
+    def faces(self, on: bool) -> None:
+        self.catalog.meta.set(FACES, "1" if on else "0")
 
     @property
     def mounts(self) -> frozenset[bytes]:

@@ -19,6 +19,7 @@ from clipdesk.core.store.catalog.connection import Connection, writer_thread
 from clipdesk.core.store.catalog.crops import Crops
 from clipdesk.core.store.catalog.embeddings import Embeddings, pack_vector, unpack_vectors
 from clipdesk.core.store.catalog.examples import Examples
+from clipdesk.core.store.catalog.faces import Faces
 from clipdesk.core.store.catalog.files import FileRecord, Files
 from clipdesk.core.store.catalog.filters import Filters
 from clipdesk.core.store.catalog.groups import Groups
@@ -54,4 +55,5 @@ class Catalog(Connection):
         self.places = Places(self)
         self.filters = Filters(self)
         self.texts = Texts(self)
+        self.faces = Faces(self)
         migrate(self)

@@ -1,6 +1,7 @@
 """The search language's filters as one SQL query over the photos table: dates (local
-clock time, photos.taken_at, half-open), places (country, region or city), tags and
-sharpness. The ids come back newest first, the order a query of only filters shows."""
+clock time, photos.taken_at, half-open), places (country, region or city), people (by
+name), tags and sharpness. The ids come back newest first, the order a query of only
+filters shows."""
 from __future__ import annotations
 
 from clipdesk.core.store.catalog.connection import Part
@@ -10,7 +11,8 @@ class Filters(Part):
     def matching(self, start: str | None = None, end: str | None = None,
                  months: tuple[int, ...] = (), places: list[str] | None = None,
                  tags: list[str] | None = None, blurry_below: float | None = None,
-                 sharp_from: float | None = None) -> list[int]:
+                 sharp_from: float | None = None, people: list[str] | None = None
+                 ) -> list[int]:
         where: list[str] = ["1"]
         args: list[object] = []
         if start:
@@ -27,6 +29,10 @@ class Filters(Part):
             where.append("(country = ? COLLATE NOCASE OR region = ? COLLATE NOCASE "
                          "OR city = ? COLLATE NOCASE)")
             args += [place] * 3
+        for name in people or []:
+            where.append("id IN (SELECT f.photo_id FROM faces f JOIN people p "
+                         "ON p.id = f.person_id WHERE p.name = ? COLLATE NOCASE)")
+            args.append(name)
         for tag in tags or []:
             where.append("id IN (SELECT photo_id FROM tags WHERE tag = ? "
                          "AND source <> 'removed')")

@@ -17,7 +17,7 @@ from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog.connection import Connection
 from clipdesk.core.store.catalog.embeddings import pack_vector
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -162,7 +162,6 @@ MIGRATIONS: dict[int, str] = {
     DROP TABLE photo_words;
     ALTER TABLE photo_words_new RENAME TO photo_words;
     """,
-    # 11 is the camera-raw part's (issue 24, another branch): empty on this one
     11: """
     -- camera raws (media/raw.py): those an older clipdesk could not read (a problem
     -- "unsupported photo format (camera raw, ...)", not retried) are read once more on
@@ -180,6 +179,30 @@ MIGRATIONS: dict[int, str] = {
     -- videos were ignored ('skipped') before: every ignored file is looked at once more
     -- on the next run (only the first bytes of what is still not a photo are read)
     UPDATE files SET retry=1 WHERE status='skipped' AND retry=0;
+    """,
+    13: """
+    -- people (see organize/people.py): faces found in photos, each with its box (x0 y0 x1 y1,
+    -- fractions of the upright photo) and dlib's 128-d descriptor (float32), grouped into people.
+    -- chosen 1: a person put the face in person_id (naming, merging, moving): re-grouping
+    -- never changes it. not_person: a person's "not this person" for a face.
+    CREATE TABLE people(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+    CREATE TABLE faces(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        descriptor BLOB NOT NULL,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        chosen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE TABLE not_person(
+        face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        PRIMARY KEY(face_id, person_id)
+    );
+    -- the face finder that looked at the photo (models/faces.py FINDER_ID), NULL not yet
+    ALTER TABLE photos ADD COLUMN faces_by TEXT;
     """,
 }
 
