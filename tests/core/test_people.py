@@ -80,7 +80,7 @@ def test_a_name_is_a_search_term_composing_with_words_and_years(
         assert {h.photo_id for h in lib.search("barack obama")} == both
         assert [h.path for h in lib.search("Barack Obama 2012")] == [
             bytes(root / "beach" / "obama.jpg")]
-        assert lib.understand("Barack Obama beach").describe() == "Barack Obama · beach"
+        assert lib.understand("Barack Obama beach").describe() == "person Barack Obama · beach"
         hits = lib.search("Barack Obama beach")
         assert {h.photo_id for h in hits} <= both
         assert hits[0].path == bytes(root / "beach" / "obama.jpg")  # the word matched

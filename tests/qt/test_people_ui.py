@@ -56,7 +56,7 @@ def test_name_search_merge_and_undo_a_grouping_in_the_window(qtbot, tmp_path) ->
     with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
         win.search.setText("Barack Obama 2012")
     assert names(win) == {"obama.jpg"}
-    qtbot.waitUntil(lambda: win.understood.text() == "→ Barack Obama · 2012", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.understood.text() == "→ person Barack Obama · 2012", timeout=WAIT_MS)
 
     win.people.merge_requested.emit(biden, obama)  # right-click: Merge into
     qtbot.waitUntil(lambda: rows(win) == ["Barack Obama (3)"], timeout=WAIT_MS)

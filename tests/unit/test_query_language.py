@@ -68,7 +68,7 @@ def test_a_persons_name_is_a_filter_and_composes() -> None:
     people = {"Anna", "Barack Obama"}
     q = parse("anna beach 2019", PLACES, TODAY, people)
     assert (q.people, q.words, q.dates.start) == (["Anna"], ["beach"], "2019-01-01")
-    assert q.describe() == "Anna · beach · 2019" and q.has_filters
+    assert q.describe() == "person Anna · beach · 2019" and q.has_filters
     assert parse("barack obama in lisbon", PLACES, TODAY, people).people == ["Barack Obama"]
     assert parse("person:anna", PLACES, TODAY, people).people == ["Anna"]
     assert parse("person:Zoe", PLACES, TODAY, people).people == ["Zoe"]  # no one: no photos

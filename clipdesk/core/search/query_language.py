@@ -72,8 +72,9 @@ class Query:
                     or self.blurry is not None)
 
     def describe(self) -> str:
-        """The query as understood: 'beach · 2019 · in Lisbon · #holiday · not snow'."""
-        parts = list(self.people) + [f'"{p}"' for p in self.phrases] + (
+        """The query as understood: 'person Anna · beach · 2019 · in Lisbon · #holiday ·
+        not snow' (a name said as a person's: it is not searched as words)."""
+        parts = [f"person {p}" for p in self.people] + [f'"{p}"' for p in self.phrases] + (
             [" ".join(self.words)] if self.words else [])
         if self.dates:
             parts.append(self.dates.label)
