@@ -258,8 +258,11 @@ class MainWindow(QMainWindow):
         self.details.face_rejected.connect(self.people_actions.not_person)
 
     def _people_changed(self) -> None:
-        """After a person named, merged or corrected people: counts, sidebar, details."""
+        """After a person named, merged or corrected people: counts, sidebar, details,
+        and a search's results (a name in it may now stand for more or fewer photos)."""
         self.views.refresh_library()
+        if self.views.mode == "search":
+            self.views.search()
         self.selection.reread()
 
     def _remember(self, changed: frozenset[str]) -> None:
