@@ -14,8 +14,6 @@ into a person they were marked "not".
 """
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,9 +21,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from clipdesk.core.errors import ClipdeskError, ModelLoadError
+from clipdesk.core.errors import ClipdeskError
 from clipdesk.core.models import faces as finder
 from clipdesk.core.organize import people_rules
+from clipdesk.core.organize.per_photo import guarded
 from clipdesk.core.photos import Photos
 from clipdesk.core.sidecars import sync
 from clipdesk.core.store import backup
@@ -33,8 +32,6 @@ from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.edits import Edits
 from clipdesk.core.store.settings import Settings
 from clipdesk.core.types import FaceInfo, Person, Phase, Problem, Progress, ProgressJob
-
-log = logging.getLogger(__name__)
 
 
 class People:
@@ -86,20 +83,10 @@ class People:
         info = self.photos.info(photo_id)
         if info is None:
             return None  # gone from the library meanwhile
-        try:
-            if image is None:
-                image = self.photos.preview(photo_id, finder.DETECT_SIDE)
-            found = finder.find_faces(image)
-        except ModelLoadError:
-            raise
-        except ClipdeskError as exc:
-            log.warning("no faces looked for in photo %d: %s", photo_id, exc)
-            return Problem(info.path, "error", str(exc))
-        except Exception as exc:  # the finder failing on one photo must not stop the pass
-            log.exception("finding faces in %s failed", os.fsdecode(info.path))
-            return Problem(info.path, "error",
-                           f"{os.fsdecode(info.path)}: cannot look for faces (internal "
-                           f"error: {type(exc).__name__})")
+        found = guarded(info.path, "look for faces", lambda: finder.find_faces(
+            image if image is not None else self.photos.preview(photo_id, finder.DETECT_SIDE)))
+        if isinstance(found, Problem):
+            return found
         self.catalog.faces.put(photo_id, [(f.box, f.descriptor) for f in found],
                                finder.FINDER_ID)
         if found:

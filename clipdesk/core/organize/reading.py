@@ -8,21 +8,17 @@ person can ask for any photo (`read(ids)`), or again (`again=True`).
 """
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
-from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.models import ocr
+from clipdesk.core.organize.per_photo import guarded
 from clipdesk.core.photos import Photos
 from clipdesk.core.store.catalog import Catalog
 from clipdesk.core.store.vectors import VectorStore
 from clipdesk.core.types import Phase, Problem, Progress, ProgressJob
-
-log = logging.getLogger(__name__)
 
 # The check: a photo's vector against prompts for things that carry text and for common
 # scenes without; it is read when the text prompts take at least TEXT_SHARE of a softmax at
@@ -107,19 +103,10 @@ class Reading:
         info = self.photos.info(photo_id)
         if info is None:
             return None  # gone from the library meanwhile
-        try:
-            image = self.photos.preview(photo_id, ocr.READ_SIDE)
-            text = ocr.read_text(image)
-        except ModelLoadError:
-            raise
-        except ClipdeskError as exc:
-            log.warning("no text read in photo %d: %s", photo_id, exc)
-            return Problem(info.path, "error", str(exc))
-        except Exception as exc:  # the reader failing on one photo must not stop the pass
-            log.exception("reading text in %s failed", os.fsdecode(info.path))
-            return Problem(info.path, "error",
-                           f"{os.fsdecode(info.path)}: cannot read its text (internal error: "
-                           f"{type(exc).__name__})")
+        text = guarded(info.path, "read its text", lambda: ocr.read_text(
+            self.photos.preview(photo_id, ocr.READ_SIDE)))
+        if isinstance(text, Problem):
+            return text
         self.catalog.texts.set(photo_id, text or None, ocr.READER_ID)
         return None
 
