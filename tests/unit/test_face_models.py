@@ -9,11 +9,11 @@ from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import faces
+from clipdesk.core.models.loading import BuiltOnce
 
 
 def test_missing_face_models_are_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(faces, "_models", None)
-    monkeypatch.setattr(faces, "_failure", None)
+    monkeypatch.setattr(faces, "_models", BuiltOnce(faces._build))  # not loaded yet
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
                         if name == "face_recognition_models" else real(name, *a))

@@ -8,6 +8,7 @@ import pytest
 
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import ocr
+from clipdesk.core.models.loading import BuiltOnce
 from clipdesk.core.organize import reading
 from clipdesk.core.organize.reading import Reading
 from clipdesk.core.store.catalog import SCHEMA_VERSION
@@ -94,8 +95,7 @@ def test_migration_10_keeps_the_search_words_of_an_older_library(kit):
 
 
 def test_a_reader_that_cannot_load_is_one_line_before_any_photo(kit, monkeypatch):
-    monkeypatch.setattr(ocr, "_engine", None)
-    monkeypatch.setattr(ocr, "_failure", None)
+    monkeypatch.setattr(ocr, "_engine", BuiltOnce(ocr._build))  # not loaded yet
     monkeypatch.setattr(ocr, "_MODELS", {**ocr._MODELS, "Rec": "gone.onnx"})
     pid = put(kit, "a.jpg", text_vector("a screenshot"))
     text = Reading(kit.catalog, kit.store, kit.photos)

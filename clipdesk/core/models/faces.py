@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models.loading import BuiltOnce
 
 FINDER_ID = "dlib:hog+resnet_v1"  # stored with each photo looked at (photos.faces_by)
 _FILES = {"landmarks": "shape_predictor_5_face_landmarks.dat",
@@ -34,29 +34,10 @@ DETECT_SIDE = 512
 DETECT_LONG = 1024
 INSTALL = "pip install 'dlib-bin>=20,<21' 'face-recognition-models==0.3.0'"
 
-_lock = threading.Lock()
-_models: tuple[Any, Any, Any] | None = None
-_failure: str | None = None
-
-
 @dataclass(frozen=True)
 class Face:
     box: tuple[float, float, float, float]  # left, top, right, bottom: fractions of the photo
     descriptor: np.ndarray  # float32, 128
-
-
-def _load() -> tuple[Any, Any, Any]:
-    global _models, _failure
-    with _lock:
-        if _failure is not None:
-            raise ModelLoadError(_failure)
-        if _models is None:
-            try:
-                _models = _build()
-            except ModelLoadError as exc:
-                _failure = str(exc)
-                raise
-        return _models
 
 
 def model_folder() -> str:
@@ -85,6 +66,9 @@ def _build() -> tuple[Any, Any, Any]:
                              f"({INSTALL})") from exc
 
 
+_models: BuiltOnce[tuple[Any, Any, Any]] = BuiltOnce(_build)
+
+
 def sized(image: Image.Image) -> Image.Image:
     """The photo at the size faces are looked for in."""
     image = image.convert("RGB")
@@ -96,7 +80,7 @@ def sized(image: Image.Image) -> Image.Image:
 
 def find_faces(image: Image.Image) -> list[Face]:
     """The faces in an upright photo, each with its box and descriptor."""
-    detector, landmarks, describer = _load()
+    detector, landmarks, describer = _models.get()
     pixels = np.ascontiguousarray(np.asarray(sized(image), np.uint8))
     height, width = pixels.shape[:2]
     found: list[Face] = []
@@ -112,10 +96,10 @@ def find_faces(image: Image.Image) -> list[Face]:
 
 def detect(image: Image.Image) -> int:
     """How many faces the detector finds (benchmarks: detection alone)."""
-    detector, _, _ = _load()
+    detector, _, _ = _models.get()
     return len(detector(np.ascontiguousarray(np.asarray(sized(image), np.uint8)), 1))
 
 
 def warm_up() -> None:
     """Load the models now (its first photo would otherwise pay for it)."""
-    _load()
+    _models.get()

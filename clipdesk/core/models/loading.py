@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import download
@@ -82,6 +83,33 @@ def forget_failures() -> None:
     with _registry_lock:
         for key in [k for k, v in _cache.items() if isinstance(v, str)]:
             del _cache[key]
+
+
+T = TypeVar("T")
+
+
+class BuiltOnce(Generic[T]):
+    """A model that ships inside a package (the text reader, the face finder): built on
+    first use, once per process, from any thread. A failure to build (ModelLoadError) is
+    remembered and said again at once, not tried again on every photo."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._built: T | None = None
+        self._failure: str | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if self._failure is not None:
+                raise ModelLoadError(self._failure)
+            if self._built is None:
+                try:
+                    self._built = self._build()
+                except ModelLoadError as exc:
+                    self._failure = str(exc)
+                    raise
+            return self._built
 
 
 def list_builtin() -> list[str]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
-import threading
 from typing import Any
 
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models.loading import BuiltOnce
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +31,6 @@ MIN_SCORE = 0.8
 # the short side a photo is decoded at for reading: rapidocr scales detection to 736 px
 # on the short side, its recognizer reads lines 48 px high
 READ_SIDE = 1024
-
-_lock = threading.Lock()
-_engine: Any = None
-_failure: str | None = None
-
-
-def _load() -> Any:
-    global _engine, _failure
-    with _lock:
-        if _failure is not None:
-            raise ModelLoadError(_failure)
-        if _engine is None:
-            try:
-                _engine = _build()
-            except ModelLoadError as exc:
-                _failure = str(exc)
-                raise
-        return _engine
-
 
 def _build() -> Any:
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime initialises
@@ -79,6 +60,9 @@ def _build() -> Any:
     return engine
 
 
+_engine: BuiltOnce[Any] = BuiltOnce(_build)
+
+
 def _threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                else os.cpu_count() or 1)
@@ -86,7 +70,7 @@ def _threads() -> int:
 
 def read_text(image: Image.Image) -> str:
     """The text in a decoded photo, line by line in reading order ("" when none)."""
-    engine = _load()
+    engine = _engine.get()
     result = engine(image.convert("RGB"))
     texts, scores = result.txts or (), result.scores or ()
     lines = [" ".join(t.split()) for t, s in zip(texts, scores, strict=False)
@@ -96,4 +80,4 @@ def read_text(image: Image.Image) -> str:
 
 def warm_up() -> None:
     """Load the reader now (its first photo would otherwise pay for it)."""
-    _load()
+    _engine.get()
