@@ -88,7 +88,7 @@ class PeopleSidebar(QWidget):
         self.rows = {}
         for p in people:
             item = QListWidgetItem(f"{p.name or 'Unnamed'} ({p.photos:,})")
-            item.setToolTip(f"{plural(p.photos, 'photo')}" + (
+            item.setToolTip(f"{p.name or 'Unnamed'}, {plural(p.photos, 'photo')}" + (
                 f": searches {person_term(p.name)}" if p.name else ": click to name"))
             if p.id in faces:
                 item.setIcon(faces[p.id])
