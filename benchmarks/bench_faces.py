@@ -26,6 +26,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_ocr import clip_embed  # noqa: E402 (beside this script)
+
 from clipdesk.core.media import imaging  # noqa: E402
 from clipdesk.core.models import faces  # noqa: E402
 from clipdesk.core.organize import people_rules  # noqa: E402
@@ -47,19 +49,6 @@ def best_of(repeat: int, run) -> float:  # noqa: ANN001
         run()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def clip_embed():  # noqa: ANN201
-    from clipdesk.core.models.imports import open_clip_module, torch_module
-
-    torch = torch_module()
-    model, _, preprocess = open_clip_module().create_model_and_transforms("ViT-B-32-256")
-    model.eval()
-
-    def embed(image: Image.Image) -> None:
-        with torch.inference_mode():
-            model.encode_image(preprocess(image).unsqueeze(0))
-    return embed
 
 
 def main() -> None:
