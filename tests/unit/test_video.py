@@ -214,3 +214,16 @@ def test_a_video_is_dated_by_its_creation_time_in_local_clock_time(tmp_path):
     result = pipeline.process(pipeline.Job(os.fsencode(undated), st.st_size, st.st_mtime_ns),
                               lambda _: None, lambda image: image, 64, tmp_path / "home")
     assert isinstance(result, pipeline.Prepared) and result.meta.taken_from == "file"
+
+
+def test_a_pipe_put_in_a_videos_place_is_refused_not_waited_on(tmp_path):
+    """After the scan saw a regular file, a FIFO put in its place (no writer) would block
+    an open() for good: each read of a video checks it is still a regular file."""
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    path = os.fsencode(fifo)
+    for read in (lambda: video.content_hash(path, 1 << 20),
+                 lambda: video.read(path, "MP4", 64, 1 << 20),
+                 lambda: video.poster(path, 64)):
+        with pytest.raises(DecodeError, match="not a regular file"):
+            read()

@@ -104,6 +104,8 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
     if formats.is_video(fmt):
         try:
             digest = video.content_hash(job.path, size)
+        except DecodeError as exc:  # no longer a regular file (a pipe put in its place)
+            return Failed(job.path, size, mtime, FileStatus.ERROR, exc.reason)
         except OSError as exc:
             return Failed(job.path, size, mtime, FileStatus.ERROR,
                           f"cannot read file: {exc.strerror or type(exc).__name__}", retry=True)

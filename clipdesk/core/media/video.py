@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -57,10 +58,23 @@ class Video:
         return self.frames[0]
 
 
+def _open(path: bytes) -> BinaryIO:
+    """The video at `path`, opened only while it is still a regular file: a FIFO or a
+    device put in its place since the scan must not block a reader for good."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise formats.not_regular(path, photo=True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def content_hash(path: bytes, size: int) -> str:
     """A video's identity: its size and samples of its start, middle and end."""
     digest = hashlib.blake2b(f"video {size}".encode(), digest_size=16)
-    with open(path, "rb") as f:
+    with _open(path) as f:
         for offset in sorted({0, max(0, size // 2 - SAMPLE // 2), max(0, size - SAMPLE)}):
             f.seek(offset)
             digest.update(f.read(SAMPLE))
@@ -84,7 +98,7 @@ def read(path: bytes, fmt: str, working_side: int, size: int | None = None) -> V
     except ImportError as exc:  # pragma: no cover - PyAV is a dependency
         raise DecodeError("videos need PyAV (pip install av)") from exc
     try:
-        with av.open(os.fsdecode(path), options=_OPTIONS, metadata_errors="ignore") as box:
+        with _open(path) as f, av.open(f, options=_OPTIONS, metadata_errors="ignore") as box:
             return _read(box, fmt, working_side)
     except DecodeError:
         raise
@@ -96,7 +110,7 @@ def read(path: bytes, fmt: str, working_side: int, size: int | None = None) -> V
 
 def poster(path: bytes, side: int) -> Image.Image:
     """The poster frame of the video at `path` (for a preview, a caption, find similar)."""
-    with open(path, "rb") as f:
+    with _open(path) as f:
         head = f.read(64)
     fmt = formats.identify(path, head)
     if not formats.is_video(fmt):
@@ -197,7 +211,7 @@ def _creation_time(box: Any) -> str | None:
 
 def _check_boxes(path: bytes, size: int, fmt: str) -> None:
     """A truncated MP4/MOV: its top-level boxes run past the end of the file."""
-    with open(path, "rb") as f:
+    with _open(path) as f:
 
         def read_at(offset: int, n: int) -> bytes:
             f.seek(offset)
