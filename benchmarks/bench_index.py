@@ -53,7 +53,8 @@ sys.path.insert(0, str(REPO))
 from clipdesk.core.indexing import cpu  # noqa: E402
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.media import crops  # noqa: E402
-from clipdesk.core.models.device import PRECISION_ENV, precision_for  # noqa: E402
+from clipdesk.core.models import int8_tower  # noqa: E402
+from clipdesk.core.models.device import PRECISION_ENV  # noqa: E402
 from clipdesk.core.models.embedder import Embedder  # noqa: E402
 from clipdesk.core.models.imports import torch_module  # noqa: E402
 from clipdesk.core.models.loading import load_model  # noqa: E402
@@ -143,16 +144,21 @@ def default_arch_dir(folder: Path) -> str:
 
 def naive(paths: list[Path], spec: str) -> tuple[float, dict[bytes, np.ndarray]]:
     """photos/s of the naive loop, and its vectors by path (the reference path). It
-    computes in fp32, as open_clip and rclip do on a CPU (clipdesk may use bf16)."""
-    chosen = os.environ.get(PRECISION_ENV)
-    os.environ[PRECISION_ENV] = "fp32"
+    computes in fp32 in torch, as open_clip and rclip do on a CPU (clipdesk may use bf16,
+    or an int8 image tower)."""
+    chosen = {name: os.environ.get(name) for name in (PRECISION_ENV, int8_tower.INT8_ENV)}
+    os.environ.update({PRECISION_ENV: "fp32", int8_tower.INT8_ENV: "0"})
     try:
-        embedder = Embedder(load_model(spec))
+        return _naive(paths, Embedder(load_model(spec)))
     finally:
-        if chosen is None:
-            del os.environ[PRECISION_ENV]
-        else:
-            os.environ[PRECISION_ENV] = chosen
+        for name, value in chosen.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+
+def _naive(paths: list[Path], embedder: Embedder) -> tuple[float, dict[bytes, np.ndarray]]:
     torch = torch_module()
     ours = torch.get_num_threads()
     torch.set_num_threads(cpu.cores())  # torch's own default: a thread per core
@@ -239,6 +245,8 @@ def main() -> None:
         pillow_heif.options.DECODE_THREADS = args.heif_threads
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
+        if args.model == "default":  # its random weights are new each run: a cache of its own
+            os.environ["XDG_CACHE_HOME"] = str(tmp_path / "cache")
         folder = tmp_path / "photos"
         t = time.perf_counter()
         added_dir = tmp_path / "card"
@@ -257,6 +265,10 @@ def main() -> None:
         spec = (default_arch_dir(tmp_path / "model") if args.model == "default"
                 else f"local-dir:{REPO / 'tests/models/tiny-clip'}")
         home = tmp_path / "home"
+        # prepared with the model, once a machine (as its download): not in the timings
+        t = time.perf_counter()
+        int8_tower.tower_for(load_model(spec))
+        prepared = time.perf_counter() - t
 
         fresh, n_fresh, s_fresh, ready_fresh = clipdesk_index(folder, home, spec)
         centre, _, s_centre, _ = clipdesk_index(folder, tmp_path / "centre-only", spec,
@@ -271,8 +283,11 @@ def main() -> None:
         stored = stored_vectors(home)
 
     cosines = np.array([float(stored[p] @ v) for p, v in reference.items() if p in stored])
-    print(f"model: {args.model} ({spec.rsplit('/', 1)[-1]}); clipdesk computes in "
-          f"{precision_for(load_model(spec).device)}, the naive loop in fp32")
+    print(f"model: {args.model} ({spec.rsplit('/', 1)[-1]}); clipdesk: "
+          f"{Embedder(load_model(spec)).precision}; the naive loop: torch fp32")
+    if int8_tower.in_use(load_model(spec)):
+        print(f"the int8 image tower was built (or read from {int8_tower.default_cache()}) "
+              f"in {prepared:.1f} s before the runs: once a model and machine")
     print(f"(a) first index, {n_fresh} photos in a fresh home: clipdesk {fresh:.2f} photos/s "
           f"({s_fresh:.1f} s, tags' prompts included; searchable after {ready_fresh:.1f} s), "
           f"naive {base_fresh:.2f} photos/s ({n_fresh / base_fresh:.1f} s), "

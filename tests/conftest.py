@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # edge) are set in fp32, so that they hold on any CPU CI lands on; bf16, which a CPU with
 # native bf16 gets by default, has its own tests (tests/core/test_precision.py).
 os.environ.setdefault("CLIPDESK_PRECISION", "fp32")
+# Built models (the int8 image towers) go to a cache of the run's own, not the user's.
+os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="clipdesk-test-cache-"))
 
 
 @dataclass

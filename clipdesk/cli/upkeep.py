@@ -84,7 +84,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "video_problems": st.video_problems,
                     "raw": st.raw, "raw_problems": st.raw_problems,
                     "model": st.model, "pending_model": st.pending_model, "roots": st.roots,
-                    "index": st.index_state, "home": st.home})
+                    "index": st.index_state, "home": st.home, "encoding": st.encoding})
         return 0
     print(f"Photos:   {st.photos:,} ({plural(st.files, 'file')})"
           + _of_them(st.videos, st.raw))
@@ -96,6 +96,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if st.pending_model:
         print(f"Switching to: {st.pending_model} (run clipdesk index to finish)")
     print(f"Index:    {st.index_state}")
+    if st.encoding:
+        print(f"Runs on:  {st.encoding} (the last index run)")
     print("Folders:  " + (", ".join(st.roots) or "none yet"))
     print(f"Data in:  {st.home}")
     return 0

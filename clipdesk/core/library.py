@@ -134,7 +134,8 @@ class Library:
                       video_problems=sum(p.video for p in problems),
                       raw=self.catalog.photos.count_format(formats.RAW),
                       raw_problems=sum(formats.raw_name(p.path) is not None
-                                       for p in problems))
+                                       for p in problems),
+                      encoding=self.store.encoding() or self.settings.encoded_on)
 
     def refresh_if_changed(self) -> bool:
         """Whether another process (`clipdesk index` in a terminal, say) changed the

@@ -189,6 +189,9 @@ class Status:
     video_problems: int = 0  # of the problems, those of videos
     raw: int = 0  # of the photos, camera raws (media/raw.py)
     raw_problems: int = 0  # of the problems, camera raws
+    # where and how photos are encoded, e.g. "cpu, int8 image tower (fp32 text)", "cuda,
+    # fp16": this process's model if loaded, else the last index run's; None: never indexed
+    encoding: str | None = None
 
 
 # Choices as str-valued enums: the catalog, JSON and the GUI keep the same plain strings.

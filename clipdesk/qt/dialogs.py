@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
+from clipdesk import __version__
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
 from clipdesk.core.library import DEFAULT_MODEL, Library, forget_model_failures
+from clipdesk.core.types import Status
 from clipdesk.qt.background import first_line
 from clipdesk.qt.panels import ProblemsDialog, choose_folder
 from clipdesk.qt.worker import Jobs
@@ -19,6 +21,7 @@ class Dialogs:
         """`index`: start an index run (of more folders, or with another model)."""
         self.library, self.jobs, self.parent, self.index = library, jobs, parent, index
         self.error_box: QMessageBox | None = None
+        self.about_box: QMessageBox | None = None
 
     def add_folder(self) -> None:
         folder = choose_folder(self.parent, "Add a photo folder")
@@ -45,6 +48,18 @@ class Dialogs:
         self.jobs.read(self.library.problems,
                        done=lambda problems: ProblemsDialog(problems, self.parent).exec())
 
+    def about(self) -> None:
+        """Version, model, where and how photos are encoded, the data folder."""
+        self.jobs.read(self.library.status, done=self._show_about)
+
+    def _show_about(self, status: Status) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About clipdesk",
+                          f"clipdesk {__version__}", parent=self.parent)
+        box.setInformativeText(about_text(status))
+        box.setObjectName("about")
+        box.show()
+        self.about_box = box
+
     def show_error(self, error: ClipdeskError) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "clipdesk", first_line(error),
                           parent=self.parent)
@@ -65,3 +80,15 @@ class Dialogs:
         folder = choose_folder(self.parent, "Folder with open_clip_config.json and the weights")
         if folder:
             self.index(model=f"local-dir:{folder}")
+
+
+def about_text(status: Status) -> str:
+    return "\n".join([
+        "Finds your photos by what is in them. Photos never leave this computer.",
+        "",
+        f"Model: {status.model or 'none yet'}",
+        f"Runs on: {status.encoding or 'not run yet (indexing loads the model)'}",
+        f"Photos: {status.photos:,}",
+        f"Data in: {status.home}",
+        "",
+        "Place names: GeoNames (geonames.org), CC BY 4.0."])

@@ -109,6 +109,8 @@ def build_menus(window: QMainWindow, state: ViewState, do: Commands, keeps_sidec
     caption_actions = _choices(tags.addMenu("Captions"), CAPTION_MODES,
                                "selected" if captions == "auto" else captions,
                                do.set_captions)
+    help_menu = window.menuBar().addMenu("&Help")
+    add(help_menu, "About clipdesk", do.dialogs.about)
     return MenuActions(stack, keep, sensitive, caption_actions)
 
 

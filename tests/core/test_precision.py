@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from clipdesk.core.errors import ClipdeskError, ModelLoadError
-from clipdesk.core.models import captions, device
+from clipdesk.core.models import captions, device, int8_tower
 from clipdesk.core.models.device import PRECISION_ENV, PRECISIONS, precision_for
 from clipdesk.core.models.embedder import Embedder
 from clipdesk.core.models.loading import LoadedModel, load_model
@@ -56,6 +56,7 @@ def loaded_in(precision: str, monkeypatch) -> LoadedModel:
 
 @pytest.mark.parametrize("low", ["bf16", "fp16"])  # fp16: a GPU's, run here on the CPU
 def test_low_precision_vectors_are_within_cosine_0_99_of_fp32(monkeypatch, low):
+    monkeypatch.setenv(int8_tower.INT8_ENV, "0")  # fp32's photo vectors from torch itself
     images = [render(c, s, bg, (320, 240), seed=i) for i, (c, s, bg) in enumerate(
         [("red", "circle", "white"), ("blue", "square", "gray"), ("green", "triangle", "black"),
          ("yellow", "circle", "gray"), ("purple", "square", "white")])]

@@ -106,6 +106,7 @@ class Indexer:
             writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,
                                           frozenset(removed))
             yield from self._process(jobs, embedder, writer)
+            self.settings.encoded_on = embedder.precision
             if frames and not switching:
                 yield from backfill.backfill(self.catalog, self.store, embedder,
                                              backfill.missing(self.catalog, target))

@@ -11,6 +11,8 @@ from PIL import Image
 
 from clipdesk.core.indexing import cpu
 from clipdesk.core.media import crops
+from clipdesk.core.models import int8_tower
+from clipdesk.core.models.device import PRECISIONS
 from clipdesk.core.models.imports import open_clip_module, torch_module
 from clipdesk.core.models.loading import LoadedModel
 
@@ -57,10 +59,24 @@ class Embedder:
         return [(part, self.loaded.preprocess(image.crop(box)))
                 for part, box in crops.part_boxes(image.width, image.height)]
 
+    @property
+    def precision(self) -> str:
+        """How photos are encoded, in words: "cpu, int8 image tower (fp32 text)", "cuda,
+        fp16"..."""
+        precision = next(k for k, v in PRECISIONS.items()
+                         if getattr(torch, v) == self.loaded.dtype)
+        if int8_tower.in_use(self.loaded):
+            return f"{self.loaded.device}, int8 image tower ({precision} text)"
+        return f"{self.loaded.device}, {precision}"
+
     def encode_images(self, inputs: Sequence[Tensor]) -> np.ndarray:
+        # the int8 tower is built at the first photos (a search never needs it)
+        tower = int8_tower.tower_for(self.loaded)
         _use_threads(cpu.torch_threads())
         with torch.inference_mode():
             batch = torch.stack(list(inputs))
+            if tower is not None:
+                return _unit(torch.from_numpy(tower(batch.numpy())))
             if self.loaded.device == "cuda":
                 batch = batch.pin_memory()
             batch = batch.to(self.loaded.device, self.loaded.dtype, non_blocking=True)

@@ -23,6 +23,7 @@ KEEP_SIDECARS = "keep_sidecars"  # "1": a person's edits are written to XMP side
 NSFW_THRESHOLD = "nsfw_threshold"  # open_nsfw score that flags a photo, or "off"
 FACES = "faces"  # "1": faces are found and grouped into people (off: none kept)
 MOUNTS = "mounts"  # JSON: the mount points below the roots (scanner.Reached.mounts)
+ENCODED_ON = "encoded_on"  # where and how the last index run encoded photos (Embedder.precision)
 
 
 class CaptionsMode(StrEnum):
@@ -129,6 +130,14 @@ class Settings:
         if value is not None and not 0.0 < value <= 1.0:
             raise ValueError(f"the nsfw threshold is a score in (0, 1], not {value}")
         self.catalog.meta.set(NSFW_THRESHOLD, "off" if value is None else repr(float(value)))
+
+    @property
+    def encoded_on(self) -> str | None:
+        return self.catalog.meta.get(ENCODED_ON)
+
+    @encoded_on.setter
+    def encoded_on(self, described: str) -> None:
+        self.catalog.meta.set(ENCODED_ON, described)
 
     @property
     def faces(self) -> bool:

@@ -77,6 +77,13 @@ class VectorStore:
                 embedder = self._embedders.setdefault(model_id, embedder)
         return embedder
 
+    def encoding(self) -> str | None:
+        """How this process encodes the answering model's photos (Embedder.precision),
+        if it has loaded that model; loads nothing."""
+        with self._embedders_lock:
+            embedder = self._embedders.get(self.settings.model or "")
+        return embedder.precision if embedder is not None else None
+
     def query_embedder(self) -> Embedder:
         return self.embedder(self.answering()[0])
 
