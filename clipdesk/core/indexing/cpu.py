@@ -16,6 +16,7 @@ app indexes, so it keeps one thread.
 from __future__ import annotations
 
 import os
+import threading
 
 QUERY_THREADS = 1  # torch threads for one text query
 
@@ -38,3 +39,70 @@ def decode_workers(on_gpu: bool = False) -> int:
 def torch_threads() -> int:
     """torch's intra-op threads for batches (photos, tag prompts): one per core."""
     return cores()
+
+
+class Decoders:
+    """How many photos decode at once beside the model, chosen by measurement during each
+    index run rather than fixed: the best split depends on the CPU, the model and its
+    number format (an int8 image tower needs far less of the cores than torch fp32), the
+    photos (12 MP JPEGs or phone HEICs) and whatever else the machine runs.
+
+    The run's first photos warm up; then each candidate count (the start, one more, one
+    fewer) decodes a window of photos and the fastest is kept (a neighbour must be
+    GAIN faster to displace the start: the windows are noisy). The candidates are measured
+    again every RETRY windows, since the rest of the machine changes. Used as a context
+    manager around one photo's decode, from the pool's threads."""
+
+    WINDOW = 16  # photos a measurement
+    GAIN = 1.05
+    RETRY = 16  # windows between two rounds of measurements
+
+    def __init__(self, start: int, most: int) -> None:
+        self.start, self.most = start, most
+        self.limit = start
+        self._busy = 0
+        self._free = threading.Condition()
+        self._rates: dict[int, float] = {}
+        self._todo: list[int] = []
+        self._windows = 0
+        self._mark: tuple[float, int] | None = None  # (time, photos done) at a window's start
+
+    def __enter__(self) -> None:
+        with self._free:
+            self._free.wait_for(lambda: self._busy < self.limit)
+            self._busy += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._free:
+            self._busy -= 1
+            self._free.notify()
+
+    def done(self, photos: int, now: float) -> None:
+        """Photos embedded so far in this run (called by the run's thread as they are)."""
+        if self._mark is None:  # the end of the warm-up: the first round starts
+            self._mark = (now, photos)
+            self._todo = self._candidates()
+            self._set(self._todo.pop(0))
+            return
+        since, counted = self._mark
+        if photos - counted < self.WINDOW:
+            return
+        self._rates[self.limit] = (photos - counted) / max(now - since, 1e-9)
+        self._mark = (now, photos)
+        self._windows += 1
+        if self._todo:
+            self._set(self._todo.pop(0))
+            return
+        self._set(max(self._rates, key=lambda n: self._rates[n]
+                      * (self.GAIN if n == self.start else 1.0)))
+        if self._windows % self.RETRY == 0:
+            self._rates.clear()
+            self._todo = self._candidates()
+
+    def _candidates(self) -> list[int]:
+        return [n for n in (self.start, self.start + 1, self.start - 1) if 1 <= n <= self.most]
+
+    def _set(self, limit: int) -> None:
+        with self._free:
+            self.limit = limit
+            self._free.notify_all()

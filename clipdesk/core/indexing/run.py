@@ -243,11 +243,18 @@ class Indexer:
             return
         known = writer.known_hashes()
         side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
-        workers = cpu.decode_workers(embedder.loaded.device == "cuda")
+        start = cpu.decode_workers(embedder.loaded.device == "cuda")
+        decoders = cpu.Decoders(start, most=start + 1)  # how many at once: measured
+
+        def decode(job: pipeline.Job) -> pipeline.Result:
+            with decoders:
+                return pipeline.process(job, known.get, embedder.prepare, side, self.home,
+                                        embedder.prepare_parts)
+
         in_flight: deque[tuple[Future[pipeline.Result], bool]] = deque()
         pending = iter(jobs)
         started, done = time.monotonic(), 0
-        with ThreadPoolExecutor(workers, thread_name_prefix="clipdesk-decode") as pool:
+        with ThreadPoolExecutor(decoders.most, thread_name_prefix="clipdesk-decode") as pool:
             try:
                 while True:
                     # two batches in flight: the decoders stay ahead of the embedder
@@ -256,9 +263,7 @@ class Indexer:
                         if nxt is None:
                             break
                         job, is_new = nxt
-                        future = pool.submit(pipeline.process, job, known.get,
-                                             embedder.prepare, side, self.home,
-                                             embedder.prepare_parts)
+                        future = pool.submit(decode, job)
                         in_flight.append((future, is_new))
                     if not in_flight:
                         break
@@ -266,6 +271,7 @@ class Indexer:
                     done += 1
                     if writer.add(future.result(), is_new) or not in_flight:
                         writer.flush()
+                        decoders.done(done, time.monotonic())
                         rate = done / max(time.monotonic() - started, 1e-6)
                         yield Progress(Phase.INDEX, done=done, total=total, rate=rate,
                                        eta=(total - done) / rate if rate else None)
