@@ -10,6 +10,7 @@ import os
 import numpy as np
 import torch
 
+from clipdesk.core.library import Library
 from clipdesk.core.models import int8_tower
 from clipdesk.core.models.embedder import Embedder
 from clipdesk.core.models.loading import load_model
@@ -149,3 +150,21 @@ def test_status_says_what_the_last_index_run_ran_on(tmp_path, monkeypatch):
     assert run_cli("--home", str(home), "index", str(tmp_path), "--model", TINY_MODEL).rc == 0
     status = json.loads(run_cli("--home", str(home), "status", "--json").out)
     assert status["encoding"] == "cpu, fp32"
+
+
+def test_an_index_run_says_it_is_preparing_the_tower_before_its_first_photo(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(int8_tower, "_towers", {})  # a new process
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # a new machine
+    render("red", "circle", "white", (320, 240)).save(tmp_path / "red.jpg")
+    home = tmp_path / "home"
+    use_tiny_models(home)
+    lib = Library(home)
+    try:
+        said = [(p.message, p.done) for p in lib.index([str(tmp_path)], model=TINY_MODEL)]
+    finally:
+        lib.close()
+    preparing = said.index(("Preparing the model for this computer's CPU…", 0))
+    assert not any(done for _, done in said[:preparing])
+    assert any(done for _, done in said[preparing:])
+    assert list((tmp_path / "cache" / "clipdesk" / "int8").glob("*.onnx"))

@@ -101,6 +101,10 @@ class Indexer:
         if not switching:
             self.store.vector_index()
 
+        if embedder is not None and (jobs or frames) and not embedder.ready_for_photos():
+            yield Progress(Phase.INDEX, total=len(jobs),
+                           message="Preparing the model for this computer's CPU…")
+            embedder.prepare_for_photos()
         if embedder is not None:
             add = None if switching else self.store.add
             writer = pipeline.BatchWriter(self.catalog, add, embedder, stats,

@@ -69,6 +69,14 @@ class Embedder:
             return f"{self.loaded.device}, int8 image tower ({precision} text)"
         return f"{self.loaded.device}, {precision}"
 
+    def ready_for_photos(self) -> bool:
+        """False while encoding photos still needs a step of its own (the int8 tower:
+        built once per model and machine, seconds to a minute)."""
+        return int8_tower.ready(self.loaded)
+
+    def prepare_for_photos(self) -> None:
+        int8_tower.tower_for(self.loaded)
+
     def encode_images(self, inputs: Sequence[Tensor]) -> np.ndarray:
         # the int8 tower is built at the first photos (a search never needs it)
         tower = int8_tower.tower_for(self.loaded)

@@ -62,6 +62,12 @@ def tower_for(loaded: LoadedModel) -> Int8Tower | None:
         return _towers[id(loaded.model)]
 
 
+def ready(loaded: LoadedModel) -> bool:
+    """Whether tower_for() answers at once (not wanted, or already built or refused)."""
+    with _towers_lock:
+        return not wanted(loaded) or id(loaded.model) in _towers
+
+
 def in_use(loaded: LoadedModel) -> bool:
     """Whether the model's photos go through an int8 tower (wanted, and not found
     unusable in this process). Builds nothing."""
