@@ -17,11 +17,13 @@ next run). $CLIPDESK_INT8=0 turns it off (exact fp32 vectors).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +143,28 @@ def _export(loaded: LoadedModel, path: Path) -> bytes:
                               input_names=["pixels"], output_names=["features"],
                               dynamic_axes={"pixels": {0: "batch"}}, opset_version=17,
                               dynamo=False)
-            quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+            with _quiet_root_logger():  # the quantizer's notes, a line per tensor
+                quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
         model = int8.read_bytes()
         try:
             os.replace(int8, path)
         except OSError as exc:  # a full disk: used now, built again next run
             log.info("int8 image tower not kept on disk: %s", exc)
     return model
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """Drop what is logged on the root logger itself (onnxruntime's quantizer logs there;
+    clipdesk's own loggers are named, and pass)."""
+    def drop(record: logging.LogRecord) -> bool:
+        return False
+
+    logging.root.addFilter(drop)
+    try:
+        yield
+    finally:
+        logging.root.removeFilter(drop)
 
 
 def _probe_pixels(loaded: LoadedModel) -> Any:
