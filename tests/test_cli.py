@@ -51,8 +51,12 @@ def test_text_search_ranks_the_described_photos_first(indexed_home, photo_librar
 def test_search_json_is_best_first_absolute_and_respects_k(indexed_home):
     hits = search(indexed_home, "search", "a blue square", "-k", "7", "--all")
     assert len(hits) == 7
-    scores = [h["score"] for h in hits]
-    assert scores == sorted(scores, reverse=True)
+    # photos whose names hold the words come first (ranking.name_terms), each part best first
+    named = ["blue-square" in os.path.basename(h["path"]) for h in hits]
+    assert named == sorted(named, reverse=True) and named[0]
+    for part in (True, False):
+        scores = [h["score"] for h, n in zip(hits, named, strict=True) if n == part]
+        assert scores == sorted(scores, reverse=True)
     for hit in hits:
         assert os.path.isabs(hit["path"]) and os.path.exists(os.fsencode(hit["path"]))
 
