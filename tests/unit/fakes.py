@@ -26,6 +26,10 @@ class FakeEmbedder:
 
     logit_scale = 100.0
     batch_size = 8
+    precision = "cpu, fake"
+
+    def ready_for_photos(self) -> bool:
+        return True
 
     def __init__(self, model_id: str = "fake:model", dim: int = DIM) -> None:
         self.model_id = model_id
