@@ -1,6 +1,7 @@
 """The whole frame: how often a subject at an end of a non-square photo is found by its
-words, against a centred one, with the extra squares (media/crops.py) off (today's
-centre square only) and on, same photos, same run. Tiny test model (it knows coloured
+words, against a centred one, with the extra squares (media/crops.py) off (the centre
+square only), on (as indexing makes them), and replaced by end strips (measured, not
+adopted: see --end-share), same photos, same run. Tiny test model (it knows coloured
 shapes: tests/models/README.md).
 
 The library: for each of the 18 subjects (6 colours x 3 shapes), in each frame (16:9,
@@ -14,17 +15,25 @@ hits and marked relevant (above the relevance cutoff, as the app shows it; --ran
 among the hits). Printed per position and frame, and the edge/centred ratio, for the
 subject photos; and how many hits counted showed the subject nowhere.
 
-    python benchmarks/bench_frame.py
+--background white|black: the same photos on another plain background (gray by default).
+--end-share X: the strips: each end part reaches X of the long side in from its end
+(0.4: the middle fifth is left to the centre square alone), padded to a square with its own
+median colour, the same number of model inputs as the squares (0: not measured).
+
+    python benchmarks/bench_frame.py [--rank-only] [--background white] [--end-share 0.35]
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from PIL import Image, ImageStat  # noqa: E402
 
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.media import crops  # noqa: E402
@@ -37,7 +46,7 @@ RANK_ONLY = "--rank-only" in sys.argv
 WRONG: dict[str, list[int]] = {}  # library -> [hits showing another subject, hits]
 
 
-def make_library(root: Path) -> dict[str, tuple[str, str, str, str]]:
+def make_library(root: Path, background: str) -> dict[str, tuple[str, str, str, str]]:
     """Photo name -> (subject query, position, frame, the centre shape's query or "")."""
     root.mkdir(parents=True)
     colors, truth = list(COLORS), {}
@@ -48,9 +57,9 @@ def make_library(root: Path) -> dict[str, tuple[str, str, str, str]]:
             for frame, size in FRAMES.items():
                 seed += 1
                 photos = {
-                    "centred": render(color, shape, "gray", size, seed=seed),
-                    "edge": render_at_end(color, shape, "gray", size, "start", seed=seed),
-                    "edge+centre shape": render_at_end(color, shape, "gray", size, "end",
+                    "centred": render(color, shape, background, size, seed=seed),
+                    "edge": render_at_end(color, shape, background, size, "start", seed=seed),
+                    "edge+centre shape": render_at_end(color, shape, background, size, "end",
                                                        seed=seed, centre=other)}
                 for position, image in photos.items():
                     # names say nothing (search matches words in file names first)
@@ -59,6 +68,30 @@ def make_library(root: Path) -> dict[str, tuple[str, str, str, str]]:
                     shown = "" if position != "edge+centre shape" else f"a {other[0]} {other[1]}"
                     truth[file] = (f"a {color} {shape}", position, frame, shown)
     return truth
+
+
+def strips(share: float) -> Callable[[Image.Image], list[tuple[int, Image.Image]]]:
+    """A crops.part_images whose end parts stop at `share` of the long side, padded."""
+    def part_images(image: Image.Image) -> list[tuple[int, Image.Image]]:
+        out = []
+        long = max(image.size)
+        reach = round(share * long)
+        for part, (left, top, right, bottom) in crops.part_boxes(*image.size):
+            wide = image.width >= image.height
+            start, stop = (left, right) if wide else (top, bottom)
+            if start == 0:
+                stop = min(stop, reach)
+            elif stop == long:
+                start = max(start, long - reach)
+            box = (start, top, stop, bottom) if wide else (left, start, right, stop)
+            cut = image.crop(box).convert("RGB")
+            side = max(cut.size)
+            fill = tuple(int(v) for v in ImageStat.Stat(cut).median)
+            square = Image.new("RGB", (side, side), fill)
+            square.paste(cut, ((side - cut.width) // 2, (side - cut.height) // 2))
+            out.append((part, square))
+        return out
+    return part_images
 
 
 def found_rates(root: Path, home: Path, truth: dict[str, tuple[str, str, str, str]]
@@ -94,22 +127,31 @@ def rate(found: dict[tuple[str, str], list[bool]], position: str | None = None,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rank-only", action="store_true",
-                        help="found: among the 12 hits, relevant or not")
-    parser.parse_args()
+                        help="found: among the 16 hits, relevant or not")
+    parser.add_argument("--background", default="gray", choices=("gray", "white", "black"))
+    parser.add_argument("--end-share", type=float, default=0.4,
+                        help="the strips' reach, a share of the long side (0: not measured)")
+    args = parser.parse_args()
+    runs: dict[str, dict[tuple[str, str], list[bool]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "photos"
-        truth = make_library(root)
+        truth = make_library(root, args.background)
         print(f"{len(truth)} photos: 18 subjects x {len(FRAMES)} frames x {len(POSITIONS)} "
-              "positions")
-        boxes = crops.part_boxes
-        crops.part_boxes = lambda width, height: []  # today: the centre square only
+              f"positions, {args.background} background")
+        boxes, images = crops.part_boxes, crops.part_images
         try:
-            off = found_rates(root, Path(tmp) / "off", truth)
-        finally:
+            crops.part_boxes = lambda width, height: []  # the centre square only
+            runs["centre square only"] = found_rates(root, Path(tmp) / "off", truth)
             crops.part_boxes = boxes
-        on = found_rates(root, Path(tmp) / "on", truth)
+            runs["whole frame (end squares)"] = found_rates(root, Path(tmp) / "on", truth)
+            if args.end_share:
+                crops.part_images = strips(args.end_share)
+                runs[f"end strips to {args.end_share:g}"] = found_rates(
+                    root, Path(tmp) / "strips", truth)
+        finally:
+            crops.part_boxes, crops.part_images = boxes, images
     print(f"{'found-rate':<22}" + "".join(f"{f:>8}" for f in FRAMES) + f"{'all':>8}")
-    for name, found in (("centre square only", off), ("whole frame", on)):
+    for (name, found), home in zip(runs.items(), ("off", "on", "strips"), strict=False):
         print(name)
         for position in POSITIONS:
             print(f"  {position:<20}" + "".join(f"{rate(found, position, f):8.2f}"
@@ -117,7 +159,7 @@ def main() -> None:
                   + f"{rate(found, position):8.2f}")
         edge = (rate(found, "edge") + rate(found, "edge+centre shape")) / 2
         print(f"  edge / centred: {edge / max(rate(found, 'centred'), 1e-9):.2f}")
-        bad, shown = WRONG["off" if found is off else "on"]
+        bad, shown = WRONG[home]
         print(f"  hits counted showing another subject: {bad} of {shown}")
 
 

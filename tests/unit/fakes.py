@@ -42,8 +42,7 @@ class FakeEmbedder:
         return image.convert("RGB").tobytes()
 
     def prepare_parts(self, image: Image.Image) -> list[tuple[int, bytes]]:
-        return [(part, self.prepare(image.crop(box)))
-                for part, box in crops.part_boxes(image.width, image.height)]
+        return [(part, self.prepare(square)) for part, square in crops.part_images(image)]
 
     def encode_images(self, inputs: Sequence[bytes]) -> np.ndarray:
         return np.stack([unit_vector(b"image:" + data, self.dim) for data in inputs])

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from PIL import Image
+
 # long side / short side below which a photo gets no extra squares: at 1.1 the centre
 # square keeps 91% of the frame (4.5% lost at each end), a 5:4 photo (1.25) keeps 80%
 MIN_RATIO = 1.1
@@ -55,3 +57,8 @@ def part_boxes(width: int, height: int) -> list[tuple[int, Box]]:
                else (0, offset, short, offset + short))
         boxes.append((i + 1, box))
     return boxes[:MAX_PARTS]
+
+
+def part_images(image: Image.Image) -> list[tuple[int, Image.Image]]:
+    """(part, square) for each extra square of `image`, cut from it (part_boxes)."""
+    return [(part, image.crop(box)) for part, box in part_boxes(image.width, image.height)]

@@ -56,8 +56,8 @@ class Embedder:
         """(part, model input) of each of the image's extra squares (media/crops.py: the
         ends of a non-square photo's long side), cut from the same decode as prepare()'s
         centre square. Safe to call from worker threads."""
-        return [(part, self.loaded.preprocess(image.crop(box)))
-                for part, box in crops.part_boxes(image.width, image.height)]
+        return [(part, self.loaded.preprocess(square))
+                for part, square in crops.part_images(image)]
 
     @property
     def precision(self) -> str:
