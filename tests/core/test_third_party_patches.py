@@ -1,13 +1,14 @@
 """clipdesk patches three third-party internals; each test here fails, saying which
 assumption broke, when an upgrade changes what a patch relies on. Written against torch
-2.14.1, open_clip_torch 3.3.0, huggingface_hub 0.36.2 and transformers 4.56.2.
+2.14.1, open_clip_torch 3.3.0, huggingface_hub 0.36.2, transformers 4.56.2 and timm
+1.0.31.
 
 - skip_init.py wraps torch.nn.init's initialisers so a model is built without drawing
   random weights that its checkpoint overwrites anyway;
 - download.py wraps open_clip.pretrained.hf_hub_download, open_clip's one door to the hub,
   to load from the Hugging Face cache first;
-- imports.py imports open_clip with sys.modules['transformers'] = None, and reloads
-  open_clip's modules that use transformers when a model needs it.
+- imports.py imports open_clip with sys.modules['transformers'] and ['timm'] = None, and
+  reloads open_clip's modules that use one when a model needs it.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import pytest
 import torch
 
 from clipdesk.core.models import download
-from clipdesk.core.models.imports import TRANSFORMERS_USERS
+from clipdesk.core.models.imports import OPTIONAL_USERS
 from clipdesk.core.models.skip_init import INITIALISERS, weights_from_checkpoint
 from tests.conftest import REPO, TINY_MODEL
 
@@ -145,20 +146,21 @@ def test_the_hub_client_names_the_edge_uses_still_exist():
                                       f"{owner.__name__}.{name}: see download.py")
 
 
-# -- open_clip without transformers ---------------------------------------------------------
+# -- open_clip without transformers and timm ----------------------------------------------
 
 
-def test_the_modules_reloaded_for_transformers_are_the_ones_that_import_it():
-    """imports.py reloads TRANSFORMERS_USERS once transformers is wanted: the open_clip
+@pytest.mark.parametrize("package", sorted(OPTIONAL_USERS))
+def test_the_modules_reloaded_for_a_package_are_the_ones_that_import_it(package):
+    """imports.py reloads OPTIONAL_USERS[package] once the package is wanted: the open_clip
     modules that import it at their own import (not inside a function)."""
     folder = Path(open_clip.__file__).parent
-    users = sorted(p.stem for p in folder.glob("*.py") if _imports_transformers_at_load(p))
-    assert users == sorted(TRANSFORMERS_USERS), (
-        f"open_clip {open_clip.__version__} imports transformers at import in {users}, "
-        f"imports.TRANSFORMERS_USERS says {sorted(TRANSFORMERS_USERS)}")
+    users = sorted(p.stem for p in folder.glob("*.py") if _imports_at_load(p, package))
+    assert users == sorted(OPTIONAL_USERS[package]), (
+        f"open_clip {open_clip.__version__} imports {package} at import in {users}, "
+        f"imports.OPTIONAL_USERS says {sorted(OPTIONAL_USERS[package])}")
 
 
-def _imports_transformers_at_load(path: Path) -> bool:
+def _imports_at_load(path: Path, package: str) -> bool:
     def top_level(body: list[ast.stmt]):
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -170,7 +172,7 @@ def _imports_transformers_at_load(path: Path) -> bool:
     for node in top_level(ast.parse(path.read_text()).body):
         names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-        if any(n == "transformers" or n.startswith("transformers.") for n in names):
+        if any(n == package or n.startswith(f"{package}.") for n in names):
             return True
     return False
 
@@ -179,29 +181,47 @@ HELD_BACK = """
 import json, sys
 from clipdesk.core.models.imports import open_clip_module
 
+def timm_tower(oc):
+    try:
+        oc.model.TimmModel("resnet18", embed_dim=8, image_size=32)
+        return True
+    except RuntimeError:  # open_clip's "Please install the latest timm"
+        return False
+
 def seen(oc):
-    return {"loaded": "transformers" in sys.modules,
+    return {"loaded": [name in sys.modules for name in ("transformers", "timm")],
             "hf_model": getattr(oc.hf_model, "transformers", "gone") is not None,
-            "coca_model": getattr(oc.coca_model, "_has_transformers", "gone")}
+            "coca_model": getattr(oc.coca_model, "_has_transformers", "gone"),
+            "timm_model": getattr(oc.timm_model, "timm", "gone") is not None,
+            "timm_tower": timm_tower(oc)}
 
 held = seen(open_clip_module())
-print(json.dumps({"held": held, "wanted": seen(open_clip_module(transformers=True))}))
+timm = seen(open_clip_module(timm=True))
+both = seen(open_clip_module(transformers=True))
+print(json.dumps({"held": held, "timm": timm, "both": both}))
 """
 
 
-def test_open_clip_imports_with_transformers_held_back_and_takes_it_when_wanted():
-    """Held back: open_clip imports, and its transformers users keep the 'no transformers'
-    state their classes check (hf_model.transformers None, coca_model._has_transformers
-    False); after the reload they have it."""
+def test_open_clip_imports_with_transformers_and_timm_held_back_and_takes_each_when_wanted():
+    """Held back: open_clip imports, and its users of transformers and timm keep the 'not
+    installed' state their classes check (hf_model.transformers None,
+    coca_model._has_transformers False, timm_model.timm None: a timm image tower refuses
+    to build); after each reload they have it, and a timm tower builds."""
     result = subprocess.run([sys.executable, "-c", HELD_BACK], cwd=REPO, capture_output=True,
                             text=True, timeout=300, env=_env())
-    assert result.returncode == 0, f"open_clip no longer imports without transformers:\n" \
-                                   f"{result.stderr}"
+    assert result.returncode == 0, ("open_clip no longer imports without transformers and "
+                                    f"timm:\n{result.stderr}")
     seen = json.loads(result.stdout)
-    assert seen["held"] == {"loaded": False, "hf_model": False, "coca_model": False}, (
-        f"open_clip {open_clip.__version__} with transformers held back: {seen['held']}")
-    assert seen["wanted"] == {"loaded": True, "hf_model": True, "coca_model": True}, (
-        f"open_clip {open_clip.__version__} after the reload: {seen['wanted']}")
+    version = f"open_clip {open_clip.__version__}"
+    assert seen["held"] == {"loaded": [False, False], "hf_model": False, "coca_model": False,
+                            "timm_model": False, "timm_tower": False}, (
+        f"{version} with transformers and timm held back: {seen['held']}")
+    assert seen["timm"] == {"loaded": [False, True], "hf_model": False, "coca_model": False,
+                            "timm_model": True, "timm_tower": True}, (
+        f"{version} after the reload for timm: {seen['timm']}")
+    assert seen["both"] == {"loaded": [True, True], "hf_model": True, "coca_model": True,
+                            "timm_model": True, "timm_tower": True}, (
+        f"{version} after the reload for transformers: {seen['both']}")
 
 
 def _env() -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import download
 from clipdesk.core.models.device import PRECISIONS, best_device, precision_for
-from clipdesk.core.models.imports import needs_transformers, open_clip_module, torch_module
+from clipdesk.core.models.imports import open_clip_for, open_clip_module, torch_module
 from clipdesk.core.models.skip_init import weights_from_checkpoint
 from clipdesk.core.models.spec import ModelSpec, parse_spec
 
@@ -133,7 +133,7 @@ def _load(spec: ModelSpec, device: str) -> LoadedModel:
 
 
 def _build(spec: ModelSpec, device: str) -> LoadedModel:
-    open_clip = open_clip_module(transformers=needs_transformers(spec))
+    open_clip = open_clip_for(spec)
     torch = torch_module()
     precision = precision_for(device)
     log.info("loading model %s on %s (%s)", spec.id, device, precision)
