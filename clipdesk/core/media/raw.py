@@ -20,12 +20,15 @@ import io
 import struct
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import rawpy
 from PIL import Image
 
 from clipdesk.core.errors import DecodeError
+
+if TYPE_CHECKING:
+    import rawpy  # imported when a RAW is read (a search or `status` reads none)
 
 # TIFF-structured RAWs, by their first bytes (ORF and RW2 change the TIFF magic number)
 _TIFF_HEADS = {b"II*\x00": b"II*\x00", b"MM\x00*": b"MM\x00*", b"IIRO": b"II*\x00",
@@ -63,6 +66,8 @@ def read(data: bytes, side: int, max_pixels: int, demosaic: bool = False) -> Raw
     """The RAW in `data`, from its embedded preview when its short side is at least
     `side` px (or when the sensor data cannot be demosaiced), else demosaiced at half
     size; `demosaic`: always demosaic (benchmarks). DecodeError saying why not."""
+    import rawpy
+
     check_complete(data)
     try:
         with rawpy.imread(io.BytesIO(data)) as raw:
@@ -73,6 +78,8 @@ def read(data: bytes, side: int, max_pixels: int, demosaic: bool = False) -> Raw
 
 def _read(raw: rawpy.RawPy, data: bytes, side: int, max_pixels: int,
           demosaic: bool) -> RawImage:
+    import rawpy
+
     sizes = raw.sizes
     width, height, flip = sizes.width, sizes.height, sizes.flip
     if width * height > max_pixels or sizes.raw_width * sizes.raw_height > 2 * max_pixels:
@@ -108,6 +115,8 @@ def _preview(raw: rawpy.RawPy, side: int
              ) -> tuple[Image.Image | None, Image.Exif | None]:
     """The embedded preview, decoded (RGB; a JPEG reduced in the DCT domain to no less
     than `side` px), and its own EXIF; (None, None) when there is none."""
+    import rawpy
+
     try:
         thumb = raw.extract_thumb()
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
@@ -217,6 +226,8 @@ def _values(data: bytes, order: str, at: int, kind: int, number: int) -> list[in
 
 
 def _timestamp(raw: rawpy.RawPy) -> str | None:
+    import rawpy
+
     try:
         when = raw.other.timestamp
     except (rawpy.LibRawError, AttributeError, ValueError, OverflowError, OSError):
