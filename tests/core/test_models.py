@@ -15,6 +15,7 @@ from PIL import Image
 from clipdesk.core.errors import ModelLoadError
 from clipdesk.core.models import loading
 from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.imports import uses_optional
 from clipdesk.core.models.loading import load_model
 from clipdesk.core.models.skip_init import weights_from_checkpoint
 from clipdesk.core.models.spec import DEFAULT_MODEL, parse_spec
@@ -149,6 +150,56 @@ def test_a_text_search_leaves_transformers_unloaded_and_captions_still_load_it(t
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "red" in result.stdout.lower(), result.stdout  # the tiny CoCa (use_tiny_models)
+
+
+@pytest.mark.parametrize("spec, wanted", [
+    (DEFAULT_MODEL, (False, False)),  # a plain CLIP: every start saves both imports
+    ("ViT-B-16-SigLIP2:webli", (True, True)),  # Hugging Face tokenizer, timm image tower
+    ("convnext_base_w:laion2b_s13b_b82k", (False, True)),
+    ("coca_ViT-B-32:mscoco_finetuned_laion2b_s13b_b90k", (True, False)),  # generate()
+    ("hf-hub:timm/ViT-B-16-SigLIP", (True, True)),  # not known before its config is read
+])
+def test_open_clip_takes_transformers_and_timm_for_the_models_that_use_them(spec, wanted):
+    assert uses_optional(parse_spec(spec)) == wanted
+
+
+TIMM_AFTER_CLIP = """
+import sys
+from PIL import Image
+from clipdesk.core.models.embedder import Embedder
+from clipdesk.core.models.loading import load_model
+
+clip = Embedder(load_model(sys.argv[1], "cpu"))
+assert 'timm' not in sys.modules, 'a CLIP model without a timm tower imported timm'
+timm_tower = Embedder(load_model(sys.argv[2], "cpu"))
+print(timm_tower.encode_images([timm_tower.prepare(Image.new("RGB", (64, 48), "red"))]).shape)
+"""
+
+
+def test_a_model_with_a_timm_image_tower_loads_after_a_clip_model_without(tmp_path):
+    """open_clip is imported with timm held back for a model that needs none (0.4 s of
+    every start); a model whose image tower is timm's (SigLIP's, ConvNeXt's) then loads
+    and embeds in the same process (the app switching models)."""
+    import json
+
+    from open_clip.model import CLIP
+    from safetensors.torch import save_file
+
+    config = json.loads((TINY_DIR / "open_clip_config.json").read_text())
+    config["model_cfg"]["vision_cfg"] = {"timm_model_name": "test_convnext", "image_size": 32,
+                                         "timm_pool": "avg", "timm_proj": "linear"}
+    folder = tmp_path / "timm-tower"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps(config))
+    model = CLIP(**config["model_cfg"])
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              folder / "open_clip_model.safetensors")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    result = subprocess.run([sys.executable, "-c", TIMM_AFTER_CLIP, TINY_MODEL,
+                             f"local-dir:{folder}"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"(1, {config['model_cfg']['embed_dim']})"
 
 
 def test_a_model_is_built_without_random_weights_yet_holds_its_checkpoints(monkeypatch):
