@@ -58,10 +58,11 @@ def imported_torch() -> Any:
 def open_clip_module(transformers: bool = False, timm: bool = False) -> Any:
     """open_clip (which imports torch), imported on first use, after torch.
 
-    open_clip imports Hugging Face transformers and timm at its own import (about 2 s and
-    0.4 s on 2 cores): transformers for CoCa's generate() and Hugging Face text towers and
-    tokenizers only, timm for timm image towers only (SigLIP's, ConvNeXt's); a plain CLIP
-    model (the default embedder) uses neither. So open_clip is first imported with both
+    open_clip imports Hugging Face transformers and timm at its own import (about 2 s, and
+    0.1-0.2 s for timm's 237 modules on 2 cores: benchmarks/bench_startup.py):
+    transformers for CoCa's generate() and Hugging Face text towers and tokenizers only,
+    timm for timm image towers only (SigLIP's, ConvNeXt's); a plain CLIP model (the
+    default embedder) uses neither. So open_clip is first imported with both
     held back, and a caller that needs one (`transformers=True` / `timm=True`: a model
     that uses it, captions) imports it then, and open_clip's modules that use it
     (OPTIONAL_USERS) are run again (their classes read it from their module globals, as
