@@ -100,3 +100,13 @@ def window_with_vocabulary(qtbot, photos, home: Path, tags: str, sensitive: str)
     return win
 
 
+
+
+def searched(qtbot, win: MainWindow, text: str) -> list[int]:
+    """Type `text`; once its own results are on screen, their ids. Waited for by the
+    heading they set, not by the next results_shown: a reload of the view before (after
+    another process's change, or the launch's catch-up run) may emit that first."""
+    win.search.setText(text)
+    qtbot.waitUntil(lambda: win.heading.text().endswith(f"matching “{text.strip()}”"),
+                    timeout=WAIT_MS)
+    return list(win.model.ids)

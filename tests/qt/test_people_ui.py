@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from clipdesk.qt.main_window import MainWindow
 from tests.conftest import REPO, TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS, opened
+from tests.qt.conftest import WAIT_MS, opened, searched
 
 FACES = REPO / "tests" / "data" / "faces"
 
@@ -46,17 +46,14 @@ def test_name_search_merge_and_undo_a_grouping_in_the_window(qtbot, tmp_path) ->
                          pos=win.people.list.visualItemRect(item).center())
     assert win.search.text() == "Barack Obama"
     assert names(win) == {"obama.jpg", "obama2.jpg"}
-    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
-        win.search.setText("Barack Obama beach")  # with a word: the beach one first
+    searched(qtbot, win, "Barack Obama beach")  # with a word: the beach one first
     assert names(win) <= {"obama.jpg", "obama2.jpg"} and names_at(win, 0) == "obama.jpg"
-    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
-        win.search.setText("Barack Obama 2012")
+    searched(qtbot, win, "Barack Obama 2012")
     assert names(win) == {"obama.jpg"}
     qtbot.waitUntil(lambda: win.understood.text() == "→ person Barack Obama · 2012",
                     timeout=WAIT_MS)
 
-    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
-        win.search.setText("Barack Obama")
+    searched(qtbot, win, "Barack Obama")
     win.people.merge_requested.emit(biden, obama)  # right-click: Merge into
     qtbot.waitUntil(lambda: rows(win) == ["Barack Obama (3)"], timeout=WAIT_MS)
     # the results on screen follow: all three now

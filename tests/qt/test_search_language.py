@@ -2,14 +2,7 @@
 filters by the date typed, and orders results newest first when the sort box says so."""
 from __future__ import annotations
 
-from tests.qt.conftest import WAIT_MS
-
-
-def searched(qtbot, window, text: str) -> list[int]:
-    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
-                          check_params_cb=lambda mode: mode == "search"):
-        window.search.setText(text)
-    return list(window.model.ids)
+from tests.qt.conftest import WAIT_MS, searched
 
 
 def taken(window, ids: list[int]) -> list[str]:

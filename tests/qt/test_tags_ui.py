@@ -7,7 +7,13 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from clipdesk.core.library import Library
 from clipdesk.qt import app as qt_app
 from tests.conftest import TINY_MODEL, run_cli, use_tiny_models
-from tests.qt.conftest import WAIT_MS, on_writer, shown_paths, window_with_vocabulary
+from tests.qt.conftest import (
+    WAIT_MS,
+    on_writer,
+    searched,
+    shown_paths,
+    window_with_vocabulary,
+)
 
 COLOURS_AND_SHAPES = ("red: a red shape | red\nblue: a blue shape | blue\n"
                       "circle: a circle\nsquare: a square\n")
@@ -54,8 +60,7 @@ def test_tags_and_caption_are_edited_in_the_details_panel(qtbot, photos, tmp_pat
                     timeout=10_000)
     assert win.library.catalog.captions.get(photo_id) == ("grandma's kitchen table", "manual")
     assert win.details.caption.text() == "grandma's kitchen table"
-    with qtbot.waitSignal(win.results_shown, timeout=WAIT_MS):
-        win.search.setText("kitchen")  # a word CLIP cannot place finds it by its caption
+    searched(qtbot, win, "kitchen")  # a word CLIP cannot place finds it by its caption
     assert win.model.photo_at(0) == photo_id
 
 
