@@ -5,7 +5,7 @@ fly), built once per model from the loaded fp32 weights and kept on disk.
 Why: on such a CPU (most laptops' Intel cores, AMD before Zen 4) torch computes the image
 tower in fp32, and the whole frame (media/crops.py) runs it up to three times a photo.
 ViT-B-32-256, a batch of 12 on 2 cores: torch fp32 89 ms a photo, ONNX Runtime fp32 67,
-ONNX Runtime int8 27 (benchmarks/bench_index.py, benchmarks/README.md); vectors within
+ONNX Runtime int8 23 (benchmarks/bench_index.py, benchmarks/README.md); vectors within
 cosine 0.9998 of torch's fp32 ones (random weights), 0.999+ on the tiny test model.
 
 Every tower is checked before use: a probe batch through both it and torch's fp32 tower
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 INT8_ENV = "CLIPDESK_INT8"
 MIN_COSINE = 0.99  # the probe's worst photo, int8 against torch fp32
-REVISION = 1  # bump when the export or the quantization changes: towers are built again
+REVISION = 2  # bump when the export or the quantization changes: towers are built again
 _PROBES = 3
 _towers: dict[int, Int8Tower | None] = {}  # id(loaded model) -> its tower, once a process
 _towers_lock = threading.Lock()
@@ -144,7 +144,10 @@ def _export(loaded: LoadedModel, path: Path) -> bytes:
                               dynamic_axes={"pixels": {0: "batch"}}, opset_version=17,
                               dynamo=False)
             with _quiet_root_logger():  # the quantizer's notes, a line per tensor
-                quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+                # the linear layers only: ORT's ConvInteger (the patch embedding) is slow,
+                # 10 of 47 ms an image on one core, against 3 ms for the fp32 Conv
+                quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=["MatMul"])
         model = int8.read_bytes()
         try:
             os.replace(int8, path)
