@@ -1,8 +1,10 @@
 """Shared fixtures: the tiny trained model, a generated photo library, an in-process CLI."""
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -51,8 +53,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # edge) are set in fp32, so that they hold on any CPU CI lands on; bf16, which a CPU with
 # native bf16 gets by default, has its own tests (tests/core/test_precision.py).
 os.environ.setdefault("CLIPDESK_PRECISION", "fp32")
-# Built models (the int8 image towers) go to a cache of the run's own, not the user's.
-os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="clipdesk-test-cache-"))
+# Built models (the int8 image towers) go to a cache of the run's own, not the user's,
+# removed when the run ends (a ViT-B-32 tower is 88 MB)
+if "XDG_CACHE_HOME" not in os.environ:
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="clipdesk-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 
 @dataclass
