@@ -1,4 +1,4 @@
-"""Deterministic renderer of simple synthetic "photos": one coloured shape on a plain background.
+"""Deterministic renderer of simple synthetic "photos": coloured shapes on a plain background.
 
 Used both by ``scripts/train_tiny_clip.py`` (to train the tiny test CLIP model) and by the
 test-suite (to create photo-sized image files with known content).
@@ -105,6 +105,30 @@ def render(
         draw.polygon(_shape_polygon(shape, cx, cy, radius, angle), fill=fill)
 
     # Mild seeded texture so that files are not trivially identical.
+    return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
+
+
+def render_pair(subject: tuple[str, str], other: tuple[str, str], background: str,
+                size: tuple[int, int] = (640, 480), seed: int = 0) -> Image.Image:
+    """Two shapes apart in the centred square, each 0.25-0.45 of it across: `subject` and
+    `other` (color, shape), drawn alike (scenes with more than one thing in them, as real
+    photos are: the tiny model learns that "a red circle" still matches a red circle beside
+    something else, whichever of the two is larger)."""
+    width, height = size
+    side = min(width, height)
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", size, BACKGROUNDS[background])
+    draw = ImageDraw.Draw(img)
+    x0, y0 = (width - side) / 2, (height - side) / 2
+    r1, r2 = side * rng.uniform(0.25, 0.45, 2) / 2
+    for _ in range(100):  # two places inside the square whose shapes do not touch
+        a = rng.uniform(r1, side - r1, 2)
+        b = rng.uniform(r2, side - r2, 2)
+        if math.dist(a, b) >= r1 + r2 + 0.03 * side:
+            break
+    for (color, shape), (cx, cy), radius in ((subject, a, r1), (other, b, r2)):
+        _draw_shape(draw, shape, COLORS[color], x0 + cx, y0 + cy, radius,
+                    rng.uniform(0, 2 * math.pi))
     return ImageChops.add(img, _noise_layer(rng, size), offset=-128)
 
 

@@ -120,9 +120,10 @@ def test_a_search_during_a_model_switch_never_mixes_two_models(library, tmp_path
         switch.join(120)
     assert lib.model_id == other
     # one model's text against the same model's vectors: the same photos and scores (to
-    # the int8 codes' precision: B's index is built from the catalog's stored vectors)
+    # the int8 codes' precision: B's index is built from the catalog's stored vectors; up
+    # to 0.0025 measured; a score of A's text against B's vectors is off by far more)
     assert [p for p, _ in during] == [p for p, _ in expected]
-    assert [s for _, s in during] == pytest.approx([s for _, s in expected], abs=2e-3)
+    assert [s for _, s in during] == pytest.approx([s for _, s in expected], abs=5e-3)
 
 def test_a_name_match_without_a_vector_from_the_answering_model_is_still_found(library):
     lib, photos = library
