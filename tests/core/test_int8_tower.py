@@ -68,6 +68,22 @@ def test_the_tower_is_built_once_and_then_read_from_the_disk(tmp_path):
     assert kept[0].stat().st_size > 1000
 
 
+def test_a_new_build_removes_the_models_older_towers_and_keeps_other_models(tmp_path,
+                                                                           monkeypatch):
+    loaded = load_model(TINY_MODEL, "cpu")
+    assert int8_tower.build(loaded, tmp_path) is not None
+    (first,) = tmp_path.iterdir()
+    other_model = tmp_path / f"{'0' * 16}-{'1' * 32}.onnx"
+    other_model.write_bytes(b"another model's tower")
+    unnamed = tmp_path / f"{'2' * 32}.onnx"  # named before towers were named by model
+    unnamed.write_bytes(b"an old tower")
+    monkeypatch.setattr(int8_tower, "REVISION", int8_tower.REVISION + 1)  # an upgrade
+    assert int8_tower.build(loaded, tmp_path) is not None
+    (second,) = set(tmp_path.iterdir()) - {other_model}
+    assert second != first and not first.exists() and not unnamed.exists()
+    assert other_model.read_bytes() == b"another model's tower"
+
+
 def test_a_cache_that_cannot_be_written_still_gives_a_tower(tmp_path):
     loaded = load_model(TINY_MODEL, "cpu")
     blocked = tmp_path / "cache"

@@ -13,7 +13,9 @@ must agree to MIN_COSINE, or the tower is not used (a warning, then torch fp32 a
 so a model that quantizes badly costs speed, never search quality. A tower that cannot be
 built (an architecture the exporter does not take, a model over ONNX's 2 GB) is the same:
 torch fp32. A full disk or an unwritable cache only loses the copy on disk (built again
-next run). $CLIPDESK_INT8=0 turns it off (exact fp32 vectors).
+next run). A model keeps one tower on disk: building a new one (new weights, a library
+upgrade) removes the model's older ones. $CLIPDESK_INT8=0 turns it off (exact fp32
+vectors).
 """
 from __future__ import annotations
 
@@ -104,7 +106,7 @@ def build(loaded: LoadedModel, cache: Path | None = None) -> Int8Tower | None:
     """The model's checked int8 tower (from the disk cache, or built now: about 11 s for
     ViT-B-32 on 2 cores), or None where torch fp32 must do."""
     cache = cache or default_cache()
-    path = cache / f"{_key(loaded)}.onnx"
+    path = cache / f"{_model_name(loaded)}-{_key(loaded)}.onnx"
     try:
         try:
             tower = Int8Tower(path.read_bytes())
@@ -153,7 +155,24 @@ def _export(loaded: LoadedModel, path: Path) -> bytes:
             os.replace(int8, path)
         except OSError as exc:  # a full disk: used now, built again next run
             log.info("int8 image tower not kept on disk: %s", exc)
+        else:
+            _remove_stale(path)
     return model
+
+
+def _model_name(loaded: LoadedModel) -> str:
+    return fingerprint(loaded.spec.id)[:16]
+
+
+def _remove_stale(kept: Path) -> None:
+    """Remove the model's towers built before `kept` (other weights, library versions or
+    REVISION: never read again, 88 MB each for ViT-B-32), and those named before towers
+    were named by model (one file name, no '-'). Other models' towers stay."""
+    model = kept.name.split("-", 1)[0]
+    for old in kept.parent.glob("*.onnx"):
+        if old != kept and (old.name.startswith(f"{model}-") or "-" not in old.name):
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 @contextlib.contextmanager
