@@ -2,7 +2,7 @@
 "2 photos", a video's "0:42"."""
 from __future__ import annotations
 
-IRREGULAR = {"copy": "copies", "person": "people"}
+IRREGULAR = {"copy": "copies", "person": "people", "weaker match": "weaker matches"}
 
 
 def plural(n: int, word: str) -> str:

@@ -260,9 +260,13 @@ class Views(QObject):
         self.jobs.read(lambda: _small_image(path, side), done=shown)
 
     def show_more(self) -> None:
-        """Lift the relevance cutoff for the results on screen."""
+        """Lift the relevance cutoff for the results on screen (the status bar counts both)."""
         self.screen.model.set_hits(self.hits)
         self.screen.more.hide()
+        relevant = sum(h.relevant for h in self.hits)
+        self._count = (f"{plural(relevant, 'result')} and "
+                       f"{plural(len(self.hits) - relevant, 'weaker match')}")
+        self.screen.status.setText(self._count)
         self.update_empty("Nothing matched." if not self.hits else "")
 
     def update_empty(self, text: str) -> None:
