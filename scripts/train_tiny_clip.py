@@ -5,8 +5,9 @@ What
     tower on 64x64 inputs, a 2-layer text transformer with open_clip's default ``SimpleTokenizer``;
     most parameters are the 49408-entry token embedding table) trained with
     ``open_clip.ClipLoss`` on synthetic scenes from ``tests/synthetic.py`` (a coloured shape on a
-    plain background; a quarter of the scenes with a second shape beside it).  It learns exactly enough "vision-language" for tests to assert that the
-    query "a red circle" ranks photos of red circles first.
+    plain background; a quarter of the scenes with a second shape beside it).  It learns exactly
+    enough "vision-language" for tests to assert that the query "a red circle" ranks photos of red
+    circles first.
 
 Why
     Real CLIP weights are hundreds of MB and need a network download; the test-suite must run
@@ -23,8 +24,9 @@ How
     match.  The only other augmentation is a horizontal flip.  Captions are drawn from several
     templates ("a red circle", "red circle", "a photo of a red circle",
     "a red circle on a white background", ...); a fifth name the colour or the shape alone
-    ("a red shape", "a circle").  A two-shape scene's caption names one of its shapes.  Everything is seeded (data, init, batch order,
-    caption choice); with the same torch version and thread count the result is bit-identical.
+    ("a red shape", "a circle").  A two-shape scene's caption names one of its shapes.  Everything
+    is seeded (data, init, batch order, caption choice); with the same torch version and thread
+    count the result is bit-identical.
 
     Run (from the repo root; ~5 minutes on 2 CPU cores: ~25 s rendering, ~4 min training,
     ~30 s evaluation; no GPU or network needed)::
