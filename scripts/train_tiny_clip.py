@@ -251,7 +251,7 @@ def train(out_dir: Path) -> None:
         tokens = texts[combos[idx], tmpl]
         partial = torch.rand(BATCH, generator=gen) < PARTIAL_PROB
         color_only = torch.rand(BATCH, generator=gen) < 0.5
-        pick = torch.randint(3, (BATCH,), generator=gen)
+        pick = torch.randint(len(PARTIAL_TEMPLATES["color"]), (BATCH,), generator=gen)  # 3 each
         loose = torch.where(color_only[:, None],
                             by_color[combos[idx] // (n_shapes * n_backgrounds), pick],
                             by_shape[(combos[idx] // n_backgrounds) % n_shapes, pick])
