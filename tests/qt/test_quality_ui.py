@@ -117,8 +117,8 @@ def test_sorting_by_sharpness_orders_the_library_and_results(qtbot, window):
     ids = window.model.ids
     sharp = window.library.catalog.quality.sharpness_of(ids)
     assert [sharp[i] for i in ids] == sorted(sharp.values(), reverse=True)
-    # the red circle burst, found by its file names (every shot relevant: the four score
-    # within 0.003 of each other, right at the relevance cutoff of this 19-photo library)
+    # the red circle burst, found by its file names (a name match is relevant whatever
+    # the cutoff of this 19-photo library, where a fifth of the photos share one subject)
     with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
                           check_params_cb=lambda mode: mode == "search"):
         window.search.setText("burst0")
