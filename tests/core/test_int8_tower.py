@@ -4,10 +4,12 @@ worse search: a tower that cannot be built or kept, or that quantizes badly, lea
 work to torch."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -95,6 +97,21 @@ def test_building_a_tower_leaves_no_onnxruntime_telemetry_behind(tmp_path):
     subprocess.run([sys.executable, "-c", build], env=env, check=True, timeout=300)
     assert list((tmp_path / "cache" / "clipdesk" / "int8").glob("*.onnx"))  # it was built
     assert not [p for p in tmp_path.rglob("*") if "Microsoft" in p.parts]
+
+
+def test_a_full_cache_disk_still_gives_a_tower_and_keeps_no_half_file(tmp_path,
+                                                                      monkeypatch):
+    write = Path.write_bytes
+
+    def disk_fills(self: Path, data: bytes) -> int:
+        if tmp_path in self.parents:  # the cache's disk fills halfway through the file
+            write(self, data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_fills)
+    assert int8_tower.build(load_model(TINY_MODEL, "cpu"), tmp_path) is not None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_cache_that_cannot_be_written_still_gives_a_tower(tmp_path):

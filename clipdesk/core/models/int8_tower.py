@@ -130,12 +130,8 @@ def _export(loaded: LoadedModel, path: Path) -> bytes:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     torch = torch_module()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        work = tempfile.TemporaryDirectory(dir=path.parent)
-    except OSError:  # an unwritable cache: build in the temp folder, keep nothing
-        work = tempfile.TemporaryDirectory()
-    with work as folder:
+    # built in the system's temp folder: a full or unwritable cache only loses the copy
+    with tempfile.TemporaryDirectory() as folder:
         fp32, int8 = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
         # not under inference_mode or no_grad: torch would trace nn.MultiheadAttention's
         # fast path, which ONNX has no operator for
@@ -151,13 +147,24 @@ def _export(loaded: LoadedModel, path: Path) -> bytes:
                 quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8,
                                  op_types_to_quantize=["MatMul"])
         model = int8.read_bytes()
-        try:
-            os.replace(int8, path)
-        except OSError as exc:  # a full disk: used now, built again next run
-            log.info("int8 image tower not kept on disk: %s", exc)
-        else:
-            _remove_stale(path)
+    _keep(model, path)
     return model
+
+
+def _keep(model: bytes, path: Path) -> None:
+    """Write the tower to `path` whole or not at all (a full disk, an unwritable cache:
+    used now, built again next run), then remove the model's older towers."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(model)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        log.info("int8 image tower not kept on disk: %s", exc)
+        return
+    _remove_stale(path)
 
 
 def _model_name(loaded: LoadedModel) -> str:
