@@ -1,8 +1,8 @@
 """The whole frame: how often a subject at an end of a non-square photo is found by its
-words, against a centred one, with the extra squares (media/crops.py) off (the centre
-square only), on (as indexing makes them), and replaced by end strips (measured, not
-adopted: see --end-share), same photos, same run. Tiny test model (it knows coloured
-shapes: tests/models/README.md).
+words, against a centred one, with the extra parts (media/crops.py) off (the centre square
+only), as whole squares at the ends (before 2026-12-07), and as indexing makes them (end
+strips to crops.END_SHARE of the long side), same photos, same run. Tiny test model (it
+knows coloured shapes: tests/models/README.md).
 
 The library: for each of the 18 subjects (6 colours x 3 shapes), in each frame (16:9,
 3:2, 4:3 landscape and 9:16 portrait): one photo with it centred (tests/synthetic.render),
@@ -10,30 +10,31 @@ one with it touching the start of the long side, and one with it touching the en
 another shape (next colour, next shape) in the middle of the frame: 216 photos.
 
 Found-rate: for each subject, Library.search("a COLOUR SHAPE", k=16) (16 photos show it:
-12 as their subject, 4 as another's centre shape); a photo is found when it is among those
-hits and marked relevant (above the relevance cutoff, as the app shows it; --rank-only:
-among the hits). Printed per position and frame, and the edge/centred ratio, for the
-subject photos; and how many hits counted showed the subject nowhere.
+12 as their subject, 4 as another's centre shape; k=20 with --large); a photo is found
+when it is among those hits and marked relevant (above the relevance cutoff, as the app
+shows it; --rank-only: among the hits). Printed per position and frame, and the
+edge/centred ratio, for the subject photos; and how many hits counted showed the subject
+nowhere.
 
 --background white|black: the same photos on another plain background (gray by default).
---end-share X: the strips: each end part reaches X of the long side in from its end
-(0.4: the middle fifth is left to the centre square alone), padded to a square with its own
-median colour, the same number of model inputs as the squares (0: not measured).
+--large: a fourth photo of each subject and frame, the subject large (0.75-0.95 of the
+short side) and touching the start: more than a strip holds (288 photos, k=20). Not part
+of the edge / centred ratio.
+--end-share X: the strips' reach in from each end, a share of the long side (default
+crops.END_SHARE, 0.4: the middle fifth is left to the centre square alone).
 
-    python benchmarks/bench_frame.py [--rank-only] [--background white] [--end-share 0.35]
+    python benchmarks/bench_frame.py [--rank-only] [--background white] [--large]
+                                     [--end-share 0.35]
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-from PIL import Image, ImageStat  # noqa: E402
 
 from clipdesk.core.library import Library  # noqa: E402
 from clipdesk.core.media import crops  # noqa: E402
@@ -42,11 +43,13 @@ from tests.synthetic import COLORS, SHAPES, render, render_at_end  # noqa: E402
 
 FRAMES = {"16:9": (640, 360), "3:2": (600, 400), "4:3": (640, 480), "9:16": (360, 640)}
 POSITIONS = ("centred", "edge", "edge+centre shape")
+LARGE = (0.75, 0.95)  # a large subject's size, shares of the short side
 RANK_ONLY = "--rank-only" in sys.argv
 WRONG: dict[str, list[int]] = {}  # library -> [hits showing another subject, hits]
 
 
-def make_library(root: Path, background: str) -> dict[str, tuple[str, str, str, str]]:
+def make_library(root: Path, background: str, large: bool = False
+                 ) -> dict[str, tuple[str, str, str, str]]:
     """Photo name -> (subject query, position, frame, the centre shape's query or "")."""
     root.mkdir(parents=True)
     colors, truth = list(COLORS), {}
@@ -61,6 +64,9 @@ def make_library(root: Path, background: str) -> dict[str, tuple[str, str, str, 
                     "edge": render_at_end(color, shape, background, size, "start", seed=seed),
                     "edge+centre shape": render_at_end(color, shape, background, size, "end",
                                                        seed=seed, centre=other)}
+                if large:
+                    photos["large at an end"] = render_at_end(
+                        color, shape, background, size, "start", seed=seed, extent=LARGE)
                 for position, image in photos.items():
                     # names say nothing (search matches words in file names first)
                     file = f"IMG_{len(truth):04d}.jpg"
@@ -68,30 +74,6 @@ def make_library(root: Path, background: str) -> dict[str, tuple[str, str, str, 
                     shown = "" if position != "edge+centre shape" else f"a {other[0]} {other[1]}"
                     truth[file] = (f"a {color} {shape}", position, frame, shown)
     return truth
-
-
-def strips(share: float) -> Callable[[Image.Image], list[tuple[int, Image.Image]]]:
-    """A crops.part_images whose end parts stop at `share` of the long side, padded."""
-    def part_images(image: Image.Image) -> list[tuple[int, Image.Image]]:
-        out = []
-        long = max(image.size)
-        reach = round(share * long)
-        for part, (left, top, right, bottom) in crops.part_boxes(*image.size):
-            wide = image.width >= image.height
-            start, stop = (left, right) if wide else (top, bottom)
-            if start == 0:
-                stop = min(stop, reach)
-            elif stop == long:
-                start = max(start, long - reach)
-            box = (start, top, stop, bottom) if wide else (left, start, right, stop)
-            cut = image.crop(box).convert("RGB")
-            side = max(cut.size)
-            fill = tuple(int(v) for v in ImageStat.Stat(cut).median)
-            square = Image.new("RGB", (side, side), fill)
-            square.paste(cut, ((side - cut.width) // 2, (side - cut.height) // 2))
-            out.append((part, square))
-        return out
-    return part_images
 
 
 def found_rates(root: Path, home: Path, truth: dict[str, tuple[str, str, str, str]]
@@ -127,33 +109,36 @@ def rate(found: dict[tuple[str, str], list[bool]], position: str | None = None,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rank-only", action="store_true",
-                        help="found: among the 16 hits, relevant or not")
+                        help="found: among the hits, relevant or not")
     parser.add_argument("--background", default="gray", choices=("gray", "white", "black"))
-    parser.add_argument("--end-share", type=float, default=0.4,
-                        help="the strips' reach, a share of the long side (0: not measured)")
+    parser.add_argument("--large", action="store_true",
+                        help="add a photo of each with a large subject at an end")
+    parser.add_argument("--end-share", type=float, default=crops.END_SHARE,
+                        help="the end strips' reach, a share of the long side")
     args = parser.parse_args()
     runs: dict[str, dict[tuple[str, str], list[bool]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "photos"
-        truth = make_library(root, args.background)
-        print(f"{len(truth)} photos: 18 subjects x {len(FRAMES)} frames x {len(POSITIONS)} "
+        truth = make_library(root, args.background, args.large)
+        positions = [*POSITIONS, "large at an end"] if args.large else POSITIONS
+        print(f"{len(truth)} photos: 18 subjects x {len(FRAMES)} frames x {len(positions)} "
               f"positions, {args.background} background")
-        boxes, images = crops.part_boxes, crops.part_images
+        boxes, share = crops.part_boxes, crops.END_SHARE
         try:
             crops.part_boxes = lambda width, height: []  # the centre square only
             runs["centre square only"] = found_rates(root, Path(tmp) / "off", truth)
             crops.part_boxes = boxes
-            runs["whole frame (end squares)"] = found_rates(root, Path(tmp) / "on", truth)
-            if args.end_share:
-                crops.part_images = strips(args.end_share)
-                runs[f"end strips to {args.end_share:g}"] = found_rates(
-                    root, Path(tmp) / "strips", truth)
+            crops.END_SHARE = 1.0  # whole squares at the ends
+            runs["whole squares at the ends"] = found_rates(root, Path(tmp) / "squares", truth)
+            crops.END_SHARE = args.end_share
+            runs[f"end strips to {args.end_share:g} (as indexed)"] = found_rates(
+                root, Path(tmp) / "strips", truth)
         finally:
-            crops.part_boxes, crops.part_images = boxes, images
+            crops.part_boxes, crops.END_SHARE = boxes, share
     print(f"{'found-rate':<22}" + "".join(f"{f:>8}" for f in FRAMES) + f"{'all':>8}")
-    for (name, found), home in zip(runs.items(), ("off", "on", "strips"), strict=False):
+    for (name, found), home in zip(runs.items(), ("off", "squares", "strips"), strict=True):
         print(name)
-        for position in POSITIONS:
+        for position in positions:
             print(f"  {position:<20}" + "".join(f"{rate(found, position, f):8.2f}"
                                                for f in FRAMES)
                   + f"{rate(found, position):8.2f}")

@@ -250,12 +250,14 @@ def huge_tiff(path, size: tuple[int, int], color: str = "red", background: str =
 
 def render_at_end(color: str, shape: str, background: str, size: tuple[int, int],
                   end: str = "start", seed: int = 0,
-                  centre: tuple[str, str] | None = None) -> Image.Image:
+                  centre: tuple[str, str] | None = None,
+                  extent: tuple[float, float] = (_MIN_EXTENT, _MAX_EXTENT)) -> Image.Image:
     """A photo whose subject sits at one end of the long side (`end`: "start" = left or
     top, "end" = right or bottom), touching the frame's edge, at the sizes `render`
     draws (0.35-0.6 of the short side across): the centre square CLIP's preprocessing
     keeps cuts most of it from a 16:9 frame, about half from a 4:3 one. `centre`:
-    (color, shape) of another, smaller shape drawn in the middle of the frame."""
+    (color, shape) of another, smaller shape drawn in the middle of the frame. `extent`:
+    the subject's size range, shares of the short side."""
     width, height = size
     side = min(width, height)
     rng = np.random.default_rng(seed)
@@ -263,7 +265,7 @@ def render_at_end(color: str, shape: str, background: str, size: tuple[int, int]
     draw = ImageDraw.Draw(img)
     long_side = max(width, height)
     margin = 0.02 * side
-    radius = side * rng.uniform(_MIN_EXTENT, _MAX_EXTENT) / 2
+    radius = side * rng.uniform(*extent) / 2
     inset = radius + margin
     along = inset if end == "start" else long_side - inset
     across = rng.uniform(radius, side - radius)

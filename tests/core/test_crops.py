@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
+
 from clipdesk.core.library import Library
+from clipdesk.core.media import crops
 from clipdesk.core.store.catalog.crops import photo_of
 from tests.conftest import TINY_MODEL
 from tests.synthetic import render, render_at_end
@@ -82,3 +85,64 @@ def test_photos_indexed_before_the_whole_frame_get_it_on_the_next_run(tmp_path: 
                        lib.index())
     finally:
         lib.close()
+
+
+def test_a_library_with_whole_squares_at_the_ends_gets_strips_on_the_next_run(
+        tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    # a green triangle at the right end of a 16:9 photo whose centre shows a blue circle
+    render_at_end("green", "triangle", "gray", (640, 360), "end", seed=21,
+                  centre=("blue", "circle")).save(root / "edge.jpg")
+    # green shapes that are not triangles, and triangles that are not green
+    others = [("green", "circle"), ("green", "square"), *[o for o in OTHERS if
+                                                        "green" not in o]] * 2
+    for i, (color, shape) in enumerate(others):
+        render(color, shape, "gray", (640, 360) if i % 2 else (600, 400),
+               seed=100 + i).save(root / f"other{i}.jpg")
+    home = tmp_path / "home"
+    monkeypatch.setattr(crops, "END_SHARE", 1.0)  # as clipdesk made them before: squares
+    lib = Library(home)
+    try:
+        for _ in lib.index([str(root)], model=TINY_MODEL):
+            pass
+        before = {Path(h.path.decode()).name: h.score
+                  for h in lib.search("a green triangle", k=3)}
+        # its end square shows the blue circle as much: a green circle comes first
+        assert "edge.jpg" in before and next(iter(before)) != "edge.jpg"
+        with lib.catalog.transaction() as db:
+            db.execute("PRAGMA user_version=13")
+    finally:
+        lib.close()
+    monkeypatch.undo()
+    lib = Library(home)  # the upgrade drops the squares; search answers without them
+    try:
+        model = lib.model_id
+        assert model is not None and not lib.catalog.crops.labels(model)
+        assert len(lib.search("a green triangle", k=3)) == 3
+        steps = list(lib.index())
+        frame = [s for s in steps if s.message.startswith("Looking at the whole frame")]
+        assert frame and frame[-1].done == frame[-1].total == len(others) + 1
+        after = {Path(h.path.decode()).name: h.score
+                 for h in lib.search("a green triangle", k=3)}
+        assert next(iter(after)) == "edge.jpg"
+        assert after["edge.jpg"] > before["edge.jpg"] + 0.05
+    finally:
+        lib.close()
+
+
+def test_the_ends_are_strips_padded_to_squares_and_panoramas_keep_squares() -> None:
+    # a 16:9 photo: the left two fifths blue, the rest white
+    image = Image.new("RGB", (1600, 900), "white")
+    image.paste((0, 0, 255), (0, 0, 640, 900))
+    (first, left), (last, right) = crops.part_images(image)
+    assert (first, last) == (1, 2)
+    assert left.size == right.size == (900, 900)  # the model sees a square, not squashed
+    # the left strip is the blue two fifths of the frame, padded with its own colour
+    assert left.getcolors() == [(900 * 900, (0, 0, 255))]
+    assert right.getpixel((450, 450)) == (255, 255, 255)
+    # portrait: along the height; a 3:1 panorama: whole squares at both ends
+    assert crops.part_boxes(900, 1600) == [(1, (0, 0, 900, 640)), (2, (0, 960, 900, 1600))]
+    assert crops.part_boxes(3000, 1000) == [(1, (0, 0, 1000, 1000)),
+                                            (3, (2000, 0, 3000, 1000))]
+    assert crops.part_boxes(1050, 1000) == []  # near square: the centre square holds it

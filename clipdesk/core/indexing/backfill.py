@@ -1,6 +1,6 @@
 """Back-filling the whole frame (media/crops.py) of photos indexed before it existed: each
 non-square photo embedded with the answering model but holding no squares from it is
-decoded once more (on the decode pool, as indexing does) and its extra squares embedded,
+decoded once more (on the decode pool, as indexing does) and its extra parts embedded,
 stored and added to the index. Run by the index run after new photos; cancellable (a
 closed generator stops after the batch in flight: what was written stays)."""
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MESSAGE = "Looking at the whole frame of photos indexed before…"
-Squares = tuple[int, list[tuple[int, Any]]]  # a photo, and (part, model input) of its squares
+Squares = tuple[int, list[tuple[int, Any]]]  # a photo, and (part, model input) of its parts
 
 
 def missing(catalog: Catalog, model: str) -> list[FileRecord]:

@@ -66,7 +66,7 @@ class Prepared:
     mtime_ns: int
     meta: PhotoMeta
     model_input: Any  # a tensor for the embedder: the centre square, the photo's vector
-    parts: tuple[tuple[int, Any], ...] = ()  # (part, input) of its extra squares (crops.py)
+    parts: tuple[tuple[int, Any], ...] = ()  # (part, input) of its extra parts (crops.py)
     times: tuple[float, ...] = ()  # a video: each part's time in seconds (parts: keyframes)
 
 
@@ -85,7 +85,7 @@ def process(job: Job, known: Callable[[str], int | None], prepare: Callable[[Any
             working_side: int, home: Path, prepare_parts: PrepareParts | None = None
             ) -> Result:
     """Read, identify and (if needed) decode one file. Never raises for a bad file.
-    `prepare_parts`: the model inputs of the photo's extra squares, from the same decode
+    `prepare_parts`: the model inputs of the photo's extra parts, from the same decode
     (none when not given)."""
     try:
         fmt, data, st = imaging.read_media(job.path)
@@ -268,7 +268,7 @@ class BatchWriter:
         return len(self.prepared) >= self.embedder.batch_size or len(self.others) >= 256
 
     def flush(self) -> None:
-        # the photos' centre squares and their extra squares in one model call
+        # the photos' centre squares and their extra parts in one model call
         inputs = ([r.model_input for r, _ in self.prepared]
                   + [x for r, _ in self.prepared for _, x in r.parts])
         encoded = (self.embedder.encode_images(inputs) if inputs

@@ -53,7 +53,7 @@ class Embedder:
         return self.loaded.preprocess(image)
 
     def prepare_parts(self, image: Image.Image) -> list[tuple[int, Tensor]]:
-        """(part, model input) of each of the image's extra squares (media/crops.py: the
+        """(part, model input) of each of the image's extra parts (media/crops.py: the
         ends of a non-square photo's long side), cut from the same decode as prepare()'s
         centre square. Safe to call from worker threads."""
         return [(part, self.loaded.preprocess(square))

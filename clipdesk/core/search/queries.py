@@ -23,7 +23,7 @@ PLACES_TTL = 10.0  # seconds a read of the library's place names is reused
 class Search:
     def __init__(self, catalog: Catalog, store: VectorStore, photos: Photos) -> None:
         self.catalog, self.store, self.photos = catalog, store, photos
-        self._sample: tuple[str, int, np.ndarray] | None = None  # model, size, vectors
+        self._sample: tuple[str, int, ranking.Sample] | None = None  # model, size, sample
         self._sample_lock = threading.Lock()
         self._places: tuple[float, set[str]] | None = None  # (when read, names)
         self._people: tuple[float, set[str]] | None = None  # (when read, names)
@@ -99,7 +99,7 @@ class Search:
         terms = ranking.name_terms(query.text)
         named = self.catalog.words.match(ranking.fts_query(terms)) if terms else set()
         if allowed is None:
-            # each photo scored by its best square (whole frame: media/crops.py)
+            # each photo scored by its best part (whole frame: media/crops.py)
             scores = dict(index.query_best(vector, max(k, 100)))
             # (a photo added during a model switch has no vector from the answering model)
             scores.update(self._scores(model_id, vector, sorted(named - scores.keys())))
@@ -107,10 +107,11 @@ class Search:
             scores = self._scores(model_id, vector, allowed)
             named &= set(allowed)
         keep = set(self._without(query, list(scores)))
-        # the cutoff from whole-photo scores, applied to best squares: against a cutoff
-        # from best-square scores (benchmarks/README.md, bench_frame.py) it kept centred
-        # subjects found as often as before (0.94, against 0.72), edge ones 0.93
-        threshold = ranking.relevance_threshold(vector, self._background(model_id))
+        # the cutoff from the sample's best-part scores, as these are scored: from its
+        # whole-photo scores it let 8% of the test library's wrong photos through with
+        # end strips (benchmarks/README.md, bench_frame.py), 4.8% this way
+        threshold = ranking.relevance_threshold(
+            self._background(model_id).best_scores(vector))
         ranked = sorted(((i, s) for i, s in scores.items() if i in keep),
                         key=lambda pair: (pair[0] in named, pair[1]), reverse=True)[:k]
         paths = self.catalog.files.paths_for(i for i, _ in ranked)
@@ -149,18 +150,23 @@ class Search:
             if terms:
                 dropped |= self.catalog.words.match(ranking.fts_query(terms))
             vector = embedder.encode_text(word)
-            threshold = ranking.exclusion_threshold(vector, self._background(model_id))
+            threshold = ranking.exclusion_threshold(
+                self._background(model_id).best_scores(vector))
             dropped |= {i for i, s in self._scores(model_id, vector, ids).items()
                         if s >= threshold}
         return [i for i in ids if i not in dropped]
 
-    def _background(self, model_id: str) -> np.ndarray:
-        """A random sample of the library's vectors (cached until the library grows)."""
+    def _background(self, model_id: str) -> ranking.Sample:
+        """A random sample of the library's photos, with their parts (cached until the
+        library grows or shrinks by a tenth)."""
         size = len(self.store.vector_index())
         with self._sample_lock:
             cached = self._sample
         if cached is None or cached[0] != model_id or abs(cached[1] - size) > 0.1 * cached[1]:
-            cached = (model_id, size, self.catalog.embeddings.sample(model_id, ranking.SAMPLE))
+            ids = self.catalog.embeddings.sample_ids(model_id, ranking.SAMPLE)
+            cached = (model_id, size, ranking.Sample.of(
+                *self.catalog.embeddings.vectors(model_id, ids),
+                *self.catalog.crops.of_photos(model_id, ids)))
             with self._sample_lock:
                 self._sample = cached
         return cached[2]
@@ -176,5 +182,5 @@ class Search:
             image = decode_file(absolute(path), embedder.loaded.image_size)
             vector, photo_id = embedder.encode_image(image), None
         exclude = {photo_id} if photo_id is not None else set()
-        threshold = ranking.relevance_threshold(vector, self._background(model_id))
+        threshold = ranking.relevance_threshold(self._background(model_id).scores(vector))
         return self.photos.hits(index.query(vector, k, exclude=exclude), threshold)

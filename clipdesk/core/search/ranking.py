@@ -4,6 +4,7 @@ clearly more similar to the query than the library at large."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,21 +37,56 @@ def fts_query(terms: list[str]) -> str:
     return " AND ".join(f'"{t}"*' for t in terms)
 
 
-def relevance_threshold(query: np.ndarray, sample: np.ndarray) -> float:
+@dataclass(frozen=True)
+class Sample:
+    """A random sample of the library, the yardstick of the relevance cutoff: its photos'
+    whole-photo vectors, and the vectors of their parts (media/crops.py, a video's
+    keyframes) with the row of the photo each belongs to."""
+    photos: np.ndarray  # (n, d)
+    parts: np.ndarray  # (m, d)
+    owners: np.ndarray  # (m,) rows of `photos`
+
+    @classmethod
+    def of(cls, ids: np.ndarray, photos: np.ndarray, part_ids: np.ndarray,
+           parts: np.ndarray) -> Sample:
+        """From the sampled photos' (ids, vectors) and their parts' (photo ids, vectors)."""
+        row = {int(i): n for n, i in enumerate(ids)}
+        keep = np.fromiter((int(i) in row for i in part_ids), dtype=bool, count=len(part_ids))
+        owners = np.fromiter((row[int(i)] for i in part_ids[keep]), dtype=np.int64)
+        return cls(photos, parts[keep], owners)
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Each sampled photo's score for an image's vector (look-alikes are whole photos)."""
+        return self.photos @ query if len(self.photos) else np.zeros(0)
+
+    def best_scores(self, query: np.ndarray) -> np.ndarray:
+        """Each sampled photo's score for a text's vector as search gives it: its best
+        part's. The cutoff is measured on the scores it cuts: a photo's best of three
+        scores runs higher than its one, more so for a photo of many parts."""
+        scores = self.scores(query)
+        if len(self.owners):
+            np.maximum.at(scores, self.owners, self.parts @ query)
+        return scores
+
+
+def relevance_threshold(scores: np.ndarray) -> float:
     """The score above which a photo is clearly more similar to the query than the
-    library in general is: mean + Z_RELEVANT standard deviations over a random sample."""
-    if len(sample) < 8:
+    library in general is: mean + Z_RELEVANT standard deviations of a random sample's
+    `scores` for the query."""
+    if len(scores) < 8:
         return -1.0  # too few photos to tell: everything counts
-    scores = sample @ query
     return float(scores.mean() + Z_RELEVANT * scores.std())
 
 
-def exclusion_threshold(query: np.ndarray, sample: np.ndarray) -> float:
+def exclusion_threshold(scores: np.ndarray) -> float:
     """The score above which a photo counts as showing an excluded word ("-snow"): the
     relevance threshold; in a library too small to measure one, above its mean (never
     "everything", which would leave out every photo)."""
-    if len(sample) >= 8:
-        return relevance_threshold(query, sample)
-    if len(sample) < 2:
+    if len(scores) >= 8:
+        return relevance_threshold(scores)
+    if len(scores) < 2:
         return float("inf")
-    return float((sample @ query).mean())
+    return float(scores.mean())

@@ -128,7 +128,7 @@ class VectorStore:
         return self._index
 
     def _build(self, model_id: str) -> VectorIndex:
-        """A new index of the model's photos and their squares, from the catalog."""
+        """A new index of the model's photos and their parts, from the catalog."""
         index = VectorIndex.build(*self.catalog.embeddings.vectors(model_id))
         index.add(*self.catalog.crops.vectors(model_id))
         return index
@@ -173,7 +173,7 @@ class VectorStore:
         return self._repair(index, model_id, *self._difference(index, model_id))
 
     def _difference(self, index: VectorIndex, model_id: str) -> tuple[set[int], set[int]]:
-        """(missing, extra): the labels (photos and their squares) the catalog has and
+        """(missing, extra): the labels (photos and their parts) the catalog has and
         the index lacks, and back."""
         # the index first: this process's writer commits a photo before adding it, so
         # a photo added meanwhile is in the catalog read after (read the other way, it

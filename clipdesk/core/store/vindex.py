@@ -26,9 +26,9 @@ _EF_CONSTRUCTION = 100
 class VectorIndex:
     """Cosine nearest neighbours over unit vectors, labelled by photo id. Thread-safe.
 
-    It also holds the vectors of photos' extra squares (media/crops.py), labelled
+    It also holds the vectors of photos' extra parts (media/crops.py), labelled
     catalog.crops.label(photo, part), in the same graph: a text query scores a photo by
-    its best square (query_best); image queries (query, neighbours) see whole photos only
+    its best part (query_best); image queries (query, neighbours) see whole photos only
     (hnswlib's filter). `ids` and len() count photos; `labels` is everything held."""
 
     def __init__(self, dim: int | None = None, capacity: int = 1024) -> None:
@@ -40,7 +40,7 @@ class VectorIndex:
             self._create(dim)
         self._deleted: set[int] = set()
         self._live: set[int] = set()
-        self._parts: set[int] = set()  # the live labels of squares
+        self._parts: set[int] = set()  # the live labels of parts
         # hnswlib fails when items are added while another thread queries
         self._lock = threading.RLock()
 
@@ -67,7 +67,7 @@ class VectorIndex:
 
     @property
     def labels(self) -> set[int]:
-        """Every live label: photos and their squares."""
+        """Every live label: photos and their parts."""
         with self._lock:
             return self._live | self._parts
 
@@ -87,7 +87,7 @@ class VectorIndex:
             self._deleted.difference_update(labels)
 
     def delete(self, ids: list[int]) -> None:
-        """Drop these labels; a photo's id drops its squares with it."""
+        """Drop these labels; a photo's id drops its parts with it."""
         with self._lock:
             for i in ids:
                 doomed = [i] if is_part(i) else [i, *(
@@ -100,18 +100,18 @@ class VectorIndex:
                         self._deleted.add(one)
 
     def _whole(self) -> Any:
-        """hnswlib's filter keeping whole-photo labels, when there are squares to skip."""
+        """hnswlib's filter keeping whole-photo labels, when there are parts to skip."""
         return (lambda i: not is_part(i)) if self._parts else None
 
     def query_best(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k best photos for a text's vector, each scored by its best vector (its
-        centre square or one of its extra squares): (photo id, cosine), best first, one
+        centre square or one of its extra parts): (photo id, cosine), best first, one
         hit a photo."""
         with self._lock:
             total = len(self._live) + len(self._parts)
             if not self._parts:
                 return self.query(vector, k)
-            # a photo may take up to 1 + its squares of the nearest labels
+            # a photo may take up to 1 + its parts of the nearest labels
             n = min(total, k * 3 + 16)
             if n <= 0 or self._index is None:
                 return []

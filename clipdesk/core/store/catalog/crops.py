@@ -1,4 +1,4 @@
-"""The vectors of each photo's extra squares (media/crops.py), one per part and model,
+"""The vectors of each photo's extra parts (media/crops.py), one per part and model,
 stored as int8 codes like the whole-photo vectors in embeddings.
 
 In the vector index a square is labelled `label(photo_id, part)`: the part in the bits
@@ -26,7 +26,7 @@ def label(photo_id: int, part: int) -> int:
 
 
 def photo_of(label_: int) -> int:
-    """The photo a label belongs to (a photo's own label or one of its squares')."""
+    """The photo a label belongs to (a photo's own label or one of its parts')."""
     return label_ & _PHOTO_MASK
 
 
@@ -66,7 +66,7 @@ class Crops(Part):
 
     def vectors(self, model: str, labels: Iterable[int] | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, vectors) of the squares embedded with `model` (all, or those labelled
+        """(labels, vectors) of the parts embedded with `model` (all, or those labelled
         `labels`)."""
         if labels is None:
             rows = self._db.execute(
@@ -85,6 +85,12 @@ class Crops(Part):
                             count=len(rows))
         return found, unpack_vectors([r[2] for r in rows])
 
+    def of_photos(self, model: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, vectors) of every part of these photos embedded with `model`."""
+        rows = self._of_photos(model, sorted(set(ids)))
+        owners = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return owners, unpack_vectors([r[2] for r in rows]) if rows else np.zeros((0, 0))
+
     def _of_photos(self, model: str, ids: list[int]) -> list[tuple[int, int, bytes]]:
         rows: list[tuple[int, int, bytes]] = []
         for start in range(0, len(ids), 500):
@@ -97,7 +103,7 @@ class Crops(Part):
     def best_scores(self, model: str, ids: Iterable[int], query: np.ndarray
                     ) -> dict[int, float]:
         """Each photo's score for `query` (a text's vector): the best cosine over its
-        whole-photo vector and its squares. Photos with no vector from `model` are left
+        whole-photo vector and its parts. Photos with no vector from `model` are left
         out."""
         wanted = sorted(set(ids))
         best: dict[int, float] = {}
@@ -118,7 +124,7 @@ class Crops(Part):
     def missing(self, model: str, min_ratio: float) -> list[FileRecord]:
         """One indexed file for each photo embedded with `model` whose shape calls for
         squares (long side >= min_ratio x short side) and that has none from `model`:
-        photos indexed before squares existed (back-filled by the index run)."""
+        photos indexed before parts existed (back-filled by the index run)."""
         rows = self._db.execute(
             "SELECT f.path, f.size, f.mtime_ns, f.status, f.photo_id FROM files f "
             "JOIN photos p ON p.id=f.photo_id "

@@ -71,6 +71,12 @@ class Embeddings(Part):
             return np.zeros((0, 0), np.float32)
         return unpack_vectors([r[0] for r in rows])
 
+    def sample_ids(self, model: str, n: int) -> list[int]:
+        """Up to n random photos with a vector from `model`."""
+        return [r[0] for r in self._db.execute(
+            "SELECT photo_id FROM embeddings WHERE model=? ORDER BY random() LIMIT ?",
+            (model, n))]
+
     def ids(self, model: str) -> set[int]:
         """The photos that have a vector from `model`."""
         return {r[0] for r in self._db.execute(

@@ -17,7 +17,7 @@ from clipdesk.core.errors import CatalogError
 from clipdesk.core.store.catalog.connection import Connection
 from clipdesk.core.store.catalog.embeddings import pack_vector
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -203,6 +203,12 @@ MIGRATIONS: dict[int, str] = {
     );
     -- the face finder that looked at the photo (models/faces.py FINDER_ID), NULL not yet
     ALTER TABLE photos ADD COLUMN faces_by TEXT;
+    """,
+    14: """
+    -- the whole frame's end parts are strips now, not whole squares (media/crops.py
+    -- END_SHARE): the parts of still photos are dropped and the next index run makes them
+    -- again (indexing/backfill.py). A video's keyframes (at NOT NULL) stay
+    DELETE FROM crops WHERE at IS NULL
     """,
 }
 
