@@ -9,9 +9,12 @@ groups and backs up: its whole index run is timed. Both start with the model loa
 (the torch import and the model load are the same for both and are left out).
 
 clipdesk embeds the whole frame (issue 22: each 4:3 photo's centre square and two end
-squares, three model inputs from one decode); the naive loop, as rclip, the centre square
+strips, three model inputs from one decode); the naive loop, as rclip, the centre square
 only. The whole frame's cost per photo is printed against a clipdesk first index of the
-same photos with the centre square only (the extra squares switched off).
+same photos with the centre square only (the extra parts switched off). That library is
+then indexed again with them on: (c), what an older library pays once for the whole frame
+(its non-square photos decoded again for their parts: indexing/backfill.py, as after
+migration 14).
 
 Two figures, as photos/s and the ratio:
   (a) first index: --photos photos into a fresh home;
@@ -233,7 +236,7 @@ def main() -> None:
     parser.add_argument("--added", type=int, default=96, help="new photos added afterwards")
     parser.add_argument("--progressive", action="store_true", help="progressive JPEGs")
     parser.add_argument("--centre-only", action="store_true",
-                        help="(a) and (b) with the centre square only (no extra squares)")
+                        help="(a) and (b) with the centre square only (no extra parts)")
     parser.add_argument("--heic", action="store_true", help="12 MP HEICs instead of JPEGs")
     parser.add_argument("--preview", type=int, default=1024, metavar="PX",
                         help="HEIC: long side of the embedded preview (0: none; used from twice "
@@ -276,6 +279,7 @@ def main() -> None:
         fresh, n_fresh, s_fresh, ready_fresh = clipdesk_index(folder, home, spec, whole)
         centre, _, s_centre, _ = clipdesk_index(folder, tmp_path / "centre-only", spec,
                                                 whole_frame=False)
+        s_upgrade = clipdesk_index(folder, tmp_path / "centre-only", spec)[2] if whole else 0
         base_fresh, reference = naive(first, spec)
         for path in added:  # the card's photos land in the indexed folder
             path.rename(folder / path.name)
@@ -297,13 +301,17 @@ def main() -> None:
           f"ratio {fresh / base_fresh:.2f}x "
           f"(time to searchable: {n_fresh / base_fresh / ready_fresh:.2f}x)")
     if not args.centre_only:
-        print(f"the whole frame's cost (first index, 4:3 photos: two extra squares each): "
+        print(f"the whole frame's cost (first index, 4:3 photos: two end strips each): "
               f"{(s_fresh - s_centre) / n_fresh * 1000:.0f} ms a photo (centre square only: "
               f"{centre:.2f} photos/s, {s_centre:.1f} s; ratio to naive "
               f"{centre / base_fresh:.2f}x)")
     print(f"(b) {n_more} photos added to the indexed library: clipdesk {more:.2f} photos/s "
           f"({s_more:.1f} s; searchable after {ready_more:.1f} s), naive {base_more:.2f} "
           f"photos/s ({n_more / base_more:.1f} s), ratio {more / base_more:.2f}x")
+    if s_upgrade:
+        print(f"(c) the whole frame for an older library of {n_fresh} photos (indexed with "
+              f"the centre square only): {n_fresh / s_upgrade:.2f} photos/s "
+              f"({s_upgrade:.1f} s; 10,000 photos: {10_000 * s_upgrade / n_fresh / 60:.0f} min)")
     print(f"cosine, clipdesk vs naive vectors of the same {len(cosines)} photos: "
           f"min {cosines.min():.4f}, mean {cosines.mean():.4f}"
           + ("" if args.model == "tiny" else " (random weights: only --model tiny is "
