@@ -150,6 +150,10 @@ class MainWindow(QMainWindow):
         self.more = QPushButton()
         self.more.setToolTip("Show the weaker matches below the relevance cutoff")
         self.more.hide()
+        # both hide when clicked: had a click given them the focus, it would pass to the
+        # grid, which makes its first photo current (unselected) and the details show it
+        for button in (self.back, self.more):
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.blur_limit = QSlider(Qt.Orientation.Horizontal)
         self.blur_limit.setRange(10, 80)
         self.blur_limit.setValue(round(BLURRY * 100))

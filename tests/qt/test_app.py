@@ -135,6 +135,22 @@ def test_selecting_a_photo_fills_the_details_panel(qtbot, window):
         assert f'{tag} <a href="{tag}"' in window.details.tags.text()  # with its × link
 
 
+def test_back_to_library_shows_no_details_of_a_photo_nobody_chose(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+    with qtbot.waitSignal(window.results_shown, timeout=WAIT_MS,
+                          check_params_cb=lambda mode: mode == "search"):
+        qtbot.keyClicks(window.search, "a blue triangle")
+    for button in (window.more, window.back):  # "Show N weaker matches", "Back to library"
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda button=button: not button.isVisible(), timeout=10_000)
+        qtbot.wait(300)  # the button hid itself; had it held the focus, the grid took it
+        # and made its first photo current without selecting it
+        assert not window.grid.selectionModel().selectedIndexes()
+        assert window.details.fields["Name"].text() == "", button.text()
+    assert window.heading.text().startswith("Library")
+
+
 def test_a_tag_typed_while_the_details_load_stays_shown(qtbot, window, monkeypatch):
     """On a slow disk the details read can end after the person's edit: the panel must
     not go back to the tags from before it."""
