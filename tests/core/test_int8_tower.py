@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +73,8 @@ def test_the_tower_is_built_once_and_then_read_from_the_disk(tmp_path):
     assert kept[0].stat().st_size > 1000
 
 
-def test_a_new_build_removes_the_models_older_towers_and_keeps_other_models(tmp_path,
-                                                                           monkeypatch):
+def test_a_new_build_removes_the_models_older_and_half_written_towers_only(tmp_path,
+                                                                          monkeypatch):
     loaded = load_model(TINY_MODEL, "cpu")
     assert int8_tower.build(loaded, tmp_path) is not None
     (first,) = tmp_path.iterdir()
@@ -81,11 +82,18 @@ def test_a_new_build_removes_the_models_older_towers_and_keeps_other_models(tmp_
     other_model.write_bytes(b"another model's tower")
     unnamed = tmp_path / f"{'2' * 32}.onnx"  # named before towers were named by model
     unnamed.write_bytes(b"an old tower")
+    # a write a crash cut off a day ago, and one another process is making now
+    crashed = tmp_path / f"{first.name}.4242.1.tmp"
+    crashed.write_bytes(b"half a tower")
+    os.utime(crashed, (time.time() - 86400,) * 2)
+    writing = tmp_path / f"{first.name}.4343.1.tmp"
+    writing.write_bytes(b"a tower being written")
     monkeypatch.setattr(int8_tower, "REVISION", int8_tower.REVISION + 1)  # an upgrade
     assert int8_tower.build(loaded, tmp_path) is not None
-    (second,) = set(tmp_path.iterdir()) - {other_model}
+    (second,) = set(tmp_path.iterdir()) - {other_model, writing}
     assert second != first and not first.exists() and not unnamed.exists()
     assert other_model.read_bytes() == b"another model's tower"
+    assert not crashed.exists() and writing.exists()
 
 
 def test_building_a_tower_leaves_no_onnxruntime_telemetry_behind(tmp_path):

@@ -24,6 +24,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 INT8_ENV = "CLIPDESK_INT8"
 MIN_COSINE = 0.99  # the probe's worst photo, int8 against torch fp32
 REVISION = 2  # bump when the export or the quantization changes: towers are built again
+# a tower's .tmp file older than this (seconds) is a write that never finished (it takes
+# about a second for ViT-B-32's 88 MB)
+STALE_WRITE = 3600
 _PROBES = 3
 _towers: dict[int, Int8Tower | None] = {}  # id(loaded model) -> its tower, once a process
 _towers_lock = threading.Lock()
@@ -173,13 +177,19 @@ def _model_name(loaded: LoadedModel) -> str:
 
 def _remove_stale(kept: Path) -> None:
     """Remove the model's towers built before `kept` (other weights, library versions or
-    REVISION: never read again, 88 MB each for ViT-B-32), and those named before towers
-    were named by model (one file name, no '-'). Other models' towers stay."""
+    REVISION: never read again, 88 MB each for ViT-B-32), those named before towers
+    were named by model (one file name, no '-'), and half-written ones a crash or a power
+    cut left (`_keep`'s .tmp files over STALE_WRITE seconds old: another process may be
+    writing a young one). Other models' towers stay."""
     model = kept.name.split("-", 1)[0]
     for old in kept.parent.glob("*.onnx"):
         if old != kept and (old.name.startswith(f"{model}-") or "-" not in old.name):
             with contextlib.suppress(OSError):
                 old.unlink()
+    for half in kept.parent.glob("*.onnx.*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - half.stat().st_mtime > STALE_WRITE:
+                half.unlink()
 
 
 @contextlib.contextmanager
