@@ -94,6 +94,10 @@ def test_a_new_build_removes_the_models_older_and_half_written_towers_only(tmp_p
     assert second != first and not first.exists() and not unnamed.exists()
     assert other_model.read_bytes() == b"another model's tower"
     assert not crashed.exists() and writing.exists()
+    # and when the tower is read from the cache, not built
+    os.utime(writing, (time.time() - 86400,) * 2)  # its writer died too
+    assert int8_tower.build(loaded, tmp_path) is not None
+    assert not writing.exists() and second.exists()
 
 
 def test_building_a_tower_leaves_no_onnxruntime_telemetry_behind(tmp_path):

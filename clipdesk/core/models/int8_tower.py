@@ -109,6 +109,7 @@ def build(loaded: LoadedModel, cache: Path | None = None) -> Int8Tower | None:
     """The model's checked int8 tower (from the disk cache, or built now: about 11 s for
     ViT-B-32 on 2 cores), or None where torch fp32 must do."""
     cache = cache or default_cache()
+    _remove_half_written(cache)
     path = cache / f"{_model_name(loaded)}-{_key(loaded)}.onnx"
     try:
         try:
@@ -177,16 +178,19 @@ def _model_name(loaded: LoadedModel) -> str:
 
 def _remove_stale(kept: Path) -> None:
     """Remove the model's towers built before `kept` (other weights, library versions or
-    REVISION: never read again, 88 MB each for ViT-B-32), those named before towers
-    were named by model (one file name, no '-'), and half-written ones a crash or a power
-    cut left (`_keep`'s .tmp files over STALE_WRITE seconds old: another process may be
-    writing a young one). Other models' towers stay."""
+    REVISION: never read again, 88 MB each for ViT-B-32), and those named before towers
+    were named by model (one file name, no '-'). Other models' towers stay."""
     model = kept.name.split("-", 1)[0]
     for old in kept.parent.glob("*.onnx"):
         if old != kept and (old.name.startswith(f"{model}-") or "-" not in old.name):
             with contextlib.suppress(OSError):
                 old.unlink()
-    for half in kept.parent.glob("*.onnx.*.tmp"):
+
+
+def _remove_half_written(cache: Path) -> None:
+    """Remove the towers a crash or a power cut left half written (`_keep`'s .tmp files
+    over STALE_WRITE seconds old: another process may be writing a young one)."""
+    for half in cache.glob("*.onnx.*.tmp"):
         with contextlib.suppress(OSError):
             if time.time() - half.stat().st_mtime > STALE_WRITE:
                 half.unlink()
