@@ -70,7 +70,9 @@ def print_summary(s: IndexSummary) -> None:
           f"embedded, {s.photos_per_second:.1f} photos/s): {s.new:,} new, "
           f"{plural(s.copies, 'copy')}, {s.changed:,} changed, {s.moved:,} moved, "
           f"{s.removed:,} removed, {s.unchanged:,} unchanged, {plural(s.problems, 'problem')}"
-          + (f", {plural(s.ignored, 'other file')} ignored" if s.ignored else ""))
+          + (f", {plural(s.ignored, 'other file')} ignored" if s.ignored else "")
+          + (f"; the whole frame of {plural(s.framed, 'photo')} indexed before it"
+             if s.framed else ""))
     if s.problems:
         print("See them with: clipdesk problems")
 

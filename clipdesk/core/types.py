@@ -137,6 +137,7 @@ class IndexSummary:
     unchanged: int = 0
     seconds: float = 0.0
     embedded: int = 0  # photos decoded and embedded by this run
+    framed: int = 0  # photos indexed before the whole frame that got it (indexing/backfill.py)
     copies: int = 0  # new files whose content the library already holds
     photos: int = 0  # photos in the library after the run
     # one sentence per folder that could not be listed (unplugged, no permission): its

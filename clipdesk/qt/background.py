@@ -186,6 +186,11 @@ class BackgroundWork(QObject):
                 self.status_text.setText(f"Measuring sharpness… {step.done:,} of {step.total:,}")
                 return
             eta = f" · {_duration(step.eta)} left" if step.eta else ""
+            if step.message:  # preparing the model; older photos' whole frame (no new ones)
+                self.status_text.setText(step.message + (
+                    f" {step.done:,} of {step.total:,} · {step.rate:.1f} photos/s{eta}"
+                    if step.done else ""))
+                return
             self.status_text.setText(f"Indexing {step.done:,} of "
                                      f"{plural(step.total, 'photo')} · "
                                      f"{step.rate:.1f} photos/s{eta}")
@@ -196,8 +201,10 @@ class BackgroundWork(QObject):
     def _index_finished(self, step: Progress | None) -> None:
         s = step.summary if step is not None else None
         text = "Library up to date."
-        if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems):
+        if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems
+                              or s.framed):
             changes = [f"{s.embedded:,} new" if s.embedded else "",
+                       f"the whole frame of {plural(s.framed, 'older photo')}" if s.framed else "",
                        plural(s.copies, "copy") if s.copies else "",  # of a known photo
                        f"{s.moved:,} moved" if s.moved else "",
                        f"{s.removed:,} removed" if s.removed else "",

@@ -9,7 +9,7 @@ from PIL import Image
 from clipdesk.core.library import Library
 from clipdesk.core.media import crops
 from clipdesk.core.store.catalog.crops import photo_of
-from tests.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, run_cli
 from tests.synthetic import render, render_at_end
 
 OTHERS = [("green", "triangle"), ("yellow", "square"), ("purple", "circle"),
@@ -77,6 +77,8 @@ def test_photos_indexed_before_the_whole_frame_get_it_on_the_next_run(tmp_path: 
         steps = list(lib.index())
         frame = [s for s in steps if s.message.startswith("Looking at the whole frame")]
         assert frame and frame[-1].done == frame[-1].total == 10
+        summary = steps[-1].summary
+        assert summary is not None and (summary.framed, summary.embedded) == (10, 0)
         assert lib.catalog.crops.labels(model) == made
         names = [Path(h.path.decode()).name for h in lib.search("a red circle", k=2)]
         assert set(names) == {"edge.jpg", "square.jpg"}
@@ -120,9 +122,13 @@ def test_a_library_with_whole_squares_at_the_ends_gets_strips_on_the_next_run(
         model = lib.model_id
         assert model is not None and not lib.catalog.crops.labels(model)
         assert len(lib.search("a green triangle", k=3)) == 3
-        steps = list(lib.index())
-        frame = [s for s in steps if s.message.startswith("Looking at the whole frame")]
-        assert frame and frame[-1].done == frame[-1].total == len(others) + 1
+    finally:
+        lib.close()
+    result = run_cli("--home", str(home), "index")  # the next run makes the strips
+    assert result.rc == 0, result.err
+    assert f"the whole frame of {len(others) + 1} photos indexed before it" in result.out
+    lib = Library(home)
+    try:
         after = {Path(h.path.decode()).name: h.score
                  for h in lib.search("a green triangle", k=3)}
         assert next(iter(after)) == "edge.jpg"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +51,13 @@ def squares_of(record: FileRecord, embedder: Embedder, side: int) -> Squares | N
 
 
 def backfill(catalog: Catalog, store: VectorStore, embedder: Embedder,
-             records: list[FileRecord]) -> Iterator[Progress]:
-    """Decode on a thread pool, overlapped with embedding on this thread."""
+             records: list[FileRecord]) -> Generator[Progress, None, int]:
+    """Decode on a thread pool, overlapped with embedding on this thread; returns how
+    many photos got their parts."""
     total = len(records)
+    framed = 0
     if not total:
-        return
+        return framed
     side = max(embedder.loaded.image_size, imaging.THUMBNAIL_SIZE)
     pending = iter(records)
     in_flight: deque[Future[Squares | None]] = deque()
@@ -77,6 +79,7 @@ def backfill(catalog: Catalog, store: VectorStore, embedder: Embedder,
                 done += 1
                 if result is not None and result[1]:
                     batch.append(result)
+                    framed += 1
                 if len(batch) >= embedder.batch_size or not in_flight:
                     _write(catalog, store, embedder, batch)
                     batch.clear()
@@ -86,6 +89,7 @@ def backfill(catalog: Catalog, store: VectorStore, embedder: Embedder,
         finally:
             for future in in_flight:
                 future.cancel()
+    return framed
 
 
 def _write(catalog: Catalog, store: VectorStore, embedder: Embedder,

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Queued = tuple[pipeline.Job, bool]  # a file to process, and whether it is new
-STATS = ("new", "changed", "moved", "copies", "problems", "ignored", "embedded", "unchanged")
+STATS = ("new", "changed", "moved", "copies", "problems", "ignored", "embedded", "unchanged",
+         "framed")
 
 
 class Indexer:
@@ -112,8 +113,8 @@ class Indexer:
             yield from self._process(jobs, embedder, writer)
             self.settings.encoded_on = embedder.precision
             if frames and not switching:
-                yield from backfill.backfill(self.catalog, self.store, embedder,
-                                             backfill.missing(self.catalog, target))
+                stats["framed"] = yield from backfill.backfill(
+                    self.catalog, self.store, embedder, backfill.missing(self.catalog, target))
         removed_ids, mates = self._remove(removed)
         if jobs:  # tags set in digiKam & co: new photos' sidecars, changed sidecars
             yield Progress(Phase.SIDECARS, message="Reading XMP sidecars…")
