@@ -123,7 +123,7 @@ class Search:
 
     def _scores(self, model_id: str, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """How well each photo matches the text vector: the CLIP similarity of its best
-        square (the whole frame: media/crops.py), the one place a photo is scored."""
+        part (the whole frame: media/crops.py), the one place a photo is scored."""
         return self.catalog.crops.best_scores(model_id, ids, vector)
 
     def _first_k_without(self, query: Query, ids: list[int], k: int) -> list[int]:
