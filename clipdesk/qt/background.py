@@ -100,6 +100,7 @@ class BackgroundWork(QObject):
         self.changes_seen.connect(self.index_changes)
         self.watch_said.connect(self._watch_status)
         self._unavailable = False  # the last run met a folder that is not available
+        self._news: str | None = None  # the last run's summary, when it changed anything
         self.warned.connect(lambda text: self.status_text.setText(text[:1].upper() + text[1:]))
         library.warn = self.warned.emit
         self._others = QTimer(self, interval=OTHERS_POLL_MS)
@@ -120,9 +121,13 @@ class BackgroundWork(QObject):
 
     def _watch_status(self, text: str) -> None:
         """The watcher's word ("Watching 3 folders for changes"), unless the last run
-        said that a folder is not available: that stays in view."""
-        if not self._unavailable:
-            self.status_text.setText(text)
+        said that a folder is not available: that stays in view. The watcher starts after
+        the launch's own run: what that run changed stays in view before it."""
+        if self._unavailable:
+            return
+        if self._news is not None and self.status_text.full_text() == self._news:
+            text = f"{self._news} {text}"
+        self.status_text.setText(text)
 
     def _changed(self) -> None:
         """On the watcher's thread: hand the run to the GUI thread."""
@@ -200,7 +205,7 @@ class BackgroundWork(QObject):
 
     def _index_finished(self, step: Progress | None) -> None:
         s = step.summary if step is not None else None
-        text = "Library up to date."
+        text, self._news = "Library up to date.", None
         if s is not None and (s.embedded or s.removed or s.moved or s.copies or s.problems
                               or s.framed):
             changes = [f"{s.embedded:,} new" if s.embedded else "",
@@ -209,8 +214,9 @@ class BackgroundWork(QObject):
                        f"{s.moved:,} moved" if s.moved else "",
                        f"{s.removed:,} removed" if s.removed else "",
                        plural(s.problems, "problem") if s.problems else ""]
-            text = (f"Library updated in {s.seconds:.0f} s: "
-                    f"{', '.join(c for c in changes if c)}; {plural(s.photos, 'photo')} in all.")
+            text = self._news = (
+                f"Library updated in {s.seconds:.0f} s: "
+                f"{', '.join(c for c in changes if c)}; {plural(s.photos, 'photo')} in all.")
         self._unavailable = s is not None and bool(s.unavailable)
         if s is not None and s.unavailable:  # an unplugged drive outranks "up to date"
             more = len(s.unavailable) - 1

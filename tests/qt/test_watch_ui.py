@@ -45,3 +45,21 @@ def test_the_window_follows_files_added_renamed_and_deleted(qtbot, photos, tmp_p
     assert win.status_text.full_text().endswith(": 1 removed; 3 photos in all.")
     win.close()
     assert win.work.watcher is None  # stopped with the window
+
+
+def test_what_the_launch_run_found_stays_in_view_when_watching_starts(qtbot, photos,
+                                                                        tmp_path):
+    root, home = tmp_path / "photos", tmp_path / "home"
+    originals = sorted(photos)
+    indexed(originals[:3], root, home)
+    shutil.copy(originals[3], root / "copied-while-closed.jpg")
+    win = qt_app.create_window(str(home))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "Watching 1 folder" in win.status_text.full_text(),
+                    timeout=WAIT_MS)
+    # the watcher starts after the launch's run: its word no longer hides that run's
+    text = win.status_text.full_text()
+    assert text.startswith("Library updated in ") and ": 1 new; 4 photos in all. " in text
+    assert text.endswith("Watching 1 folder for changes")
+    win.close()
