@@ -10,7 +10,7 @@ from clipdesk.core.library import Library
 from clipdesk.core.media import crops
 from clipdesk.core.store.catalog.crops import photo_of
 from tests.conftest import TINY_MODEL, run_cli
-from tests.synthetic import render, render_at_end
+from tests.synthetic import COLORS, SHAPES, render, render_at_end
 
 OTHERS = [("green", "triangle"), ("yellow", "square"), ("purple", "circle"),
           ("orange", "triangle"), ("blue", "circle"), ("green", "square"),
@@ -152,3 +152,42 @@ def test_the_ends_are_strips_padded_to_squares_and_panoramas_keep_squares() -> N
     assert crops.part_boxes(3000, 1000) == [(1, (0, 0, 1000, 1000)),
                                             (3, (2000, 0, 3000, 1000))]
     assert crops.part_boxes(1050, 1000) == []  # near square: the centre square holds it
+
+
+def test_the_cutoff_counts_the_parts_made_after_the_library_opened(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    subjects = [(c, s) for c in COLORS for s in SHAPES]
+    for n, (color, shape) in enumerate(subjects):
+        other = subjects[(n + 4) % len(subjects)]
+        render(color, shape, "gray", (480, 480), seed=n).save(root / f"c{n}.jpg")
+        render_at_end(color, shape, "gray", (640, 360), "start", seed=n).save(root / f"e{n}.jpg")
+        render_at_end(color, shape, "gray", (600, 400), "end", seed=n,
+                      centre=other).save(root / f"m{n}.jpg")
+    home = tmp_path / "home"
+    lib = Library(home)
+    try:
+        for _ in lib.index([str(root)], model=TINY_MODEL):
+            pass
+        with lib.catalog.transaction() as db:  # a library from before the whole frame
+            db.execute("DELETE FROM crops")
+    finally:
+        lib.close()
+    queries = [f"a {c} {s}" for c, s in subjects]
+
+    def shown(library: Library) -> dict[str, set[int]]:
+        return {q: {h.photo_id for h in library.search(q, k=30) if h.relevant}
+                for q in queries}
+
+    lib = Library(home)
+    try:
+        lib.search(queries[0])  # a search while its parts are not made yet
+        list(lib.index())  # they are made
+        after = shown(lib)
+    finally:
+        lib.close()
+    lib = Library(home)
+    try:
+        assert after == shown(lib)  # as the app opened afterwards shows them
+    finally:
+        lib.close()

@@ -158,8 +158,9 @@ class Search:
 
     def _background(self, model_id: str) -> ranking.Sample:
         """A random sample of the library's photos, with their parts (cached until the
-        library grows or shrinks by a tenth)."""
-        size = len(self.store.vector_index())
+        library's photos and parts grow or shrink by a tenth: an older library's parts are
+        made after it opens, and a sample without them sets the cutoff too low)."""
+        size = self.store.vector_index().label_count
         with self._sample_lock:
             cached = self._sample
         if cached is None or cached[0] != model_id or abs(cached[1] - size) > 0.1 * cached[1]:

@@ -61,6 +61,12 @@ class VectorIndex:
         return len(self._live)
 
     @property
+    def label_count(self) -> int:
+        """Live labels: photos and their parts."""
+        with self._lock:
+            return len(self._live) + len(self._parts)
+
+    @property
     def ids(self) -> set[int]:
         with self._lock:
             return set(self._live)
