@@ -62,20 +62,14 @@ class Embeddings(Part):
 
     def sample(self, model: str, n: int, exclude: Iterable[int] = ()) -> np.ndarray:
         """Up to n vectors of random photos (leaving out `exclude`)."""
-        skip = list(exclude)
-        rows = self._db.execute(
-            f"SELECT vector FROM embeddings WHERE model=? AND photo_id NOT IN "
-            f"({','.join('?' * len(skip))}) ORDER BY random() LIMIT ?",
-            (model, *skip, n)).fetchall()
-        if not rows:
-            return np.zeros((0, 0), np.float32)
-        return unpack_vectors([r[0] for r in rows])
+        return self.vectors(model, self.sample_ids(model, n, exclude))[1]
 
-    def sample_ids(self, model: str, n: int) -> list[int]:
-        """Up to n random photos with a vector from `model`."""
+    def sample_ids(self, model: str, n: int, exclude: Iterable[int] = ()) -> list[int]:
+        """Up to n random photos with a vector from `model` (leaving out `exclude`)."""
+        skip = list(exclude)
         return [r[0] for r in self._db.execute(
-            "SELECT photo_id FROM embeddings WHERE model=? ORDER BY random() LIMIT ?",
-            (model, n))]
+            f"SELECT photo_id FROM embeddings WHERE model=? AND photo_id NOT IN "
+            f"({','.join('?' * len(skip))}) ORDER BY random() LIMIT ?", (model, *skip, n))]
 
     def ids(self, model: str) -> set[int]:
         """The photos that have a vector from `model`."""
